@@ -1,0 +1,49 @@
+# rspkit: thin wrapper over Meson + Ninja. `make demo` and `make check` work on a fresh Debian 12.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS  ?= 1000000
+PREFIX     ?= /usr/local
+
+.PHONY: all deps build check test format format-check fuzz demo bench install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Every test: format check, unit tests, the same tests under ASan+UBSan, fuzz smoke runs.
+check: deps
+	scripts/check.sh
+
+# Unit tests of the normal build only (quick loop while developing).
+test: build
+	meson test -C $(BUILD) --print-errorlogs
+
+format:
+	scripts/format.sh fix
+
+format-check:
+	scripts/format.sh check
+
+# libFuzzer campaign: FUZZ_RUNS executions per target (default 1M); results in fuzz/RESULTS.md.
+fuzz: deps
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh
+
+demo: build
+	BUILD=$(BUILD) scripts/demo.sh
+
+bench: build
+	BUILD=$(BUILD) scripts/bench.sh
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
