@@ -17,7 +17,7 @@ ninja -C "$FUZZ_BUILD" || exit 1
 pass=0 fail=0
 results=()
 for bin in "$FUZZ_BUILD"/fuzz/fuzz_*; do
-  [ -x "$bin" ] || continue
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
   name=${bin##*/fuzz_}
   work="$FUZZ_BUILD/corpus/$name"
   mkdir -p "$work"
