@@ -172,6 +172,29 @@ static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
     return ok == 1 ? 0 : RSP_ECRYPTO;
 }
 
+/* certificatePolicies with one policy OID (the RSP role, Annex H). Built directly: OpenSSL's
+ * string form of this extension needs a configuration database. */
+static int add_policy(X509 *x, const char *oid, int critical)
+{
+    CERTIFICATEPOLICIES *pol = CERTIFICATEPOLICIES_new();
+    POLICYINFO *pi = POLICYINFO_new();
+    int rc = RSP_ENOMEM;
+    if (!pol || !pi)
+        goto out;
+    ASN1_OBJECT_free(pi->policyid);
+    pi->policyid = OBJ_txt2obj(oid, 1);
+    if (!pi->policyid || !sk_POLICYINFO_push(pol, pi))
+        goto out;
+    pi = NULL;
+    rc = X509_add1_ext_i2d(x, NID_certificate_policies, pol, critical, X509V3_ADD_DEFAULT) == 1
+             ? 0
+             : RSP_ECRYPTO;
+out:
+    POLICYINFO_free(pi);
+    CERTIFICATEPOLICIES_free(pol);
+    return rc;
+}
+
 static int add_name(X509_NAME *n, const char *field, const char *value)
 {
     return X509_NAME_add_entry_by_txt(n, field, MBSTRING_ASC, (const unsigned char *)value, -1, -1,
@@ -329,7 +352,7 @@ static int make_cert(const struct gen *g, enum rsp_pki_role role, EVP_PKEY *key,
         if (rc == 0)
             rc = add_ext(x, iss, NID_basic_constraints, "critical,CA:TRUE");
         if (rc == 0)
-            rc = add_ext(x, iss, NID_certificate_policies, "critical,2.23.146.1.2.1.0");
+            rc = add_policy(x, "2.23.146.1.2.1.0", 1);
         if (rc == 0)
             rc = add_ext(x, iss, NID_key_usage, "critical,keyCertSign,cRLSign");
         if (rc == 0)
@@ -341,7 +364,7 @@ static int make_cert(const struct gen *g, enum rsp_pki_role role, EVP_PKEY *key,
         if (rc == 0)
             rc = add_ext(x, iss, NID_key_usage, "critical,keyCertSign");
         if (rc == 0)
-            rc = add_ext(x, iss, NID_certificate_policies, "critical,2.23.146.1.2.1.2");
+            rc = add_policy(x, "2.23.146.1.2.1.2", 1);
         if (rc == 0)
             rc = add_ext(x, iss, NID_subject_alt_name, "RID:" RSP_PKI_EUM_OID);
         if (rc == 0)
@@ -357,7 +380,7 @@ static int make_cert(const struct gen *g, enum rsp_pki_role role, EVP_PKEY *key,
         if (rc == 0)
             rc = add_ext(x, iss, NID_key_usage, "critical,digitalSignature");
         if (rc == 0)
-            rc = add_ext(x, iss, NID_certificate_policies, "critical,2.23.146.1.2.1.1");
+            rc = add_policy(x, "2.23.146.1.2.1.1", 1);
         break;
     case RSP_PKI_DPAUTH: /* section 4.5.2.1.0.4 */
     case RSP_PKI_DPPB:
@@ -367,9 +390,7 @@ static int make_cert(const struct gen *g, enum rsp_pki_role role, EVP_PKEY *key,
         if (rc == 0)
             rc = add_ext(x, iss, NID_key_usage, "critical,digitalSignature");
         if (rc == 0)
-            rc = add_ext(x, iss, NID_certificate_policies,
-                         role == RSP_PKI_DPAUTH ? "critical,2.23.146.1.2.1.4"
-                                                : "critical,2.23.146.1.2.1.5");
+            rc = add_policy(x, role == RSP_PKI_DPAUTH ? "2.23.146.1.2.1.4" : "2.23.146.1.2.1.5", 1);
         if (rc == 0)
             rc = add_ext(x, iss, NID_crl_distribution_points, CRL_URI_A "," CRL_URI_B);
         break;
@@ -380,7 +401,7 @@ static int make_cert(const struct gen *g, enum rsp_pki_role role, EVP_PKEY *key,
         if (rc == 0)
             rc = add_ext(x, iss, NID_ext_key_usage, "critical,serverAuth,clientAuth");
         if (rc == 0)
-            rc = add_ext(x, iss, NID_certificate_policies, "2.23.146.1.2.1.3");
+            rc = add_policy(x, "2.23.146.1.2.1.3", 0);
         if (rc == 0)
             rc = add_ext(x, iss, NID_subject_alt_name, san);
         if (rc == 0)
@@ -472,7 +493,8 @@ int rsp_pki_generate(const struct rsp_pki_opts *o, struct rsp_pki *out)
         !digits_only(o->eum_iin, 1, RSP_IIN_MAX) || !valid_host(o->smdp_host) ||
         !valid_oid(o->smdp_oid))
         return RSP_ESYNTAX;
-    struct gen g = {o, o->not_before ? o->not_before : time(NULL)};
+    /* Default start: one hour ago, so that peers with a slightly slow clock accept the set. */
+    struct gen g = {o, o->not_before ? o->not_before : time(NULL) - 3600};
     int rc = 0;
     if (o->curves & RSP_PKI_NIST)
         rc = gen_set(&g, RSP_CURVE_NIST_P256, &out->set[out->n++]);

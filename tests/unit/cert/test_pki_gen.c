@@ -1,0 +1,5 @@
+#include "certtest.h"
+int main(void)
+{
+    return 0;
+}
