@@ -46,11 +46,9 @@ struct vctx {
     bool nc_waived; /* the tolerated name-constraints error happened */
 };
 
-static int vctx_idx = -1;
-
 static int verify_cb(int ok, X509_STORE_CTX *ctx)
 {
-    struct vctx *v = X509_STORE_CTX_get_ex_data(ctx, vctx_idx);
+    struct vctx *v = X509_STORE_CTX_get_app_data(ctx);
     if (ok || !v)
         return ok;
     int err = X509_STORE_CTX_get_error(ctx);
@@ -71,14 +69,6 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
     return 0;
 }
 
-static int ensure_ex_index(void)
-{
-    /* One process-wide index; racing initialisers would only waste an index. */
-    if (vctx_idx < 0)
-        vctx_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-    return vctx_idx;
-}
-
 static const char *depth_name(const char *const *names, size_t n, int depth)
 {
     if (depth < 0 || (size_t)depth >= n)
@@ -91,8 +81,6 @@ static const char *depth_name(const char *const *names, size_t n, int depth)
 static int openssl_verify(X509 *ci, X509 *mid, X509 *leaf, bool waive_nc, time_t now,
                           const char *const *names, size_t nnames, char *detail, size_t dlen)
 {
-    if (ensure_ex_index() < 0)
-        return RSP_ENOMEM;
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();
@@ -109,7 +97,7 @@ static int openssl_verify(X509 *ci, X509 *mid, X509 *leaf, bool waive_nc, time_t
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
     X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
     struct vctx v = {waive_nc ? leaf : NULL, 0, -1, false};
-    X509_STORE_CTX_set_ex_data(ctx, vctx_idx, &v);
+    X509_STORE_CTX_set_app_data(ctx, &v); /* per-call state, no global index */
     X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
 
     int ok = X509_verify_cert(ctx);
