@@ -43,8 +43,9 @@ const char *rsp_cert_role_name(enum rsp_cert_role role);
 
 struct rsp_cert;
 
-/* Parses one certificate from DER bytes, or from PEM text ("-----BEGIN CERTIFICATE-----"). DER
- * input must be exactly one certificate (no trailing bytes). RSP_ECERT if malformed. */
+/* Parses one certificate from DER bytes, or from PEM text ("-----BEGIN CERTIFICATE-----"; the first
+ * certificate of a PEM bundle). DER input must be exactly one certificate (no trailing bytes).
+ * Undecodable or duplicated extensions count as malformed. RSP_ECERT if malformed. */
 int rsp_cert_parse(const uint8_t *data, size_t len, struct rsp_cert **out);
 void rsp_cert_free(struct rsp_cert *c);
 /* The DER encoding as parsed (what was signed plus the signature), owned by the certificate. */
