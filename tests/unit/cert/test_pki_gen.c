@@ -36,7 +36,9 @@ static void check_set(const struct rsp_pki_set *set, const struct rsp_pki_opts *
         assert_int_equal(rsp_ecdsa_verify(pub, "rspkit", 6, sig, sizeof sig), 0);
         rsp_key_free(priv);
         rsp_key_free(pub);
-        assert_non_null(strstr((const char *)set->item[r].key_pem.data, "BEGIN PRIVATE KEY"));
+        static const char hdr[] = "-----BEGIN PRIVATE KEY-----"; /* PKCS#8, unencrypted */
+        assert_true(set->item[r].key_pem.len > sizeof hdr);
+        assert_memory_equal(set->item[r].key_pem.data, hdr, sizeof hdr - 1);
     }
     char detail[RSP_CERT_DETAIL_SZ];
     time_t now = time(NULL);
