@@ -236,7 +236,7 @@ static void test_bsp_unwrap_refusals(void **state)
 
     /* the forger agrees with the vector, so the refusals below test one thing each */
     {
-        struct rsp_buf plain = tu_hex("bf2400800000000000000000000000");
+        struct rsp_buf plain = tu_hex("bf240080000000000000000000000000");
         struct rsp_buf f = forge(&s, 0x87, true, plain.data, 16);
         assert_int_equal(f.len, w.len);
         assert_memory_equal(f.data, w.data, w.len);
