@@ -352,12 +352,113 @@ static void test_bsp_large_segment(void **state)
     rsp_buf_free(&f);
 }
 
+/* Minimal BER-TLV header reader for the test: 1- or 2-byte tags, 1..3-byte lengths. */
+static size_t tlv_hdr(const uint8_t *p, size_t n, unsigned *tag, size_t *vlen)
+{
+    size_t i = 0;
+    assert_true(n >= 2);
+    *tag = p[i++];
+    if ((*tag & 0x1f) == 0x1f)
+        *tag = (*tag << 8) | p[i++];
+    uint8_t b = p[i++];
+    if (b < 0x80) {
+        *vlen = b;
+    } else {
+        size_t nb = b & 0x7f;
+        assert_true(nb >= 1 && nb <= 2);
+        *vlen = 0;
+        for (size_t j = 0; j < nb; j++)
+            *vlen = (*vlen << 8) | p[i++];
+    }
+    assert_true(i + *vlen <= n);
+    return i;
+}
+
+/* Whole BPP of the recorded osmo-smdpp session (two-layer, 1036-byte 86 segments): A0..A2 under
+ * the session keys, the PPKs from BF26, then every 86 decrypts to the TS.48 profile byte for
+ * byte (sgp22-notes §5, §9). */
+static void test_bsp_osmo_bpp(void **state)
+{
+    TU_REQUIRE_SHARED();
+    struct rsp_buf json =
+        tu_load(tu_shared_path("testdata/osmo-smdpp-session/es9p-exchanges.json"));
+    rsp_buf_append_byte(&json, 0);
+    const char *key = "\"boundProfilePackage\": \"";
+    const char *b = strstr((const char *)json.data, key);
+    assert_non_null(b);
+    b += strlen(key);
+    const char *e = strchr(b, '"');
+    assert_non_null(e);
+    struct rsp_buf bpp = RSP_BUF_INIT;
+    assert_int_equal(rsp_base64_decode(&bpp, b, (size_t)(e - b)), 0);
+
+    struct rsp_session_keys k;
+    hex16("2f84bf60619700467d7956c4d2ad412a", k.mcv);
+    hex16("5e84c72d84a18d37ef4d0851922a5584", k.s_enc);
+    hex16("38cf0d5e6429a25fc99ee10278f59564", k.s_mac);
+    struct rsp_bsp s;
+    rsp_bsp_init(&s, &k);
+
+    unsigned tag;
+    size_t vlen, h = tlv_hdr(bpp.data, bpp.len, &tag, &vlen);
+    assert_int_equal(tag, 0xbf36);
+    const uint8_t *p = bpp.data + h, *end = p + vlen;
+    struct rsp_buf profile = RSP_BUF_INIT, rsk = RSP_BUF_INIT, other = RSP_BUF_INIT;
+    size_t n86 = 0, big = 0;
+    while (p < end) {
+        size_t ch = tlv_hdr(p, (size_t)(end - p), &tag, &vlen);
+        const uint8_t *q = p + ch, *qend = q + vlen;
+        p = qend;
+        if (tag == 0xbf23)
+            continue;
+        while (q < qend) {
+            unsigned st;
+            size_t sv, sh = tlv_hdr(q, (size_t)(qend - q), &st, &sv);
+            size_t seg = sh + sv;
+            struct rsp_buf *dst = tag == 0xa2 ? &rsk : (tag == 0xa3 ? &profile : &other);
+            assert_int_equal(rsp_bsp_unwrap(&s, st != 0x88, q, seg, 1100, dst), 0);
+            if (st == 0x86) {
+                n86++;
+                big += seg > RSP_BSP_MAX_SEGMENT;
+            }
+            q += seg;
+        }
+        if (tag == 0xa2) {
+            /* BF26 { 80 initial MCV, 81 PPK-ENC, 82 PPK-CMAC } */
+            assert_int_equal(rsk.len, 3 + 3 * 18);
+            tu_assert_hex(rsk.data, 3, "bf2636");
+            const uint8_t *v = rsk.data + 3;
+            assert_int_equal(v[0], 0x80);
+            assert_int_equal(v[18], 0x81);
+            assert_int_equal(v[36], 0x82);
+            rsp_bsp_replace_keys(&s, v + 20, v + 38, v + 2);
+            tu_assert_hex(s.enc, 16, "00000000000000000000000000000000");
+            tu_assert_hex(s.mac, 16, "11111111111111111111111111111111");
+            tu_assert_hex(s.mcv, 16, "22222222222222222222222222222222");
+        }
+    }
+    assert_true(n86 > 1);
+    assert_true(big > 0); /* the session really uses oversize segments */
+    struct rsp_buf upp =
+        tu_load(tu_shared_path("testdata/ts48-upp/TS48V2-SAIP2-3-BERTLV-UNIQUE.der"));
+    assert_int_equal(profile.len, upp.len);
+    assert_memory_equal(profile.data, upp.data, upp.len);
+
+    rsp_bsp_wipe(&s);
+    rsp_buf_free(&upp);
+    rsp_buf_free(&profile);
+    rsp_buf_free_secure(&rsk);
+    rsp_buf_free(&other);
+    rsp_buf_free(&bpp);
+    rsp_buf_free(&json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bsp_wrap_vectors),    cmocka_unit_test(test_bsp_unwrap_vectors),
         cmocka_unit_test(test_bsp_roundtrip_sizes), cmocka_unit_test(test_bsp_unwrap_refusals),
-        cmocka_unit_test(test_bsp_large_segment),
+        cmocka_unit_test(test_bsp_large_segment),   cmocka_unit_test(test_bsp_osmo_bpp),
     };
     return cmocka_run_group_tests_name("crypto_bsp", tests, NULL, NULL);
 }
