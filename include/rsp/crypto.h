@@ -38,25 +38,29 @@ struct rsp_key;
 void rsp_key_free(struct rsp_key *k);
 /* New ephemeral key pair on `curve` (e.g. otSK/otPK for ECKA). */
 int rsp_key_generate(enum rsp_curve curve, struct rsp_key **out);
-/* Private key from PEM or DER bytes (PKCS#8 or SEC1 "EC PRIVATE KEY"). */
+/* Private key from PEM or DER bytes (PKCS#8 or SEC1 "EC PRIVATE KEY"); other PEM blocks before
+ * the key (such as "EC PARAMETERS") are skipped. RSP_EKEY if unparsable or not EC, RSP_ECURVE for
+ * a curve other than the two above. */
 int rsp_key_from_private(const uint8_t *data, size_t len, struct rsp_key **out);
 /* Public key from an uncompressed point 04||X||Y on `curve`; RSP_EKEY if not on the curve. */
 int rsp_key_from_point(enum rsp_curve curve, const uint8_t *pt, size_t len, struct rsp_key **out);
-/* Public key from a DER SubjectPublicKeyInfo. */
+/* Public key from a DER SubjectPublicKeyInfo (exactly `len` bytes); RSP_EKEY / RSP_ECURVE. */
 int rsp_key_from_spki(const uint8_t *der, size_t len, struct rsp_key **out);
 enum rsp_curve rsp_key_curve(const struct rsp_key *k);
 bool rsp_key_has_private(const struct rsp_key *k);
 /* Uncompressed public point 04||X||Y. */
 int rsp_key_point(const struct rsp_key *k, uint8_t out[RSP_EC_POINT_LEN]);
-/* Private key as PKCS#8 PEM (test PKI generation only; fails for keys held in an HSM). */
+/* Private key as PKCS#8 PEM, appended to out (test PKI generation only; free `out` with
+ * rsp_buf_free_secure). RSP_EKEY for a public-only key, RSP_ESTATE for keys held in an HSM. */
 int rsp_key_export_private_pem(const struct rsp_key *k, struct rsp_buf *out);
 int rsp_key_export_public_pem(const struct rsp_key *k, struct rsp_buf *out);
 
 /* --- ECDSA (SHA-256) --------------------------------------------------------------------- */
-/* Signs SHA-256(msg) and writes the TR-03111 r||s form. */
+/* Signs SHA-256(msg) and writes the TR-03111 r||s form; RSP_EKEY for a public-only key. */
 int rsp_ecdsa_sign(const struct rsp_key *k, const void *msg, size_t len,
                    uint8_t sig[RSP_ECDSA_SIG_LEN]);
-/* 0 if the r||s signature verifies, RSP_EVERIFY if not, other negatives on failure. */
+/* 0 if the r||s signature verifies, RSP_EVERIFY if not (including r or s zero or >= n),
+ * RSP_EBADLEN if sig_len is not 64, other negatives on failure. */
 int rsp_ecdsa_verify(const struct rsp_key *pub, const void *msg, size_t len, const uint8_t *sig,
                      size_t sig_len);
 /* Conversions between TR-03111 r||s and the DER ECDSA-Sig-Value (SEQUENCE { r, s }). */
@@ -64,7 +68,8 @@ int rsp_ecdsa_sig_to_der(const uint8_t sig[RSP_ECDSA_SIG_LEN], struct rsp_buf *d
 int rsp_ecdsa_sig_from_der(const uint8_t *der, size_t len, uint8_t sig[RSP_ECDSA_SIG_LEN]);
 
 /* --- ECKA + KDF ------------------------------------------------------------------------- */
-/* ECKA-DH: the x-coordinate of priv * peer, 32 bytes, no hashing. */
+/* ECKA-DH: the x-coordinate of priv * peer, 32 bytes, no hashing. The peer point must be an
+ * uncompressed point on priv's curve (RSP_EKEY otherwise); RSP_EKEY for a public-only key. */
 int rsp_ecka(const struct rsp_key *priv, const uint8_t *peer_pt, size_t peer_len,
              uint8_t z[RSP_ECKA_Z_LEN]);
 
@@ -98,12 +103,19 @@ void rsp_bsp_replace_keys(struct rsp_bsp *s, const uint8_t ppk_enc[16], const ui
                           const uint8_t mcv[16]);
 void rsp_bsp_wipe(struct rsp_bsp *s);
 /* Protects one segment and appends tag || L || data || MAC8. `encrypt` selects 86/87 (encrypt +
- * MAC) versus 88 (MAC only). RSP_ERANGE if the result would exceed RSP_BSP_MAX_SEGMENT. */
+ * MAC) versus 88 (MAC only); a tag that does not fit the mode is RSP_EINVAL. RSP_ERANGE if the
+ * result would exceed RSP_BSP_MAX_SEGMENT; RSP_ESTATE once the 32-bit counter is exhausted. On
+ * success the MCV and the counter advance; on any failure neither the state nor `out` changes. */
 int rsp_bsp_wrap(struct rsp_bsp *s, uint8_t tag, bool encrypt, const uint8_t *plain, size_t len,
                  struct rsp_buf *out);
 /* Verifies one received segment (a whole TLV) and appends its plaintext to `plain`. On a MAC or
  * padding failure returns RSP_EVERIFY and leaves the state (counter, MCV) unchanged. `max_len`
- * bounds the accepted TLV size (RSP_BSP_MAX_SEGMENT, or larger for tolerant peers). */
+ * bounds the accepted TLV size (RSP_BSP_MAX_SEGMENT, or larger for tolerant peers such as
+ * osmo-smdpp's 1036-byte segments). Other refusals, all leaving state and `plain` unchanged:
+ * RSP_ERANGE (tlv_len > max_len), RSP_EUNEXPECTED (tag not 86/87 when `encrypted`, not 88
+ * otherwise), RSP_ETRUNC / RSP_ETRAILING (TLV length versus tlv_len), RSP_EBADLEN (non-minimal or
+ * >3-byte length, value shorter than the MAC, ciphertext not whole blocks). The MAC is compared in
+ * constant time before anything is decrypted. */
 int rsp_bsp_unwrap(struct rsp_bsp *s, bool encrypted, const uint8_t *tlv, size_t tlv_len,
                    size_t max_len, struct rsp_buf *plain);
 
