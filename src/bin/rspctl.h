@@ -1,0 +1,41 @@
+/* rspctl internals: the subcommand table type and helpers shared by the subcommand files
+ * (rspctl_<command>.c). Exit codes: 0 success, 1 failure, 2 usage error. */
+#ifndef RSPCTL_H
+#define RSPCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "rsp/buf.h"
+
+#define EXIT_USAGE 2
+
+struct subcommand {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+};
+
+int rspctl_usage_table(FILE *f, const char *prefix, const struct subcommand *t, size_t n);
+bool rspctl_is_help(const char *a);
+/* Dispatches argv[1] among the table; argv[0] is the caller's own name. */
+int rspctl_dispatch(const char *prefix, const struct subcommand *t, size_t n, int argc,
+                    char **argv);
+/* Reads a whole file ("-" = standard input) into out; 0 or RSP_EIO. */
+int rspctl_read_file(const char *path, struct rsp_buf *out);
+/* Writes data atomically: temporary file in the same directory, fsync, rename, fsync of the
+ * directory. `mode` is applied before any byte is written (0600 for keys). */
+int rspctl_write_atomic(const char *dir, const char *name, const void *data, size_t len,
+                        mode_t mode);
+int rspctl_make_dir(const char *path);
+/* Matches "--name VALUE" or "--name=VALUE"; advances *i past what it consumed. 1 matched,
+ * 0 not this option, -1 value missing. */
+int rspctl_opt_value(int argc, char **argv, int *i, const char *name, const char **val);
+
+/* Subcommands. */
+int rspctl_cmd_pki(int argc, char **argv);
+int rspctl_cmd_decode(int argc, char **argv);
+
+#endif
