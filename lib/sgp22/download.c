@@ -247,6 +247,17 @@ static int operator_id_decode(const struct rsp_tlv *t, struct rsp_sgp22_operator
     return rsp_der_finish(&it);
 }
 
+/* Optional INTEGER: 0 (absent or decoded) or negative. */
+static int opt_int(struct rsp_der_iter *it, rsp_tag tag, bool *has, int64_t *v)
+{
+    struct rsp_tlv t;
+    int rc = rsp_der_opt(it, tag, &t);
+    if (rc <= 0)
+        return rc;
+    *has = true;
+    return rsp_der_get_int(&t, v);
+}
+
 int rsp_sgp22_store_metadata_request_decode(const uint8_t *p, size_t n,
                                             struct rsp_sgp22_store_metadata_request *out)
 {
@@ -261,29 +272,31 @@ int rsp_sgp22_store_metadata_request_decode(const uint8_t *p, size_t n,
         (rc = m_req_bytes(&it, 0x91, 0, 32, &out->service_provider_name)) ||
         (rc = m_req_bytes(&it, 0x92, 0, 64, &out->profile_name)))
         return rc;
-    if ((rc = rsp_der_opt(&it, 0x93, &t)) < 0)
-        return rc;
-    if (rc && ((rc = rsp_der_get_int(&t, &out->icon_type)) || !(out->has_icon_type = true)))
-        return rc;
-    if ((rc = m_opt_bytes(&it, 0x94, 0, 1024, &out->has_icon, &out->icon)) < 0)
-        return rc;
-    if ((rc = rsp_der_opt(&it, 0x95, &t)) < 0)
-        return rc;
-    if (rc && ((rc = rsp_der_get_int(&t, &out->profile_class)) || !(out->has_profile_class = true)))
+    if ((rc = opt_int(&it, 0x93, &out->has_icon_type, &out->icon_type)) ||
+        (rc = m_opt_bytes(&it, 0x94, 0, 1024, &out->has_icon, &out->icon)) < 0 ||
+        (rc = opt_int(&it, 0x95, &out->has_profile_class, &out->profile_class)))
         return rc;
     if ((rc = rsp_der_opt(&it, 0xB6, &t)) < 0)
         return rc;
-    if (rc && ((rc = notif_cfg_decode(&t, out)) || !(out->has_notification_config = true)))
-        return rc;
+    if (rc == 1) {
+        out->has_notification_config = true;
+        if ((rc = notif_cfg_decode(&t, out)))
+            return rc;
+    }
     if ((rc = rsp_der_opt(&it, 0xB7, &t)) < 0)
         return rc;
-    if (rc &&
-        ((rc = operator_id_decode(&t, &out->profile_owner)) || !(out->has_profile_owner = true)))
-        return rc;
+    if (rc == 1) {
+        out->has_profile_owner = true;
+        if ((rc = operator_id_decode(&t, &out->profile_owner)))
+            return rc;
+    }
     if ((rc = rsp_der_opt(&it, 0x99, &t)) < 0)
         return rc;
-    if (rc && ((rc = m_get_mask(&t, &out->ppr)) || !(out->has_ppr = true)))
-        return rc;
+    if (rc == 1) {
+        out->has_ppr = true;
+        if ((rc = m_get_mask(&t, &out->ppr)))
+            return rc;
+    }
     return rsp_der_finish(&it);
 }
 

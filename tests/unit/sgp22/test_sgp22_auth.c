@@ -906,6 +906,15 @@ static void test_refusals(void **state)
                                     "5f4941" OTPK0 "5f3740" Z64 "a000a100a300"),
                      0);
 
+    /* ServerSigned1 has no [2]: an 82 where 83 is due is refused */
+    assert_int_equal(dec_hex("server_signed1", "303e" TID "8110" Z16 "820100 8303612e628410" Z16),
+                     RSP_EUNEXPECTED);
+    /* tac: 4 bytes, 8 tolerated (pySim's Octet8), anything else refused */
+    assert_int_equal(dec_hex("ctx_params1", "a00ea10c800835290611ffffffffa100"), 0);
+    assert_int_equal(dec_hex("ctx_params1", "a00ba109800535290611ffa100"), RSP_ERANGE);
+    /* imei is Octet8 */
+    assert_int_equal(dec_hex("ctx_params1", "a00fa10d800435290611a1008203000000"), RSP_ERANGE);
+
     /* unknown trailing extension elements are skipped (EXTENSIBILITY IMPLIED) */
     assert_int_equal(dec_hex("server_signed1", "303e" TID "8110" Z16 "8303612e628410" Z16 "850100"),
                      0);
