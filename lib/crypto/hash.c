@@ -1,0 +1,51 @@
+/* SHA-256, the CSPRNG and curve names. */
+#include <limits.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "rsp/crypto.h"
+#include "rsp/err.h"
+
+const char *rsp_curve_name(enum rsp_curve c)
+{
+    switch (c) {
+    case RSP_CURVE_NIST_P256:
+        return "nist";
+    case RSP_CURVE_BRAINPOOL_P256R1:
+        return "brainpool";
+    default:
+        return NULL;
+    }
+}
+
+int rsp_sha256(const void *p, size_t n, uint8_t out[RSP_SHA256_LEN])
+{
+    if ((!p && n) || !out)
+        return RSP_EINVAL;
+    unsigned int len = 0;
+    if (EVP_Digest(p ? p : (const void *)"", n, out, &len, EVP_sha256(), NULL) <= 0 ||
+        len != RSP_SHA256_LEN) {
+        ERR_clear_error();
+        return RSP_ECRYPTO;
+    }
+    return 0;
+}
+
+int rsp_random(void *out, size_t n)
+{
+    if (!out && n)
+        return RSP_EINVAL;
+    unsigned char *p = out;
+    while (n > 0) {
+        int chunk = n > INT_MAX ? INT_MAX : (int)n;
+        if (RAND_bytes(p, chunk) != 1) {
+            ERR_clear_error();
+            return RSP_ECRYPTO;
+        }
+        p += chunk;
+        n -= (size_t)chunk;
+    }
+    return 0;
+}
