@@ -196,7 +196,7 @@ int rsp_es10_challenge_encode(const uint8_t challenge[RSP_ES10_CHALLENGE_LEN], s
 int rsp_es10_challenge_decode(const uint8_t *p, size_t n,
                               uint8_t challenge[RSP_ES10_CHALLENGE_LEN]);
 
-/* --- EUICCInfo1 / EUICCInfo2 (ES10b, §5.7.8, §5.7.9) ----------------------------------------- */
+/* --- EUICCInfo1 / EUICCInfo2 (ES10b, §5.7.8) ----------------------------------------- */
 struct rsp_es10_pkid_list { /* SEQUENCE OF SubjectKeyIdentifier (each 04 OCTET STRING) */
     struct rsp_es10_bin id[RSP_ES10_MAX_CI_PKIDS];
     size_t n;

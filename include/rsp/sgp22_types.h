@@ -33,6 +33,9 @@ struct rsp_iccid {
 int rsp_iccid_from_str(const char *digits, struct rsp_iccid *out);
 /* Decimal digits without padding, NUL-terminated (at most 20 digits). */
 int rsp_iccid_to_str(const struct rsp_iccid *iccid, char out[21]);
+/* True if the decimal digits (a trailing 'F' pad ignored) end with a valid Luhn check digit (ITU-T
+ * E.118). Not enforced by rsp_iccid_from_str: test and some production ICCIDs do not follow it. */
+bool rsp_iccid_luhn_ok(const char *digits);
 /* Swaps the two nibbles of each byte (EF.ICCID form <-> SAIP header form). */
 void rsp_bcd_swap(uint8_t *dst, const uint8_t *src, size_t n);
 

@@ -1,4 +1,4 @@
-/* EUICCInfo1 (BF20) and EUICCInfo2 (BF22), SGP.22 v2.2 §5.7.8, §5.7.9 and Annex H.
+/* EUICCInfo1 (BF20) and EUICCInfo2 (BF22), SGP.22 v2.2 §5.7.8 and Annex H.
  *
  * EUICCInfo2 has explicitly tagged components, so AUTOMATIC TAGS does not apply to it: ppVersion
  * and sasAcreditationNumber keep their universal tags 04 and 0C. CertificationDataObject has no

@@ -23,7 +23,7 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* --- TransactionID (§2.5.x: TransactionId ::= OCTET STRING (SIZE(1..16))) --------------------- */
+/* --- TransactionID (Annex H: TransactionId ::= OCTET STRING (SIZE(1..16))) ------------------- */
 
 int rsp_tid_from_hex(const char *hex, struct rsp_tid *out)
 {
@@ -108,6 +108,31 @@ int rsp_iccid_to_str(const struct rsp_iccid *iccid, char out[21])
     tmp[n] = '\0';
     memcpy(out, tmp, n + 1);
     return 0;
+}
+
+bool rsp_iccid_luhn_ok(const char *digits)
+{
+    if (!digits)
+        return false;
+    size_t n = strnlen(digits, 2 * RSP_ICCID_LEN + 2);
+    if (n > 0 && (digits[n - 1] == 'F' || digits[n - 1] == 'f'))
+        n--;
+    if (n < 2 || n > 2 * RSP_ICCID_LEN)
+        return false;
+    unsigned sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = digits[n - 1 - i];
+        if (!is_digit(c))
+            return false;
+        unsigned d = (unsigned)(c - '0');
+        if (i % 2) {
+            d *= 2;
+            if (d > 9)
+                d -= 9;
+        }
+        sum += d;
+    }
+    return sum % 10 == 0;
 }
 
 /* --- EID -------------------------------------------------------------------------------------- */

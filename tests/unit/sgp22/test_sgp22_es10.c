@@ -81,6 +81,15 @@ static void test_iccid(void **state)
     struct rsp_iccid shortid = {{0x98, 0x94, 0x44, 0x99, 0x99, 0x99, 0x99, 0x09, 0xFF, 0xFF}};
     assert_int_equal(rsp_iccid_to_str(&shortid, s), RSP_ESYNTAX);
 
+    /* Luhn check digit (E.118), separate from the syntax check */
+    assert_true(rsp_iccid_luhn_ok("8949449999999990056"));
+    assert_true(rsp_iccid_luhn_ok("8949449999999990056F"));
+    assert_true(rsp_iccid_luhn_ok("89000123456789012341"));
+    assert_false(rsp_iccid_luhn_ok("8949449999999990057"));
+    assert_false(rsp_iccid_luhn_ok("89010012345678901234"));
+    assert_false(rsp_iccid_luhn_ok("894944999999999005X"));
+    assert_false(rsp_iccid_luhn_ok(""));
+
     /* EF.ICCID form <-> SAIP header form */
     uint8_t swapped[10];
     rsp_bcd_swap(swapped, ic.b, 10);
