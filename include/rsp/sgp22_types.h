@@ -65,7 +65,8 @@ int rsp_actcode_parse(const char *s, size_t len, struct rsp_activation_code *out
 /* Formats it; `lpa_prefix` adds "LPA:". Empty OID with cc_required gives "$$1". */
 int rsp_actcode_format(const struct rsp_activation_code *ac, bool lpa_prefix, struct rsp_buf *out);
 
-/* hashCc = SHA-256(SHA-256(confirmation code bytes) || transactionId) (SGP.22 §3.1.3.2). */
+/* hashCc = SHA-256(SHA-256(confirmation code bytes) || transactionId) (SGP.22 §3.1.3: computed by
+ * the LPAd; checked by the SM-DP+ in §3.1.3.2). */
 int rsp_hash_cc(const char *cc, size_t cc_len, const struct rsp_tid *tid, uint8_t out[32]);
 
 /* An SGP.22 function execution status carried up as a value (never as an RSP_E* code). */

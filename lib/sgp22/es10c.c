@@ -300,13 +300,14 @@ int rsp_es10_result_decode(rsp_tag tag, const uint8_t *p, size_t n, int *result)
         return rc;                                                                                 \
     }
 
-RESULT_CODEC(rsp_es10_enable_resp, RSP_TAG_ENABLE_PROFILE, enum rsp_enable_result)
-RESULT_CODEC(rsp_es10_disable_resp, RSP_TAG_DISABLE_PROFILE, enum rsp_disable_result)
-RESULT_CODEC(rsp_es10_delete_resp, RSP_TAG_DELETE_PROFILE, enum rsp_delete_result)
-RESULT_CODEC(rsp_es10_memory_reset_resp, RSP_TAG_EUICC_MEMORY_RESET, enum rsp_reset_result)
-RESULT_CODEC(rsp_es10_set_nickname_resp, RSP_TAG_SET_NICKNAME, enum rsp_set_nickname_result)
-RESULT_CODEC(rsp_es10_notif_sent_resp, RSP_TAG_NOTIFICATION_SENT, enum rsp_notification_sent_result)
-RESULT_CODEC(rsp_es10_set_default_dp_resp, RSP_TAG_SET_DEFAULT_DP_ADDRESS,
+RESULT_CODEC(rsp_es10_enable_resp, RSP_ES10_TAG_ENABLE_PROFILE, enum rsp_enable_result)
+RESULT_CODEC(rsp_es10_disable_resp, RSP_ES10_TAG_DISABLE_PROFILE, enum rsp_disable_result)
+RESULT_CODEC(rsp_es10_delete_resp, RSP_ES10_TAG_DELETE_PROFILE, enum rsp_delete_result)
+RESULT_CODEC(rsp_es10_memory_reset_resp, RSP_ES10_TAG_EUICC_MEMORY_RESET, enum rsp_reset_result)
+RESULT_CODEC(rsp_es10_set_nickname_resp, RSP_ES10_TAG_SET_NICKNAME, enum rsp_set_nickname_result)
+RESULT_CODEC(rsp_es10_notif_sent_resp, RSP_ES10_TAG_NOTIFICATION_SENT,
+             enum rsp_notification_sent_result)
+RESULT_CODEC(rsp_es10_set_default_dp_resp, RSP_ES10_TAG_SET_DEFAULT_DP_ADDRESS,
              enum rsp_set_default_dp_result)
 
 bool rsp_es10_taglist_has(const struct rsp_es10_bin *taglist, rsp_tag tag)
@@ -335,7 +336,7 @@ bool rsp_es10_taglist_has(const struct rsp_es10_bin *taglist, rsp_tag tag)
 
 int rsp_es10_challenge_encode(const uint8_t challenge[RSP_ES10_CHALLENGE_LEN], struct rsp_buf *out)
 {
-    size_t m = rsp_der_begin(out, RSP_TAG_EUICC_CHALLENGE);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_EUICC_CHALLENGE);
     rsp_der_put(out, 0x80, challenge, RSP_ES10_CHALLENGE_LEN);
     return rsp_der_end(out, m);
 }
@@ -345,7 +346,7 @@ int rsp_es10_challenge_decode(const uint8_t *p, size_t n, uint8_t challenge[RSP_
     struct rsp_der_iter it;
     struct rsp_es10_bin c;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_EUICC_CHALLENGE, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_EUICC_CHALLENGE, &it, NULL)) ||
         (rc = rsp_es10_i_req_bin(&it, 0x80, RSP_ES10_CHALLENGE_LEN, RSP_ES10_CHALLENGE_LEN, &c)) ||
         (rc = rsp_der_finish(&it)))
         return rc;
@@ -357,7 +358,7 @@ int rsp_es10_challenge_decode(const uint8_t *p, size_t n, uint8_t challenge[RSP_
 
 int rsp_es10_get_euicc_data_encode(uint8_t tag_list, struct rsp_buf *out)
 {
-    size_t m = rsp_der_begin(out, RSP_TAG_GET_EUICC_DATA);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_GET_EUICC_DATA);
     rsp_der_put(out, 0x5C, &tag_list, 1);
     return rsp_der_end(out, m);
 }
@@ -367,7 +368,7 @@ int rsp_es10_get_euicc_data_decode(const uint8_t *p, size_t n, uint8_t *tag_list
     struct rsp_der_iter it;
     struct rsp_es10_bin tl;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_GET_EUICC_DATA, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_GET_EUICC_DATA, &it, NULL)) ||
         (rc = rsp_es10_i_req_bin(&it, 0x5C, 1, 1, &tl)) || (rc = rsp_der_finish(&it)))
         return rc;
     *tag_list = tl.p[0];
@@ -381,7 +382,7 @@ int rsp_es10_get_eid_encode(struct rsp_buf *out)
 
 int rsp_es10_eid_encode(const struct rsp_eid *eid, struct rsp_buf *out)
 {
-    size_t m = rsp_der_begin(out, RSP_TAG_GET_EUICC_DATA);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_GET_EUICC_DATA);
     rsp_der_put(out, 0x5A, eid->b, RSP_EID_LEN);
     return rsp_der_end(out, m);
 }
@@ -391,7 +392,7 @@ int rsp_es10_eid_decode(const uint8_t *p, size_t n, struct rsp_eid *eid)
     struct rsp_der_iter it;
     struct rsp_es10_bin e;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_GET_EUICC_DATA, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_GET_EUICC_DATA, &it, NULL)) ||
         (rc = rsp_es10_i_req_bin(&it, 0x5A, RSP_EID_LEN, RSP_EID_LEN, &e)) ||
         (rc = rsp_der_finish(&it)))
         return rc;
@@ -439,22 +440,22 @@ static int switch_decode(rsp_tag tag, const uint8_t *p, size_t n, struct rsp_es1
 
 int rsp_es10_enable_req_encode(const struct rsp_es10_switch_req *in, struct rsp_buf *out)
 {
-    return switch_encode(RSP_TAG_ENABLE_PROFILE, in, out);
+    return switch_encode(RSP_ES10_TAG_ENABLE_PROFILE, in, out);
 }
 
 int rsp_es10_enable_req_decode(const uint8_t *p, size_t n, struct rsp_es10_switch_req *out)
 {
-    return switch_decode(RSP_TAG_ENABLE_PROFILE, p, n, out);
+    return switch_decode(RSP_ES10_TAG_ENABLE_PROFILE, p, n, out);
 }
 
 int rsp_es10_disable_req_encode(const struct rsp_es10_switch_req *in, struct rsp_buf *out)
 {
-    return switch_encode(RSP_TAG_DISABLE_PROFILE, in, out);
+    return switch_encode(RSP_ES10_TAG_DISABLE_PROFILE, in, out);
 }
 
 int rsp_es10_disable_req_decode(const uint8_t *p, size_t n, struct rsp_es10_switch_req *out)
 {
-    return switch_decode(RSP_TAG_DISABLE_PROFILE, p, n, out);
+    return switch_decode(RSP_ES10_TAG_DISABLE_PROFILE, p, n, out);
 }
 
 /* --- Delete (§5.7.18): BF33 is itself the CHOICE ------------------------------------------- */
@@ -463,7 +464,7 @@ int rsp_es10_delete_req_encode(const struct rsp_es10_profile_id *in, struct rsp_
 {
     if (!in)
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_DELETE_PROFILE);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_DELETE_PROFILE);
     int rc = rsp_es10_i_put_profile_id(out, in);
     if (rc)
         return rc;
@@ -475,7 +476,7 @@ int rsp_es10_delete_req_decode(const uint8_t *p, size_t n, struct rsp_es10_profi
     struct rsp_der_iter it;
     struct rsp_tlv t;
     struct rsp_es10_profile_id id;
-    int rc = rsp_es10_i_open(p, n, RSP_TAG_DELETE_PROFILE, &it, NULL);
+    int rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_DELETE_PROFILE, &it, NULL);
     if (rc)
         return rc;
     if ((rc = rsp_der_next(&it, &t)) < 0)
@@ -501,7 +502,7 @@ int rsp_es10_delete_req_decode(const uint8_t *p, size_t n, struct rsp_es10_profi
 
 int rsp_es10_memory_reset_req_encode(uint32_t options, struct rsp_buf *out)
 {
-    size_t m = rsp_der_begin(out, RSP_TAG_EUICC_MEMORY_RESET);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_EUICC_MEMORY_RESET);
     rsp_es10_i_put_mask(out, 0x82, options);
     return rsp_der_end(out, m);
 }
@@ -511,7 +512,7 @@ int rsp_es10_memory_reset_req_decode(const uint8_t *p, size_t n, uint32_t *optio
     struct rsp_der_iter it;
     struct rsp_es10_bits b;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_EUICC_MEMORY_RESET, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_EUICC_MEMORY_RESET, &it, NULL)) ||
         (rc = rsp_es10_i_req_bits(&it, 0x82, &b)) || (rc = rsp_der_finish(&it)))
         return rc;
     *options = rsp_es10_bits_mask(&b);
@@ -525,7 +526,7 @@ int rsp_es10_set_nickname_req_encode(const struct rsp_es10_set_nickname_req *in,
 {
     if (!in || in->nickname.len > RSP_ES10_NICKNAME_MAX || (!in->nickname.p && in->nickname.len))
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_SET_NICKNAME);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_SET_NICKNAME);
     rsp_der_put(out, 0x5A, in->iccid.b, RSP_ICCID_LEN);
     rsp_der_put(out, 0x90, in->nickname.p ? in->nickname.p : (const uint8_t *)"", in->nickname.len);
     return rsp_der_end(out, m);
@@ -538,7 +539,7 @@ int rsp_es10_set_nickname_req_decode(const uint8_t *p, size_t n,
     struct rsp_tlv t;
     struct rsp_es10_set_nickname_req r;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_SET_NICKNAME, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_SET_NICKNAME, &it, NULL)) ||
         (rc = rsp_der_req(&it, 0x5A, &t)) || (rc = rsp_es10_i_iccid(&t, &r.iccid)) ||
         (rc = rsp_es10_i_req_bin(&it, 0x90, 0, RSP_ES10_NICKNAME_MAX, &r.nickname)) ||
         (rc = rsp_der_finish(&it)))
@@ -553,7 +554,7 @@ int rsp_es10_list_notif_req_encode(const struct rsp_es10_list_notif_req *in, str
 {
     if (!in)
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_LIST_NOTIFICATION);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_LIST_NOTIFICATION);
     if (in->has_pmo)
         rsp_es10_i_put_mask(out, 0x81, in->pmo);
     return rsp_der_end(out, m);
@@ -564,7 +565,7 @@ int rsp_es10_list_notif_req_decode(const uint8_t *p, size_t n, struct rsp_es10_l
     struct rsp_der_iter it;
     struct rsp_es10_bits b;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_LIST_NOTIFICATION, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_LIST_NOTIFICATION, &it, NULL)) ||
         (rc = rsp_es10_i_opt_bits(&it, 0x81, &b)) || (rc = rsp_der_finish(&it)))
         return rc;
     out->has_pmo = b.bits != NULL;
@@ -577,7 +578,7 @@ int rsp_es10_retrieve_notif_req_encode(const struct rsp_es10_retrieve_notif_req 
 {
     if (!in)
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_RETRIEVE_NOTIFICATIONS);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_RETRIEVE_NOTIFICATIONS);
     if (in->kind == RSP_ES10_RETRIEVE_SEQ || in->kind == RSP_ES10_RETRIEVE_PMO) {
         size_t m2 = rsp_der_begin(out, 0xA0); /* searchCriteria [0] CHOICE */
         if (in->kind == RSP_ES10_RETRIEVE_SEQ) {
@@ -602,7 +603,7 @@ int rsp_es10_retrieve_notif_req_decode(const uint8_t *p, size_t n,
     struct rsp_es10_retrieve_notif_req r;
     int rc;
     memset(&r, 0, sizeof r);
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_RETRIEVE_NOTIFICATIONS, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_RETRIEVE_NOTIFICATIONS, &it, NULL)) ||
         (rc = rsp_der_opt(&it, 0xA0, &a0)) < 0)
         return rc;
     if (rc == 1) {
@@ -633,9 +634,9 @@ int rsp_es10_retrieve_notif_req_decode(const uint8_t *p, size_t n,
 
 static bool notif_item_ok(rsp_tag list_tag, rsp_tag item)
 {
-    if (list_tag == RSP_TAG_LIST_NOTIFICATION)
-        return item == RSP_TAG_NOTIFICATION_METADATA;
-    return item == RSP_TAG_PROFILE_INSTALLATION_RESULT || item == 0x30;
+    if (list_tag == RSP_ES10_TAG_LIST_NOTIFICATION)
+        return item == RSP_ES10_TAG_NOTIFICATION_METADATA;
+    return item == RSP_ES10_TAG_PROFILE_INSTALLATION_RESULT || item == 0x30;
 }
 
 static int notif_list_encode(rsp_tag tag, const struct rsp_es10_notif_list *in, struct rsp_buf *out)
@@ -709,29 +710,29 @@ static int notif_list_decode(rsp_tag tag, const uint8_t *p, size_t n,
 
 int rsp_es10_list_notif_resp_encode(const struct rsp_es10_notif_list *in, struct rsp_buf *out)
 {
-    return notif_list_encode(RSP_TAG_LIST_NOTIFICATION, in, out);
+    return notif_list_encode(RSP_ES10_TAG_LIST_NOTIFICATION, in, out);
 }
 
 int rsp_es10_list_notif_resp_decode(const uint8_t *p, size_t n, struct rsp_es10_notif_list *out)
 {
-    return notif_list_decode(RSP_TAG_LIST_NOTIFICATION, p, n, out);
+    return notif_list_decode(RSP_ES10_TAG_LIST_NOTIFICATION, p, n, out);
 }
 
 int rsp_es10_retrieve_notif_resp_encode(const struct rsp_es10_notif_list *in, struct rsp_buf *out)
 {
-    return notif_list_encode(RSP_TAG_RETRIEVE_NOTIFICATIONS, in, out);
+    return notif_list_encode(RSP_ES10_TAG_RETRIEVE_NOTIFICATIONS, in, out);
 }
 
 int rsp_es10_retrieve_notif_resp_decode(const uint8_t *p, size_t n, struct rsp_es10_notif_list *out)
 {
-    return notif_list_decode(RSP_TAG_RETRIEVE_NOTIFICATIONS, p, n, out);
+    return notif_list_decode(RSP_ES10_TAG_RETRIEVE_NOTIFICATIONS, p, n, out);
 }
 
 int rsp_es10_notif_sent_req_encode(uint64_t seq_number, struct rsp_buf *out)
 {
     if (seq_number > INT64_MAX)
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_NOTIFICATION_SENT);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_NOTIFICATION_SENT);
     rsp_der_put_int(out, 0x80, (int64_t)seq_number);
     return rsp_der_end(out, m);
 }
@@ -742,7 +743,7 @@ int rsp_es10_notif_sent_req_decode(const uint8_t *p, size_t n, uint64_t *seq_num
     struct rsp_tlv t;
     uint64_t v;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_NOTIFICATION_SENT, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_NOTIFICATION_SENT, &it, NULL)) ||
         (rc = rsp_der_req(&it, 0x80, &t)) || (rc = rsp_der_get_uint(&t, &v)) ||
         (rc = rsp_der_finish(&it)))
         return rc;
@@ -758,7 +759,7 @@ int rsp_es10_configured_addresses_encode(const struct rsp_es10_configured_addres
 {
     if (!in || !in->root_ds.p)
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_EUICC_CONFIGURED_ADDRESSES);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_EUICC_CONFIGURED_ADDRESSES);
     rsp_es10_i_put_bin(out, 0x80, &in->default_dp);
     rsp_es10_i_put_bin(out, 0x81, &in->root_ds);
     return rsp_der_end(out, m);
@@ -770,7 +771,7 @@ int rsp_es10_configured_addresses_decode(const uint8_t *p, size_t n,
     struct rsp_der_iter it;
     struct rsp_es10_configured_addresses r;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_EUICC_CONFIGURED_ADDRESSES, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_EUICC_CONFIGURED_ADDRESSES, &it, NULL)) ||
         (rc = rsp_es10_i_opt_bin(&it, 0x80, 0, 255, &r.default_dp)) ||
         (rc = rsp_es10_i_req_bin(&it, 0x81, 0, 255, &r.root_ds)) || (rc = rsp_der_finish(&it)))
         return rc;
@@ -782,7 +783,7 @@ int rsp_es10_set_default_dp_req_encode(const struct rsp_es10_bin *address, struc
 {
     if (!address || (!address->p && address->len))
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_SET_DEFAULT_DP_ADDRESS);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_SET_DEFAULT_DP_ADDRESS);
     rsp_der_put(out, 0x80, address->p ? address->p : (const uint8_t *)"", address->len);
     return rsp_der_end(out, m);
 }
@@ -792,7 +793,7 @@ int rsp_es10_set_default_dp_req_decode(const uint8_t *p, size_t n, struct rsp_es
     struct rsp_der_iter it;
     struct rsp_es10_bin a;
     int rc;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_SET_DEFAULT_DP_ADDRESS, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_SET_DEFAULT_DP_ADDRESS, &it, NULL)) ||
         (rc = rsp_es10_i_req_bin(&it, 0x80, 0, 255, &a)) || (rc = rsp_der_finish(&it)))
         return rc;
     *address = a;
@@ -810,7 +811,7 @@ int rsp_es10_rat_encode(const struct rsp_es10_rat *in, struct rsp_buf *out)
         if (in->rules[i].n_operators > RSP_ES10_MAX_RAT_OPERATORS || !in->rules[i].ppr_ids.bits ||
             !in->rules[i].ppr_flags.bits)
             return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_GET_RAT);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_GET_RAT);
     size_t m2 = rsp_der_begin(out, 0xA0);
     for (size_t i = 0; i < in->n; i++) {
         const struct rsp_es10_rat_rule *r = &in->rules[i];
@@ -857,7 +858,7 @@ int rsp_es10_rat_decode(const uint8_t *p, size_t n, struct rsp_es10_rat *out)
     int rc;
     if (!out)
         return RSP_EINVAL;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_GET_RAT, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_GET_RAT, &it, NULL)) ||
         (rc = rsp_der_req(&it, 0xA0, &a0)) || (rc = rsp_der_finish(&it)))
         return rc;
     /* Validate into a scratch rule first, so that `out` is untouched on error. */

@@ -13,7 +13,7 @@ int rsp_euicc_info1_encode(const struct rsp_euicc_info1 *in, struct rsp_buf *out
         return RSP_EINVAL;
     if (in->ci_verify.n > RSP_ES10_MAX_CI_PKIDS || in->ci_sign.n > RSP_ES10_MAX_CI_PKIDS)
         return RSP_ERANGE;
-    size_t m = rsp_der_begin(out, RSP_TAG_EUICC_INFO1);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_EUICC_INFO1);
     rsp_der_put(out, 0x82, in->svn, RSP_ES10_VERSION_LEN);
     rsp_es10_i_put_pkid_list(out, 0xA9, &in->ci_verify);
     rsp_es10_i_put_pkid_list(out, 0xAA, &in->ci_sign);
@@ -27,7 +27,7 @@ int rsp_euicc_info1_decode(const uint8_t *p, size_t n, struct rsp_euicc_info1 *o
     int rc;
     if (!out)
         return RSP_EINVAL;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_EUICC_INFO1, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_EUICC_INFO1, &it, NULL)) ||
         (rc = rsp_es10_i_req_version(&it, 0x82, r.svn)) ||
         (rc = rsp_es10_i_pkid_list(&it, 0xA9, &r.ci_verify)) ||
         (rc = rsp_es10_i_pkid_list(&it, 0xAA, &r.ci_sign)) || (rc = rsp_der_finish(&it)))
@@ -46,7 +46,7 @@ int rsp_euicc_info2_encode(const struct rsp_euicc_info2 *in, struct rsp_buf *out
         in->sas_accreditation.len > RSP_ES10_SAS_MAX ||
         (in->has_euicc_category && in->euicc_category < 0))
         return RSP_ERANGE;
-    size_t m = rsp_der_begin(out, RSP_TAG_EUICC_INFO2);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_EUICC_INFO2);
     rsp_der_put(out, 0x81, in->profile_version, RSP_ES10_VERSION_LEN);
     rsp_der_put(out, 0x82, in->svn, RSP_ES10_VERSION_LEN);
     rsp_der_put(out, 0x83, in->firmware_version, RSP_ES10_VERSION_LEN);
@@ -125,7 +125,7 @@ int rsp_euicc_info2_decode_tlv(const struct rsp_tlv *t, struct rsp_euicc_info2 *
     struct rsp_euicc_info2 r;
     if (!t || !out)
         return RSP_EINVAL;
-    if (t->tag != RSP_TAG_EUICC_INFO2)
+    if (t->tag != RSP_ES10_TAG_EUICC_INFO2)
         return RSP_EUNEXPECTED;
     rsp_der_iter_value(&it, t);
     int rc = info2_body(&it, &r);
@@ -139,6 +139,6 @@ int rsp_euicc_info2_decode(const uint8_t *p, size_t n, struct rsp_euicc_info2 *o
     struct rsp_tlv t;
     if (!p && n)
         return RSP_EINVAL;
-    int rc = rsp_der_parse_tag(p, n, RSP_TAG_EUICC_INFO2, &t);
+    int rc = rsp_der_parse_tag(p, n, RSP_ES10_TAG_EUICC_INFO2, &t);
     return rc ? rc : rsp_euicc_info2_decode_tlv(&t, out);
 }

@@ -11,7 +11,7 @@ int rsp_profile_info_list_req_encode(const struct rsp_profile_info_list_req *in,
 {
     if (!in)
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_PROFILE_INFO_LIST);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_PROFILE_INFO_LIST);
     if (in->search != RSP_ES10_SEARCH_NONE) {
         size_t m2 = rsp_der_begin(out, 0xA0); /* searchCriteria [0] CHOICE: explicit */
         switch (in->search) {
@@ -47,7 +47,7 @@ int rsp_profile_info_list_req_decode(const uint8_t *p, size_t n,
     if (!out)
         return RSP_EINVAL;
     memset(&r, 0, sizeof r);
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_PROFILE_INFO_LIST, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_PROFILE_INFO_LIST, &it, NULL)) ||
         (rc = rsp_der_opt(&it, 0xA0, &a0)) < 0)
         return rc;
     if (rc == 1) {
@@ -98,7 +98,7 @@ int rsp_profile_info_encode(const struct rsp_profile_info *in, struct rsp_buf *o
     if (in->has_owner && !in->owner.mcc_mnc.p)
         return RSP_EINVAL;
     /* Annex H SEQUENCE order (addendum §6.2). */
-    size_t m = rsp_der_begin(out, RSP_TAG_PROFILE_INFO);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_PROFILE_INFO);
     if (in->has_iccid)
         rsp_der_put(out, 0x5A, in->iccid.b, RSP_ICCID_LEN);
     rsp_es10_i_put_bin(out, 0x4F, &in->isdp_aid);
@@ -206,7 +206,7 @@ int rsp_profile_info_decode(const uint8_t *p, size_t n, struct rsp_profile_info 
     struct rsp_profile_info r;
     if (!out || (!p && n))
         return RSP_EINVAL;
-    int rc = rsp_der_parse_tag(p, n, RSP_TAG_PROFILE_INFO, &t);
+    int rc = rsp_der_parse_tag(p, n, RSP_ES10_TAG_PROFILE_INFO, &t);
     if (rc || (rc = profile_info_body(&t, &r)))
         return rc;
     *out = r;
@@ -219,7 +219,7 @@ int rsp_profile_info_list_encode(const struct rsp_profile_info_list *in, struct 
 {
     if (!in)
         return RSP_EINVAL;
-    size_t m = rsp_der_begin(out, RSP_TAG_PROFILE_INFO_LIST);
+    size_t m = rsp_der_begin(out, RSP_ES10_TAG_PROFILE_INFO_LIST);
     if (in->is_error) {
         if (in->error < 0)
             return RSP_EINVAL;
@@ -245,7 +245,7 @@ int rsp_profile_info_list_decode(const uint8_t *p, size_t n, struct rsp_profile_
     int rc;
     if (!out)
         return RSP_EINVAL;
-    if ((rc = rsp_es10_i_open(p, n, RSP_TAG_PROFILE_INFO_LIST, &it, NULL)) ||
+    if ((rc = rsp_es10_i_open(p, n, RSP_ES10_TAG_PROFILE_INFO_LIST, &it, NULL)) ||
         (rc = rsp_der_next(&it, &t)) < 0)
         return rc;
     if (rc == 0)
@@ -268,7 +268,7 @@ int rsp_profile_info_list_decode(const uint8_t *p, size_t n, struct rsp_profile_
     size_t cnt = 0;
     rsp_der_iter_value(&in, &t);
     while ((rc = rsp_der_next(&in, &e)) == 1) {
-        if (e.tag != RSP_TAG_PROFILE_INFO)
+        if (e.tag != RSP_ES10_TAG_PROFILE_INFO)
             return RSP_EUNEXPECTED;
         if (++cnt > RSP_ES10_MAX_PROFILES)
             return RSP_ERANGE;

@@ -1,5 +1,5 @@
 /* SGP.22 identifiers: TransactionID, ICCID (EF.ICCID BCD form), EID (check digits mod 97) and the
- * confirmation code hash (SGP.22 §3.1.3.2). */
+ * confirmation code hash (SGP.22 §3.1.3). */
 #include "rsp/sgp22_types.h"
 
 #include <string.h>
@@ -187,7 +187,7 @@ int rsp_eid_complete(const char *first30, char out[33])
     return 0;
 }
 
-/* --- Confirmation code hash (§3.1.3.2, §3.1.3 step 7) ---------------------------------------- */
+/* --- Confirmation code hash (§3.1.3; verified by the SM-DP+ in §3.1.3.2) ------------------- */
 
 int rsp_hash_cc(const char *cc, size_t cc_len, const struct rsp_tid *tid, uint8_t out[32])
 {

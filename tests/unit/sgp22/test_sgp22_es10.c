@@ -312,7 +312,7 @@ static void test_actcode_format(void **state)
     rsp_buf_free(&b);
 }
 
-/* --- hashCc (§3.1.3.2) -------------------------------------------------------------------------
+/* --- hashCc (§3.1.3) ---------------------------------------------------------------------------
  */
 
 static void test_hash_cc(void **state)
@@ -346,9 +346,9 @@ static const char AID_HEX[] = "A0000005591010FFFFFFFF8900001000";
 static void test_es10_empty_and_results(void **state)
 {
     struct rsp_buf b = RSP_BUF_INIT, in;
-    static const rsp_tag tags[] = {RSP_TAG_EUICC_CHALLENGE, RSP_TAG_EUICC_INFO1,
-                                   RSP_TAG_EUICC_INFO2, RSP_TAG_EUICC_CONFIGURED_ADDRESSES,
-                                   RSP_TAG_GET_RAT};
+    static const rsp_tag tags[] = {RSP_ES10_TAG_EUICC_CHALLENGE, RSP_ES10_TAG_EUICC_INFO1,
+                                   RSP_ES10_TAG_EUICC_INFO2,
+                                   RSP_ES10_TAG_EUICC_CONFIGURED_ADDRESSES, RSP_ES10_TAG_GET_RAT};
     static const char *const hex[] = {"BF2E00", "BF2000", "BF2200", "BF3C00", "BF4300"};
     for (size_t i = 0; i < 5; i++) {
         ASSERT_ENC(b, rsp_es10_empty_encode(tags[i], &b), hex[i]);
@@ -358,15 +358,17 @@ static void test_es10_empty_and_results(void **state)
         assert_int_equal(t, tags[i]);
     }
     in = tu_hex("BF2E 03 80 01 00"); /* an extension element is tolerated */
-    assert_int_equal(rsp_es10_empty_decode(RSP_TAG_EUICC_CHALLENGE, in.data, in.len), 0);
-    assert_int_equal(rsp_es10_empty_decode(RSP_TAG_EUICC_INFO1, in.data, in.len), RSP_EUNEXPECTED);
+    assert_int_equal(rsp_es10_empty_decode(RSP_ES10_TAG_EUICC_CHALLENGE, in.data, in.len), 0);
+    assert_int_equal(rsp_es10_empty_decode(RSP_ES10_TAG_EUICC_INFO1, in.data, in.len),
+                     RSP_EUNEXPECTED);
     rsp_buf_free(&in);
     in = tu_hex("BF2E 00 00");
-    assert_int_equal(rsp_es10_empty_decode(RSP_TAG_EUICC_CHALLENGE, in.data, in.len),
+    assert_int_equal(rsp_es10_empty_decode(RSP_ES10_TAG_EUICC_CHALLENGE, in.data, in.len),
                      RSP_ETRAILING);
     rsp_buf_free(&in);
     in = tu_hex("BF2E 02 80 01");
-    assert_int_equal(rsp_es10_empty_decode(RSP_TAG_EUICC_CHALLENGE, in.data, in.len), RSP_ETRUNC);
+    assert_int_equal(rsp_es10_empty_decode(RSP_ES10_TAG_EUICC_CHALLENGE, in.data, in.len),
+                     RSP_ETRUNC);
     rsp_buf_free(&in);
 
     /* single-result responses */
