@@ -657,6 +657,42 @@ static void test_euicc_info2_recorded(void **state)
     rsp_buf_free(&json);
 }
 
+/* The recorded PendingNotification (a BF37 ProfileInstallationResult) carried in a
+ * RetrieveNotificationsListResponse. */
+static void test_retrieve_recorded(void **state)
+{
+    TU_REQUIRE_SHARED();
+    struct rsp_buf json =
+        tu_load(tu_shared_path("testdata/osmo-smdpp-session/es9p-exchanges.json"));
+    rsp_buf_append_byte(&json, 0);
+    const char *key = "\"pendingNotification\"";
+    const char *p = strstr((const char *)json.data, key);
+    assert_non_null(p);
+    p = strchr(p + strlen(key), '"');
+    assert_non_null(p);
+    p++;
+    const char *q = strchr(p, '"');
+    assert_non_null(q);
+    struct rsp_buf pn = RSP_BUF_INIT;
+    assert_int_equal(rsp_base64_decode(&pn, p, (size_t)(q - p)), 0);
+
+    static struct rsp_es10_notif_list l, d;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(rsp_der_parse_one(pn.data, pn.len, &l.items[0]), 0);
+    assert_int_equal(l.items[0].tag, 0xBF37);
+    l.n = 1;
+    struct rsp_buf b = RSP_BUF_INIT;
+    assert_int_equal(rsp_es10_retrieve_notif_resp_encode(&l, &b), 0);
+    assert_int_equal(rsp_es10_retrieve_notif_resp_decode(b.data, b.len, &d), 0);
+    assert_false(d.is_error);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.items[0].raw_len, pn.len);
+    assert_memory_equal(d.items[0].raw, pn.data, pn.len);
+    rsp_buf_free(&b);
+    rsp_buf_free(&pn);
+    rsp_buf_free(&json);
+}
+
 /* --- GetProfilesInfo -------------------------------------------------------------------------- */
 
 static void test_profile_info_request(void **state)
@@ -1403,6 +1439,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_euicc_info1),
     cmocka_unit_test(test_euicc_info2),
     cmocka_unit_test(test_euicc_info2_recorded),
+    cmocka_unit_test(test_retrieve_recorded),
     cmocka_unit_test(test_profile_info_request),
     cmocka_unit_test(test_profile_info),
     cmocka_unit_test(test_profile_info_list),
