@@ -33,6 +33,9 @@ struct rsp_iccid {
 int rsp_iccid_from_str(const char *digits, struct rsp_iccid *out);
 /* Decimal digits without padding, NUL-terminated (at most 20 digits). */
 int rsp_iccid_to_str(const struct rsp_iccid *iccid, char out[21]);
+/* True if the decimal digits (a trailing 'F' pad ignored) end with a valid Luhn check digit (ITU-T
+ * E.118). Not enforced by rsp_iccid_from_str: test and some production ICCIDs do not follow it. */
+bool rsp_iccid_luhn_ok(const char *digits);
 /* Swaps the two nibbles of each byte (EF.ICCID form <-> SAIP header form). */
 void rsp_bcd_swap(uint8_t *dst, const uint8_t *src, size_t n);
 
@@ -62,7 +65,8 @@ int rsp_actcode_parse(const char *s, size_t len, struct rsp_activation_code *out
 /* Formats it; `lpa_prefix` adds "LPA:". Empty OID with cc_required gives "$$1". */
 int rsp_actcode_format(const struct rsp_activation_code *ac, bool lpa_prefix, struct rsp_buf *out);
 
-/* hashCc = SHA-256(SHA-256(confirmation code bytes) || transactionId) (SGP.22 §3.1.3.2). */
+/* hashCc = SHA-256(SHA-256(confirmation code bytes) || transactionId) (SGP.22 §3.1.3: computed by
+ * the LPAd; checked by the SM-DP+ in §3.1.3.2). */
 int rsp_hash_cc(const char *cc, size_t cc_len, const struct rsp_tid *tid, uint8_t out[32]);
 
 /* An SGP.22 function execution status carried up as a value (never as an RSP_E* code). */
