@@ -31,6 +31,7 @@
 
 #include "rsp/buf.h"
 #include "rsp/der.h"
+#include "rsp/sgp22_types.h"
 
 /* A byte string inside some buffer the caller owns. */
 struct rsp_sgp22_bytes {
@@ -109,32 +110,6 @@ enum rsp_sgp22_cancel_reason {
 enum rsp_sgp22_cancel_session_error {
     RSP_SGP22_CANCEL_ERR_INVALID_TRANSACTION_ID = 5,
     RSP_SGP22_CANCEL_ERR_UNDEFINED = 127,
-};
-
-enum rsp_sgp22_profile_class {
-    RSP_SGP22_PROFILE_CLASS_TEST = 0,
-    RSP_SGP22_PROFILE_CLASS_PROVISIONING = 1,
-    RSP_SGP22_PROFILE_CLASS_OPERATIONAL = 2, /* DEFAULT in StoreMetadataRequest */
-};
-
-enum rsp_sgp22_icon_type {
-    RSP_SGP22_ICON_JPG = 0,
-    RSP_SGP22_ICON_PNG = 1,
-};
-
-/* NotificationEvent BIT STRING: bit i of the mask is ASN.1 named bit i. */
-enum rsp_sgp22_notification_event {
-    RSP_SGP22_NOTIF_INSTALL = 1u << 0,
-    RSP_SGP22_NOTIF_ENABLE = 1u << 1,
-    RSP_SGP22_NOTIF_DISABLE = 1u << 2,
-    RSP_SGP22_NOTIF_DELETE = 1u << 3,
-};
-
-/* PprIds BIT STRING: bit i of the mask is ASN.1 named bit i. */
-enum rsp_sgp22_ppr {
-    RSP_SGP22_PPR_UPDATE_CONTROL = 1u << 0,
-    RSP_SGP22_PPR1 = 1u << 1,
-    RSP_SGP22_PPR2 = 1u << 2,
 };
 
 /* RemoteOpId value. */
@@ -288,7 +263,7 @@ struct rsp_sgp22_prepare_download_response {
 
 /* NotificationConfigurationInformation: 30 { 80 NotificationEvent, 81 notificationAddress } */
 struct rsp_sgp22_notification_config {
-    uint32_t events; /* enum rsp_sgp22_notification_event bits */
+    uint32_t events; /* enum rsp_notification_event bits */
     struct rsp_sgp22_bytes address;
 };
 /* OperatorId: { 80 mccMnc(3), [81 gid1], [82 gid2] } */
@@ -304,25 +279,25 @@ struct rsp_sgp22_operator_id {
  * [94 icon], [95 profileClass], [B6 notificationConfigurationInfo], [B7 profileOwner],
  * [99 profilePolicyRules] }. profileClass is DEFAULT operational: absent means operational; an
  * explicit 95 is accepted and kept (has_profile_class) so the received bytes re-encode as sent. */
-#define RSP_SGP22_NOTIF_CFG_MAX 16
+#define RSP_NOTIF_CFG_MAX 16
 struct rsp_sgp22_store_metadata_request {
     struct rsp_tlv raw;
     struct rsp_sgp22_bytes iccid;                 /* 10, EF.ICCID (nibble-swapped) form */
     struct rsp_sgp22_bytes service_provider_name; /* UTF8, 0..32 */
     struct rsp_sgp22_bytes profile_name;          /* UTF8, 0..64 */
     bool has_icon_type;
-    int64_t icon_type; /* enum rsp_sgp22_icon_type */
+    int64_t icon_type; /* enum rsp_icon_type */
     bool has_icon;
     struct rsp_sgp22_bytes icon; /* 0..1024 */
     bool has_profile_class;
-    int64_t profile_class; /* enum rsp_sgp22_profile_class; OPERATIONAL when absent */
+    int64_t profile_class; /* enum rsp_profile_class; OPERATIONAL when absent */
     bool has_notification_config;
     size_t n_notification_config;
-    struct rsp_sgp22_notification_config notification_config[RSP_SGP22_NOTIF_CFG_MAX];
+    struct rsp_sgp22_notification_config notification_config[RSP_NOTIF_CFG_MAX];
     bool has_profile_owner;
     struct rsp_sgp22_operator_id profile_owner;
     bool has_ppr;
-    uint32_t ppr; /* enum rsp_sgp22_ppr bits */
+    uint32_t ppr; /* enum rsp_ppr_ids bits */
 };
 
 int rsp_sgp22_smdp_signed2_decode(const uint8_t *p, size_t n, struct rsp_sgp22_smdp_signed2 *out);
@@ -445,7 +420,7 @@ int rsp_sgp22_bpp_next(struct rsp_der_iter *it, struct rsp_tlv *seg);
 struct rsp_sgp22_notification_metadata {
     struct rsp_tlv raw;
     int64_t seq_number;
-    uint32_t pmo; /* enum rsp_sgp22_notification_event bits */
+    uint32_t pmo; /* enum rsp_notification_event bits */
     struct rsp_sgp22_bytes address;
     bool has_iccid;
     /* Iccid is SIZE(10); the decoder also tolerates 1..9 bytes (pySim's client sends 8) and says

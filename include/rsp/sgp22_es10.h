@@ -87,12 +87,6 @@ uint32_t rsp_es10_bits_mask(const struct rsp_es10_bits *b);
 /* --- enumerations (Annex H values) ------------------------------------------------------------ */
 
 enum rsp_profile_state { RSP_PROFILE_DISABLED = 0, RSP_PROFILE_ENABLED = 1 };
-enum rsp_profile_class {
-    RSP_PROFILE_CLASS_TEST = 0,
-    RSP_PROFILE_CLASS_PROVISIONING = 1,
-    RSP_PROFILE_CLASS_OPERATIONAL = 2
-};
-enum rsp_icon_type { RSP_ICON_JPG = 0, RSP_ICON_PNG = 1 };
 enum rsp_euicc_category {
     RSP_EUICC_CATEGORY_OTHER = 0,
     RSP_EUICC_CATEGORY_BASIC = 1,
@@ -100,13 +94,6 @@ enum rsp_euicc_category {
     RSP_EUICC_CATEGORY_CONTACTLESS = 3
 };
 
-/* NotificationEvent named bits, as masks (rsp_es10_bits_mask). */
-enum rsp_notification_event {
-    RSP_NOTIF_INSTALL = 1u << 0,
-    RSP_NOTIF_ENABLE = 1u << 1,
-    RSP_NOTIF_DISABLE = 1u << 2,
-    RSP_NOTIF_DELETE = 1u << 3
-};
 /* RspCapability named bits. */
 enum rsp_rsp_capability {
     RSP_CAP_ADDITIONAL_PROFILE = 1u << 0,
@@ -114,8 +101,6 @@ enum rsp_rsp_capability {
     RSP_CAP_RPM_SUPPORT = 1u << 2,
     RSP_CAP_TEST_PROFILE_SUPPORT = 1u << 3
 };
-/* PprIds named bits. */
-enum rsp_ppr_ids { RSP_PPR_UPDATE_CONTROL = 1u << 0, RSP_PPR1 = 1u << 1, RSP_PPR2 = 1u << 2 };
 /* EuiccMemoryResetRequest.resetOptions named bits. */
 enum rsp_reset_options {
     RSP_RESET_DELETE_OPERATIONAL = 1u << 0,

@@ -69,6 +69,23 @@ int rsp_actcode_format(const struct rsp_activation_code *ac, bool lpa_prefix, st
  * the LPAd; checked by the SM-DP+ in §3.1.3.2). */
 int rsp_hash_cc(const char *cc, size_t cc_len, const struct rsp_tid *tid, uint8_t out[32]);
 
+/* Enumerations shared by several structures (SGP.22 §2.4a / Annex H). */
+enum rsp_profile_class {
+    RSP_PROFILE_CLASS_TEST = 0,
+    RSP_PROFILE_CLASS_PROVISIONING = 1,
+    RSP_PROFILE_CLASS_OPERATIONAL = 2 /* DEFAULT in StoreMetadataRequest */
+};
+enum rsp_icon_type { RSP_ICON_JPG = 0, RSP_ICON_PNG = 1 };
+/* NotificationEvent BIT STRING as a mask: bit n of the mask is ASN.1 named bit n. */
+enum rsp_notification_event {
+    RSP_NOTIF_INSTALL = 1u << 0,
+    RSP_NOTIF_ENABLE = 1u << 1,
+    RSP_NOTIF_DISABLE = 1u << 2,
+    RSP_NOTIF_DELETE = 1u << 3
+};
+/* PprIds BIT STRING as a mask. */
+enum rsp_ppr_ids { RSP_PPR_UPDATE_CONTROL = 1u << 0, RSP_PPR1 = 1u << 1, RSP_PPR2 = 1u << 2 };
+
 /* An SGP.22 function execution status carried up as a value (never as an RSP_E* code). */
 struct rsp_status_code {
     char subject[16]; /* e.g. "8.1.1" */

@@ -222,7 +222,7 @@ static int notif_cfg_decode(const struct rsp_tlv *list, struct rsp_sgp22_store_m
     while ((rc = rsp_der_next(&it, &e)) == 1) {
         if (e.tag != 0x30)
             return RSP_EUNEXPECTED;
-        if (o->n_notification_config == RSP_SGP22_NOTIF_CFG_MAX)
+        if (o->n_notification_config == RSP_NOTIF_CFG_MAX)
             return RSP_ERANGE;
         struct rsp_sgp22_notification_config *nc =
             &o->notification_config[o->n_notification_config];
@@ -265,7 +265,7 @@ int rsp_sgp22_store_metadata_request_decode(const uint8_t *p, size_t n,
     struct rsp_tlv t;
     int rc;
     memset(out, 0, sizeof *out);
-    out->profile_class = RSP_SGP22_PROFILE_CLASS_OPERATIONAL;
+    out->profile_class = RSP_PROFILE_CLASS_OPERATIONAL;
     if ((rc = m_open(p, n, 0xBF25, &out->raw, &it)))
         return rc;
     if ((rc = m_req_bytes(&it, 0x5A, RSP_SGP22_ICCID_LEN, RSP_SGP22_ICCID_LEN, &out->iccid)) ||
@@ -307,7 +307,7 @@ int rsp_sgp22_store_metadata_request_encode(const struct rsp_sgp22_store_metadat
     if (!m_ok(&in->iccid, RSP_SGP22_ICCID_LEN, RSP_SGP22_ICCID_LEN) ||
         !m_ok(&in->service_provider_name, 0, 32) || !m_ok(&in->profile_name, 0, 64) ||
         (in->has_icon && !m_ok(&in->icon, 0, 1024)) ||
-        in->n_notification_config > RSP_SGP22_NOTIF_CFG_MAX ||
+        in->n_notification_config > RSP_NOTIF_CFG_MAX ||
         (in->has_profile_owner &&
          (!m_ok(&po->mcc_mnc, 3, 3) || (po->has_gid1 && !m_ok(&po->gid1, 0, NO_MAX)) ||
           (po->has_gid2 && !m_ok(&po->gid2, 0, NO_MAX)))))

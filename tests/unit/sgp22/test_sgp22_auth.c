@@ -269,10 +269,10 @@ static void test_decoded_fields(void **state)
     assert_str(&smr->service_provider_name, "SP");
     assert_str(&smr->profile_name, "PN");
     assert_true(smr->has_profile_class);
-    assert_int_equal(smr->profile_class, RSP_SGP22_PROFILE_CLASS_OPERATIONAL);
+    assert_int_equal(smr->profile_class, RSP_PROFILE_CLASS_OPERATIONAL);
     assert_true(smr->has_notification_config);
     assert_int_equal(smr->n_notification_config, 1);
-    assert_int_equal(smr->notification_config[0].events, RSP_SGP22_NOTIF_INSTALL);
+    assert_int_equal(smr->notification_config[0].events, RSP_NOTIF_INSTALL);
     assert_str(&smr->notification_config[0].address, "a.b");
     assert_false(smr->has_profile_owner);
     rsp_buf_free(&k);
@@ -285,7 +285,7 @@ static void test_decoded_fields(void **state)
     struct rsp_sgp22_notification_metadata *nm = (void *)u;
     assert_int_equal(decode_hex("notification_metadata", V_NOTIF_META, nm, &k), 0);
     assert_int_equal(nm->seq_number, 1);
-    assert_int_equal(nm->pmo, RSP_SGP22_NOTIF_INSTALL);
+    assert_int_equal(nm->pmo, RSP_NOTIF_INSTALL);
     assert_true(nm->has_iccid);
     assert_true(nm->iccid_ok);
     rsp_buf_free(&k);
@@ -387,7 +387,7 @@ static void test_encode_from_fields(void **state)
 
     struct rsp_sgp22_notification_metadata nm = {
         .seq_number = 1,
-        .pmo = RSP_SGP22_NOTIF_INSTALL,
+        .pmo = RSP_NOTIF_INSTALL,
         .address = {(const uint8_t *)"a.b", 3},
         .has_iccid = true,
         .iccid = {(const uint8_t *)"\x98\x00\x10\x32\x54\x76\x98\x10\x32\x14", 10},
@@ -397,7 +397,7 @@ static void test_encode_from_fields(void **state)
     tu_assert_hex(b.data, b.len, V_NOTIF_META);
     /* NotificationEvent named bits: enable 02 06 40, disable 02 05 20, delete 02 04 10. */
     nm.has_iccid = false;
-    nm.pmo = RSP_SGP22_NOTIF_DELETE;
+    nm.pmo = RSP_NOTIF_DELETE;
     rsp_buf_reset(&b);
     assert_int_equal(rsp_sgp22_notification_metadata_encode(&nm, &b), 0);
     tu_assert_hex(b.data, b.len, "bf2f0c 800101 81020410 0c03612e62");
@@ -406,7 +406,7 @@ static void test_encode_from_fields(void **state)
     struct rsp_sgp22_pir_data pd = {
         .transaction_id = {tid, 16},
         .notification_metadata = {.seq_number = 1,
-                                  .pmo = RSP_SGP22_NOTIF_INSTALL,
+                                  .pmo = RSP_NOTIF_INSTALL,
                                   .address = {(const uint8_t *)"a.b", 3}},
         .bpp_command_id = RSP_SGP22_BPP_CMD_LOAD_PROFILE_ELEMENTS,
         .error_reason = RSP_SGP22_ERR_SCP03T_SECURITY_ERROR,
@@ -442,19 +442,19 @@ static void test_encode_from_fields(void **state)
         .service_provider_name = {(const uint8_t *)"SP", 2},
         .profile_name = {(const uint8_t *)"PN", 2},
         .has_icon_type = true,
-        .icon_type = RSP_SGP22_ICON_PNG,
+        .icon_type = RSP_ICON_PNG,
         .has_icon = true,
         .icon = {(const uint8_t *)"\x89PNG", 4},
         .has_notification_config = true,
         .n_notification_config = 2,
-        .notification_config = {{RSP_SGP22_NOTIF_ENABLE, {(const uint8_t *)"x", 1}},
-                                {RSP_SGP22_NOTIF_DISABLE, {(const uint8_t *)"y", 1}}},
+        .notification_config = {{RSP_NOTIF_ENABLE, {(const uint8_t *)"x", 1}},
+                                {RSP_NOTIF_DISABLE, {(const uint8_t *)"y", 1}}},
         .has_profile_owner = true,
         .profile_owner = {.mcc_mnc = {(const uint8_t *)"\x62\xf2\x10", 3},
                           .has_gid2 = true,
                           .gid2 = {(const uint8_t *)"\x01", 1}},
         .has_ppr = true,
-        .ppr = RSP_SGP22_PPR2,
+        .ppr = RSP_PPR2,
     };
     rsp_buf_reset(&b);
     assert_int_equal(rsp_sgp22_store_metadata_request_encode(&smr, &b), 0);
@@ -466,8 +466,8 @@ static void test_encode_from_fields(void **state)
     assert_non_null(smr2);
     assert_int_equal(rsp_sgp22_store_metadata_request_decode(b.data, b.len, smr2), 0);
     assert_false(smr2->has_profile_class);
-    assert_int_equal(smr2->profile_class, RSP_SGP22_PROFILE_CLASS_OPERATIONAL);
-    assert_int_equal(smr2->ppr, RSP_SGP22_PPR2);
+    assert_int_equal(smr2->profile_class, RSP_PROFILE_CLASS_OPERATIONAL);
+    assert_int_equal(smr2->ppr, RSP_PPR2);
     assert_false(smr2->profile_owner.has_gid1);
     assert_true(smr2->profile_owner.has_gid2);
     free(smr2);
@@ -672,11 +672,11 @@ static void test_recorded_session(void **state)
     assert_str(&smr->service_provider_name, "OsmocomSPN");
     assert_str(&smr->profile_name, "TS48V2-SAIP2-3-BERTLV-UNIQUE");
     assert_true(smr->has_profile_class); /* osmo-smdpp sends the DEFAULT explicitly */
-    assert_int_equal(smr->profile_class, RSP_SGP22_PROFILE_CLASS_OPERATIONAL);
+    assert_int_equal(smr->profile_class, RSP_PROFILE_CLASS_OPERATIONAL);
     assert_int_equal(smr->n_notification_config, 3);
-    assert_int_equal(smr->notification_config[0].events, RSP_SGP22_NOTIF_ENABLE);
-    assert_int_equal(smr->notification_config[1].events, RSP_SGP22_NOTIF_DISABLE);
-    assert_int_equal(smr->notification_config[2].events, RSP_SGP22_NOTIF_DELETE);
+    assert_int_equal(smr->notification_config[0].events, RSP_NOTIF_ENABLE);
+    assert_int_equal(smr->notification_config[1].events, RSP_NOTIF_DISABLE);
+    assert_int_equal(smr->notification_config[2].events, RSP_NOTIF_DELETE);
     assert_str(&smr->notification_config[2].address, "testsmdpplus1.example.com");
     roundtrip("store_metadata_request", meta.data, meta.len);
 
@@ -796,7 +796,7 @@ static void test_recorded_session(void **state)
     const struct rsp_sgp22_pir_data *pd = &n->pir.data;
     assert_tid_run(&pd->transaction_id);
     assert_int_equal(pd->notification_metadata.seq_number, 1);
-    assert_int_equal(pd->notification_metadata.pmo, RSP_SGP22_NOTIF_INSTALL);
+    assert_int_equal(pd->notification_metadata.pmo, RSP_NOTIF_INSTALL);
     assert_str(&pd->notification_metadata.address, "testsmdpplus1.example.com");
     /* pySim's client puts an 8-byte, un-swapped ICCID here: tolerated, flagged. */
     assert_true(pd->notification_metadata.has_iccid);
