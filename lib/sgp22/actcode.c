@@ -7,7 +7,9 @@
  *   restricts it to the QR alphanumeric set (upper case) but DNS names are case-insensitive and
  *   lower-case addresses are common, so both cases are accepted; an optional ":port" is accepted
  *   (':' is in that character set; test SM-DP+s listen on non-default ports);
- * - the MatchingID may be empty; otherwise only 0-9, A-Z and '-' (§4.1.1);
+ * - the MatchingID may be empty; §4.1.1 limits it to 0-9, A-Z and '-', but independent SM-DP+s
+ *   hand out other tokens (lower case, '_', '.'), so any visible ASCII except '$' is accepted;
+ *   rspkit's own SM-DP+ generates MatchingIDs within the §4.1.1 set;
  * - the SM-DP+ OID is empty or a dotted-decimal OID;
  * - the Confirmation Code Required Flag counts only when it is exactly "1";
  * - a delimiter and any parameters after the flag are ignored (§4.1: "Phase 1 Device" rule);
@@ -80,7 +82,7 @@ static bool valid_address(const char *p, size_t n)
 static bool valid_matching_id(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'A' && p[i] <= 'Z') || p[i] == '-'))
+        if (p[i] <= ' ' || p[i] > '~' || p[i] == '$')
             return false;
     return true;
 }

@@ -172,9 +172,12 @@ static void test_actcode_examples(void **state)
     /* sgp22-notes §1 */
     ac_roundtrip("LPA:1$smdp.example.com$ABC-123", "smdp.example.com", "ABC-123", "", false);
     ac_roundtrip("1$host$TOKEN$$1", "host", "TOKEN", "", true);
-    /* The notes' "1$host$token$$1" has a lower-case token, which §4.1.1 does not allow. */
+    /* The notes' "1$host$token$$1": a lower-case token, outside §4.1.1's set but handed out by
+     * independent SM-DP+s, is accepted; white space and control characters are not. */
+    ac_roundtrip("1$host$token$$1", "host", "token", "", true);
     struct rsp_activation_code ac;
-    assert_int_equal(rsp_actcode_parse("1$host$token$$1", 15, &ac), RSP_ESYNTAX);
+    assert_int_equal(rsp_actcode_parse("1$host$to ken$$1", 16, &ac), RSP_ESYNTAX);
+    assert_int_equal(rsp_actcode_parse("1$host$to\tken", 14, &ac), RSP_ESYNTAX);
 }
 
 static void test_actcode_rules(void **state)
@@ -224,8 +227,8 @@ static void test_actcode_rejects(void **state)
         "1$$ABC",                      /* address missing */
         "1$SMDP$GSMA.COM$ABC",         /* '$' inside the address: '.' lands in the token */
         "1$SMDP.GSMA.COM$AB$C$1.2",    /* '$' inside the token: "C" is not an OID */
-        "1$SMDP.GSMA.COM$abc",         /* §4.1.1: upper case only */
-        "1$SMDP.GSMA.COM$AB_C",        /* §4.1.1 */
+        "1$SMDP.GSMA.COM$A C",         /* white space in the token */
+        "1$SMDP.GSMA.COM$A\x7f",       /* control character in the token */
         "1$SMDP GSMA.COM$ABC",         /* space */
         " 1$SMDP.GSMA.COM$ABC",        /* no trimming */
         "1$SMDP.GSMA.COM$ABC\n",       /* no trimming */
