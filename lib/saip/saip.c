@@ -344,12 +344,12 @@ static int sim_file(struct efsim *s, const struct rsp_tlv *file, size_t default_
         case 0x82: /* fillFileOffset UInt16 */
             if ((rc = rsp_der_get_uint(&t, &off)))
                 return rc;
-            if (off > 65535 || off > s->size - pos)
+            if (off > 65535 || pos > s->size || off > s->size - pos)
                 return RSP_ERANGE;
             pos += (size_t)off;
             break;
         case 0x83: /* fillFileContent */
-            if (t.len > s->size - pos)
+            if (pos > s->size || t.len > s->size - pos)
                 return RSP_ERANGE; /* content beyond the end of the file */
             for (size_t i = 0; i < t.len && pos + i < SIM_WIN; i++) {
                 s->d[pos + i] = t.val[i];

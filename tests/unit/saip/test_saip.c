@@ -517,6 +517,10 @@ static void test_imsi_content(void **state)
     assert_int_equal(parse_with_usim(USIM_HDR "A30C 830A 08091010103254063600", &info), RSP_ERANGE);
     assert_int_equal(parse_with_usim(USIM_HDR "A305 8203010000", &info), RSP_ERANGE);
     assert_int_equal(parse_with_usim(USIM_HDR "A304 82020100", &info), RSP_ERANGE);
+    /* an Fcp shrinking the file below what was already written */
+    assert_int_equal(
+        parse_with_usim(USIM_HDR "A313 8309 080910101032540636 A103 800101 8301 00", &info),
+        RSP_ERANGE);
     /* no content: absent, not an error; undecodable content: malformed */
     assert_int_equal(parse_with_usim(USIM_HDR "A300", &info), 0);
     assert_int_equal(info.imsi_state, RSP_SAIP_ABSENT);
