@@ -177,6 +177,7 @@ static void test_ts48_packages(void **state)
         struct rsp_buf upp = tu_load(tu_shared_path(rel));
         struct rsp_saip_info info;
         assert_int_equal((long)upp.len, inv[i].size);
+        assert_canonical(upp.data, upp.len);
         int rc = rsp_saip_parse(upp.data, upp.len, &info);
         if (rc)
             fail_msg("%s: %s", inv[i].name, rsp_strerror(rc));
@@ -199,6 +200,14 @@ static void test_ts48_packages(void **state)
         assert_int_equal(info.pe_count[RSP_SAIP_PE_UNKNOWN], 0);
         assert_true(info.services & (1u << RSP_SAIP_SVC_USIM));
         assert_true(info.n_gfste > 0);
+        /* the header announces BER-TLV files exactly in the BERTLV variants, and the 5G services
+         * (get-identity, ECIES profiles A and B) in every SAIP 2.3 package */
+        bool bertlv = strstr(inv[i].name, "BERTLV") && !strstr(inv[i].name, "NOBERTLV") &&
+                      !strstr(inv[i].name, "NoBERTLV");
+        assert_int_equal(!!(info.services & (1u << RSP_SAIP_SVC_BER_TLV)), bertlv);
+        uint64_t fiveg = (1u << RSP_SAIP_SVC_GET_IDENTITY) | (1u << RSP_SAIP_SVC_PROFILE_A_X25519) |
+                         (1u << RSP_SAIP_SVC_PROFILE_B_P256);
+        assert_true((info.services & fiveg) == (info.minor == 3 ? fiveg : 0));
         /* EF.SPN: "GSMA" 11 "TEST" in the default alphabet (11 = '_') via a fillPattern */
         assert_int_equal(info.spn_state, RSP_SAIP_PRESENT);
         assert_string_equal(info.spn, "GSMA_TEST");
