@@ -2,7 +2,8 @@
  * Properties checked on every input:
  * - no read outside the input (ASan), no undefined behaviour (UBSan);
  * - a package the reader accepts is a sequence of PEs that the iterator walks back to back, from
- *   the header to `end`, and its decoded strings are well-formed (digits, NUL-terminated). */
+ *   the header to `end`, and its decoded strings are well-formed (digits, NUL-terminated);
+ * - the generator, fed parameters cut from the input, produces packages that parse back. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,46 @@ static void check_digits(const char *s, size_t max)
     for (size_t i = 0; i < n; i++)
         if (s[i] < '0' || s[i] > '9')
             abort();
+}
+
+/* Generator property: parameters cut from the input ("flags iccid|imsi|spn"); whatever the
+ * generator accepts parses back to the same values. */
+static void generate(const uint8_t *data, size_t size)
+{
+    char s[3][40];
+    size_t k = 0, o = 0;
+    if (size < 1)
+        return;
+    memset(s, 0, sizeof s);
+    for (size_t i = 1; i < size && k < 3; i++) {
+        if (data[i] == '|') {
+            k++;
+            o = 0;
+        } else if (o < sizeof s[0] - 1) {
+            s[k][o++] = data[i] ? (char)data[i] : '0';
+        }
+    }
+    struct rsp_saip_gen_params p;
+    memset(&p, 0, sizeof p);
+    p.iccid = s[0];
+    p.imsi = s[1];
+    p.spn = s[2];
+    p.include_isim = data[0] & 1;
+    p.minor_version = data[0] & 2 ? 1 : 3;
+    p.mnc_len = data[0] & 4 ? 3 : 2;
+    memset(p.ki, data[0], 16);
+    struct rsp_buf b = RSP_BUF_INIT;
+    struct rsp_saip_info info;
+    if (rsp_saip_generate(&p, &b) == 0) {
+        if (rsp_saip_parse(b.data, b.len, &info) != 0 || info.imsi_state != RSP_SAIP_PRESENT ||
+            strcmp(info.imsi, p.imsi) != 0 || strcmp(info.spn, p.spn) != 0 ||
+            strncmp(info.iccid_str, p.iccid, strlen(info.iccid_str)) != 0 ||
+            info.minor != p.minor_version)
+            abort();
+    } else if (b.len != 0) {
+        abort(); /* a refused parameter set appends nothing */
+    }
+    rsp_buf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,5 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (info.n_gfste > RSP_SAIP_MAX_GFSTE)
             abort();
     }
+    generate(data, size);
     return 0;
 }
