@@ -62,7 +62,8 @@ if [ "${RSP_PCSC_NS:-0}" != 1 ]; then
   else
     ns=(unshare --user --map-root-user --mount --propagation private)
   fi
-  if "${ns[@]}" true 2>/dev/null; then
+  # RSP_PCSC_NO_NS=1 forces the shared-/run path (to exercise it, or where unshare misbehaves).
+  if [ "${RSP_PCSC_NO_NS:-0}" != 1 ] && "${ns[@]}" true 2>/dev/null; then
     exec "${ns[@]}" bash "$SELF" "$EUICC" "$PROBE"
   fi
   log "no private mount namespace available: sharing /run/pcscd with the system"
@@ -77,6 +78,7 @@ DRIVER=$(find_vpcd_driver)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rsp-pcsc.XXXXXX")
 PIDS=()
 RESTART_SYSTEM_PCSCD=0
+RMDIR_RUN_PCSCD=0
 cleanup() {
   local rc=$?
   for pid in "${PIDS[@]}"; do
@@ -92,6 +94,9 @@ cleanup() {
     for f in pcscd.log euicc.log probe.log; do
       [ -s "$WORK/$f" ] && { echo "----- $f (last 60 lines)"; tail -n 60 "$WORK/$f"; }
     done
+  fi
+  if [ "$RMDIR_RUN_PCSCD" = 1 ]; then
+    rmdir /run/pcscd 2>/dev/null || true
   fi
   if [ "$RESTART_SYSTEM_PCSCD" = 1 ]; then
     log "restarting the system pcscd"
@@ -112,6 +117,7 @@ if [ "${RSP_PCSC_SHARED_RUN:-0}" = 1 ]; then
       die "a system pcscd is running and there is no private mount namespace to avoid it"
     fi
   fi
+  [ -d /run/pcscd ] || RMDIR_RUN_PCSCD=1
 else
   # Private /run: our pcscd creates /run/pcscd on this tmpfs, invisible outside.
   mount -t tmpfs -o mode=0755 rsp-pcsc-run /run || die "cannot mount a private /run"
