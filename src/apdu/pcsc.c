@@ -120,6 +120,13 @@ static int pcsc_transmit(void *vctx, const uint8_t *capdu, size_t len, struct rs
     LONG rv = SCardTransmit(p->card, pci, capdu, (DWORD)len, NULL, rapdu->data, &rlen);
     if (rv != SCARD_S_SUCCESS) {
         pcsc_log("SCardTransmit", rv);
+        if (rv == (LONG)SCARD_W_RESET_CARD || rv == (LONG)SCARD_W_REMOVED_CARD ||
+            rv == (LONG)SCARD_E_NO_SMARTCARD) {
+            /* Channels and selections are gone: drop the handle so that the next session's
+             * connect attaches afresh. */
+            SCardDisconnect(p->card, SCARD_LEAVE_CARD);
+            p->have_card = false;
+        }
         return RSP_EIO;
     }
     rapdu->len = rlen;
