@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libssl-dev openssl libcmocka-dev libjansson-dev
+  pcscd libpcsclite-dev vsmartcard-vpcd
 )
 
 missing=()

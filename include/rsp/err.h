@@ -33,6 +33,7 @@ enum rsp_err {
     RSP_ENOTFOUND = -40,  /* no such object */
     RSP_ESTATE = -41,     /* operation not allowed in the current state */
     RSP_EIO = -50,        /* an I/O operation failed (adapters only) */
+    RSP_ESW = -51,        /* a card answered with an error status word (the caller keeps it) */
 };
 
 /* Short, stable, human-readable description of an RSP_E* code. Never NULL. */

@@ -51,6 +51,8 @@ const char *rsp_strerror(int err)
         return "not allowed in the current state";
     case RSP_EIO:
         return "I/O error";
+    case RSP_ESW:
+        return "card returned an error status word";
     default:
         return "unknown error";
     }
