@@ -174,11 +174,13 @@ int rsp_key_from_point(enum rsp_curve curve, const uint8_t *pt, size_t len, stru
         ret = RSP_EKEY; /* not a point on the curve */
         goto done;
     }
-    /* Explicit on-curve / range check (fromdata already rejects most bad points). */
+    /* Explicit partial public-key validation (SEC 1 §3.2.3.1: coordinates in range, point on the
+     * curve, not the point at infinity). Both supported curves have cofactor 1, so the full check
+     * (n*Q == O, one more scalar multiplication per ECKA) adds nothing. */
     chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
     if (!chk)
         goto done;
-    if (EVP_PKEY_public_check(chk) != 1) {
+    if (EVP_PKEY_public_check_quick(chk) != 1) {
         ret = RSP_EKEY;
         goto done;
     }
