@@ -184,6 +184,20 @@ void rsp_store_sqlite_set_fault_hook(struct rsp_store *st, void (*hook)(const ch
 
 void rsp_store_close(struct rsp_store *st);
 
+/* Per-thread connections to one database, for servers whose worker threads each need their own
+ * struct rsp_store. `open` is called on a thread's first rsp_store_pool_get. */
+typedef int (*rsp_store_open_fn)(void *arg, struct rsp_store **out);
+struct rsp_store_pool;
+int rsp_store_pool_create(rsp_store_open_fn open, void *arg, struct rsp_store_pool **out);
+/* The calling thread's connection (opened on first use; owned by the pool). */
+int rsp_store_pool_get(struct rsp_store_pool *p, struct rsp_store **out);
+/* Connections opened so far. */
+size_t rsp_store_pool_size(struct rsp_store_pool *p);
+/* Closes every connection; no thread may use one afterwards. */
+void rsp_store_pool_destroy(struct rsp_store_pool *p);
+/* rsp_store_open_fn for the SQLite backend: arg is the database path (const char *). */
+int rsp_store_sqlite_opener(void *path, struct rsp_store **out);
+
 /* Wrappers: argument checks, then the backend. */
 int rsp_store_profile_insert(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
                              size_t pkg_len, const char *actor);

@@ -264,6 +264,13 @@ static int config_check(const struct config *c)
 
 /* ---- routes ---- */
 
+/* What every handler gets: the configuration and the per-thread store connections. Handlers
+ * refer to sessions by transactionId through the store, never by pointer. */
+struct smdp_ctx {
+    const struct config *cfg;
+    struct rsp_store_pool *stores;
+};
+
 /* Handler of every function not implemented yet: a JSON refusal, never a silent success. */
 static int smdp_function_not_yet_available(void *ctx, const struct rsp_http_request *req,
                                            struct rsp_http_response *resp)
@@ -384,10 +391,16 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct smdp_ctx ctx = {&cfg, NULL};
+    rc = rsp_store_pool_create(rsp_store_sqlite_opener, cfg.db_path, &ctx.stores);
+    if (rc) {
+        rsp_store_close(store);
+        return 1;
+    }
     struct rsp_http_route routes[N_FUNCTIONS];
     for (size_t i = 0; i < N_FUNCTIONS; i++)
         routes[i] = (struct rsp_http_route){smdp_functions[i].path, smdp_functions[i].name,
-                                            smdp_functions[i].handler, NULL};
+                                            smdp_functions[i].handler, &ctx};
     struct rsp_http_config hc = {
         .bind_addr = cfg.listen_address,
         .port = (uint16_t)cfg.port,
@@ -433,6 +446,7 @@ int main(int argc, char **argv)
     }
     log_event("stopping", "waiting for requests in flight");
     rsp_http_server_stop(srv, cfg.shutdown_grace * 1000);
+    rsp_store_pool_destroy(ctx.stores); /* the worker threads are gone */
     rsp_store_close(store);
     log_event("stopped", "");
     return status;

@@ -2,6 +2,8 @@
 #include "rsp/store.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rsp/err.h"
@@ -284,4 +286,85 @@ int rsp_store_outbox_retry(struct rsp_store *st, int64_t id, int64_t next_attemp
     if (!st)
         return RSP_EINVAL;
     return st->ops->outbox_retry(st, id, next_attempt_at);
+}
+
+/* ---- per-thread connection pool ---- */
+
+struct pool_entry {
+    pthread_t thread;
+    struct rsp_store *st;
+};
+
+struct rsp_store_pool {
+    rsp_store_open_fn open;
+    void *arg;
+    pthread_mutex_t mu;
+    struct pool_entry *e;
+    size_t n, cap;
+};
+
+int rsp_store_pool_create(rsp_store_open_fn open, void *arg, struct rsp_store_pool **out)
+{
+    if (!open || !out)
+        return RSP_EINVAL;
+    struct rsp_store_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return RSP_ENOMEM;
+    p->open = open;
+    p->arg = arg;
+    pthread_mutex_init(&p->mu, NULL);
+    *out = p;
+    return 0;
+}
+
+int rsp_store_pool_get(struct rsp_store_pool *p, struct rsp_store **out)
+{
+    if (!p || !out)
+        return RSP_EINVAL;
+    pthread_t self = pthread_self();
+    int rc = 0;
+    *out = NULL;
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->n; i++)
+        if (pthread_equal(p->e[i].thread, self)) {
+            *out = p->e[i].st;
+            break;
+        }
+    if (!*out) {
+        if (p->n == p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 8;
+            struct pool_entry *e = realloc(p->e, cap * sizeof *e);
+            if (!e)
+                rc = RSP_ENOMEM;
+            else {
+                p->e = e;
+                p->cap = cap;
+            }
+        }
+        if (rc == 0)
+            rc = p->open(p->arg, out);
+        if (rc == 0)
+            p->e[p->n++] = (struct pool_entry){self, *out};
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+size_t rsp_store_pool_size(struct rsp_store_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->n;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+void rsp_store_pool_destroy(struct rsp_store_pool *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        rsp_store_close(p->e[i].st);
+    free(p->e);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
 }

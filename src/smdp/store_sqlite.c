@@ -912,3 +912,8 @@ void rsp_store_sqlite_set_fault_hook(struct rsp_store *st, void (*hook)(const ch
     if (st)
         SQ(st)->hook = hook;
 }
+
+int rsp_store_sqlite_opener(void *path, struct rsp_store **out)
+{
+    return rsp_store_sqlite_open((const char *)path, out);
+}

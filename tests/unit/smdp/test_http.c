@@ -112,6 +112,7 @@ struct call {
     const char *ca_file; /* HTTPS: trust anchor */
     const char *resolve; /* "host:port:127.0.0.1" */
     long max_tls;        /* 0 or CURL_SSLVERSION_MAX_TLSv1_2 */
+    int chunked;         /* send the body chunked (no Content-Length) */
 };
 
 static void do_call(const struct call *c, struct reply *r)
@@ -133,6 +134,8 @@ static void do_call(const struct call *c, struct reply *r)
         hdrs = curl_slist_append(hdrs, line);
     }
     hdrs = curl_slist_append(hdrs, "Expect:");
+    if (c->chunked)
+        hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
     curl_easy_setopt(h, CURLOPT_URL, c->url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -212,8 +215,8 @@ static void test_plain_routes(void **state)
     struct reply r;
 
     url_for(url, sizeof url, "http", "127.0.0.1", port, "/gsma/rsp2/es9plus/echo");
-    struct call c = {"POST", url, "application/json", "gsma/rsp/v2.5.0", "{\"a\":1}", 7, NULL,
-                     NULL,   0};
+    struct call c = {"POST", url, "application/json", "gsma/rsp/v2.5.0", "{\"a\":1}", 7, NULL, NULL,
+                     0,      0};
     do_call(&c, &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
@@ -239,6 +242,19 @@ static void test_plain_routes(void **state)
     assert_int_equal(r.status, 413);
     assert_failure_body(&r, "1.3.1", "2.1");
     rsp_buf_free(&r.body);
+    /* ... and when it only shows while streaming (chunked, no Content-Length) */
+    c.chunked = 1;
+    do_call(&c, &r);
+    assert_int_equal(r.status, 413);
+    assert_failure_body(&r, "1.3.1", "2.1");
+    rsp_buf_free(&r.body);
+    /* a chunked body under the limit is served */
+    c.body_len = 1000;
+    do_call(&c, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal((const char *)r.body.data, "{\"len\":1000}");
+    rsp_buf_free(&r.body);
+    c.chunked = 0;
     free(big);
 
     /* Wrong Content-Type, missing Content-Type, bad X-Admin-Protocol -> JSON refusals */
@@ -304,8 +320,8 @@ static void test_plain_routes(void **state)
         json_decref(j);
         n++;
     }
-    assert_int_equal(n, 10);
-    assert_int_equal(echo_seen, 2);
+    assert_int_equal(n, 12);
+    assert_int_equal(echo_seen, 3);
     fclose(log);
 }
 
@@ -372,7 +388,7 @@ static void test_https(void **state)
     url_for(url, sizeof url, "https", RSP_PKI_DEFAULT_SMDP_HOST, port, "/gsma/rsp2/es9plus/echo");
     snprintf(resolve, sizeof resolve, "%s:%u:127.0.0.1", RSP_PKI_DEFAULT_SMDP_HOST, (unsigned)port);
     struct reply r;
-    struct call c = {"POST", url, "application/json", NULL, "{}", 2, ci_path, resolve, 0};
+    struct call c = {"POST", url, "application/json", NULL, "{}", 2, ci_path, resolve, 0, 0};
     do_call(&c, &r);
     if (r.rc != CURLE_OK)
         fail_msg("HTTPS call failed: %s", curl_easy_strerror(r.rc));
@@ -439,7 +455,7 @@ static void test_graceful_shutdown(void **state)
     uint16_t port = rsp_http_server_port(s);
     char url[256];
     url_for(url, sizeof url, "http", "127.0.0.1", port, "/slow");
-    struct bg_call b = {{"POST", url, "application/json", NULL, "{}", 2, NULL, NULL, 0}, {0}};
+    struct bg_call b = {{"POST", url, "application/json", NULL, "{}", 2, NULL, NULL, 0, 0}, {0}};
     g_slow.entered = 0;
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, bg, &b), 0);
@@ -463,7 +479,7 @@ static void test_graceful_shutdown(void **state)
     /* after the stop nothing listens */
     struct reply r;
     url_for(url, sizeof url, "http", "127.0.0.1", port, "/gsma/rsp2/es9plus/echo");
-    struct call c = {"POST", url, "application/json", NULL, "{}", 2, NULL, NULL, 0};
+    struct call c = {"POST", url, "application/json", NULL, "{}", 2, NULL, NULL, 0, 0};
     do_call(&c, &r);
     assert_int_equal(r.rc, CURLE_COULDNT_CONNECT);
     rsp_buf_free(&r.body);

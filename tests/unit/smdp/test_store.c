@@ -640,6 +640,64 @@ static void test_outbox(void **state)
     rsp_store_close(st);
 }
 
+struct pool_arg {
+    struct rsp_store_pool *pool;
+    struct rsp_store *first, *second;
+    int rc;
+};
+
+static void *pool_thread(void *arg)
+{
+    struct pool_arg *a = arg;
+    a->rc = rsp_store_pool_get(a->pool, &a->first);
+    if (a->rc == 0)
+        a->rc = rsp_store_pool_get(a->pool, &a->second);
+    struct rsp_profile p;
+    if (a->rc == 0) /* the connection works from this thread */
+        a->rc = rsp_store_profile_get(a->first, "8944000000000000555", &p);
+    return NULL;
+}
+
+static void test_pool(void **state)
+{
+    (void)state;
+    const char *path = db_path("pool.db");
+    struct rsp_store_pool *pool = NULL;
+    assert_int_equal(rsp_store_pool_create(rsp_store_sqlite_opener, (void *)path, &pool), 0);
+    struct rsp_store *mine;
+    assert_int_equal(rsp_store_pool_get(pool, &mine), 0);
+    struct rsp_profile p;
+    mkprofile(&p, "8944000000000000555", "t");
+    assert_int_equal(rsp_store_profile_insert(mine, &p, NULL, 0, "t"), 0);
+    enum { NT = 12 };
+    struct pool_arg a[NT];
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        a[i].pool = pool;
+        assert_int_equal(pthread_create(&th[i], NULL, pool_thread, &a[i]), 0);
+    }
+    for (int i = 0; i < NT; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < NT; i++) {
+        assert_int_equal(a[i].rc, 0);
+        assert_ptr_equal(a[i].first, a[i].second); /* one connection per thread */
+        assert_ptr_not_equal(a[i].first, mine);
+        for (int j = 0; j < i; j++)
+            assert_ptr_not_equal(a[i].first, a[j].first);
+    }
+    assert_int_equal(rsp_store_pool_size(pool), NT + 1);
+    rsp_store_pool_destroy(pool);
+    rsp_store_pool_destroy(NULL);
+    struct rsp_store_pool *bad = NULL;
+    assert_int_equal(
+        rsp_store_pool_create(rsp_store_sqlite_opener, (void *)"/nonexistent/x/y.db", &bad), 0);
+    struct rsp_store *none;
+    assert_int_equal(rsp_store_pool_get(bad, &none), RSP_EIO);
+    assert_int_equal(rsp_store_pool_size(bad), 0);
+    rsp_store_pool_destroy(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,7 +705,7 @@ int main(void)
         cmocka_unit_test(test_profile_crud_cas), cmocka_unit_test(test_race_two_connections),
         cmocka_unit_test(test_sessions),         cmocka_unit_test(test_sweeper),
         cmocka_unit_test(test_migrations),       cmocka_unit_test(test_crash_consistency),
-        cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_outbox),           cmocka_unit_test(test_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
