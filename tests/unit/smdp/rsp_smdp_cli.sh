@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # rsp-smdp command line and process: --help, configuration checks, environment overrides, the
-# routes answering over plain HTTP on loopback, clean stop on SIGTERM.   rsp_smdp_cli.sh RSP_SMDP
+# routes answering over plain HTTP on loopback, clean stop on SIGTERM; with RSPCTL, the same over
+# HTTPS with the PKI written by `rspctl pki init` (certificate verified against its CI).
+#   rsp_smdp_cli.sh RSP_SMDP [RSPCTL]
 set -uo pipefail
-SMDP=${1:?usage: rsp_smdp_cli.sh RSP_SMDP}
+SMDP=${1:?usage: rsp_smdp_cli.sh RSP_SMDP [RSPCTL]}
+RSPCTL=${2:-}
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -88,4 +91,59 @@ else
 fi
 pid=
 grep -q '"event":"stopped"' "$tmp/err.log" || { echo "FAIL: no stopped event"; fail=1; }
+
+# HTTPS with the DPtls chain and key from `rspctl pki init`
+if [ -n "$RSPCTL" ]; then
+  host=testsmdpplus1.example.com
+  "$RSPCTL" pki init "$tmp/pki" --curve nist >/dev/null || { echo "FAIL: rspctl pki init"; exit 1; }
+  cat > "$tmp/tls.conf" <<CONF
+host = $host
+port = 0
+tls_chain = $tmp/pki/nist/dptls.chain.pem
+tls_key = $tmp/pki/nist/dptls.key.pem
+dpauth_cert = $tmp/pki/nist/dpauth.pem
+dpauth_key = $tmp/pki/nist/dpauth.key.pem
+dppb_cert = $tmp/pki/nist/dppb.pem
+dppb_key = $tmp/pki/nist/dppb.key.pem
+ci_certs = $tmp/pki/nist/ci.pem
+db_path = $tmp/smdp-tls.db
+threads = 2
+CONF
+  check 0 "--check-config (TLS)" "$SMDP" -c "$tmp/tls.conf" --check-config
+  "$SMDP" -c "$tmp/tls.conf" >"$tmp/out2.log" 2>"$tmp/err2.log" &
+  pid=$!
+  port=
+  for _ in $(seq 50); do
+    port=$(sed -n 's/.*"event":"listening","detail":"127.0.0.1 port \([0-9]*\) tls.*/\1/p' "$tmp/err2.log")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then
+    echo "FAIL: rsp-smdp (TLS) did not report its port"; cat "$tmp/err2.log"; exit 1
+  fi
+  body=$(curl -s --cacert "$tmp/pki/nist/ci.pem" --resolve "$host:$port:127.0.0.1" -X POST \
+    -H 'Content-Type: application/json' -d '{}' "https://$host:$port/gsma/rsp2/es9plus/cancelSession")
+  case "$body" in
+    *'"subjectCode":"1.6","reasonCode":"3.7"'*) echo "ok: HTTPS with the rspctl PKI, server verified" ;;
+    *) echo "FAIL: HTTPS answered: '$body'"; fail=1 ;;
+  esac
+  body=$(curl -s --tlsv1.2 --tls-max 1.2 --cacert "$tmp/pki/nist/ci.pem" \
+    --resolve "$host:$port:127.0.0.1" -X POST -H 'Content-Type: application/json' -d '{}' \
+    "https://$host:$port/gsma/rsp2/es9plus/cancelSession")
+  case "$body" in
+    *'"reasonCode":"3.7"'*) echo "ok: TLS 1.2" ;;
+    *) echo "FAIL: TLS 1.2 answered: '$body'"; fail=1 ;;
+  esac
+  curl -s -o /dev/null --resolve "$host:$port:127.0.0.1" -X POST -d '{}' \
+    "https://$host:$port/gsma/rsp2/es9plus/cancelSession"
+  [ $? -ne 0 ] && echo "ok: unverified server refused by default trust" || { echo "FAIL: system trust accepted the test CI"; fail=1; }
+  kill -TERM "$pid"
+  st=
+  for _ in $(seq 50); do
+    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; st=$?; break; fi
+    sleep 0.1
+  done
+  [ "$st" = 0 ] && echo "ok: clean stop (TLS)" || { echo "FAIL: TLS server stop status '$st'"; fail=1; }
+  pid=
+fi
 exit $fail
