@@ -9,6 +9,8 @@
  *   calls (sessions are referred to by transactionId in the store).
  * - One JSON log line per request: path, function, transactionId, outcome, HTTP status, duration in
  *   ms. Handlers fill the log fields; bodies are never logged; EIDs only as a short prefix.
+ * - TLS keys must be on a curve GnuTLS supports for TLS (NIST P-256/P-384): a brainpool DPtls
+ *   key makes rsp_http_server_start fail with RSP_EIO.
  * - rsp_http_server_stop() quiesces (stops accepting), waits for the requests in flight, then
  *   stops.
  */
@@ -69,6 +71,8 @@ struct rsp_http_config {
     const char *tls_key_file;   /* PEM private key */
     const char *tls_priorities; /* NULL = RSP_HTTP_TLS_PRIORITIES */
     FILE *log;                  /* JSON lines; NULL = no request log */
+    FILE *error_log; /* libmicrohttpd's own messages (bad key, TLS setup), as JSON lines; NULL =
+                        silent */
 };
 
 struct rsp_http_server;

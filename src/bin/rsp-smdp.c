@@ -412,6 +412,7 @@ int main(int argc, char **argv)
         .tls_key_file = cfg.tls_key,
         .tls_priorities = cfg.tls_priorities[0] ? cfg.tls_priorities : NULL,
         .log = stdout,
+        .error_log = stderr,
     };
     struct rsp_http_server *srv = NULL;
     rc = rsp_http_server_start(&hc, routes, N_FUNCTIONS, &srv);

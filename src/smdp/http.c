@@ -2,6 +2,7 @@
 #include "rsp/http_server.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -230,6 +231,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     pthread_mutex_unlock(&s->mu);
 }
 
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    FILE *f = cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    flockfile(f);
+    fputs("{\"event\":\"http-server\",\"detail\":", f);
+    log_str(f, msg);
+    fputs("}\n", f);
+    fflush(f);
+    funlockfile(f);
+}
+
 static int read_text_file(const char *path, struct rsp_buf *out)
 {
     FILE *f = fopen(path, "rb");
@@ -316,23 +333,27 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
         flags |= MHD_USE_TLS;
     }
 
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_SOCK_ADDR, 0, &sa},
-        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s ? cfg->conn_timeout_s : 30, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
-        {MHD_OPTION_END, 0, NULL}, /* TLS options go here */
-        {MHD_OPTION_END, 0, NULL},
-        {MHD_OPTION_END, 0, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    struct MHD_OptionItem opts[10];
+    size_t no = 0;
+    if (cfg->error_log) { /* first, so that every message goes through it */
+        flags |= MHD_USE_ERROR_LOG;
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger,
+                                             cfg->error_log};
+    }
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
+    opts[no++] =
+        (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                         cfg->conn_timeout_s ? cfg->conn_timeout_s : 30, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
     if (!cfg->plain_http) {
-        opts[4] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->chain.data};
-        opts[5] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key.data};
-        opts[6] = (struct MHD_OptionItem){
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->chain.data};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key.data};
+        opts[no++] = (struct MHD_OptionItem){
             MHD_OPTION_HTTPS_PRIORITIES, 0,
             (void *)(cfg->tls_priorities ? cfg->tls_priorities : RSP_HTTP_TLS_PRIORITIES)};
     }
+    opts[no] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     s->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
     if (!s->d) {

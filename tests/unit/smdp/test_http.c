@@ -341,6 +341,38 @@ static void test_config_refused(void **state)
     cfg.tls_key_file = "/nonexistent/key.pem";
     assert_int_equal(rsp_http_server_start(&cfg, routes, NROUTES, &s), RSP_EIO);
     assert_null(s);
+
+    /* A key GnuTLS cannot use: refused, and the reason reaches the error log as JSON. */
+    char chain[512], key[512];
+    snprintf(chain, sizeof chain, "%s/junk-chain.pem", tu_tmpdir());
+    snprintf(key, sizeof key, "%s/junk-key.pem", tu_tmpdir());
+    FILE *f = fopen(chain, "w");
+    assert_non_null(f);
+    fputs("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", f);
+    fclose(f);
+    f = fopen(key, "w");
+    assert_non_null(f);
+    fputs("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", f);
+    fclose(f);
+    cfg.tls_chain_file = chain;
+    cfg.tls_key_file = key;
+    FILE *errlog = tmpfile();
+    assert_non_null(errlog);
+    cfg.error_log = errlog;
+    assert_int_equal(rsp_http_server_start(&cfg, routes, NROUTES, &s), RSP_EIO);
+    rewind(errlog);
+    char line[1024];
+    int lines = 0;
+    while (fgets(line, sizeof line, errlog)) {
+        json_error_t e;
+        json_t *j = json_loads(line, 0, &e);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(json_object_get(j, "event")), "http-server");
+        json_decref(j);
+        lines++;
+    }
+    assert_true(lines >= 1);
+    fclose(errlog);
 }
 
 /* ---- HTTPS ---- */
