@@ -199,6 +199,9 @@ void rsp_store_pool_destroy(struct rsp_store_pool *p);
 int rsp_store_sqlite_opener(void *path, struct rsp_store **out);
 
 /* Wrappers: argument checks, then the backend. */
+/* Inserts a profile (state as given; created_at/state_since/version set by the store) with its
+ * package blob (pkg may be NULL when package_path is used). RSP_ESTATE if the ICCID, or a non-empty
+ * matchingId, already exists. */
 int rsp_store_profile_insert(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
                              size_t pkg_len, const char *actor);
 int rsp_store_profile_get(struct rsp_store *st, const char *iccid, struct rsp_profile *out);
@@ -215,8 +218,12 @@ int rsp_store_profile_transition(struct rsp_store *st, const char *iccid,
                                  enum rsp_profile_state from, enum rsp_profile_state to,
                                  const char *actor, const char *reason);
 
+/* The tid must be upper-case hex (rsp_tid_to_hex); RSP_ESTATE if it exists or the ICCID is not
+ * in the inventory. */
 int rsp_store_session_insert(struct rsp_store *st, const struct rsp_session *s, const char *actor);
-/* Looks a session up by transactionId hex, either case. */
+/* Looks a session up by transactionId hex, either case. `out` must have been initialised with
+ * rsp_session_init (or filled before): its two buffers are reused, the caller frees them with
+ * rsp_session_free. RSP_ENOTFOUND / RSP_ESYNTAX (not hex). */
 int rsp_store_session_get(struct rsp_store *st, const char *tid_hex, struct rsp_session *out);
 int rsp_store_session_update(struct rsp_store *st, const struct rsp_session *cur,
                              struct rsp_session *next, const char *actor, const char *reason);

@@ -562,8 +562,11 @@ static int sq_session_get(struct rsp_store *st, const char *tid, struct rsp_sess
     bind_text(q, 1, tid);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        rsp_session_free(out);
-        rsp_session_init(out);
+        /* keep the caller's buffers (initialised by rsp_session_init), reset everything else */
+        struct rsp_buf otpk = out->otpk_euicc, bpp = out->bpp;
+        memset(out, 0, sizeof *out);
+        out->otpk_euicc = otpk;
+        out->bpp = bpp;
         col_text(q, 0, out->tid, sizeof out->tid);
         col_text(q, 1, out->iccid, sizeof out->iccid);
         col_text(q, 2, out->eid, sizeof out->eid);

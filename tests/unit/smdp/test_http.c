@@ -480,6 +480,12 @@ static void *bg(void *arg)
     return NULL;
 }
 
+static void *late_bg(void *arg)
+{
+    usleep(100 * 1000); /* the stop is draining: the slow handler sleeps 400 ms */
+    return bg(arg);
+}
+
 static void test_graceful_shutdown(void **state)
 {
     (void)state;
@@ -496,11 +502,21 @@ static void test_graceful_shutdown(void **state)
         pthread_cond_wait(&g_slow.cv, &g_slow.mu);
     pthread_mutex_unlock(&g_slow.mu);
     assert_int_equal(rsp_http_server_in_flight(s), 1);
+    char late_url[256];
+    url_for(late_url, sizeof late_url, "http", "127.0.0.1", port, "/gsma/rsp2/es9plus/echo");
+    struct bg_call late = {{"POST", late_url, "application/json", NULL, "{}", 2, NULL, NULL, 0, 0},
+                           {0}};
+    pthread_t late_th;
+    assert_int_equal(pthread_create(&late_th, NULL, late_bg, &late), 0);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rsp_http_server_stop(s, 5000); /* the handler still sleeps */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_join(th, NULL);
+    pthread_join(late_th, NULL);
+    /* a connection attempted during the drain is refused, not queued */
+    assert_int_equal(late.r.rc, CURLE_COULDNT_CONNECT);
+    rsp_buf_free(&late.r.body);
     assert_int_equal(b.r.rc, CURLE_OK);
     assert_int_equal(b.r.status, 200);
     assert_string_equal((const char *)b.r.body.data, "{\"slow\":true}");
