@@ -231,7 +231,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     pthread_mutex_unlock(&s->mu);
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
+/* MHD_LogCallback: fmt comes from libmicrohttpd. */
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     FILE *f = cls;
     char msg[512];
