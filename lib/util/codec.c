@@ -66,6 +66,8 @@ int rsp_base64_encode(struct rsp_buf *b, const uint8_t *p, size_t n)
 {
     if (n > SIZE_MAX / 2)
         return RSP_EINVAL;
+    if (n == 0)
+        return b->err; /* nothing to write; b->data may still be NULL */
     int rc = rsp_buf_reserve(b, (n + 2) / 3 * 4);
     if (rc)
         return rc;

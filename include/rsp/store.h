@@ -1,0 +1,246 @@
+/* SM-DP+ store: the inventory (profiles), download sessions, the audit log and the ES2+ outbox.
+ *
+ * State lives here, never in a process (DESIGN.md): every ES9+ call may land on another process,
+ * so handlers read a row, decide, and write it back with a compare-and-set on (state, version).
+ * A lost race is RSP_ESTATE, a missing row RSP_ENOTFOUND.
+ *
+ * The store is a vtable (struct rsp_store_ops) so that a PostgreSQL backend can implement the
+ * same interface; handlers only call the rsp_store_* wrappers below, which validate transitions
+ * against the state tables before the backend is asked to write.
+ *
+ * Threading: one struct rsp_store is one connection and is used by one thread at a time. Open one
+ * per worker thread on the same database (SQLite: the same file, WAL mode).
+ */
+#ifndef RSP_STORE_H
+#define RSP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsp/buf.h"
+#include "rsp/sgp22_types.h"
+
+/* Profile lifecycle at the SM-DP+ (SGP.22 §3.1.6; addendum §2.8). */
+enum rsp_profile_state {
+    RSP_PROFILE_AVAILABLE = 0,
+    RSP_PROFILE_ALLOCATED,
+    RSP_PROFILE_LINKED,
+    RSP_PROFILE_CONFIRMED,
+    RSP_PROFILE_RELEASED,
+    RSP_PROFILE_DOWNLOADED,
+    RSP_PROFILE_INSTALLED,
+    RSP_PROFILE_ERROR,
+    RSP_PROFILE_UNAVAILABLE,
+    RSP_PROFILE_NSTATES
+};
+
+/* Download session (one per transactionId, §3.1.2 - §3.1.3). */
+enum rsp_session_state {
+    RSP_SESSION_STARTED = 0, /* after initiateAuthentication */
+    RSP_SESSION_AUTHENTICATED,
+    RSP_SESSION_BPP_BOUND,
+    RSP_SESSION_FINISHED,
+    RSP_SESSION_CANCELLED,
+    RSP_SESSION_EXPIRED,
+    RSP_SESSION_NSTATES
+};
+
+/* Names as stored in the database ("Available", "BPP-bound", ...). NULL for out-of-range. */
+const char *rsp_profile_state_name(enum rsp_profile_state s);
+const char *rsp_session_state_name(enum rsp_session_state s);
+/* Parses a stored name; RSP_ESYNTAX if unknown. */
+int rsp_profile_state_from_name(const char *name, enum rsp_profile_state *out);
+int rsp_session_state_from_name(const char *name, enum rsp_session_state *out);
+
+/* The one place that says which transitions exist. Staying in the same state is not a transition
+ * (a field update) and is always allowed. Returns 0 or RSP_ESTATE (RSP_EINVAL out of range). */
+int rsp_profile_transition_check(enum rsp_profile_state from, enum rsp_profile_state to);
+int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_state to);
+
+#define RSP_STORE_TEXT_MAX 64
+
+struct rsp_profile {
+    char iccid[21]; /* decimal digits, no F padding (primary key) */
+    char imsi[16];
+    char profile_type[RSP_STORE_TEXT_MAX + 1];
+    char spn[RSP_STORE_TEXT_MAX + 1];
+    char name[RSP_STORE_TEXT_MAX + 1];
+    enum rsp_profile_class pclass;
+    char owner[RSP_STORE_TEXT_MAX + 1];     /* operator id allowed to order it (ES2+ requester) */
+    char operator_[RSP_STORE_TEXT_MAX + 1]; /* network operator name */
+    uint8_t package_sha256[32];
+    char package_path[256]; /* empty when the package is stored as a blob */
+    enum rsp_profile_state state;
+    int64_t state_since; /* unix seconds of the last transition (set by the store) */
+    int64_t created_at;  /* set by the store on insert */
+    char eid[33];        /* empty when not linked */
+    char matching_id[RSP_STORE_TEXT_MAX + 1];
+    bool cc_set;
+    uint8_t cc_hash[32]; /* SHA-256(CC) (addendum §2.10); the plain code is never stored */
+    unsigned cc_attempts;
+    unsigned cc_max_attempts;
+    unsigned download_attempts;
+    bool release_flag;
+    char smds_address[RSP_STORE_TEXT_MAX + 1];
+    char error_reason[128];
+    int64_t version; /* bumped by every update (compare-and-set token) */
+};
+
+struct rsp_session {
+    char tid[2 * RSP_TID_MAX + 1]; /* upper-case hex (primary key) */
+    char iccid[21];                /* empty until authenticateClient picked a profile */
+    char eid[33];
+    enum rsp_session_state state;
+    uint8_t server_challenge[16];
+    uint8_t euicc_challenge[16];
+    int curve; /* enum rsp_curve of the CI in use */
+    uint8_t ci_pkid[20];
+    size_t ci_pkid_len;
+    struct rsp_buf otpk_euicc; /* otPK.EUICC.ECKA of the bound BPP (for the retry rule) */
+    struct rsp_buf bpp;        /* the bound BPP, for a retry with the same otPK */
+    int64_t expires_at;
+    int64_t created_at; /* set by the store */
+    int64_t updated_at; /* set by the store */
+    int64_t version;
+};
+
+/* Zeroes the struct (empty buffers). */
+void rsp_session_init(struct rsp_session *s);
+/* Frees the two buffers (the BPP is wiped). */
+void rsp_session_free(struct rsp_session *s);
+
+/* One audit log row. */
+struct rsp_audit_entry {
+    int64_t id;
+    char entity[16]; /* "profile" or "session" */
+    char key[33];    /* iccid or transactionId */
+    char from[16];
+    char to[16];
+    char actor[RSP_STORE_TEXT_MAX + 1];
+    char reason[128];
+    int64_t at;
+};
+
+/* One pending ES2+ notification (HandleDownloadProgressInfo to the operator). */
+struct rsp_outbox_item {
+    int64_t id; /* set by the store */
+    char iccid[21];
+    char url[256];
+    char body[4096]; /* the JSON request body */
+    unsigned attempts;
+    int64_t next_attempt_at;
+};
+
+struct rsp_store;
+
+/* Backend vtable. Implementations may assume the wrappers validated the arguments. Every method
+ * that writes more than one row does so in one transaction. */
+struct rsp_store_ops {
+    void (*close)(struct rsp_store *st);
+    int (*profile_insert)(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
+                          size_t pkg_len, const char *actor);
+    int (*profile_get)(struct rsp_store *st, const char *iccid, struct rsp_profile *out);
+    int (*profile_package)(struct rsp_store *st, const char *iccid, struct rsp_buf *out);
+    /* First profile (by iccid) in Available with this profile type; RSP_ENOTFOUND if none. */
+    int (*profile_find_available)(struct rsp_store *st, const char *profile_type,
+                                  struct rsp_profile *out);
+    /* Writes every mutable field of `next` where iccid matches and (state, version) equal
+     * (expect_state, expect_version); records an audit row when the state changes; bumps the
+     * version. RSP_ESTATE when no row matched. */
+    int (*profile_cas)(struct rsp_store *st, const struct rsp_profile *next,
+                       enum rsp_profile_state expect_state, int64_t expect_version,
+                       const char *actor, const char *reason);
+    int (*session_insert)(struct rsp_store *st, const struct rsp_session *s, const char *actor);
+    int (*session_get)(struct rsp_store *st, const char *tid_hex, struct rsp_session *out);
+    int (*session_cas)(struct rsp_store *st, const struct rsp_session *next,
+                       enum rsp_session_state expect_state, int64_t expect_version,
+                       const char *actor, const char *reason);
+    /* Sessions not in a final state with expires_at <= now become Expired; the profile of each
+     * follows the rollback rule (rsp_store_sweep_expired). */
+    int (*sweep_expired)(struct rsp_store *st, int64_t now, unsigned *n_expired);
+    /* Audit rows for one entity key, oldest first, up to max; *n gets the count. */
+    int (*audit_list)(struct rsp_store *st, const char *key, struct rsp_audit_entry *out,
+                      size_t max, size_t *n);
+    int (*outbox_add)(struct rsp_store *st, struct rsp_outbox_item *it);
+    /* The oldest item due at `now` (RSP_ENOTFOUND if none). */
+    int (*outbox_next_due)(struct rsp_store *st, int64_t now, struct rsp_outbox_item *out);
+    /* Delivered: removed. Failed: attempts+1 and a new next_attempt_at. */
+    int (*outbox_done)(struct rsp_store *st, int64_t id);
+    int (*outbox_retry)(struct rsp_store *st, int64_t id, int64_t next_attempt_at);
+};
+
+struct rsp_store {
+    const struct rsp_store_ops *ops;
+};
+
+/* SQLite backend. Creates the file and migrates the schema to the current version. */
+int rsp_store_sqlite_open(const char *path, struct rsp_store **out);
+/* Schema version after open (for tests and --check-config). */
+int rsp_store_sqlite_schema_version(struct rsp_store *st);
+/* Test hook: called with a point name between the statements of a multi-step change (inside the
+ * transaction). NULL to remove. For crash tests only. */
+void rsp_store_sqlite_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point));
+
+void rsp_store_close(struct rsp_store *st);
+
+/* Per-thread connections to one database, for servers whose worker threads each need their own
+ * struct rsp_store. `open` is called on a thread's first rsp_store_pool_get. */
+typedef int (*rsp_store_open_fn)(void *arg, struct rsp_store **out);
+struct rsp_store_pool;
+int rsp_store_pool_create(rsp_store_open_fn open, void *arg, struct rsp_store_pool **out);
+/* The calling thread's connection (opened on first use; owned by the pool). */
+int rsp_store_pool_get(struct rsp_store_pool *p, struct rsp_store **out);
+/* Connections opened so far. */
+size_t rsp_store_pool_size(struct rsp_store_pool *p);
+/* Closes every connection; no thread may use one afterwards. */
+void rsp_store_pool_destroy(struct rsp_store_pool *p);
+/* rsp_store_open_fn for the SQLite backend: arg is the database path (const char *). */
+int rsp_store_sqlite_opener(void *path, struct rsp_store **out);
+
+/* Wrappers: argument checks, then the backend. */
+/* Inserts a profile (state as given; created_at/state_since/version set by the store) with its
+ * package blob (pkg may be NULL when package_path is used). RSP_ESTATE if the ICCID, or a non-empty
+ * matchingId, already exists. */
+int rsp_store_profile_insert(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
+                             size_t pkg_len, const char *actor);
+int rsp_store_profile_get(struct rsp_store *st, const char *iccid, struct rsp_profile *out);
+int rsp_store_profile_package(struct rsp_store *st, const char *iccid, struct rsp_buf *out);
+int rsp_store_profile_find_available(struct rsp_store *st, const char *profile_type,
+                                     struct rsp_profile *out);
+/* Compare-and-set update: `cur` is the row as read, `next` the wanted row (same iccid). The state
+ * change cur->state -> next->state must pass rsp_profile_transition_check (RSP_ESTATE otherwise).
+ * On success next->version is cur->version + 1. */
+int rsp_store_profile_update(struct rsp_store *st, const struct rsp_profile *cur,
+                             struct rsp_profile *next, const char *actor, const char *reason);
+/* Shorthand: read, change the state only, write with CAS. */
+int rsp_store_profile_transition(struct rsp_store *st, const char *iccid,
+                                 enum rsp_profile_state from, enum rsp_profile_state to,
+                                 const char *actor, const char *reason);
+
+/* The tid must be upper-case hex (rsp_tid_to_hex); RSP_ESTATE if it exists or the ICCID is not
+ * in the inventory. */
+int rsp_store_session_insert(struct rsp_store *st, const struct rsp_session *s, const char *actor);
+/* Looks a session up by transactionId hex, either case. `out` must have been initialised with
+ * rsp_session_init (or filled before): its two buffers are reused, the caller frees them with
+ * rsp_session_free. RSP_ENOTFOUND / RSP_ESYNTAX (not hex). */
+int rsp_store_session_get(struct rsp_store *st, const char *tid_hex, struct rsp_session *out);
+int rsp_store_session_update(struct rsp_store *st, const struct rsp_session *cur,
+                             struct rsp_session *next, const char *actor, const char *reason);
+
+/* Expiry sweeper. Every session past its expiry that is not Finished/Cancelled/Expired becomes
+ * Expired. Rollback rule for its profile: a profile left in Downloaded by that session (BPP
+ * delivered, no installation result) returns to Released so the order can be retried; other
+ * states are left alone (Released stays Released; Installed and Error are final for a session).
+ * Each session is handled in its own transaction. */
+int rsp_store_sweep_expired(struct rsp_store *st, int64_t now, unsigned *n_expired);
+
+int rsp_store_audit_list(struct rsp_store *st, const char *key, struct rsp_audit_entry *out,
+                         size_t max, size_t *n);
+
+int rsp_store_outbox_add(struct rsp_store *st, struct rsp_outbox_item *it);
+int rsp_store_outbox_next_due(struct rsp_store *st, int64_t now, struct rsp_outbox_item *out);
+int rsp_store_outbox_done(struct rsp_store *st, int64_t id);
+int rsp_store_outbox_retry(struct rsp_store *st, int64_t id, int64_t next_attempt_at);
+
+#endif

@@ -1,0 +1,454 @@
+/* rsp-smdp: the SM-DP+ server process.
+ *
+ *   rsp-smdp [-c FILE] [--check-config] [--help]
+ *
+ * Reads one configuration file (key = value lines) with environment overrides RSP_SMDP_<KEY>,
+ * opens the store, serves the ES9+ and ES2+ routes over HTTPS (plain HTTP only when configured),
+ * runs the expiry sweeper periodically, and stops gracefully on SIGTERM/SIGINT.
+ *
+ * NOT YET AVAILABLE: the ES9+/ES2+ function handlers come in the next increment. Until then every
+ * function route points at smdp_function_not_yet_available(), which answers a JSON refusal
+ * (1.6 / 3.7 "Function not yet available"). The table `smdp_functions` below says which.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rsp/err.h"
+#include "rsp/es2p_json.h"
+#include "rsp/es9p_json.h"
+#include "rsp/http_server.h"
+#include "rsp/store.h"
+
+#define DEFAULT_CONFIG "/etc/rspkit/rsp-smdp.conf"
+
+/* ---- configuration ---- */
+
+enum cfg_type { T_STR, T_UINT, T_BOOL };
+
+struct config {
+    char host[256];
+    char listen_address[64];
+    unsigned port;
+    bool plain_http;
+    char tls_chain[PATH_MAX];
+    char tls_key[PATH_MAX];
+    char tls_priorities[512];
+    char dpauth_cert[PATH_MAX];
+    char dpauth_key[PATH_MAX];
+    char dppb_cert[PATH_MAX];
+    char dppb_key[PATH_MAX];
+    char ci_certs[4 * PATH_MAX]; /* comma-separated */
+    char db_path[PATH_MAX];
+    unsigned threads;
+    unsigned body_limit;
+    unsigned conn_timeout;
+    unsigned session_lifetime;
+    unsigned sweep_interval;
+    unsigned shutdown_grace;
+};
+
+struct cfg_key {
+    const char *name;
+    enum cfg_type type;
+    size_t offset;
+    size_t size;
+    const char *help;
+};
+
+#define K(name, type, member, help)                                                                \
+    {                                                                                              \
+        name, type, offsetof(struct config, member), sizeof(((struct config *)0)->member), help    \
+    }
+
+static const struct cfg_key cfg_keys[] = {
+    K("host", T_STR, host, "SM-DP+ address (FQDN) compared with smdpAddress"),
+    K("listen_address", T_STR, listen_address, "numeric IPv4/IPv6 address (127.0.0.1)"),
+    K("port", T_UINT, port, "TCP port (443; 0 = any free port)"),
+    K("plain_http", T_BOOL, plain_http, "serve plain HTTP without TLS (false; tests only)"),
+    K("tls_chain", T_STR, tls_chain, "PEM: DPtls certificate then its CA chain"),
+    K("tls_key", T_STR, tls_key, "PEM: DPtls private key"),
+    K("tls_priorities", T_STR, tls_priorities, "GnuTLS priority string (built-in default)"),
+    K("dpauth_cert", T_STR, dpauth_cert, "CERT.DPauth.SIG (PEM or DER)"),
+    K("dpauth_key", T_STR, dpauth_key, "SK.DPauth.SIG (PEM)"),
+    K("dppb_cert", T_STR, dppb_cert, "CERT.DPpb.SIG (PEM or DER)"),
+    K("dppb_key", T_STR, dppb_key, "SK.DPpb.SIG (PEM)"),
+    K("ci_certs", T_STR, ci_certs, "comma-separated CI certificate files"),
+    K("db_path", T_STR, db_path, "SQLite database file"),
+    K("threads", T_UINT, threads, "HTTP worker threads (4)"),
+    K("body_limit", T_UINT, body_limit, "largest request body in bytes (1048576)"),
+    K("conn_timeout", T_UINT, conn_timeout, "idle connection timeout in seconds (30)"),
+    K("session_lifetime", T_UINT, session_lifetime, "download session lifetime in seconds (600)"),
+    K("sweep_interval", T_UINT, sweep_interval, "seconds between expiry sweeps (30)"),
+    K("shutdown_grace", T_UINT, shutdown_grace, "seconds to wait for requests on stop (10)"),
+};
+#define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
+
+static void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen_address, sizeof c->listen_address, "127.0.0.1");
+    c->port = 443;
+    snprintf(c->db_path, sizeof c->db_path, "/var/lib/rspkit/smdp.db");
+    c->threads = 4;
+    c->body_limit = 1u << 20;
+    c->conn_timeout = 30;
+    c->session_lifetime = 600;
+    c->sweep_interval = 30;
+    c->shutdown_grace = 10;
+}
+
+static int set_value(struct config *c, const struct cfg_key *k, const char *v, const char *where)
+{
+    char *p = (char *)c + k->offset;
+    switch (k->type) {
+    case T_STR:
+        if (strlen(v) >= k->size) {
+            fprintf(stderr, "rsp-smdp: %s: value of %s too long\n", where, k->name);
+            return -1;
+        }
+        memcpy(p, v, strlen(v) + 1);
+        return 0;
+    case T_UINT: {
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*v || *end || errno || n > UINT_MAX || !isdigit((unsigned char)*v)) {
+            fprintf(stderr, "rsp-smdp: %s: %s must be a non-negative integer\n", where, k->name);
+            return -1;
+        }
+        *(unsigned *)p = (unsigned)n;
+        return 0;
+    }
+    case T_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+            *(bool *)p = true;
+        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+            *(bool *)p = false;
+        else {
+            fprintf(stderr, "rsp-smdp: %s: %s must be true or false\n", where, k->name);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static const struct cfg_key *find_key(const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(cfg_keys[i].name, name) == 0)
+            return &cfg_keys[i];
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
+    return s;
+}
+
+/* key = value lines; '#' starts a comment line; unknown keys are errors. */
+static int config_load(struct config *c, const char *path, bool must_exist)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (!must_exist && errno == ENOENT)
+            return 0;
+        fprintf(stderr, "rsp-smdp: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[8192], where[PATH_MAX + 32];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(stderr, "rsp-smdp: %s: expected key = value\n", where);
+            rc = -1;
+            break;
+        }
+        *eq = 0;
+        const char *key = trim(s), *val = trim(eq + 1);
+        const struct cfg_key *k = find_key(key);
+        if (!k) {
+            fprintf(stderr, "rsp-smdp: %s: unknown key '%s'\n", where, key);
+            rc = -1;
+            break;
+        }
+        rc = set_value(c, k, val, where);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* RSP_SMDP_<KEY> (key upper-cased) overrides the file. */
+static int config_env(struct config *c)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char name[64];
+        size_t n = (size_t)snprintf(name, sizeof name, "RSP_SMDP_");
+        for (const char *k = cfg_keys[i].name; *k && n + 1 < sizeof name; k++)
+            name[n++] = (char)toupper((unsigned char)*k);
+        name[n] = 0;
+        const char *v = getenv(name);
+        if (v && set_value(c, &cfg_keys[i], v, name) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_readable(const char *key, const char *path, bool required)
+{
+    if (!path[0]) {
+        if (required)
+            fprintf(stderr, "rsp-smdp: %s is required\n", key);
+        return required ? -1 : 0;
+    }
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "rsp-smdp: %s: cannot read %s: %s\n", key, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int config_check(const struct config *c)
+{
+    int bad = 0;
+    if (!c->host[0]) {
+        fprintf(stderr, "rsp-smdp: host is required\n");
+        bad = 1;
+    }
+    if (c->port > 65535) {
+        fprintf(stderr, "rsp-smdp: port out of range\n");
+        bad = 1;
+    }
+    if (c->threads == 0 || c->threads > 256 || c->body_limit < 1024 || c->session_lifetime == 0 ||
+        c->sweep_interval == 0) {
+        fprintf(stderr, "rsp-smdp: threads must be 1..256, body_limit >= 1024, "
+                        "session_lifetime and sweep_interval > 0\n");
+        bad = 1;
+    }
+    bad |= check_readable("tls_chain", c->tls_chain, !c->plain_http) != 0;
+    bad |= check_readable("tls_key", c->tls_key, !c->plain_http) != 0;
+    bad |= check_readable("dpauth_cert", c->dpauth_cert, false) != 0;
+    bad |= check_readable("dpauth_key", c->dpauth_key, false) != 0;
+    bad |= check_readable("dppb_cert", c->dppb_cert, false) != 0;
+    bad |= check_readable("dppb_key", c->dppb_key, false) != 0;
+    char list[sizeof c->ci_certs];
+    snprintf(list, sizeof list, "%s", c->ci_certs);
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        bad |= check_readable("ci_certs", trim(t), true) != 0;
+    if (!c->db_path[0]) {
+        fprintf(stderr, "rsp-smdp: db_path is required\n");
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* ---- routes ---- */
+
+/* What every handler gets: the configuration and the per-thread store connections. Handlers
+ * refer to sessions by transactionId through the store, never by pointer. */
+struct smdp_ctx {
+    const struct config *cfg;
+    struct rsp_store_pool *stores;
+};
+
+/* Handler of every function not implemented yet: a JSON refusal, never a silent success. */
+static int smdp_function_not_yet_available(void *ctx, const struct rsp_http_request *req,
+                                           struct rsp_http_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    const struct rsp_status_code *c = rsp_sc(RSP_SC_FUNCTION_UNAVAILABLE);
+    snprintf(resp->log_outcome, sizeof resp->log_outcome, "Failed %s/%s", c->subject, c->reason);
+    return rsp_es_encode_failure(c, &resp->body);
+}
+
+struct smdp_function {
+    const char *path;
+    const char *name;
+    rsp_http_handler handler; /* smdp_function_not_yet_available until implemented */
+};
+
+/* The route table. Every entry whose handler is smdp_function_not_yet_available is NOT YET
+ * AVAILABLE (ES9+ handlers: next increment; ES2+ handlers: after them). */
+static const struct smdp_function smdp_functions[] = {
+    {RSP_ES9P_PATH_PREFIX "initiateAuthentication", "ES9+.InitiateAuthentication",
+     smdp_function_not_yet_available},
+    {RSP_ES9P_PATH_PREFIX "authenticateClient", "ES9+.AuthenticateClient",
+     smdp_function_not_yet_available},
+    {RSP_ES9P_PATH_PREFIX "getBoundProfilePackage", "ES9+.GetBoundProfilePackage",
+     smdp_function_not_yet_available},
+    {RSP_ES9P_PATH_PREFIX "handleNotification", "ES9+.HandleNotification",
+     smdp_function_not_yet_available},
+    {RSP_ES9P_PATH_PREFIX "cancelSession", "ES9+.CancelSession", smdp_function_not_yet_available},
+    {RSP_ES2P_PATH_PREFIX "downloadOrder", "ES2+.DownloadOrder", smdp_function_not_yet_available},
+    {RSP_ES2P_PATH_PREFIX "confirmOrder", "ES2+.ConfirmOrder", smdp_function_not_yet_available},
+    {RSP_ES2P_PATH_PREFIX "cancelOrder", "ES2+.CancelOrder", smdp_function_not_yet_available},
+    {RSP_ES2P_PATH_PREFIX "releaseProfile", "ES2+.ReleaseProfile", smdp_function_not_yet_available},
+};
+#define N_FUNCTIONS (sizeof smdp_functions / sizeof smdp_functions[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rsp-smdp [-c FILE] [--check-config]\n"
+               "\n"
+               "SGP.22 SM-DP+ server: ES9+ (LPA) and ES2+ (operator) over HTTPS.\n"
+               "\n"
+               "options:\n"
+               "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+               "  --check-config      validate the configuration and the store, then exit\n"
+               "  -h, --help          this text\n"
+               "\n"
+               "configuration keys (key = value; environment RSP_SMDP_<KEY> overrides):\n");
+    for (size_t i = 0; i < N_KEYS; i++)
+        fprintf(f, "  %-17s %s\n", cfg_keys[i].name, cfg_keys[i].help);
+    fprintf(f, "\nfunctions (POST, JSON):\n");
+    for (size_t i = 0; i < N_FUNCTIONS; i++)
+        fprintf(f, "  %-30s %s\n", smdp_functions[i].name,
+                smdp_functions[i].handler == smdp_function_not_yet_available
+                    ? "NOT YET AVAILABLE (answers 1.6/3.7)"
+                    : "available");
+    fprintf(f, "\nNOT YET AVAILABLE functions are routed to smdp_function_not_yet_available,\n"
+               "which answers a JSON refusal (subject 1.6, reason 3.7); their handlers come in\n"
+               "the next increment.\n"
+               "\n"
+               "exit status: 0 after a clean stop or a valid --check-config, 1 on a runtime\n"
+               "failure or an invalid configuration, 2 on a usage error.\n");
+}
+
+static void log_event(const char *event, const char *detail)
+{
+    fprintf(stderr, "{\"ts\":%lld,\"event\":\"%s\",\"detail\":\"%s\"}\n", (long long)time(NULL),
+            event, detail);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = DEFAULT_CONFIG;
+    bool explicit_config = false, check_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+            if (++i >= argc) {
+                usage(stderr);
+                return 2;
+            }
+            config_path = argv[i];
+            explicit_config = true;
+        } else if (!strcmp(argv[i], "--check-config")) {
+            check_only = true;
+        } else {
+            fprintf(stderr, "rsp-smdp: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    struct config cfg;
+    config_defaults(&cfg);
+    if (config_load(&cfg, config_path, explicit_config) || config_env(&cfg) || config_check(&cfg))
+        return 1;
+
+    struct rsp_store *store = NULL;
+    int rc = rsp_store_sqlite_open(cfg.db_path, &store);
+    if (rc) {
+        fprintf(stderr, "rsp-smdp: cannot open the store %s: %s\n", cfg.db_path, rsp_strerror(rc));
+        return 1;
+    }
+    if (check_only) {
+        printf("rsp-smdp: configuration ok (store schema version %d)\n",
+               rsp_store_sqlite_schema_version(store));
+        rsp_store_close(store);
+        return 0;
+    }
+
+    /* Signals are taken synchronously by the main thread; the server threads inherit the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct smdp_ctx ctx = {&cfg, NULL};
+    rc = rsp_store_pool_create(rsp_store_sqlite_opener, cfg.db_path, &ctx.stores);
+    if (rc) {
+        rsp_store_close(store);
+        return 1;
+    }
+    struct rsp_http_route routes[N_FUNCTIONS];
+    for (size_t i = 0; i < N_FUNCTIONS; i++)
+        routes[i] = (struct rsp_http_route){smdp_functions[i].path, smdp_functions[i].name,
+                                            smdp_functions[i].handler, &ctx};
+    struct rsp_http_config hc = {
+        .bind_addr = cfg.listen_address,
+        .port = (uint16_t)cfg.port,
+        .threads = cfg.threads,
+        .body_limit = cfg.body_limit,
+        .conn_timeout_s = cfg.conn_timeout,
+        .plain_http = cfg.plain_http,
+        .tls_chain_file = cfg.tls_chain,
+        .tls_key_file = cfg.tls_key,
+        .tls_priorities = cfg.tls_priorities[0] ? cfg.tls_priorities : NULL,
+        .log = stdout,
+        .error_log = stderr,
+    };
+    struct rsp_http_server *srv = NULL;
+    rc = rsp_http_server_start(&hc, routes, N_FUNCTIONS, &srv);
+    if (rc) {
+        fprintf(stderr, "rsp-smdp: cannot start the HTTP server on %s:%u: %s\n", cfg.listen_address,
+                cfg.port, rsp_strerror(rc));
+        rsp_store_close(store);
+        return 1;
+    }
+    char detail[128];
+    snprintf(detail, sizeof detail, "%s port %u%s", cfg.listen_address,
+             (unsigned)rsp_http_server_port(srv), cfg.plain_http ? " plain-http" : " tls");
+    log_event("listening", detail);
+
+    int status = 0;
+    for (;;) {
+        struct timespec ts = {(time_t)cfg.sweep_interval, 0};
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+            status = 1;
+            break;
+        }
+        unsigned n = 0;
+        rc = rsp_store_sweep_expired(store, (int64_t)time(NULL), &n);
+        if (rc || n) {
+            snprintf(detail, sizeof detail, "%u expired%s%s", n, rc ? ", error: " : "",
+                     rc ? rsp_strerror(rc) : "");
+            log_event("sweep", detail);
+        }
+    }
+    log_event("stopping", "waiting for requests in flight");
+    rsp_http_server_stop(srv, cfg.shutdown_grace * 1000);
+    rsp_store_pool_destroy(ctx.stores); /* the worker threads are gone */
+    rsp_store_close(store);
+    log_event("stopped", "");
+    return status;
+}

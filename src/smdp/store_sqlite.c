@@ -1,0 +1,922 @@
+/* SQLite backend of the SM-DP+ store (include/rsp/store.h).
+ *
+ * WAL journal, busy_timeout, foreign keys on; statements prepared once per connection and kept;
+ * every multi-step change inside BEGIN IMMEDIATE ... COMMIT so a writer takes the write lock
+ * before it reads what it is about to change. State changes are compare-and-set on
+ * (state, version): a lost race changes no row and is reported as RSP_ESTATE. */
+#include "rsp/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rsp/err.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+/* Migrations: entry i brings the schema from version i to i+1. Append only. */
+static const char *const migrations[] = {
+    /* 1: initial schema */
+    "CREATE TABLE profiles ("
+    " iccid TEXT PRIMARY KEY,"
+    " imsi TEXT NOT NULL DEFAULT '',"
+    " profile_type TEXT NOT NULL DEFAULT '',"
+    " spn TEXT NOT NULL DEFAULT '',"
+    " name TEXT NOT NULL DEFAULT '',"
+    " class INTEGER NOT NULL DEFAULT 2,"
+    " owner TEXT NOT NULL DEFAULT '',"
+    " operator TEXT NOT NULL DEFAULT '',"
+    " package_sha256 BLOB,"
+    " package BLOB,"
+    " package_path TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL CHECK (state IN ('Available','Allocated','Linked','Confirmed',"
+    "  'Released','Downloaded','Installed','Error','Unavailable')),"
+    " state_since INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " eid TEXT NOT NULL DEFAULT '',"
+    " matching_id TEXT NOT NULL DEFAULT '',"
+    " cc_hash BLOB,"
+    " cc_attempts INTEGER NOT NULL DEFAULT 0,"
+    " cc_max_attempts INTEGER NOT NULL DEFAULT 0,"
+    " download_attempts INTEGER NOT NULL DEFAULT 0,"
+    " release_flag INTEGER NOT NULL DEFAULT 0,"
+    " smds_address TEXT NOT NULL DEFAULT '',"
+    " error_reason TEXT NOT NULL DEFAULT '',"
+    " version INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX profiles_type_state ON profiles(profile_type, state, iccid);"
+    "CREATE UNIQUE INDEX profiles_matching_id ON profiles(matching_id) WHERE matching_id <> '';"
+    "CREATE TABLE sessions ("
+    " tid TEXT PRIMARY KEY,"
+    " iccid TEXT REFERENCES profiles(iccid),"
+    " eid TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL CHECK (state IN ('Started','Authenticated','BPP-bound','Finished',"
+    "  'Cancelled','Expired')),"
+    " server_challenge BLOB NOT NULL,"
+    " euicc_challenge BLOB NOT NULL,"
+    " curve INTEGER NOT NULL DEFAULT 0,"
+    " ci_pkid BLOB,"
+    " otpk_euicc BLOB,"
+    " bpp BLOB,"
+    " expires_at INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " version INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX sessions_expiry ON sessions(state, expires_at);"
+    "CREATE INDEX sessions_iccid ON sessions(iccid);"
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " entity TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " from_state TEXT NOT NULL,"
+    " to_state TEXT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " at INTEGER NOT NULL);"
+    "CREATE INDEX audit_key ON audit(key, id);"
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " iccid TEXT NOT NULL,"
+    " url TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_at INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX outbox_due ON outbox(next_attempt_at, id);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define PROFILE_COLS                                                                               \
+    "iccid, imsi, profile_type, spn, name, class, owner, operator, package_sha256, package_path,"  \
+    " state, state_since, created_at, eid, matching_id, cc_hash, cc_attempts, cc_max_attempts,"    \
+    " download_attempts, release_flag, smds_address, error_reason, version"
+#define SESSION_COLS                                                                               \
+    "tid, iccid, eid, state, server_challenge, euicc_challenge, curve, ci_pkid, otpk_euicc, bpp,"  \
+    " expires_at, created_at, updated_at, version"
+#define LIVE_SESSION "('Started','Authenticated','BPP-bound')"
+
+enum stmt_id {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_AUDIT_ADD,
+    Q_PROFILE_INSERT,
+    Q_PROFILE_GET,
+    Q_PROFILE_PACKAGE,
+    Q_PROFILE_FIND,
+    Q_PROFILE_CAS,
+    Q_PROFILE_EXISTS,
+    Q_SESSION_INSERT,
+    Q_SESSION_GET,
+    Q_SESSION_CAS,
+    Q_SESSION_EXISTS,
+    Q_SWEEP_LIST,
+    Q_SWEEP_SESSION,
+    Q_SWEEP_PROFILE,
+    Q_AUDIT_LIST,
+    Q_OUTBOX_ADD,
+    Q_OUTBOX_DUE,
+    Q_OUTBOX_DONE,
+    Q_OUTBOX_RETRY,
+    Q_COUNT
+};
+
+static const char *const stmt_sql[Q_COUNT] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_AUDIT_ADD] = "INSERT INTO audit (entity, key, from_state, to_state, actor, reason, at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+    [Q_PROFILE_INSERT] = "INSERT INTO profiles (" PROFILE_COLS ", package) VALUES "
+                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
+    [Q_PROFILE_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE iccid = ?",
+    [Q_PROFILE_PACKAGE] = "SELECT package FROM profiles WHERE iccid = ?",
+    [Q_PROFILE_FIND] = "SELECT " PROFILE_COLS " FROM profiles WHERE profile_type = ?"
+                       " AND state = 'Available' ORDER BY iccid LIMIT 1",
+    [Q_PROFILE_CAS] =
+        "UPDATE profiles SET imsi=?2, profile_type=?3, spn=?4, name=?5, class=?6, owner=?7,"
+        " operator=?8, package_sha256=?9, package_path=?10, state=?11,"
+        " state_since=CASE WHEN state = ?11 THEN state_since ELSE ?12 END,"
+        " eid=?13, matching_id=?14, cc_hash=?15, cc_attempts=?16, cc_max_attempts=?17,"
+        " download_attempts=?18, release_flag=?19, smds_address=?20, error_reason=?21,"
+        " version = version + 1"
+        " WHERE iccid = ?1 AND state = ?22 AND version = ?23",
+    [Q_PROFILE_EXISTS] = "SELECT 1 FROM profiles WHERE iccid = ?",
+    [Q_SESSION_INSERT] = "INSERT INTO sessions (" SESSION_COLS ") VALUES "
+                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+    [Q_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE tid = ?",
+    [Q_SESSION_CAS] = "UPDATE sessions SET iccid=?2, eid=?3, state=?4, server_challenge=?5,"
+                      " euicc_challenge=?6, curve=?7, ci_pkid=?8, otpk_euicc=?9, bpp=?10,"
+                      " expires_at=?11, updated_at=?12, version = version + 1"
+                      " WHERE tid = ?1 AND state = ?13 AND version = ?14",
+    [Q_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE tid = ?",
+    [Q_SWEEP_LIST] = "SELECT tid FROM sessions WHERE state IN " LIVE_SESSION
+                     " AND expires_at <= ? ORDER BY expires_at LIMIT 64",
+    [Q_SWEEP_SESSION] =
+        "UPDATE sessions SET state = 'Expired', updated_at = ?2,"
+        " version = version + 1 WHERE tid = ?1 AND state IN " LIVE_SESSION " AND expires_at <= ?2",
+    [Q_SWEEP_PROFILE] = "UPDATE profiles SET state = 'Released', state_since = ?3,"
+                        " version = version + 1 WHERE iccid = ?1 AND state = 'Downloaded'"
+                        " AND NOT EXISTS (SELECT 1 FROM sessions WHERE iccid = ?1"
+                        " AND tid <> ?2 AND state IN " LIVE_SESSION ")",
+    [Q_AUDIT_LIST] = "SELECT id, entity, key, from_state, to_state, actor, reason, at FROM audit"
+                     " WHERE key = ? ORDER BY id LIMIT ?",
+    [Q_OUTBOX_ADD] = "INSERT INTO outbox (iccid, url, body, attempts, next_attempt_at,"
+                     " created_at) VALUES (?,?,?,0,?,?)",
+    [Q_OUTBOX_DUE] = "SELECT id, iccid, url, body, attempts, next_attempt_at FROM outbox"
+                     " WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1",
+    [Q_OUTBOX_DONE] = "DELETE FROM outbox WHERE id = ?",
+    [Q_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2"
+                       " WHERE id = ?1",
+};
+
+struct sq_store {
+    struct rsp_store base; /* first: the public handle */
+    sqlite3 *db;
+    sqlite3_stmt *stmt[Q_COUNT];
+    void (*hook)(const char *point);
+};
+
+static struct sq_store *SQ(struct rsp_store *st)
+{
+    return (struct sq_store *)st;
+}
+
+static int map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return 0;
+    case SQLITE_NOMEM:
+        return RSP_ENOMEM;
+    case SQLITE_CONSTRAINT:
+        return RSP_ESTATE; /* a uniqueness or reference rule refused the change */
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return RSP_ESTATE; /* lock not obtained within busy_timeout: treat as a lost race */
+    default:
+        return RSP_EIO;
+    }
+}
+
+/* The cached statement, reset and unbound; NULL on failure. */
+static sqlite3_stmt *Q(struct sq_store *s, enum stmt_id id)
+{
+    if (!s->stmt[id]) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id],
+                               NULL) != SQLITE_OK) {
+            s->stmt[id] = NULL;
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(s->stmt[id]);
+        sqlite3_clear_bindings(s->stmt[id]);
+    }
+    return s->stmt[id];
+}
+
+static void fault(struct sq_store *s, const char *point)
+{
+    if (s->hook)
+        s->hook(point);
+}
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Runs a statement that returns no row (or ignores rows). */
+static int run(sqlite3_stmt *q)
+{
+    if (!q)
+        return RSP_EIO;
+    int rc = sqlite3_step(q);
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(q);
+    int r = map_rc(rc);
+    sqlite3_reset(q);
+    return r;
+}
+
+static int begin(struct sq_store *s)
+{
+    return run(Q(s, Q_BEGIN));
+}
+
+static int commit(struct sq_store *s)
+{
+    int rc = run(Q(s, Q_COMMIT));
+    if (rc && sqlite3_get_autocommit(s->db) == 0)
+        run(Q(s, Q_ROLLBACK));
+    return rc;
+}
+
+static void rollback(struct sq_store *s)
+{
+    if (sqlite3_get_autocommit(s->db) == 0)
+        run(Q(s, Q_ROLLBACK));
+}
+
+static void bind_text(sqlite3_stmt *q, int i, const char *t)
+{
+    sqlite3_bind_text(q, i, t ? t : "", -1, SQLITE_TRANSIENT);
+}
+
+static void bind_blob_or_null(sqlite3_stmt *q, int i, const void *p, size_t n)
+{
+    if (n)
+        sqlite3_bind_blob64(q, i, p, n, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+/* Copies a blob column into a fixed array; returns its length (0 when NULL or too large). */
+static size_t col_blob(sqlite3_stmt *q, int i, uint8_t *out, size_t cap)
+{
+    const void *p = sqlite3_column_blob(q, i);
+    size_t n = (size_t)sqlite3_column_bytes(q, i);
+    if (!p || n > cap)
+        return 0;
+    memcpy(out, p, n);
+    return n;
+}
+
+static int col_buf(sqlite3_stmt *q, int i, struct rsp_buf *out)
+{
+    const void *p = sqlite3_column_blob(q, i);
+    size_t n = (size_t)sqlite3_column_bytes(q, i);
+    return n ? rsp_buf_set(out, p, n) : (rsp_buf_reset(out), 0);
+}
+
+static int audit_add(struct sq_store *s, const char *entity, const char *key, const char *from,
+                     const char *to, const char *actor, const char *reason)
+{
+    sqlite3_stmt *q = Q(s, Q_AUDIT_ADD);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, entity);
+    bind_text(q, 2, key);
+    bind_text(q, 3, from);
+    bind_text(q, 4, to);
+    bind_text(q, 5, actor);
+    bind_text(q, 6, reason);
+    sqlite3_bind_int64(q, 7, now_s());
+    return run(q);
+}
+
+/* ---- profiles ---- */
+
+static void read_profile(sqlite3_stmt *q, struct rsp_profile *p)
+{
+    memset(p, 0, sizeof *p);
+    col_text(q, 0, p->iccid, sizeof p->iccid);
+    col_text(q, 1, p->imsi, sizeof p->imsi);
+    col_text(q, 2, p->profile_type, sizeof p->profile_type);
+    col_text(q, 3, p->spn, sizeof p->spn);
+    col_text(q, 4, p->name, sizeof p->name);
+    p->pclass = (enum rsp_profile_class)sqlite3_column_int(q, 5);
+    col_text(q, 6, p->owner, sizeof p->owner);
+    col_text(q, 7, p->operator_, sizeof p->operator_);
+    col_blob(q, 8, p->package_sha256, sizeof p->package_sha256);
+    col_text(q, 9, p->package_path, sizeof p->package_path);
+    rsp_profile_state_from_name((const char *)sqlite3_column_text(q, 10), &p->state);
+    p->state_since = sqlite3_column_int64(q, 11);
+    p->created_at = sqlite3_column_int64(q, 12);
+    col_text(q, 13, p->eid, sizeof p->eid);
+    col_text(q, 14, p->matching_id, sizeof p->matching_id);
+    p->cc_set = col_blob(q, 15, p->cc_hash, sizeof p->cc_hash) == sizeof p->cc_hash;
+    p->cc_attempts = (unsigned)sqlite3_column_int(q, 16);
+    p->cc_max_attempts = (unsigned)sqlite3_column_int(q, 17);
+    p->download_attempts = (unsigned)sqlite3_column_int(q, 18);
+    p->release_flag = sqlite3_column_int(q, 19) != 0;
+    col_text(q, 20, p->smds_address, sizeof p->smds_address);
+    col_text(q, 21, p->error_reason, sizeof p->error_reason);
+    p->version = sqlite3_column_int64(q, 22);
+}
+
+static int sq_profile_insert(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
+                             size_t pkg_len, const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    int64_t now = now_s();
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = Q(s, Q_PROFILE_INSERT);
+    if (!q) {
+        rollback(s);
+        return RSP_EIO;
+    }
+    const char *state = rsp_profile_state_name(p->state);
+    bind_text(q, 1, p->iccid);
+    bind_text(q, 2, p->imsi);
+    bind_text(q, 3, p->profile_type);
+    bind_text(q, 4, p->spn);
+    bind_text(q, 5, p->name);
+    sqlite3_bind_int(q, 6, (int)p->pclass);
+    bind_text(q, 7, p->owner);
+    bind_text(q, 8, p->operator_);
+    sqlite3_bind_blob(q, 9, p->package_sha256, sizeof p->package_sha256, SQLITE_TRANSIENT);
+    bind_text(q, 10, p->package_path);
+    bind_text(q, 11, state);
+    sqlite3_bind_int64(q, 12, now);
+    sqlite3_bind_int64(q, 13, now);
+    bind_text(q, 14, p->eid);
+    bind_text(q, 15, p->matching_id);
+    bind_blob_or_null(q, 16, p->cc_hash, p->cc_set ? sizeof p->cc_hash : 0);
+    sqlite3_bind_int(q, 17, (int)p->cc_attempts);
+    sqlite3_bind_int(q, 18, (int)p->cc_max_attempts);
+    sqlite3_bind_int(q, 19, (int)p->download_attempts);
+    sqlite3_bind_int(q, 20, p->release_flag);
+    bind_text(q, 21, p->smds_address);
+    bind_text(q, 22, p->error_reason);
+    bind_blob_or_null(q, 23, pkg, pkg_len);
+    rc = run(q);
+    if (rc == 0) {
+        fault(s, "profile_insert:after_insert");
+        rc = audit_add(s, "profile", p->iccid, "", state, actor, "inserted");
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+static int sq_profile_get(struct rsp_store *st, const char *iccid, struct rsp_profile *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_PROFILE_GET);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, iccid);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_profile(q, out);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_profile_package(struct rsp_store *st, const char *iccid, struct rsp_buf *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_PROFILE_PACKAGE);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, iccid);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_column_type(q, 0) == SQLITE_NULL ? RSP_ENOTFOUND : col_buf(q, 0, out);
+    else
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_profile_find_available(struct rsp_store *st, const char *profile_type,
+                                     struct rsp_profile *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_PROFILE_FIND);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, profile_type);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_profile(q, out);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* After a CAS changed no row: RSP_ENOTFOUND if the key does not exist, else RSP_ESTATE. */
+static int cas_lost(struct sq_store *s, enum stmt_id exists, const char *key)
+{
+    sqlite3_stmt *q = Q(s, exists);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, key);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW ? RSP_ESTATE : rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+}
+
+static int sq_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
+                          enum rsp_profile_state expect_state, int64_t expect_version,
+                          const char *actor, const char *reason)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = Q(s, Q_PROFILE_CAS);
+    if (!q) {
+        rollback(s);
+        return RSP_EIO;
+    }
+    const char *from = rsp_profile_state_name(expect_state), *to = rsp_profile_state_name(p->state);
+    bind_text(q, 1, p->iccid);
+    bind_text(q, 2, p->imsi);
+    bind_text(q, 3, p->profile_type);
+    bind_text(q, 4, p->spn);
+    bind_text(q, 5, p->name);
+    sqlite3_bind_int(q, 6, (int)p->pclass);
+    bind_text(q, 7, p->owner);
+    bind_text(q, 8, p->operator_);
+    sqlite3_bind_blob(q, 9, p->package_sha256, sizeof p->package_sha256, SQLITE_TRANSIENT);
+    bind_text(q, 10, p->package_path);
+    bind_text(q, 11, to);
+    sqlite3_bind_int64(q, 12, now_s());
+    bind_text(q, 13, p->eid);
+    bind_text(q, 14, p->matching_id);
+    bind_blob_or_null(q, 15, p->cc_hash, p->cc_set ? sizeof p->cc_hash : 0);
+    sqlite3_bind_int(q, 16, (int)p->cc_attempts);
+    sqlite3_bind_int(q, 17, (int)p->cc_max_attempts);
+    sqlite3_bind_int(q, 18, (int)p->download_attempts);
+    sqlite3_bind_int(q, 19, p->release_flag);
+    bind_text(q, 20, p->smds_address);
+    bind_text(q, 21, p->error_reason);
+    bind_text(q, 22, from);
+    sqlite3_bind_int64(q, 23, expect_version);
+    rc = run(q);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = cas_lost(s, Q_PROFILE_EXISTS, p->iccid);
+    if (rc == 0 && expect_state != p->state) {
+        fault(s, "profile_cas:after_update");
+        rc = audit_add(s, "profile", p->iccid, from, to, actor, reason);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+/* ---- sessions ---- */
+
+static void bind_session(sqlite3_stmt *q, const struct rsp_session *x)
+{
+    bind_text(q, 1, x->tid);
+    if (x->iccid[0])
+        bind_text(q, 2, x->iccid);
+    else
+        sqlite3_bind_null(q, 2);
+    bind_text(q, 3, x->eid);
+    bind_text(q, 4, rsp_session_state_name(x->state));
+    sqlite3_bind_blob(q, 5, x->server_challenge, sizeof x->server_challenge, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(q, 6, x->euicc_challenge, sizeof x->euicc_challenge, SQLITE_TRANSIENT);
+    sqlite3_bind_int(q, 7, x->curve);
+    bind_blob_or_null(q, 8, x->ci_pkid, x->ci_pkid_len);
+    bind_blob_or_null(q, 9, x->otpk_euicc.data, x->otpk_euicc.len);
+    bind_blob_or_null(q, 10, x->bpp.data, x->bpp.len);
+    sqlite3_bind_int64(q, 11, x->expires_at);
+}
+
+static int sq_session_insert(struct rsp_store *st, const struct rsp_session *x, const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    int64_t now = now_s();
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = Q(s, Q_SESSION_INSERT);
+    if (!q) {
+        rollback(s);
+        return RSP_EIO;
+    }
+    bind_session(q, x);
+    sqlite3_bind_int64(q, 12, now);
+    sqlite3_bind_int64(q, 13, now);
+    rc = run(q);
+    if (rc == 0) {
+        fault(s, "session_insert:after_insert");
+        rc =
+            audit_add(s, "session", x->tid, "", rsp_session_state_name(x->state), actor, "created");
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+static int sq_session_get(struct rsp_store *st, const char *tid, struct rsp_session *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_SESSION_GET);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, tid);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        /* keep the caller's buffers (initialised by rsp_session_init), reset everything else */
+        struct rsp_buf otpk = out->otpk_euicc, bpp = out->bpp;
+        memset(out, 0, sizeof *out);
+        out->otpk_euicc = otpk;
+        out->bpp = bpp;
+        col_text(q, 0, out->tid, sizeof out->tid);
+        col_text(q, 1, out->iccid, sizeof out->iccid);
+        col_text(q, 2, out->eid, sizeof out->eid);
+        rsp_session_state_from_name((const char *)sqlite3_column_text(q, 3), &out->state);
+        col_blob(q, 4, out->server_challenge, sizeof out->server_challenge);
+        col_blob(q, 5, out->euicc_challenge, sizeof out->euicc_challenge);
+        out->curve = sqlite3_column_int(q, 6);
+        out->ci_pkid_len = col_blob(q, 7, out->ci_pkid, sizeof out->ci_pkid);
+        rc = col_buf(q, 8, &out->otpk_euicc);
+        if (rc == 0)
+            rc = col_buf(q, 9, &out->bpp);
+        out->expires_at = sqlite3_column_int64(q, 10);
+        out->created_at = sqlite3_column_int64(q, 11);
+        out->updated_at = sqlite3_column_int64(q, 12);
+        out->version = sqlite3_column_int64(q, 13);
+    } else {
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_session_cas(struct rsp_store *st, const struct rsp_session *x,
+                          enum rsp_session_state expect_state, int64_t expect_version,
+                          const char *actor, const char *reason)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = Q(s, Q_SESSION_CAS);
+    if (!q) {
+        rollback(s);
+        return RSP_EIO;
+    }
+    bind_session(q, x);
+    sqlite3_bind_int64(q, 12, now_s());
+    bind_text(q, 13, rsp_session_state_name(expect_state));
+    sqlite3_bind_int64(q, 14, expect_version);
+    rc = run(q);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = cas_lost(s, Q_SESSION_EXISTS, x->tid);
+    if (rc == 0 && expect_state != x->state) {
+        fault(s, "session_cas:after_update");
+        rc = audit_add(s, "session", x->tid, rsp_session_state_name(expect_state),
+                       rsp_session_state_name(x->state), actor, reason);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+/* One expired session in one transaction; *done is 1 when it was expired here. */
+static int sweep_one(struct sq_store *s, const char *tid, int64_t now, int *done)
+{
+    char iccid[21] = "";
+    const char *from = "";
+    char from_buf[16] = "";
+    *done = 0;
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    /* Read the state before the update, inside the write transaction. */
+    struct rsp_session cur;
+    rsp_session_init(&cur);
+    rc = sq_session_get(&s->base, tid, &cur);
+    if (rc == 0) {
+        snprintf(from_buf, sizeof from_buf, "%s", rsp_session_state_name(cur.state));
+        from = from_buf;
+        snprintf(iccid, sizeof iccid, "%s", cur.iccid);
+    }
+    rsp_session_free(&cur);
+    sqlite3_stmt *q = rc ? NULL : Q(s, Q_SWEEP_SESSION);
+    if (!rc && !q)
+        rc = RSP_EIO;
+    if (rc == 0) {
+        bind_text(q, 1, tid);
+        sqlite3_bind_int64(q, 2, now);
+        rc = run(q);
+        *done = rc == 0 && sqlite3_changes(s->db) == 1;
+    }
+    if (rc == 0 && *done) {
+        rc = audit_add(s, "session", tid, from, "Expired", "sweeper", "session lifetime over");
+        fault(s, "sweep:after_session");
+    }
+    if (rc == 0 && *done && iccid[0]) {
+        /* Rollback rule (store.h): Downloaded -> Released, unless another live session. */
+        if (rsp_profile_transition_check(RSP_PROFILE_DOWNLOADED, RSP_PROFILE_RELEASED) != 0)
+            rc = RSP_ESTATE;
+        q = rc ? NULL : Q(s, Q_SWEEP_PROFILE);
+        if (!rc && !q)
+            rc = RSP_EIO;
+        if (rc == 0) {
+            bind_text(q, 1, iccid);
+            bind_text(q, 2, tid);
+            sqlite3_bind_int64(q, 3, now_s());
+            rc = run(q);
+            if (rc == 0 && sqlite3_changes(s->db) == 1)
+                rc = audit_add(s, "profile", iccid, "Downloaded", "Released", "sweeper",
+                               "download session expired");
+        }
+    }
+    if (rc) {
+        rollback(s);
+        *done = 0;
+        return rc;
+    }
+    return commit(s);
+}
+
+static int sq_sweep_expired(struct rsp_store *st, int64_t now, unsigned *n_expired)
+{
+    struct sq_store *s = SQ(st);
+    *n_expired = 0;
+    for (;;) {
+        char tids[64][2 * RSP_TID_MAX + 1];
+        size_t n = 0;
+        sqlite3_stmt *q = Q(s, Q_SWEEP_LIST);
+        if (!q)
+            return RSP_EIO;
+        sqlite3_bind_int64(q, 1, now);
+        int rc;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < 64)
+            col_text(q, 0, tids[n++], sizeof tids[0]);
+        sqlite3_reset(q);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            return map_rc(rc);
+        unsigned swept = 0;
+        for (size_t i = 0; i < n; i++) {
+            int done;
+            rc = sweep_one(s, tids[i], now, &done);
+            if (rc && rc != RSP_ESTATE)
+                return rc;
+            swept += done;
+        }
+        *n_expired += swept;
+        if (n < 64 || swept == 0)
+            return 0;
+    }
+}
+
+static int sq_audit_list(struct rsp_store *st, const char *key, struct rsp_audit_entry *out,
+                         size_t max, size_t *n)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_AUDIT_LIST);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, key);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct rsp_audit_entry *e = &out[(*n)++];
+        e->id = sqlite3_column_int64(q, 0);
+        col_text(q, 1, e->entity, sizeof e->entity);
+        col_text(q, 2, e->key, sizeof e->key);
+        col_text(q, 3, e->from, sizeof e->from);
+        col_text(q, 4, e->to, sizeof e->to);
+        col_text(q, 5, e->actor, sizeof e->actor);
+        col_text(q, 6, e->reason, sizeof e->reason);
+        e->at = sqlite3_column_int64(q, 7);
+    }
+    sqlite3_reset(q);
+    return map_rc(rc);
+}
+
+static int sq_outbox_add(struct rsp_store *st, struct rsp_outbox_item *it)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = Q(s, Q_OUTBOX_ADD);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, it->iccid);
+    bind_text(q, 2, it->url);
+    bind_text(q, 3, it->body);
+    sqlite3_bind_int64(q, 4, it->next_attempt_at);
+    sqlite3_bind_int64(q, 5, now_s());
+    int rc = run(q);
+    if (rc == 0) {
+        it->id = sqlite3_last_insert_rowid(s->db);
+        it->attempts = 0;
+    }
+    return rc;
+}
+
+static int sq_outbox_next_due(struct rsp_store *st, int64_t now, struct rsp_outbox_item *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_OUTBOX_DUE);
+    if (!q)
+        return RSP_EIO;
+    sqlite3_bind_int64(q, 1, now);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        out->id = sqlite3_column_int64(q, 0);
+        col_text(q, 1, out->iccid, sizeof out->iccid);
+        col_text(q, 2, out->url, sizeof out->url);
+        col_text(q, 3, out->body, sizeof out->body);
+        out->attempts = (unsigned)sqlite3_column_int(q, 4);
+        out->next_attempt_at = sqlite3_column_int64(q, 5);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_outbox_done(struct rsp_store *st, int64_t id)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = Q(s, Q_OUTBOX_DONE);
+    if (!q)
+        return RSP_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = run(q);
+    return rc ? rc : sqlite3_changes(s->db) ? 0 : RSP_ENOTFOUND;
+}
+
+static int sq_outbox_retry(struct rsp_store *st, int64_t id, int64_t next_attempt_at)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = Q(s, Q_OUTBOX_RETRY);
+    if (!q)
+        return RSP_EIO;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, next_attempt_at);
+    int rc = run(q);
+    return rc ? rc : sqlite3_changes(s->db) ? 0 : RSP_ENOTFOUND;
+}
+
+static void sq_close(struct rsp_store *st)
+{
+    struct sq_store *s = SQ(st);
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct rsp_store_ops sq_ops = {
+    .close = sq_close,
+    .profile_insert = sq_profile_insert,
+    .profile_get = sq_profile_get,
+    .profile_package = sq_profile_package,
+    .profile_find_available = sq_profile_find_available,
+    .profile_cas = sq_profile_cas,
+    .session_insert = sq_session_insert,
+    .session_get = sq_session_get,
+    .session_cas = sq_session_cas,
+    .sweep_expired = sq_sweep_expired,
+    .audit_list = sq_audit_list,
+    .outbox_add = sq_outbox_add,
+    .outbox_next_due = sq_outbox_next_due,
+    .outbox_done = sq_outbox_done,
+    .outbox_retry = sq_outbox_retry,
+};
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : RSP_EIO;
+}
+
+static int read_version(sqlite3 *db, int *v)
+{
+    sqlite3_stmt *q;
+    *v = 0;
+    if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &q, NULL))
+        return RSP_EIO;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? 0 : RSP_EIO;
+}
+
+/* Brings the schema to SCHEMA_VERSION in one write transaction (concurrent openers wait). */
+static int migrate(sqlite3 *db)
+{
+    int v, rc = exec(db, "BEGIN IMMEDIATE");
+    if (rc)
+        return rc;
+    rc = exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,"
+                  " applied_at INTEGER NOT NULL)");
+    if (rc == 0)
+        rc = read_version(db, &v);
+    if (rc == 0 && v > SCHEMA_VERSION)
+        rc = RSP_ESTATE; /* written by a newer rspkit */
+    for (; rc == 0 && v < SCHEMA_VERSION; v++) {
+        char sql[128];
+        rc = exec(db, migrations[v]);
+        snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, %lld)", v + 1,
+                 (long long)now_s());
+        if (rc == 0)
+            rc = exec(db, sql);
+    }
+    if (rc) {
+        exec(db, "ROLLBACK");
+        return rc;
+    }
+    return exec(db, "COMMIT");
+}
+
+int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
+{
+    if (!path || !out)
+        return RSP_EINVAL;
+    *out = NULL;
+    struct sq_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return RSP_ENOMEM;
+    s->base.ops = &sq_ops;
+    int rc = 0;
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
+        rc = RSP_EIO;
+    if (rc == 0)
+        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    if (rc == 0)
+        rc = exec(s->db, "PRAGMA journal_mode=WAL");
+    if (rc == 0)
+        rc = exec(s->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL");
+    if (rc == 0)
+        rc = migrate(s->db);
+    if (rc) {
+        sq_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+int rsp_store_sqlite_schema_version(struct rsp_store *st)
+{
+    int v;
+    if (!st || read_version(SQ(st)->db, &v))
+        return -1;
+    return v;
+}
+
+void rsp_store_sqlite_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point))
+{
+    if (st)
+        SQ(st)->hook = hook;
+}
+
+int rsp_store_sqlite_opener(void *path, struct rsp_store **out)
+{
+    return rsp_store_sqlite_open((const char *)path, out);
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# rsp-smdp command line and process: --help, configuration checks, environment overrides, the
+# routes answering over plain HTTP on loopback, clean stop on SIGTERM; with RSPCTL, the same over
+# HTTPS with the PKI written by `rspctl pki init` (certificate verified against its CI).
+#   rsp_smdp_cli.sh RSP_SMDP [RSPCTL]
+set -uo pipefail
+SMDP=${1:?usage: rsp_smdp_cli.sh RSP_SMDP [RSPCTL]}
+RSPCTL=${2:-}
+tmp=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+fail=0
+check() { # expected-status description command...
+  local want=$1 what=$2
+  shift 2
+  "$@" >/dev/null 2>&1
+  local st=$?
+  if [ "$st" -eq "$want" ]; then echo "ok: $what"; else echo "FAIL: $what: status $st, want $want"; fail=1; fi
+}
+check 0 "--help" "$SMDP" --help
+"$SMDP" --help | grep -q "smdp_function_not_yet_available" || { echo "FAIL: --help does not name the placeholder"; fail=1; }
+"$SMDP" --help | grep -q "ES9+.InitiateAuthentication *NOT YET AVAILABLE" || { echo "FAIL: --help status"; fail=1; }
+check 2 "unknown argument" "$SMDP" --bogus
+check 2 "-c without value" "$SMDP" -c
+check 1 "missing config file" "$SMDP" -c "$tmp/none.conf" --check-config
+
+cat > "$tmp/plain.conf" <<CONF
+# test configuration
+host = testsmdpplus1.example.com
+listen_address = 127.0.0.1
+port = 0
+plain_http = true
+db_path = $tmp/smdp.db
+threads = 2
+sweep_interval = 1
+shutdown_grace = 5
+CONF
+check 0 "--check-config (plain)" "$SMDP" -c "$tmp/plain.conf" --check-config
+[ -f "$tmp/smdp.db" ] || { echo "FAIL: --check-config did not create the store"; fail=1; }
+check 1 "env override with a bad number" env RSP_SMDP_PORT=abc "$SMDP" -c "$tmp/plain.conf" --check-config
+check 1 "env override: TLS without files" env RSP_SMDP_PLAIN_HTTP=false "$SMDP" -c "$tmp/plain.conf" --check-config
+check 1 "env override: unreadable CI" env RSP_SMDP_CI_CERTS=/nonexistent.pem "$SMDP" -c "$tmp/plain.conf" --check-config
+printf 'host = x\nbogus = 1\n' > "$tmp/bad.conf"
+check 1 "unknown key" "$SMDP" -c "$tmp/bad.conf" --check-config
+printf 'host x\n' > "$tmp/bad2.conf"
+check 1 "line without =" "$SMDP" -c "$tmp/bad2.conf" --check-config
+
+"$SMDP" -c "$tmp/plain.conf" >"$tmp/out.log" 2>"$tmp/err.log" &
+pid=$!
+port=
+for _ in $(seq 50); do
+  port=$(sed -n 's/.*"event":"listening","detail":"127.0.0.1 port \([0-9]*\).*/\1/p' "$tmp/err.log")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+if [ -z "$port" ]; then
+  echo "FAIL: rsp-smdp did not report its port"; cat "$tmp/err.log"; exit 1
+fi
+base="http://127.0.0.1:$port/gsma/rsp2/es9plus"
+body=$(curl -s -X POST -H 'Content-Type: application/json' -d '{}' "$base/initiateAuthentication")
+case "$body" in
+  *'"subjectCode":"1.6","reasonCode":"3.7"'*) echo "ok: initiateAuthentication not yet available" ;;
+  *) echo "FAIL: initiateAuthentication answered: $body"; fail=1 ;;
+esac
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/initiateAuthentication")
+[ "$code" = 405 ] && echo "ok: GET is 405" || { echo "FAIL: GET gave $code"; fail=1; }
+body=$(curl -s -X POST -H 'Content-Type: text/plain' -d '{}' "$base/authenticateClient")
+case "$body" in
+  *'"subjectCode":"1.2.1","reasonCode":"2.1"'*) echo "ok: wrong Content-Type refused as JSON" ;;
+  *) echo "FAIL: wrong Content-Type answered: $body"; fail=1 ;;
+esac
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' \
+  "http://127.0.0.1:$port/gsma/rsp2/es2plus/downloadOrder")
+[ "$code" = 200 ] && echo "ok: ES2+ route present" || { echo "FAIL: downloadOrder gave $code"; fail=1; }
+sleep 1.2 # at least one sweep
+lines=$(grep -c '"function":"ES9+.InitiateAuthentication"' "$tmp/out.log")
+[ "$lines" -ge 2 ] && echo "ok: request log lines" || { echo "FAIL: request log: $lines lines"; cat "$tmp/out.log"; fail=1; }
+
+kill -TERM "$pid"
+st=
+for _ in $(seq 50); do
+  if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; st=$?; break; fi
+  sleep 0.1
+done
+if [ -z "$st" ]; then
+  echo "FAIL: rsp-smdp still running 5 s after SIGTERM"; fail=1
+elif [ "$st" -ne 0 ]; then
+  echo "FAIL: rsp-smdp exit status $st after SIGTERM"; cat "$tmp/err.log"; fail=1
+else
+  echo "ok: clean stop on SIGTERM"
+fi
+pid=
+grep -q '"event":"stopped"' "$tmp/err.log" || { echo "FAIL: no stopped event"; fail=1; }
+
+# HTTPS with the DPtls chain and key from `rspctl pki init`
+if [ -n "$RSPCTL" ]; then
+  host=testsmdpplus1.example.com
+  "$RSPCTL" pki init "$tmp/pki" --curve nist >/dev/null || { echo "FAIL: rspctl pki init"; exit 1; }
+  cat > "$tmp/tls.conf" <<CONF
+host = $host
+port = 0
+tls_chain = $tmp/pki/nist/dptls.chain.pem
+tls_key = $tmp/pki/nist/dptls.key.pem
+dpauth_cert = $tmp/pki/nist/dpauth.pem
+dpauth_key = $tmp/pki/nist/dpauth.key.pem
+dppb_cert = $tmp/pki/nist/dppb.pem
+dppb_key = $tmp/pki/nist/dppb.key.pem
+ci_certs = $tmp/pki/nist/ci.pem
+db_path = $tmp/smdp-tls.db
+threads = 2
+CONF
+  check 0 "--check-config (TLS)" "$SMDP" -c "$tmp/tls.conf" --check-config
+  "$SMDP" -c "$tmp/tls.conf" >"$tmp/out2.log" 2>"$tmp/err2.log" &
+  pid=$!
+  port=
+  for _ in $(seq 50); do
+    port=$(sed -n 's/.*"event":"listening","detail":"127.0.0.1 port \([0-9]*\) tls.*/\1/p' "$tmp/err2.log")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then
+    echo "FAIL: rsp-smdp (TLS) did not report its port"; cat "$tmp/err2.log"; exit 1
+  fi
+  body=$(curl -s --cacert "$tmp/pki/nist/ci.pem" --resolve "$host:$port:127.0.0.1" -X POST \
+    -H 'Content-Type: application/json' -d '{}' "https://$host:$port/gsma/rsp2/es9plus/cancelSession")
+  case "$body" in
+    *'"subjectCode":"1.6","reasonCode":"3.7"'*) echo "ok: HTTPS with the rspctl PKI, server verified" ;;
+    *) echo "FAIL: HTTPS answered: '$body'"; fail=1 ;;
+  esac
+  body=$(curl -s --tlsv1.2 --tls-max 1.2 --cacert "$tmp/pki/nist/ci.pem" \
+    --resolve "$host:$port:127.0.0.1" -X POST -H 'Content-Type: application/json' -d '{}' \
+    "https://$host:$port/gsma/rsp2/es9plus/cancelSession")
+  case "$body" in
+    *'"reasonCode":"3.7"'*) echo "ok: TLS 1.2" ;;
+    *) echo "FAIL: TLS 1.2 answered: '$body'"; fail=1 ;;
+  esac
+  curl -s -o /dev/null --resolve "$host:$port:127.0.0.1" -X POST -d '{}' \
+    "https://$host:$port/gsma/rsp2/es9plus/cancelSession"
+  [ $? -ne 0 ] && echo "ok: unverified server refused by default trust" || { echo "FAIL: system trust accepted the test CI"; fail=1; }
+  kill -TERM "$pid"
+  st=
+  for _ in $(seq 50); do
+    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; st=$?; break; fi
+    sleep 0.1
+  done
+  [ "$st" = 0 ] && echo "ok: clean stop (TLS)" || { echo "FAIL: TLS server stop status '$st'"; fail=1; }
+  pid=
+fi
+exit $fail
