@@ -1,0 +1,390 @@
+/* Software eUICC, procedure tests: the test acts as SM-DP+ and LPA (euicc_fx.c) and downloads
+ * generated profiles for both curves, one- and two-layer, then manages them through ES10c and
+ * handles the notifications. */
+#include <stdio.h>
+#include <string.h>
+
+#include "euicc_fx.h"
+#include "rsp/apdu_card.h"
+#include "rsp/err.h"
+
+static const struct fx_profile prof1 = {
+    .iccid = "8949000000000000011", .name = "One", .profile_class = RSP_PROFILE_CLASS_OPERATIONAL};
+static const struct fx_profile prof2 = {
+    .iccid = "8949000000000000029", .name = "Two", .profile_class = RSP_PROFILE_CLASS_TEST};
+
+static void list(struct rsp_euicc *e, struct rsp_profile_info_list *l, struct rsp_buf *keep)
+{
+    assert_int_equal(fx_cmd_hex(e, "BF2D00", keep), 0);
+    assert_int_equal(rsp_profile_info_list_decode(keep->data, keep->len, l), 0);
+    assert_false(l->is_error);
+}
+
+static void check_iccid(const struct rsp_profile_info *pi, const char *digits)
+{
+    struct rsp_iccid want;
+    assert_int_equal(rsp_iccid_from_str(digits, &want), 0);
+    assert_true(pi->has_iccid);
+    assert_memory_equal(pi->iccid.b, want.b, RSP_ICCID_LEN);
+}
+
+static void download_case(size_t set, bool two_layer)
+{
+    struct rsp_euicc *e = fx_euicc(set, NULL, NULL);
+    uint8_t aid[16];
+    fx_download(e, set, &prof1, two_layer, aid);
+    static const uint8_t aid0[16] = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF,
+                                     0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x10, 0x00};
+    assert_memory_equal(aid, aid0, 16);
+    struct rsp_buf b = RSP_BUF_INIT;
+    struct rsp_profile_info_list l;
+    list(e, &l, &b);
+    assert_int_equal(l.n, 1);
+    check_iccid(&l.profiles[0], prof1.iccid);
+    assert_true(l.profiles[0].has_state);
+    assert_int_equal(l.profiles[0].state, RSP_PROFILE_DISABLED);
+    assert_true(l.profiles[0].has_profile_class);
+    assert_int_equal(l.profiles[0].profile_class, RSP_PROFILE_CLASS_OPERATIONAL);
+    assert_int_equal(l.profiles[0].name.len, 3);
+    assert_memory_equal(l.profiles[0].name.p, "One", 3);
+    assert_memory_equal(l.profiles[0].isdp_aid.p, aid0, 16);
+    /* a second profile gets the next ISD-P AID */
+    fx_download(e, set, &prof2, !two_layer, aid);
+    assert_int_equal(aid[15], 0x01);
+    list(e, &l, &b);
+    assert_int_equal(l.n, 2);
+    check_iccid(&l.profiles[1], prof2.iccid);
+    assert_int_equal(l.profiles[1].profile_class, RSP_PROFILE_CLASS_TEST);
+    /* two install notifications (the PIRs), seq 0 and 1 */
+    assert_int_equal(fx_cmd_hex(e, "BF2800", &b), 0);
+    struct rsp_es10_notif_list nl;
+    assert_int_equal(rsp_es10_list_notif_resp_decode(b.data, b.len, &nl), 0);
+    assert_int_equal(nl.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        struct rsp_sgp22_notification_metadata md;
+        assert_int_equal(
+            rsp_sgp22_notification_metadata_decode(nl.items[i].raw, nl.items[i].raw_len, &md), 0);
+        assert_int_equal(md.seq_number, (int64_t)i);
+        assert_int_equal(md.pmo, RSP_NOTIF_INSTALL);
+    }
+    rsp_buf_free(&b);
+    rsp_euicc_free(e);
+}
+
+static void test_download_nist_one_layer(void **st)
+{
+    (void)st;
+    download_case(0, false);
+}
+static void test_download_nist_two_layer(void **st)
+{
+    (void)st;
+    download_case(0, true);
+}
+static void test_download_brp_one_layer(void **st)
+{
+    (void)st;
+    download_case(1, false);
+}
+static void test_download_brp_two_layer(void **st)
+{
+    (void)st;
+    download_case(1, true);
+}
+
+/* The whole BF36 in one command is accepted too (split internally as an LPA would). */
+static void test_download_whole_bpp(void **st)
+{
+    (void)st;
+    struct rsp_euicc *e = fx_euicc(0, NULL, NULL);
+    struct fx_dl dl = {.set = 0};
+    fx_authenticate(e, &dl, NULL);
+    fx_prepare(e, &dl, NULL);
+    struct rsp_buf bpp = RSP_BUF_INIT, r = RSP_BUF_INIT;
+    fx_bpp(&dl, &prof1, true, &bpp);
+    assert_int_equal(fx_cmd(e, bpp.data, bpp.len, &r), 0);
+    struct rsp_sgp22_pir pir;
+    fx_pir(0, &r, &pir);
+    assert_true(pir.data.success);
+    rsp_buf_free(&bpp);
+    rsp_buf_free(&r);
+    rsp_euicc_free(e);
+}
+
+static void switch_cmd(struct rsp_euicc *e, rsp_tag tag, const char *iccid, const uint8_t *aid,
+                       int want)
+{
+    struct rsp_es10_switch_req rq;
+    memset(&rq, 0, sizeof rq);
+    if (iccid) {
+        rq.id.kind = RSP_ES10_BY_ICCID;
+        assert_int_equal(rsp_iccid_from_str(iccid, &rq.id.iccid), 0);
+    } else {
+        rq.id.kind = RSP_ES10_BY_AID;
+        rq.id.aid.p = aid;
+        rq.id.aid.len = 16;
+    }
+    rq.refresh = true;
+    struct rsp_buf c = RSP_BUF_INIT, r = RSP_BUF_INIT;
+    int got = -1;
+    if (tag == 0xBF31) {
+        assert_int_equal(rsp_es10_enable_req_encode(&rq, &c), 0);
+        assert_int_equal(fx_cmd(e, c.data, c.len, &r), 0);
+        enum rsp_enable_result res;
+        assert_int_equal(rsp_es10_enable_resp_decode(r.data, r.len, &res), 0);
+        got = (int)res;
+    } else if (tag == 0xBF32) {
+        assert_int_equal(rsp_es10_disable_req_encode(&rq, &c), 0);
+        assert_int_equal(fx_cmd(e, c.data, c.len, &r), 0);
+        enum rsp_disable_result res;
+        assert_int_equal(rsp_es10_disable_resp_decode(r.data, r.len, &res), 0);
+        got = (int)res;
+    } else {
+        assert_int_equal(rsp_es10_delete_req_encode(&rq.id, &c), 0);
+        assert_int_equal(fx_cmd(e, c.data, c.len, &r), 0);
+        enum rsp_delete_result res;
+        assert_int_equal(rsp_es10_delete_resp_decode(r.data, r.len, &res), 0);
+        got = (int)res;
+    }
+    assert_int_equal(got, want);
+    rsp_buf_free(&c);
+    rsp_buf_free(&r);
+}
+
+/* A refused management command answers `want` and leaves the state byte-identical. */
+static void switch_refused(struct rsp_euicc *e, rsp_tag tag, const char *iccid, const uint8_t *aid,
+                           int want)
+{
+    struct rsp_buf before = fx_state(e);
+    switch_cmd(e, tag, iccid, aid, want);
+    fx_assert_state(e, &before);
+    rsp_buf_free(&before);
+}
+
+static uint64_t notif_count(struct rsp_euicc *e, uint64_t *last_seq, uint32_t *last_pmo)
+{
+    struct rsp_buf b = RSP_BUF_INIT;
+    assert_int_equal(fx_cmd_hex(e, "BF2800", &b), 0);
+    struct rsp_es10_notif_list nl;
+    assert_int_equal(rsp_es10_list_notif_resp_decode(b.data, b.len, &nl), 0);
+    if (nl.n) {
+        struct rsp_sgp22_notification_metadata md;
+        assert_int_equal(rsp_sgp22_notification_metadata_decode(nl.items[nl.n - 1].raw,
+                                                                nl.items[nl.n - 1].raw_len, &md),
+                         0);
+        *last_seq = (uint64_t)md.seq_number;
+        *last_pmo = md.pmo;
+    }
+    rsp_buf_free(&b);
+    return nl.n;
+}
+
+static void test_profile_management(void **st)
+{
+    (void)st;
+    struct rsp_euicc *e = fx_euicc(0, NULL, NULL);
+    uint8_t aid1[16], aid2[16];
+    fx_download(e, 0, &prof1, false, aid1);
+    fx_download(e, 0, &prof2, true, aid2);
+    uint64_t seq;
+    uint32_t pmo;
+    assert_int_equal(notif_count(e, &seq, &pmo), 2);
+
+    /* enable 1 (by ICCID), then enable 2 (by AID): 1 is disabled implicitly */
+    switch_cmd(e, 0xBF31, prof1.iccid, NULL, RSP_ENABLE_OK);
+    assert_int_equal(notif_count(e, &seq, &pmo), 3);
+    assert_int_equal(seq, 2);
+    assert_int_equal(pmo, RSP_NOTIF_ENABLE);
+    switch_refused(e, 0xBF31, prof1.iccid, NULL, RSP_ENABLE_PROFILE_NOT_IN_DISABLED_STATE);
+    switch_cmd(e, 0xBF31, NULL, aid2, RSP_ENABLE_OK);
+    assert_int_equal(notif_count(e, &seq, &pmo), 5); /* disable of 1, enable of 2 */
+    assert_int_equal(seq, 4);
+    struct rsp_buf b = RSP_BUF_INIT;
+    struct rsp_profile_info_list l;
+    list(e, &l, &b);
+    assert_int_equal(l.profiles[0].state, RSP_PROFILE_DISABLED);
+    assert_int_equal(l.profiles[1].state, RSP_PROFILE_ENABLED);
+
+    /* refusals, each without a state change */
+    switch_refused(e, 0xBF31, "8949000000000000995", NULL, RSP_ENABLE_ICCID_OR_AID_NOT_FOUND);
+    switch_refused(e, 0xBF32, prof1.iccid, NULL, RSP_DISABLE_PROFILE_NOT_IN_ENABLED_STATE);
+    switch_refused(e, 0xBF32, "8949000000000000995", NULL, RSP_DISABLE_ICCID_OR_AID_NOT_FOUND);
+    switch_refused(e, 0xBF33, NULL, aid2, RSP_DELETE_PROFILE_NOT_IN_DISABLED_STATE);
+    switch_refused(e, 0xBF33, "8949000000000000995", NULL, RSP_DELETE_ICCID_OR_AID_NOT_FOUND);
+
+    /* nickname */
+    struct rsp_es10_set_nickname_req nk;
+    assert_int_equal(rsp_iccid_from_str(prof1.iccid, &nk.iccid), 0);
+    nk.nickname.p = (const uint8_t *)"work";
+    nk.nickname.len = 4;
+    struct rsp_buf c = RSP_BUF_INIT;
+    assert_int_equal(rsp_es10_set_nickname_req_encode(&nk, &c), 0);
+    assert_int_equal(fx_cmd(e, c.data, c.len, &b), 0);
+    enum rsp_set_nickname_result nr;
+    assert_int_equal(rsp_es10_set_nickname_resp_decode(b.data, b.len, &nr), 0);
+    assert_int_equal(nr, RSP_SET_NICKNAME_OK);
+    list(e, &l, &b);
+    assert_int_equal(l.profiles[0].nickname.len, 4);
+    assert_memory_equal(l.profiles[0].nickname.p, "work", 4);
+    /* unknown ICCID: iccidNotFound, no change */
+    struct rsp_buf before = fx_state(e);
+    assert_int_equal(rsp_iccid_from_str("8949000000000000995", &nk.iccid), 0);
+    rsp_buf_reset(&c);
+    assert_int_equal(rsp_es10_set_nickname_req_encode(&nk, &c), 0);
+    assert_int_equal(fx_cmd(e, c.data, c.len, &b), 0);
+    assert_int_equal(rsp_es10_set_nickname_resp_decode(b.data, b.len, &nr), 0);
+    assert_int_equal(nr, RSP_SET_NICKNAME_ICCID_NOT_FOUND);
+    fx_assert_state(e, &before);
+    rsp_buf_free(&before);
+
+    /* search criteria and tag list */
+    assert_int_equal(fx_cmd_hex(e, "BF2D 0C A0 03 95 01 00 5C 05 5A 9F70 92 95", &b), 0);
+    assert_int_equal(rsp_profile_info_list_decode(b.data, b.len, &l), 0);
+    assert_int_equal(l.n, 1);
+    check_iccid(&l.profiles[0], prof2.iccid);
+    assert_null(l.profiles[0].isdp_aid.p); /* not asked for */
+    assert_null(l.profiles[0].spn.p);
+    assert_int_equal(l.profiles[0].name.len, 3);
+
+    /* disable 2, delete 2 (by AID) */
+    switch_cmd(e, 0xBF32, NULL, aid2, RSP_DISABLE_OK);
+    switch_cmd(e, 0xBF33, NULL, aid2, RSP_DELETE_OK);
+    assert_int_equal(notif_count(e, &seq, &pmo), 7);
+    assert_int_equal(seq, 6);
+    assert_int_equal(pmo, RSP_NOTIF_DELETE);
+    list(e, &l, &b);
+    assert_int_equal(l.n, 1);
+
+    /* notifications: retrieve one by seq number, remove it, removing again: nothingToDelete */
+    assert_int_equal(fx_cmd_hex(e, "BF2B 05 A0 03 80 01 00", &b), 0);
+    struct rsp_es10_notif_list nl;
+    assert_int_equal(rsp_es10_retrieve_notif_resp_decode(b.data, b.len, &nl), 0);
+    assert_int_equal(nl.n, 1);
+    struct rsp_sgp22_pending_notification pn;
+    assert_int_equal(
+        rsp_sgp22_pending_notification_decode(nl.items[0].raw, nl.items[0].raw_len, &pn), 0);
+    assert_true(pn.is_pir);
+    assert_int_equal(pn.pir.data.notification_metadata.seq_number, 0);
+    assert_int_equal(fx_cmd_hex(e, "BF2B 05 A0 03 80 01 06", &b), 0);
+    assert_int_equal(rsp_es10_retrieve_notif_resp_decode(b.data, b.len, &nl), 0);
+    assert_int_equal(nl.n, 1);
+    assert_int_equal(
+        rsp_sgp22_pending_notification_decode(nl.items[0].raw, nl.items[0].raw_len, &pn), 0);
+    assert_false(pn.is_pir); /* the delete: an OtherSignedNotification */
+    assert_int_equal(pn.other.tbs.seq_number, 6);
+    assert_int_equal(fx_cmd_hex(e, "BF2B00", &b), 0);
+    assert_int_equal(rsp_es10_retrieve_notif_resp_decode(b.data, b.len, &nl), 0);
+    assert_int_equal(nl.n, 7);
+    enum rsp_notification_sent_result sr;
+    assert_int_equal(fx_cmd_hex(e, "BF30 03 80 01 00", &b), 0);
+    assert_int_equal(rsp_es10_notif_sent_resp_decode(b.data, b.len, &sr), 0);
+    assert_int_equal(sr, RSP_NOTIF_SENT_OK);
+    before = fx_state(e);
+    assert_int_equal(fx_cmd_hex(e, "BF30 03 80 01 00", &b), 0);
+    assert_int_equal(rsp_es10_notif_sent_resp_decode(b.data, b.len, &sr), 0);
+    assert_int_equal(sr, RSP_NOTIF_SENT_NOTHING_TO_DELETE);
+    fx_assert_state(e, &before);
+    rsp_buf_free(&before);
+    assert_int_equal(notif_count(e, &seq, &pmo), 6);
+
+    rsp_buf_free(&c);
+    rsp_buf_free(&b);
+    rsp_euicc_free(e);
+}
+
+static void test_other_commands(void **st)
+{
+    (void)st;
+    struct rsp_euicc *e = fx_euicc(1, NULL, NULL);
+    struct rsp_buf r = RSP_BUF_INIT;
+    assert_int_equal(fx_cmd_hex(e, "BF3E 03 5C 01 5A", &r), 0);
+    struct rsp_eid eid;
+    assert_int_equal(rsp_es10_eid_decode(r.data, r.len, &eid), 0);
+    char s[33];
+    rsp_eid_to_str(&eid, s);
+    assert_string_equal(s, RSP_PKI_DEFAULT_EID);
+    assert_int_equal(fx_cmd_hex(e, "BF20 00", &r), 0);
+    struct rsp_euicc_info1 i1;
+    assert_int_equal(rsp_euicc_info1_decode(r.data, r.len, &i1), 0);
+    assert_int_equal(i1.ci_verify.n, 2);
+    assert_int_equal(i1.ci_sign.n, 1);
+    assert_int_equal(i1.svn[0], 2);
+    assert_int_equal(i1.svn[1], 2);
+    assert_int_equal(fx_cmd_hex(e, "BF22 00", &r), 0);
+    struct rsp_euicc_info2 i2;
+    assert_int_equal(rsp_euicc_info2_decode(r.data, r.len, &i2), 0);
+    assert_int_equal(fx_cmd_hex(e, "BF43 00", &r), 0);
+    struct rsp_es10_rat rat;
+    assert_int_equal(rsp_es10_rat_decode(r.data, r.len, &rat), 0);
+    assert_int_equal(rat.n, 0);
+    /* addresses: default set from the config; set a new one; clear it */
+    assert_int_equal(fx_cmd_hex(e, "BF3C 00", &r), 0);
+    struct rsp_es10_configured_addresses a;
+    assert_int_equal(rsp_es10_configured_addresses_decode(r.data, r.len, &a), 0);
+    assert_int_equal(a.default_dp.len, strlen(FX_SMDP_ADDR));
+    assert_int_equal(fx_cmd_hex(e, "BF3F 05 80 03 61 2E 62", &r), 0); /* "a.b" */
+    enum rsp_set_default_dp_result dr;
+    assert_int_equal(rsp_es10_set_default_dp_resp_decode(r.data, r.len, &dr), 0);
+    assert_int_equal(dr, RSP_SET_DEFAULT_DP_OK);
+    assert_int_equal(fx_cmd_hex(e, "BF3C 00", &r), 0);
+    assert_int_equal(rsp_es10_configured_addresses_decode(r.data, r.len, &a), 0);
+    assert_int_equal(a.default_dp.len, 3);
+    assert_int_equal(fx_cmd_hex(e, "BF3F 02 80 00", &r), 0);
+    assert_int_equal(fx_cmd_hex(e, "BF3C 00", &r), 0);
+    assert_int_equal(rsp_es10_configured_addresses_decode(r.data, r.len, &a), 0);
+    assert_null(a.default_dp.p);
+    /* memory reset: nothing installed -> resetDefaultSmdpAddress restores the config's value */
+    assert_int_equal(fx_cmd_hex(e, "BF34 04 82 02 05 20", &r), 0);
+    enum rsp_reset_result rr;
+    assert_int_equal(rsp_es10_memory_reset_resp_decode(r.data, r.len, &rr), 0);
+    assert_int_equal(rr, RSP_RESET_OK);
+    assert_int_equal(fx_cmd_hex(e, "BF3C 00", &r), 0);
+    assert_int_equal(rsp_es10_configured_addresses_decode(r.data, r.len, &a), 0);
+    assert_int_equal(a.default_dp.len, strlen(FX_SMDP_ADDR));
+    /* memory reset of operational profiles */
+    fx_download(e, 1, &prof1, true, NULL);
+    fx_download(e, 1, &prof2, true, NULL);
+    assert_int_equal(fx_cmd_hex(e, "BF34 04 82 02 07 80", &r), 0);
+    assert_int_equal(rsp_es10_memory_reset_resp_decode(r.data, r.len, &rr), 0);
+    assert_int_equal(rr, RSP_RESET_OK);
+    struct rsp_profile_info_list l;
+    struct rsp_buf b = RSP_BUF_INIT;
+    list(e, &l, &b);
+    assert_int_equal(l.n, 1); /* the test profile stays */
+    struct rsp_buf before = fx_state(e);
+    assert_int_equal(fx_cmd_hex(e, "BF34 04 82 02 07 80", &r), 0);
+    assert_int_equal(rsp_es10_memory_reset_resp_decode(r.data, r.len, &rr), 0);
+    assert_int_equal(rr, RSP_RESET_NOTHING_TO_DELETE);
+    fx_assert_state(e, &before);
+    /* status words: unknown command, malformed data, BPP segment without a session */
+    assert_int_equal(fx_cmd_hex(e, "BF7F 00", &r), RSP_SW_REF_NOT_FOUND);
+    assert_int_equal(fx_cmd_hex(e, "BF2D 05 00", &r), RSP_SW_WRONG_DATA);
+    assert_int_equal(fx_cmd_hex(e, "BF3E 03 5C 01 4F", &r), RSP_SW_WRONG_DATA);
+    assert_int_equal(fx_cmd_hex(e, "A3 82 01 00", &r), RSP_SW_COND_NOT_SATISFIED);
+    fx_assert_state(e, &before);
+    rsp_buf_free(&before);
+    rsp_buf_free(&b);
+    rsp_buf_free(&r);
+    rsp_euicc_free(e);
+}
+
+static int teardown_group(void **st)
+{
+    (void)st;
+    fx_pki_free();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_download_nist_one_layer),
+        cmocka_unit_test(test_download_nist_two_layer),
+        cmocka_unit_test(test_download_brp_one_layer),
+        cmocka_unit_test(test_download_brp_two_layer),
+        cmocka_unit_test(test_download_whole_bpp),
+        cmocka_unit_test(test_profile_management),
+        cmocka_unit_test(test_other_commands),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown_group);
+}
