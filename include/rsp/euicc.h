@@ -30,7 +30,7 @@
 #include "rsp/buf.h"
 
 #define RSP_EUICC_MAX_CI       4  /* trusted CI certificates */
-#define RSP_EUICC_MAX_PROFILES 16 /* installed profiles */
+#define RSP_EUICC_MAX_PROFILES 32 /* installed profiles (= RSP_ES10_MAX_PROFILES) */
 #define RSP_EUICC_MAX_NOTIFS   32 /* pending notifications (oldest dropped beyond) */
 #define RSP_EUICC_DETAIL_SZ    256
 
