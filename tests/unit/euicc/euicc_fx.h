@@ -26,6 +26,11 @@ struct rsp_euicc *fx_euicc(size_t set, const char *state_path, const struct rsp_
 /* Same, with a clock. */
 struct rsp_euicc *fx_euicc_at(size_t set, const char *state_path, time_t now);
 
+/* Route fx_cmd through another path (e.g. APDUs through the card front-end); NULL: direct. The
+ * hook returns what rsp_euicc_process would (0, a status word or a negative RSP_E*). */
+typedef int (*fx_transceive_fn)(void *ctx, const uint8_t *cmd, size_t len, struct rsp_buf *resp);
+void fx_set_transceive(fx_transceive_fn fn, void *ctx);
+
 /* One command: returns the process return code; the response replaces resp's contents. */
 int fx_cmd(struct rsp_euicc *e, const uint8_t *cmd, size_t len, struct rsp_buf *resp);
 int fx_cmd_hex(struct rsp_euicc *e, const char *hex, struct rsp_buf *resp);

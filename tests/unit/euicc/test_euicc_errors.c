@@ -350,6 +350,38 @@ static void test_bpp_misplaced_segment(void **st)
     rsp_euicc_free(e);
 }
 
+/* A new GetEUICCChallenge in the middle of a download discards the pending installation: no
+ * profile, no PIR, and the rest of the BPP finds no session. */
+static void test_bpp_interrupted(void **st)
+{
+    (void)st;
+    struct rsp_euicc *e = fx_euicc(1, NULL, NULL);
+    struct fx_dl dl = {.set = 1};
+    fx_authenticate(e, &dl, NULL);
+    fx_prepare(e, &dl, NULL);
+    struct rsp_buf bpp = RSP_BUF_INIT, r = RSP_BUF_INIT;
+    fx_bpp(&dl, &prof1, true, &bpp);
+    struct fx_segs s;
+    fx_split(&bpp, &s);
+    for (size_t i = 0; i < s.n - 1; i++) {
+        assert_int_equal(fx_cmd(e, s.p[i], s.len[i], &r), 0);
+        assert_int_equal(r.len, 0);
+    }
+    struct rsp_buf before = fx_state(e);
+    assert_int_equal(fx_cmd_hex(e, "BF2E00", &r), 0);
+    assert_int_equal(fx_cmd(e, s.p[s.n - 1], s.len[s.n - 1], &r), RSP_SW_COND_NOT_SATISFIED);
+    fx_assert_state(e, &before); /* the kept otSK stays for a retry */
+    struct rsp_buf pl = fx_profiles(e);
+    struct rsp_profile_info_list l;
+    assert_int_equal(rsp_profile_info_list_decode(pl.data, pl.len, &l), 0);
+    assert_int_equal(l.n, 0);
+    rsp_buf_free(&pl);
+    rsp_buf_free(&before);
+    rsp_buf_free(&bpp);
+    rsp_buf_free(&r);
+    rsp_euicc_free(e);
+}
+
 /* ---- CancelSession (§5.7.14) --------------------------------------------------------------- */
 
 static void test_cancel_session(void **st)
@@ -443,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_bpp_fault_fail_at_segment),
         cmocka_unit_test(test_bpp_insufficient_memory),
         cmocka_unit_test(test_bpp_misplaced_segment),
+        cmocka_unit_test(test_bpp_interrupted),
         cmocka_unit_test(test_cancel_session),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
