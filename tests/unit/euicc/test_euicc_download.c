@@ -7,6 +7,7 @@
 #include "euicc_fx.h"
 #include "rsp/apdu_card.h"
 #include "rsp/err.h"
+#include "rsp/smdp_bpp.h"
 
 static const struct fx_profile prof1 = {
     .iccid = "8949000000000000011", .name = "One", .profile_class = RSP_PROFILE_CLASS_OPERATIONAL};
@@ -368,6 +369,71 @@ static void test_other_commands(void **st)
     rsp_euicc_free(e);
 }
 
+/* BPP builder: parameter checks leave the output untouched; small segment sizes install too. */
+static void test_bpp_builder(void **st)
+{
+    (void)st;
+    struct rsp_euicc *e = fx_euicc(0, NULL, NULL);
+    struct fx_dl dl = {.set = 0};
+    fx_authenticate(e, &dl, NULL);
+    fx_prepare(e, &dl, NULL);
+    struct rsp_buf md = RSP_BUF_INIT, upp = RSP_BUF_INIT, bpp = RSP_BUF_INIT, r = RSP_BUF_INIT;
+    fx_metadata(&prof1, &md);
+    fx_upp(&prof1, &upp);
+    struct rsp_eid eid;
+    assert_int_equal(rsp_eid_from_str(RSP_PKI_DEFAULT_EID, &eid), 0);
+    struct rsp_key *sk = NULL;
+    assert_int_equal(rsp_pki_item_key(&fx_pki()->set[0].item[RSP_PKI_DPPB], &sk), 0);
+    struct rsp_smdp_bpp_params bp = {
+        .transaction_id = dl.tid,
+        .transaction_id_len = sizeof dl.tid,
+        .euicc_otpk = dl.otpk,
+        .eid = eid.b,
+        .sk_dppb = sk,
+        .host_id = (const uint8_t *)"h",
+        .host_id_len = 1,
+        .store_metadata = md.data,
+        .store_metadata_len = md.len,
+        .upp = upp.data,
+        .upp_len = upp.len,
+        .two_layer = true,
+    };
+    assert_int_equal(rsp_buf_append(&bpp, "x", 1), 0);
+    struct rsp_smdp_bpp_params bad = bp;
+    bad.segment_plain = RSP_BSP_MAX_PLAIN_ENC + 1;
+    assert_int_equal(rsp_smdp_bpp_build(&bad, &bpp), RSP_EINVAL);
+    bad = bp;
+    bad.host_id_len = 17;
+    assert_int_equal(rsp_smdp_bpp_build(&bad, &bpp), RSP_EINVAL);
+    bad = bp;
+    bad.upp_len = 0;
+    assert_int_equal(rsp_smdp_bpp_build(&bad, &bpp), RSP_EINVAL);
+    assert_int_equal(rsp_smdp_bpp_build(NULL, &bpp), RSP_EINVAL);
+    assert_int_equal(bpp.len, 1);
+    rsp_buf_reset(&bpp);
+    bp.segment_plain = 100;
+    bp.metadata_plain = 16; /* StoreMetadata over several 88 segments */
+    assert_int_equal(rsp_smdp_bpp_build(&bp, &bpp), 0);
+    struct rsp_sgp22_bpp dec;
+    assert_int_equal(rsp_sgp22_bpp_decode(bpp.data, bpp.len, &dec), 0);
+    assert_true(dec.n_seq86 >= upp.len / 100);
+    assert_true(dec.n_seq88 > 1);
+    assert_true(dec.has_second87);
+    struct fx_segs s;
+    fx_split(&bpp, &s);
+    size_t sent;
+    assert_int_equal(fx_send(e, &s, &r, &sent), 0);
+    struct rsp_sgp22_pir pir;
+    fx_pir(0, &r, &pir);
+    assert_true(pir.data.success);
+    rsp_key_free(sk);
+    rsp_buf_free(&md);
+    rsp_buf_free(&upp);
+    rsp_buf_free(&bpp);
+    rsp_buf_free(&r);
+    rsp_euicc_free(e);
+}
+
 static int teardown_group(void **st)
 {
     (void)st;
@@ -385,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_download_whole_bpp),
         cmocka_unit_test(test_profile_management),
         cmocka_unit_test(test_other_commands),
+        cmocka_unit_test(test_bpp_builder),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
 }
