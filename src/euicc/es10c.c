@@ -166,6 +166,40 @@ out:
 /* ---- Enable / Disable / Delete (§5.7.16-§5.7.18) ----------------------------------------------
  */
 
+/* Enable/Disable requests: the Annex H form BF31/BF32 { A0 { 4F | 5A }, 81 refreshFlag }, and
+ * the form without the A0 wrapper that some LPAs send (re-wrapped, then decoded by the codec). */
+static int switch_decode(rsp_tag tag, const uint8_t *cmd, size_t len,
+                         struct rsp_es10_switch_req *rq)
+{
+    int (*dec)(const uint8_t *, size_t, struct rsp_es10_switch_req *) =
+        tag == RSP_ES10_TAG_ENABLE_PROFILE ? rsp_es10_enable_req_decode
+                                           : rsp_es10_disable_req_decode;
+    int rc = dec(cmd, len, rq);
+    if (rc == 0)
+        return 0;
+    struct rsp_tlv outer, id;
+    struct rsp_der_iter it;
+    if (rsp_der_parse_tag(cmd, len, tag, &outer) != 0)
+        return rc;
+    rsp_der_iter_value(&it, &outer);
+    if (rsp_der_next(&it, &id) != 1 || (id.tag != 0x4F && id.tag != 0x5A))
+        return rc;
+    struct rsp_buf w = RSP_BUF_INIT;
+    size_t m = rsp_der_begin(&w, tag);
+    size_t a = rsp_der_begin(&w, 0xA0);
+    rsp_buf_append(&w, id.raw, id.raw_len);
+    rsp_der_end(&w, a);
+    rsp_buf_append(&w, it.p, (size_t)(it.end - it.p));
+    int rc2 = rsp_der_end(&w, m);
+    if (rc2 == 0)
+        rc2 = dec(w.data, w.len, rq);
+    /* the decoded AID points into w: move it into the request's own bytes */
+    if (rc2 == 0 && rq->id.kind == RSP_ES10_BY_AID)
+        rq->id.aid.p = id.val;
+    rsp_buf_free(&w);
+    return rc2 == 0 ? 0 : rc;
+}
+
 static uint32_t ppr_of(const struct euicc_profile *p)
 {
     struct rsp_sgp22_store_metadata_request md;
@@ -187,7 +221,7 @@ static struct euicc_profile *enabled_profile(struct rsp_euicc *e)
 int es10c_enable_profile(struct rsp_euicc *e, const uint8_t *cmd, size_t len, struct rsp_buf *resp)
 {
     struct rsp_es10_switch_req rq;
-    int rc = rsp_es10_enable_req_decode(cmd, len, &rq);
+    int rc = switch_decode(RSP_ES10_TAG_ENABLE_PROFILE, cmd, len, &rq);
     if (rc != 0)
         return rc;
     struct euicc_profile *p = euicc_profile_by_id(e, &rq.id);
@@ -214,7 +248,7 @@ int es10c_enable_profile(struct rsp_euicc *e, const uint8_t *cmd, size_t len, st
 int es10c_disable_profile(struct rsp_euicc *e, const uint8_t *cmd, size_t len, struct rsp_buf *resp)
 {
     struct rsp_es10_switch_req rq;
-    int rc = rsp_es10_disable_req_decode(cmd, len, &rq);
+    int rc = switch_decode(RSP_ES10_TAG_DISABLE_PROFILE, cmd, len, &rq);
     if (rc != 0)
         return rc;
     struct euicc_profile *p = euicc_profile_by_id(e, &rq.id);

@@ -39,6 +39,14 @@ static void test_reload(void **st)
     assert_int_equal(
         fx_cmd_hex(e, "BF31 11 A0 0C 5A 0A 98 94 00 00 00 00 00 00 10 F1 81 01 FF", &r), 0);
     assert_int_equal(fx_cmd_hex(e, "BF3F 05 80 03 61 2E 62", &r), 0);
+    /* without the A0 wrapper: disable, enable again (answer 80 00 = ok) */
+    assert_int_equal(fx_cmd_hex(e, "BF32 0F 5A 0A 98 94 00 00 00 00 00 00 10 F1 81 01 FF", &r), 0);
+    tu_assert_hex(r.data, r.len, "BF32 03 80 01 00");
+    assert_int_equal(fx_cmd_hex(e, "BF31 0F 5A 0A 98 94 00 00 00 00 00 00 10 F1 81 01 00", &r), 0);
+    tu_assert_hex(r.data, r.len, "BF31 03 80 01 00");
+    /* delete with the A0 wrapper some LPAs use: the enabled profile is refused (2) */
+    assert_int_equal(fx_cmd_hex(e, "BF33 0E A0 0C 5A 0A 98 94 00 00 00 00 00 00 10 F1", &r), 0);
+    tu_assert_hex(r.data, r.len, "BF33 03 80 01 02");
     struct rsp_buf s1 = fx_state(e), p1 = fx_profiles(e);
     rsp_euicc_free(e);
 
