@@ -10,7 +10,8 @@
 #include "rsp/apdu_card.h"
 #include "rsp/err.h"
 
-static void set_detail(char *d, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void set_detail(char *d, size_t n, const char *fmt,
+                                                             ...)
 {
     if (!d || !n)
         return;

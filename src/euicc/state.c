@@ -87,7 +87,7 @@ struct loader {
     size_t detail_len;
 };
 
-static int bad(struct loader *ld, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int bad(struct loader *ld, const char *fmt, ...)
 {
     if (ld->detail && ld->detail_len) {
         int k = snprintf(ld->detail, ld->detail_len, "corrupt state file: ");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "euicc_fx.h"
 #include "rsp/err.h"
@@ -19,6 +20,19 @@ static const char *state_file(const char *name)
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", tu_tmpdir(), name);
     return path;
+}
+
+/* Removes a state file and the directory state_file() made for it. */
+static void cleanup(const char *path)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    remove(path);
+    if (slash) {
+        *slash = 0;
+        rmdir(dir);
+    }
 }
 
 static void assert_same(const struct rsp_buf *a, const struct rsp_buf *b)
@@ -64,6 +78,7 @@ static void test_reload(void **st)
     fx_download(e, 0, &p3, true, aid);
     assert_int_equal(aid[15], 0x02);
     rsp_euicc_free(e);
+    cleanup(path);
     rsp_buf_free(&s1);
     rsp_buf_free(&s2);
     rsp_buf_free(&p1);
@@ -122,6 +137,7 @@ static void tear_case(size_t set, bool two_layer, unsigned tear_at)
     assert_int_equal(dl.pd_error, 0);
     assert_memory_not_equal(dl.otpk, first_otpk, 65);
     rsp_euicc_free(e);
+    cleanup(path);
     rsp_buf_free(&before_profiles);
     rsp_buf_free(&after_profiles);
     rsp_buf_free(&bpp);
@@ -237,6 +253,7 @@ static void test_corrupt_file(void **st)
     }
     rsp_buf_free(&bad);
     rsp_buf_free(&good);
+    cleanup(path);
 }
 
 static int cmp_str(const void *a, const void *b)
