@@ -436,6 +436,11 @@ int fx_send(struct rsp_euicc *e, const struct fx_segs *s, struct rsp_buf *resp, 
     return rc;
 }
 
+void fx_verify_euicc(size_t set, const uint8_t *msg, size_t n, const uint8_t *sig, size_t sig_len)
+{
+    verify_with_cert(item(set, RSP_PKI_EUICC), msg, n, sig, sig_len);
+}
+
 void fx_pir(size_t set, const struct rsp_buf *resp, struct rsp_sgp22_pir *pir)
 {
     assert_int_equal(rsp_sgp22_pir_decode(resp->data, resp->len, pir), 0);

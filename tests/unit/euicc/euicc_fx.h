@@ -104,6 +104,9 @@ void fx_split(const struct rsp_buf *bpp, struct fx_segs *s);
  * leaves the last answer in resp; *sent = number of segments sent. */
 int fx_send(struct rsp_euicc *e, const struct fx_segs *s, struct rsp_buf *resp, size_t *sent);
 
+/* Asserts that sig (64 bytes r||s) over msg verifies with CERT.EUICC of set `set`. */
+void fx_verify_euicc(size_t set, const uint8_t *msg, size_t n, const uint8_t *sig, size_t sig_len);
+
 /* Decodes and verifies (euiccSignPIR) a PIR. */
 void fx_pir(size_t set, const struct rsp_buf *resp, struct rsp_sgp22_pir *pir);
 

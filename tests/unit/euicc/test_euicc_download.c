@@ -273,6 +273,10 @@ static void test_profile_management(void **st)
         rsp_sgp22_pending_notification_decode(nl.items[0].raw, nl.items[0].raw_len, &pn), 0);
     assert_false(pn.is_pir); /* the delete: an OtherSignedNotification */
     assert_int_equal(pn.other.tbs.seq_number, 6);
+    fx_verify_euicc(0, pn.other.tbs.raw.raw, pn.other.tbs.raw.raw_len, pn.other.signature.p,
+                    pn.other.signature.len);
+    assert_int_equal(pn.other.tbs.address.len, strlen(FX_NOTIF_ADDR));
+    assert_memory_equal(pn.other.tbs.address.p, FX_NOTIF_ADDR, strlen(FX_NOTIF_ADDR));
     assert_int_equal(fx_cmd_hex(e, "BF2B00", &b), 0);
     assert_int_equal(rsp_es10_retrieve_notif_resp_decode(b.data, b.len, &nl), 0);
     assert_int_equal(nl.n, 7);

@@ -415,6 +415,8 @@ static void test_cancel_session(void **st)
     assert_int_equal(fx_cmd(e, c.data, c.len, &r), 0);
     assert_int_equal(rsp_sgp22_cancel_session_response_decode(r.data, r.len, &cr), 0);
     assert_true(cr.ok);
+    fx_verify_euicc(0, cr.signed_part.raw.raw, cr.signed_part.raw.raw_len, cr.signature.p,
+                    cr.signature.len);
     assert_int_equal(cr.signed_part.reason, RSP_SGP22_CANCEL_POSTPONED);
     assert_memory_equal(cr.signed_part.transaction_id.p, dl.tid, 16);
     fx_assert_state(e, &before);
