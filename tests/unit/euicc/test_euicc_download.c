@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
 #include "euicc_fx.h"
 #include "rsp/apdu_card.h"
 #include "rsp/err.h"
+#include "rsp/saip.h"
 #include "rsp/smdp_bpp.h"
 
 static const struct fx_profile prof1 = {
@@ -438,6 +442,143 @@ static void test_bpp_builder(void **st)
     rsp_euicc_free(e);
 }
 
+/* One 86 segment the way osmo-smdpp cuts them (1008 plaintext bytes: a 1036-byte TLV, over the
+ * 1020 of SGP.22, which rsp_bsp_wrap refuses to produce): BSP by hand with OpenSSL. */
+static void wrap_big(struct rsp_bsp *b, const uint8_t *plain, size_t len, struct rsp_buf *out)
+{
+    uint8_t padded[1040], ct[1040], iv[16], ctr[16] = {0}, full[16];
+    size_t dlen = (len / 16 + 1) * 16;
+    memcpy(padded, plain, len);
+    padded[len] = 0x80;
+    memset(padded + len + 1, 0, dlen - len - 1);
+    ctr[12] = (uint8_t)(b->counter >> 24);
+    ctr[13] = (uint8_t)(b->counter >> 16);
+    ctr[14] = (uint8_t)(b->counter >> 8);
+    ctr[15] = (uint8_t)b->counter;
+    int n = 0;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, b->enc, NULL), 1);
+    EVP_CIPHER_CTX_set_padding(c, 0);
+    assert_int_equal(EVP_EncryptUpdate(c, iv, &n, ctr, 16), 1);
+    assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_128_cbc(), NULL, b->enc, iv), 1);
+    EVP_CIPHER_CTX_set_padding(c, 0);
+    assert_int_equal(EVP_EncryptUpdate(c, ct, &n, padded, (int)dlen), 1);
+    EVP_CIPHER_CTX_free(c);
+    uint8_t hdr[4] = {0x86, 0x82, (uint8_t)((dlen + 8) >> 8), (uint8_t)(dlen + 8)};
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    EVP_MAC_CTX *m = EVP_MAC_CTX_new(mac);
+    OSSL_PARAM prm[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-128-CBC", 0),
+                        OSSL_PARAM_construct_end()};
+    size_t fl = 0;
+    assert_int_equal(EVP_MAC_init(m, b->mac, 16, prm), 1);
+    assert_int_equal(EVP_MAC_update(m, b->mcv, 16), 1);
+    assert_int_equal(EVP_MAC_update(m, hdr, 4), 1);
+    assert_int_equal(EVP_MAC_update(m, ct, dlen), 1);
+    assert_int_equal(EVP_MAC_final(m, full, &fl, sizeof full), 1);
+    EVP_MAC_CTX_free(m);
+    EVP_MAC_free(mac);
+    assert_int_equal(rsp_buf_append(out, hdr, 4), 0);
+    assert_int_equal(rsp_buf_append(out, ct, dlen), 0);
+    assert_int_equal(rsp_buf_append(out, full, 8), 0);
+    memcpy(b->mcv, full, 16);
+    b->counter++;
+}
+
+static void test_osmo_sized_segments(void **st)
+{
+    (void)st;
+    TU_REQUIRE_SHARED(); /* the generated profile is shorter than one 1008-byte segment */
+    struct rsp_euicc *e = fx_euicc(0, NULL, NULL);
+    struct fx_dl dl = {.set = 0};
+    fx_authenticate(e, &dl, NULL);
+    fx_prepare(e, &dl, NULL);
+    struct rsp_buf md = RSP_BUF_INIT, upp = RSP_BUF_INIT, segs = RSP_BUF_INIT, bpp = RSP_BUF_INIT,
+                   in = RSP_BUF_INIT, r = RSP_BUF_INIT;
+    upp = tu_load(tu_shared_path("testdata/ts48-upp/TS48V2-SAIP2-3-BERTLV-UNIQUE.der"));
+    struct rsp_saip_info info;
+    assert_int_equal(rsp_saip_parse(upp.data, upp.len, &info), 0);
+    struct fx_profile tp = {.iccid = info.iccid_str, .profile_class = RSP_PROFILE_CLASS_TEST};
+    fx_metadata(&tp, &md);
+    assert_true(upp.len > 2 * 1008);
+    struct rsp_eid eid;
+    assert_int_equal(rsp_eid_from_str(RSP_PKI_DEFAULT_EID, &eid), 0);
+    struct rsp_key *sk = NULL, *ot = NULL;
+    assert_int_equal(rsp_pki_item_key(&fx_pki()->set[0].item[RSP_PKI_DPPB], &sk), 0);
+    assert_int_equal(rsp_key_generate(RSP_CURVE_NIST_P256, &ot), 0);
+    uint8_t otpt[65], sig[64], z[32];
+    assert_int_equal(rsp_key_point(ot, otpt), 0);
+    struct rsp_sgp22_init_secure_channel isc;
+    memset(&isc, 0, sizeof isc);
+    isc.remote_op_id = 1;
+    isc.transaction_id.p = dl.tid;
+    isc.transaction_id.len = 16;
+    isc.key_type = 0x88;
+    isc.key_len = 0x10;
+    isc.host_id.p = (const uint8_t *)"mahlzeit";
+    isc.host_id.len = 8;
+    isc.smdp_otpk.p = otpt;
+    isc.smdp_otpk.len = 65;
+    assert_int_equal(rsp_sgp22_smdp_sign_input(&isc, dl.otpk, &in), 0);
+    assert_int_equal(rsp_ecdsa_sign(sk, in.data, in.len, sig), 0);
+    isc.smdp_sign.p = sig;
+    isc.smdp_sign.len = 64;
+    assert_int_equal(rsp_ecka(ot, dl.otpk, 65, z), 0);
+    struct rsp_session_keys keys;
+    assert_int_equal(rsp_kdf_session_keys(z, 0x88, 0x10, isc.host_id.p, 8, eid.b, &keys), 0);
+    struct rsp_bsp b;
+    rsp_bsp_init(&b, &keys);
+    static const uint8_t bf24[] = {0xBF, 0x24, 0x00};
+    size_t off[64] = {0}, len[64] = {0}, k = 0;
+    off[k] = segs.len;
+    assert_int_equal(rsp_bsp_wrap(&b, 0x87, true, bf24, sizeof bf24, &segs), 0);
+    len[k] = segs.len - off[k];
+    k++;
+    off[k] = segs.len;
+    assert_int_equal(rsp_bsp_wrap(&b, 0x88, false, md.data, md.len, &segs), 0);
+    len[k] = segs.len - off[k];
+    k++;
+    size_t first86 = k;
+    for (size_t at = 0; at < upp.len; k++) {
+        size_t n = upp.len - at < 1008 ? upp.len - at : 1008;
+        assert_true(k < 64);
+        off[k] = segs.len;
+        if (n == 1008)
+            wrap_big(&b, upp.data + at, n, &segs);
+        else
+            assert_int_equal(rsp_bsp_wrap(&b, 0x86, true, upp.data + at, n, &segs), 0);
+        len[k] = segs.len - off[k];
+        at += n;
+    }
+    assert_int_equal(len[first86], 1036);
+    struct rsp_sgp22_bytes v[64];
+    for (size_t i = 0; i < k; i++) {
+        v[i].p = segs.data + off[i];
+        v[i].len = len[i];
+    }
+    struct rsp_sgp22_bpp_parts parts = {.init_secure_channel = &isc,
+                                        .first87 = &v[0],
+                                        .n_first87 = 1,
+                                        .seq88 = &v[1],
+                                        .n_seq88 = 1,
+                                        .seq86 = &v[first86],
+                                        .n_seq86 = k - first86};
+    assert_int_equal(rsp_sgp22_bpp_encode(&parts, &bpp), 0);
+    struct fx_segs s;
+    fx_split(&bpp, &s);
+    size_t sent;
+    assert_int_equal(fx_send(e, &s, &r, &sent), 0);
+    struct rsp_sgp22_pir pir;
+    fx_pir(0, &r, &pir);
+    assert_true(pir.data.success);
+    rsp_bsp_wipe(&b);
+    rsp_key_free(sk);
+    rsp_key_free(ot);
+    struct rsp_buf *bufs[] = {&md, &upp, &segs, &bpp, &in, &r};
+    for (size_t i = 0; i < 6; i++)
+        rsp_buf_free(bufs[i]);
+    rsp_euicc_free(e);
+}
+
 static int teardown_group(void **st)
 {
     (void)st;
@@ -456,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_profile_management),
         cmocka_unit_test(test_other_commands),
         cmocka_unit_test(test_bpp_builder),
+        cmocka_unit_test(test_osmo_sized_segments),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
 }
