@@ -18,6 +18,9 @@
 /* osmo-smdpp cuts 86 segments at 1008 plaintext bytes (1036-byte TLVs): accept them. */
 #define BPP_MAX_SEGMENT 1036
 
+/* StoreMetadataRequest is bounded (names, a 1 KiB icon, a few FQDNs): more is refused. */
+#define METADATA_MAX 8192
+
 /* simaResponse of a successful installation: EUICCResponse { peStatus { { status ok(0) } } }. */
 static const uint8_t sima_ok[] = {0x30, 0x07, 0xA0, 0x05, 0x30, 0x03, 0x80, 0x01, 0x00};
 
@@ -396,6 +399,9 @@ static int one_segment(struct rsp_euicc *e, const uint8_t *cmd, size_t len, stru
             return rc;
         if (rc != 0)
             return fail(e, RSP_SGP22_BPP_CMD_STORE_METADATA, unwrap_reason(rc), resp);
+        if (s->metadata.len > METADATA_MAX)
+            return fail(e, RSP_SGP22_BPP_CMD_STORE_METADATA, RSP_SGP22_ERR_INCORRECT_INPUT_VALUES,
+                        resp);
         return s->a1_left == 0 ? do_store_metadata(e, resp) : 0;
     case 0xA2:
         rsp_der_parse_one(cmd, len, &t);

@@ -3,6 +3,7 @@
  * handles the notifications. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -378,6 +379,23 @@ static void test_other_commands(void **st)
 }
 
 /* BPP builder: parameter checks leave the output untouched; small segment sizes install too. */
+/* Fault hook: an artificial delay before each answer. */
+static void test_fault_delay(void **st)
+{
+    (void)st;
+    struct rsp_euicc_faults f = {.delay_ms = 60};
+    struct rsp_euicc *e = fx_euicc(0, NULL, &f);
+    struct rsp_buf r = RSP_BUF_INIT;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(fx_cmd_hex(e, "BF2E00", &r), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms >= 55);
+    rsp_buf_free(&r);
+    rsp_euicc_free(e);
+}
+
 static void test_bpp_builder(void **st)
 {
     (void)st;
@@ -596,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_download_whole_bpp),
         cmocka_unit_test(test_profile_management),
         cmocka_unit_test(test_other_commands),
+        cmocka_unit_test(test_fault_delay),
         cmocka_unit_test(test_bpp_builder),
         cmocka_unit_test(test_osmo_sized_segments),
     };
