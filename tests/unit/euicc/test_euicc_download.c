@@ -54,6 +54,26 @@ static void download_case(size_t set, bool two_layer)
     assert_int_equal(l.profiles[0].name.len, 3);
     assert_memory_equal(l.profiles[0].name.p, "One", 3);
     assert_memory_equal(l.profiles[0].isdp_aid.p, aid0, 16);
+    /* the IMSI read from the package is kept in the state */
+    struct rsp_buf stb = fx_state(e);
+    bool imsi_found = false;
+    for (size_t i = 0; i + 15 <= stb.len && !imsi_found; i++)
+        imsi_found = !memcmp(stb.data + i, "001019876543210", 15);
+    assert_true(imsi_found);
+    rsp_buf_free(&stb);
+    /* non-default objects on request: notification configuration, SM-DP+ OID */
+    assert_int_equal(fx_cmd_hex(e, "BF2D 06 5C 04 B6 B7 B8 99", &b), 0);
+    assert_int_equal(rsp_profile_info_list_decode(b.data, b.len, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_false(l.profiles[0].has_iccid);
+    assert_true(l.profiles[0].has_notif_config);
+    assert_int_equal(l.profiles[0].n_notif_config, 1);
+    assert_int_equal(rsp_es10_bits_mask(&l.profiles[0].notif_config[0].events), 0xF);
+    char oid[32];
+    assert_int_equal(
+        rsp_oid_to_str(l.profiles[0].dp_oid.p, l.profiles[0].dp_oid.len, oid, sizeof oid), 0);
+    assert_string_equal(oid, RSP_PKI_DEFAULT_SMDP_OID);
+    assert_false(l.profiles[0].has_owner); /* not in the metadata: omitted */
     /* a second profile gets the next ISD-P AID */
     fx_download(e, set, &prof2, !two_layer, aid);
     assert_int_equal(aid[15], 0x01);
