@@ -2,7 +2,8 @@
  * (temporary file, fsync, rename, fsync of the directory).
  *
  *   EuiccState ::= SEQUENCE {
- *     version [0] INTEGER (1), nextSeq [1] INTEGER, nextAid [2] INTEGER,
+ *     version [0] INTEGER (1), eid [8] OCTET STRING (16), nextSeq [1] INTEGER,
+ *     nextAid [2] INTEGER,
  *     defaultDp [3] UTF8String,
  *     profiles [4] SEQUENCE OF SEQUENCE {
  *       iccid [0] OCTET STRING (10), aid [1] OCTET STRING (16), state [2] INTEGER (0|1),
@@ -33,6 +34,7 @@ int state_serialize(const struct rsp_euicc *e, struct rsp_buf *out)
 {
     size_t m = rsp_der_begin(out, 0x30);
     rsp_der_put_uint(out, 0x80, STATE_VERSION);
+    rsp_der_put(out, 0x88, e->eid.b, RSP_EID_LEN);
     rsp_der_put_uint(out, 0x81, e->next_seq);
     rsp_der_put_uint(out, 0x82, e->next_aid);
     rsp_der_put(out, 0x83, e->default_dp, strlen(e->default_dp));
@@ -239,6 +241,15 @@ static int parse(struct rsp_euicc *e, struct loader *ld, const uint8_t *p, size_
     rsp_der_iter_value(&it, &top);
     if (get_uint(&it, 0x80, UINT32_MAX, &v) || v != STATE_VERSION)
         return bad(ld, "unknown version");
+    if (get_bytes(&it, 0x88, RSP_EID_LEN, RSP_EID_LEN, &t))
+        return bad(ld, "EID");
+    if (memcmp(t.val, e->eid.b, RSP_EID_LEN) != 0) {
+        char eid[33];
+        struct rsp_eid other;
+        memcpy(other.b, t.val, RSP_EID_LEN);
+        rsp_eid_to_str(&other, eid);
+        return bad(ld, "it belongs to the eUICC with EID %s", eid);
+    }
     if (get_uint(&it, 0x81, INT64_MAX, &e->next_seq))
         return bad(ld, "nextSeq");
     if (get_uint(&it, 0x82, 0x100, &v))

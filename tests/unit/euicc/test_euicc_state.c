@@ -180,7 +180,7 @@ static void write_file(const char *path, const uint8_t *p, size_t n)
     fclose(f);
 }
 
-static void expect_corrupt(const char *path)
+static void expect_corrupt(const char *path, const char *why)
 {
     const struct rsp_pki *pk = fx_pki();
     struct rsp_euicc_config c;
@@ -200,6 +200,8 @@ static void expect_corrupt(const char *path)
     assert_int_equal(rsp_euicc_new(&c, &e, detail, sizeof detail), RSP_ESYNTAX);
     assert_null(e);
     assert_non_null(strstr(detail, "corrupt state file"));
+    if (why)
+        assert_non_null(strstr(detail, why));
 }
 
 static void test_corrupt_file(void **st)
@@ -213,21 +215,27 @@ static void test_corrupt_file(void **st)
     rsp_euicc_free(e);
     /* not DER */
     write_file(path, (const uint8_t *)"hello", 5);
-    expect_corrupt(path);
+    expect_corrupt(path, NULL);
     /* empty */
     write_file(path, (const uint8_t *)"", 0);
-    expect_corrupt(path);
+    expect_corrupt(path, NULL);
     /* every truncation of a valid image */
     for (size_t n = 1; n < good.len; n += 1 + n / 8) {
         write_file(path, good.data, n);
-        expect_corrupt(path);
+        expect_corrupt(path, NULL);
     }
     /* a few byte flips that keep the DER shape but break a value */
     struct rsp_buf bad = RSP_BUF_INIT;
     assert_int_equal(rsp_buf_set(&bad, good.data, good.len), 0);
-    bad.data[4] = 9; /* version */
+    bad.data[6] = 9; /* version */
     write_file(path, bad.data, bad.len);
-    expect_corrupt(path);
+    expect_corrupt(path, "version");
+    /* the state of another eUICC (EID right after the version) */
+    assert_int_equal(rsp_buf_set(&bad, good.data, good.len), 0);
+    assert_int_equal(bad.data[7], 0x88); /* 30 82 LL LL 80 01 01 88 10 EID */
+    bad.data[9 + 15] ^= 0x01;
+    write_file(path, bad.data, bad.len);
+    expect_corrupt(path, "belongs to the eUICC with EID");
     /* unparsable in the middle: every byte position flipped must either load or be refused */
     for (size_t i = 0; i < good.len; i += 7) {
         assert_int_equal(rsp_buf_set(&bad, good.data, good.len), 0);
