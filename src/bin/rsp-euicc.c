@@ -1,21 +1,22 @@
 /* rsp-euicc: the software eUICC as a process.
  *
- *   rsp-euicc serve --vpcd HOST:PORT [--eid EID] [--isdr-aid HEX] [--verbose]
+ *   rsp-euicc serve --vpcd HOST:PORT [--config DIR [--curve nist|brp]] [--state FILE]
+ *                   [--eid EID] [--isdr-aid HEX] [--verbose]
  *
- * The ES10 command processor is not written yet: until it lands, ES10 commands go to
- * euicc_es10_placeholder(), which knows only GetEID and GetEuiccChallenge.
+ * ES10 commands go to the software eUICC's command processor (rsp_euicc_process, src/euicc).
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "rsp/apdu_card.h"
 #include "rsp/buf.h"
 #include "rsp/der.h"
 #include "rsp/err.h"
+#include "rsp/euicc.h"
+#include "rsp/pki.h"
 #include "rsp/vpcd.h"
 
 #define DEFAULT_EID "89049032123451234512345678901235"
@@ -30,72 +31,126 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: rsp-euicc serve --vpcd HOST:PORT [options]\n"
-               "\n"
-               "Runs the software eUICC's APDU front-end (ISO 7816-4 / GlobalPlatform: logical\n"
-               "channels, SELECT ISD-R, STORE DATA chaining, GET RESPONSE) as a virtual card of\n"
-               "vsmartcard's vpcd pcscd driver: connects to HOST:PORT (vpcd's default is\n"
-               "localhost:35963), reconnects when the connection drops, stops on SIGTERM/SIGINT.\n"
-               "\n"
-               "options:\n"
-               "  --vpcd HOST:PORT   where vpcd listens (required)\n"
-               "  --eid EID          32 decimal digits (default " DEFAULT_EID ")\n"
-               "  --isdr-aid HEX     ISD-R AID (default A0000005591010FFFFFFFF8900000100)\n"
-               "  -v, --verbose      log connection and power events to stderr\n"
-               "  -h, --help         this text\n"
-               "\n"
-               "PLACEHOLDER: the ES10 command processor is not part of this build yet. ES10\n"
-               "commands are answered by a temporary handler (euicc_es10_placeholder) that only\n"
-               "knows GetEID (BF3E) and GetEuiccChallenge (BF2E); every other command gets\n"
-               "SW 6A88 (unknown command), and malformed data SW 6A80.\n"
-               "\n"
-               "exit status: 0 after a clean stop, 1 on a runtime failure, 2 on a usage error.\n");
+    fprintf(f,
+            "usage: rsp-euicc serve --vpcd HOST:PORT [options]\n"
+            "\n"
+            "Runs the software eUICC (SGP.22 v2.2 ES10a/b/c: authentication, profile download\n"
+            "and installation, profile management, notifications) behind its APDU front-end\n"
+            "(ISO 7816-4 / GlobalPlatform: logical channels, SELECT ISD-R, STORE DATA chaining,\n"
+            "GET RESPONSE) as a virtual card of vsmartcard's vpcd pcscd driver: connects to\n"
+            "HOST:PORT (vpcd's default is localhost:35963), reconnects when the connection\n"
+            "drops, stops on SIGTERM/SIGINT.\n"
+            "\n"
+            "options:\n"
+            "  --vpcd HOST:PORT   where vpcd listens (required)\n"
+            "  --config DIR       credentials from a test-PKI directory written by\n"
+            "                     'rspctl pki init': DIR/CURVE/{euicc.der,euicc.key.pem,eum.der,\n"
+            "                     ci.der}; the CI certificates of both curves found in DIR are\n"
+            "                     trusted. Without --config a throw-away test PKI is generated\n"
+            "                     in memory (SM-DP+s will not trust it).\n"
+            "  --curve nist|brp   which credentials of DIR to use (default nist)\n"
+            "  --state FILE       persist profiles, notifications and keys in FILE (written\n"
+            "                     atomically after every change; default: memory only)\n"
+            "  --eid EID          32 decimal digits (default " DEFAULT_EID ";\n"
+            "                     with --config it must match CERT.EUICC)\n"
+            "  --default-dp ADDR  initial default SM-DP+ address\n"
+            "  --isdr-aid HEX     ISD-R AID (default A0000005591010FFFFFFFF8900000100)\n"
+            "  -v, --verbose      log connection and power events to stderr\n"
+            "  -h, --help         this text\n"
+            "\n"
+            "Malformed ES10 data gets SW 6A80, an unknown command 6A88.\n"
+            "\n"
+            "exit status: 0 after a clean stop, 1 on a runtime failure (including unreadable\n"
+            "credentials or a corrupt state file), 2 on a usage error.\n");
 }
 
-struct placeholder {
-    uint8_t eid[16];
-};
-
-/* TEMPORARY: stands in for the ES10 command processor until it lands (next issue); replace it.
- * SGP.22 §5.7.20 GetEID: BF3E { 5C tagList } -> BF3E { 5A EID }. §5.7.7 GetEuiccChallenge:
- * BF2E {} -> BF2E { 80 euiccChallenge (16 bytes) }. §5.7.2: not DER -> 6A80, unknown -> 6A88. */
-static int euicc_es10_placeholder(void *ctx, const uint8_t *cmd, size_t len, struct rsp_buf *resp)
-{
-    const struct placeholder *ph = ctx;
-    struct rsp_tlv t;
-    if (rsp_der_parse_one(cmd, len, &t) != 0)
-        return RSP_SW_WRONG_DATA;
-    if (t.tag == 0xBF3E) {
-        size_t m = rsp_der_begin(resp, 0xBF3E);
-        rsp_der_put(resp, 0x5A, ph->eid, sizeof ph->eid);
-        return rsp_der_end(resp, m);
-    }
-    if (t.tag == 0xBF2E) {
-        uint8_t challenge[16];
-        if (getrandom(challenge, sizeof challenge, 0) != (ssize_t)sizeof challenge)
-            return RSP_EIO;
-        size_t m = rsp_der_begin(resp, 0xBF2E);
-        rsp_der_put(resp, 0x80, challenge, sizeof challenge);
-        return rsp_der_end(resp, m);
-    }
-    return RSP_SW_REF_NOT_FOUND;
-}
-
-static int parse_eid(const char *s, uint8_t eid[16])
+static int parse_eid(const char *s)
 {
     if (strlen(s) != 32)
         return -1;
     for (size_t i = 0; i < 32; i++)
         if (s[i] < '0' || s[i] > '9')
             return -1;
-    struct rsp_buf b = RSP_BUF_INIT;
-    int rc = rsp_hex_decode(&b, s, 32);
-    if (rc == 0 && b.len == 16)
-        memcpy(eid, b.data, 16);
-    else
-        rc = -1;
-    rsp_buf_free(&b);
+    return 0;
+}
+
+static int read_file(const char *dir, const char *sub, const char *name, struct rsp_buf *out)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name) >= (int)sizeof path)
+        return RSP_ERANGE;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return RSP_ENOTFOUND;
+    uint8_t chunk[4096];
+    size_t k;
+    int rc = 0;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((rc = rsp_buf_append(out, chunk, k)) != 0)
+            break;
+    if (rc == 0 && ferror(f))
+        rc = RSP_EIO;
+    fclose(f);
     return rc;
+}
+
+/* Credentials of the eUICC: from DIR, or a generated in-memory test PKI. */
+struct creds {
+    struct rsp_buf key, euicc, eum, ci[2];
+    size_t n_ci;
+    struct rsp_pki pki;
+    bool have_pki;
+};
+
+static void creds_free(struct creds *c)
+{
+    rsp_buf_free_secure(&c->key);
+    rsp_buf_free(&c->euicc);
+    rsp_buf_free(&c->eum);
+    rsp_buf_free(&c->ci[0]);
+    rsp_buf_free(&c->ci[1]);
+    if (c->have_pki)
+        rsp_pki_free(&c->pki);
+}
+
+static int creds_load(struct creds *c, const char *dir, const char *curve, const char *eid)
+{
+    if (!dir) {
+        struct rsp_pki_opts o;
+        rsp_pki_opts_default(&o);
+        o.curves = strcmp(curve, "brp") ? RSP_PKI_NIST : RSP_PKI_BRP;
+        o.eid = eid;
+        int rc = rsp_pki_generate(&o, &c->pki);
+        if (rc != 0)
+            return rc;
+        c->have_pki = true;
+        const struct rsp_pki_set *s = &c->pki.set[0];
+        if ((rc = rsp_buf_set(&c->key, s->item[RSP_PKI_EUICC].key_pem.data,
+                              s->item[RSP_PKI_EUICC].key_pem.len)) != 0 ||
+            (rc = rsp_buf_set(&c->euicc, s->item[RSP_PKI_EUICC].cert_der.data,
+                              s->item[RSP_PKI_EUICC].cert_der.len)) != 0 ||
+            (rc = rsp_buf_set(&c->eum, s->item[RSP_PKI_EUM].cert_der.data,
+                              s->item[RSP_PKI_EUM].cert_der.len)) != 0 ||
+            (rc = rsp_buf_set(&c->ci[0], s->item[RSP_PKI_CI].cert_der.data,
+                              s->item[RSP_PKI_CI].cert_der.len)) != 0)
+            return rc;
+        c->n_ci = 1;
+        return 0;
+    }
+    int rc;
+    if ((rc = read_file(dir, curve, "euicc.key.pem", &c->key)) != 0 ||
+        (rc = read_file(dir, curve, "euicc.der", &c->euicc)) != 0 ||
+        (rc = read_file(dir, curve, "eum.der", &c->eum)) != 0 ||
+        (rc = read_file(dir, curve, "ci.der", &c->ci[0])) != 0) {
+        fprintf(stderr, "rsp-euicc: %s/%s: missing or unreadable credentials (%s)\n", dir, curve,
+                rsp_strerror(rc));
+        return rc;
+    }
+    c->n_ci = 1;
+    const char *other = strcmp(curve, "nist") ? "nist" : "brp";
+    if (read_file(dir, other, "ci.der", &c->ci[1]) == 0)
+        c->n_ci = 2;
+    return 0;
 }
 
 static int usage_error(const char *msg, const char *arg)
@@ -117,8 +172,9 @@ int main(int argc, char **argv)
         return usage_error("unknown command", argv[1]);
 
     const char *vpcd = NULL;
-    const char *eid_s = DEFAULT_EID;
+    const char *eid_s = NULL;
     const char *aid_s = NULL;
+    const char *config = NULL, *curve = "nist", *state = NULL, *default_dp = NULL;
     int verbose = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -127,7 +183,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             verbose = 1;
-        } else if (!strcmp(a, "--vpcd") || !strcmp(a, "--eid") || !strcmp(a, "--isdr-aid")) {
+        } else if (!strcmp(a, "--vpcd") || !strcmp(a, "--eid") || !strcmp(a, "--isdr-aid") ||
+                   !strcmp(a, "--config") || !strcmp(a, "--curve") || !strcmp(a, "--state") ||
+                   !strcmp(a, "--default-dp")) {
             if (i + 1 >= argc)
                 return usage_error("option needs a value", a);
             const char *v = argv[++i];
@@ -135,6 +193,14 @@ int main(int argc, char **argv)
                 vpcd = v;
             else if (!strcmp(a, "--eid"))
                 eid_s = v;
+            else if (!strcmp(a, "--config"))
+                config = v;
+            else if (!strcmp(a, "--curve"))
+                curve = v;
+            else if (!strcmp(a, "--state"))
+                state = v;
+            else if (!strcmp(a, "--default-dp"))
+                default_dp = v;
             else
                 aid_s = v;
         } else {
@@ -147,9 +213,10 @@ int main(int argc, char **argv)
     uint16_t port;
     if (rsp_vpcd_parse_addr(vpcd, host, sizeof host, &port) != 0)
         return usage_error("--vpcd wants HOST:PORT", vpcd);
-    struct placeholder ph;
-    if (parse_eid(eid_s, ph.eid) != 0)
+    if (eid_s && parse_eid(eid_s) != 0)
         return usage_error("--eid wants 32 decimal digits", eid_s);
+    if (strcmp(curve, "nist") != 0 && strcmp(curve, "brp") != 0)
+        return usage_error("--curve wants nist or brp", curve);
     struct rsp_buf aid = RSP_BUF_INIT;
     if (aid_s) {
         if (rsp_hex_decode(&aid, aid_s, strlen(aid_s)) != 0 || aid.len < 5 ||
@@ -159,17 +226,62 @@ int main(int argc, char **argv)
         }
     }
 
+    struct creds cr;
+    memset(&cr, 0, sizeof cr);
+    int rc = creds_load(&cr, config, curve, eid_s ? eid_s : DEFAULT_EID);
+    struct rsp_euicc *euicc = NULL;
+    if (rc == 0) {
+        struct rsp_euicc_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.sk_euicc.p = cr.key.data;
+        cfg.sk_euicc.len = cr.key.len;
+        cfg.cert_euicc.p = cr.euicc.data;
+        cfg.cert_euicc.len = cr.euicc.len;
+        cfg.cert_eum.p = cr.eum.data;
+        cfg.cert_eum.len = cr.eum.len;
+        for (size_t i = 0; i < cr.n_ci; i++) {
+            cfg.ci[i].p = cr.ci[i].data;
+            cfg.ci[i].len = cr.ci[i].len;
+        }
+        cfg.n_ci = cr.n_ci;
+        cfg.default_dp = default_dp;
+        cfg.state_path = state;
+        char detail[RSP_EUICC_DETAIL_SZ];
+        rc = rsp_euicc_new(&cfg, &euicc, detail, sizeof detail);
+        if (rc != 0)
+            fprintf(stderr, "rsp-euicc: %s%s%s\n", rsp_strerror(rc), detail[0] ? ": " : "", detail);
+    }
+    creds_free(&cr);
+    if (rc == 0 && eid_s && config) {
+        /* the EID is the one certified in CERT.EUICC */
+        struct rsp_buf r = RSP_BUF_INIT;
+        static const uint8_t get_eid[] = {0xBF, 0x3E, 0x03, 0x5C, 0x01, 0x5A};
+        char got[33] = "";
+        if (rsp_euicc_process(euicc, get_eid, sizeof get_eid, &r) == 0 && r.len == 21)
+            rsp_hex_str(got, r.data + 5, 16, 0);
+        rsp_buf_free(&r);
+        if (strcmp(got, eid_s) != 0) {
+            rsp_euicc_free(euicc);
+            rsp_buf_free(&aid);
+            return usage_error("--eid does not match CERT.EUICC of --config", eid_s);
+        }
+    }
+    if (rc != 0) {
+        rsp_buf_free(&aid);
+        return 1;
+    }
     struct rsp_apdu_card_opts opts = {
         .isdr_aid = aid_s ? aid.data : NULL,
         .isdr_aid_len = aid.len,
-        .handle = euicc_es10_placeholder,
-        .handle_ctx = &ph,
+        .handle = rsp_euicc_process,
+        .handle_ctx = euicc,
     };
     struct rsp_apdu_card *card = NULL;
-    int rc = rsp_apdu_card_new(&card, &opts);
+    rc = rsp_apdu_card_new(&card, &opts);
     rsp_buf_free(&aid);
     if (rc != 0) {
         fprintf(stderr, "rsp-euicc: %s\n", rsp_strerror(rc));
+        rsp_euicc_free(euicc);
         return 1;
     }
 
@@ -182,10 +294,12 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    fprintf(stderr, "rsp-euicc: serving the ISD-R through vpcd at %s:%u (ES10: placeholder)\n",
-            host, (unsigned)port);
+    fprintf(stderr, "rsp-euicc: serving the ISD-R through vpcd at %s:%u (%s credentials%s%s)\n",
+            host, (unsigned)port, config ? config : "generated test", state ? ", state " : "",
+            state ? state : "");
     rc = rsp_vpcd_serve(host, port, card, &stop_flag, verbose);
     rsp_apdu_card_free(card);
+    rsp_euicc_free(euicc);
     if (rc != 0) {
         fprintf(stderr, "rsp-euicc: %s\n", rsp_strerror(rc));
         return 1;

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # rsp-euicc command line: --help, exit status 2 on usage errors, clean stop on SIGTERM while
-# vpcd is unreachable.   rsp_euicc_cli.sh RSP_EUICC
+# vpcd is unreachable, credentials from `rspctl pki init`, corrupt state files.
+#   rsp_euicc_cli.sh RSP_EUICC RSPCTL
 set -uo pipefail
-EUICC=${1:?usage: rsp_euicc_cli.sh RSP_EUICC}
+EUICC=${1:?usage: rsp_euicc_cli.sh RSP_EUICC RSPCTL}
+RSPCTL=${2:?usage: rsp_euicc_cli.sh RSP_EUICC RSPCTL}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 fail=0
 check() { # expected-status description command...
   local want=$1 what=$2
@@ -12,7 +16,7 @@ check() { # expected-status description command...
   if [ "$st" -eq "$want" ]; then echo "ok: $what"; else echo "FAIL: $what: status $st, want $want"; fail=1; fi
 }
 check 0 "--help" "$EUICC" --help
-"$EUICC" --help | grep -q "euicc_es10_placeholder" || { echo "FAIL: --help does not name the placeholder"; fail=1; }
+"$EUICC" --help | grep -q -- "--config DIR" || { echo "FAIL: --help does not document --config"; fail=1; }
 check 0 "serve --help" "$EUICC" serve --help
 check 2 "no command" "$EUICC"
 check 2 "unknown command" "$EUICC" frobnicate
@@ -25,6 +29,25 @@ check 2 "--eid not decimal" "$EUICC" serve --vpcd 127.0.0.1:1 --eid 890490321234
 check 2 "--isdr-aid not hex" "$EUICC" serve --vpcd 127.0.0.1:1 --isdr-aid XYZ
 check 2 "--isdr-aid too short" "$EUICC" serve --vpcd 127.0.0.1:1 --isdr-aid A0000005
 check 2 "unknown option" "$EUICC" serve --vpcd 127.0.0.1:1 --bogus
+check 2 "--curve unknown" "$EUICC" serve --vpcd 127.0.0.1:1 --curve p384
+check 1 "--config without credentials" "$EUICC" serve --vpcd 127.0.0.1:1 --config "$WORK/none"
+"$RSPCTL" pki init "$WORK/pki" >/dev/null || { echo "FAIL: rspctl pki init"; exit 1; }
+check 2 "--eid other than CERT.EUICC" "$EUICC" serve --vpcd 127.0.0.1:1 --config "$WORK/pki" \
+  --eid 89049032123451234512345678901234
+printf 'not a state file' >"$WORK/bad.state"
+check 1 "corrupt --state file" "$EUICC" serve --vpcd 127.0.0.1:1 --config "$WORK/pki" \
+  --state "$WORK/bad.state"
+"$EUICC" serve --vpcd 127.0.0.1:1 --config "$WORK/pki" --curve brp --state "$WORK/s" 2>"$WORK/log" &
+pid=$!
+sleep 0.5
+kill -TERM "$pid"
+wait "$pid"
+st=$?
+if [ "$st" -eq 0 ] && grep -q "pki credentials, state" "$WORK/log"; then
+  echo "ok: serve --config --curve brp --state"
+else
+  echo "FAIL: serve --config: status $st"; cat "$WORK/log"; fail=1
+fi
 
 # Port 1 on loopback refuses connections: the card keeps retrying until SIGTERM.
 "$EUICC" serve --vpcd 127.0.0.1:1 >/dev/null 2>&1 &

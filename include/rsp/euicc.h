@@ -1,0 +1,106 @@
+/* The software eUICC: an ES10a/ES10b/ES10c command processor (SGP.22 v2.2 §5.7) with an ISD-R,
+ * ISD-P model, profile store and notification list, persisted in an optional state file.
+ *
+ * One ES10 command TLV in, one response TLV out: rsp_euicc_process() has the signature of the
+ * card front-end's rsp_es10_handler (rsp/apdu_card.h), so it plugs in as
+ *   opts.handle = rsp_euicc_process; opts.handle_ctx = euicc;
+ * Protocol refusals (authenticateErrorCode, downloadErrorCode, a PIR errorResult, enableResult,
+ * ...) are values in the response, never return codes. Status words are returned for what §5.7.2
+ * and §5.7.6 say: 6A80 undecodable data, 6A88 unknown command or misplaced BPP segment, 6985 a BPP
+ * segment without an RSP session.
+ *
+ * Security: CERT.DPauth / CERT.DPpb chains are verified against the configured CI certificates
+ * at the configured clock; serverSignature1, smdpSignature2, smdpSign and every BPP segment MAC
+ * are checked; a refused command changes no persistent state. Installation state lives in a
+ * pending-session object until the last segment is processed and the profile is committed.
+ *
+ * Persistence: when a state path is configured, the whole state (profiles, notifications,
+ * counters, default SM-DP+ address, the one-time key kept for a download retry) is written
+ * atomically (temporary file, fsync, rename) after every change and loaded by rsp_euicc_new().
+ * The file holds the kept otSK.EUICC.ECKA in clear: protect it like a key file.
+ */
+#ifndef RSP_EUICC_H
+#define RSP_EUICC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "rsp/buf.h"
+
+#define RSP_EUICC_MAX_CI       4  /* trusted CI certificates */
+#define RSP_EUICC_MAX_PROFILES 32 /* installed profiles (= RSP_ES10_MAX_PROFILES) */
+#define RSP_EUICC_MAX_NOTIFS   32 /* pending notifications (oldest dropped beyond) */
+#define RSP_EUICC_DETAIL_SZ    256
+
+/* A byte string the caller owns (only read during rsp_euicc_new). */
+struct rsp_euicc_blob {
+    const uint8_t *p;
+    size_t len;
+};
+
+/* Fault injection for tests of the LPA and of recovery. Segment numbers count the
+ * ES10b.LoadBoundProfilePackage commands of one download from 1 (1 = BF36 header + BF23). */
+struct rsp_euicc_faults {
+    unsigned fail_at_segment; /* 0: off; else answer that segment with a PIR errorResult */
+    int fail_reason;          /* its errorReason (enum rsp_sgp22_error_reason); 0 means 127 */
+    /* 0: off; else segments 1..N-1 are answered and power is lost while segment N is processed:
+     * it and every later command fail with RSP_EIO, nothing of the download is committed (the
+     * state file keeps what it had before segment 1, the kept otSK included). */
+    unsigned tear_at_segment;
+    bool insufficient_memory; /* refuse installations with insufficientMemory (10) */
+    unsigned delay_ms;        /* sleep this long before answering each command */
+};
+
+struct rsp_euicc_config {
+    /* Identity and credentials (DER or PEM certificates; PKCS#8 / SEC1 key). */
+    struct rsp_euicc_blob sk_euicc;   /* SK.EUICC.ECDSA */
+    struct rsp_euicc_blob cert_euicc; /* CERT.EUICC.ECDSA */
+    struct rsp_euicc_blob cert_eum;   /* CERT.EUM.ECDSA */
+    const char *eid;                  /* 32 digits; NULL: the serialNumber of CERT.EUICC */
+    /* Trusted CI certificates: their SKIs form euiccCiPKIdListForVerification. The signing list
+     * (euiccCiPKIdListForSigning) is the AKI of CERT.EUM (the CI our credentials chain to). */
+    struct rsp_euicc_blob ci[RSP_EUICC_MAX_CI];
+    size_t n_ci;
+    /* EUICCInfo2 parameters; zeros mean defaults (svn 2.2.0, SAIP 2.3.0, firmware 1.0.0). */
+    uint8_t svn[3];
+    uint8_t profile_version[3];
+    uint8_t firmware_version[3];
+    size_t nvm_bytes;        /* installable bytes; 0: 1 MiB */
+    uint32_t rsp_capability; /* enum rsp_rsp_capability bits; 0: additionalProfile+testProfile */
+    const char *default_dp;  /* initial default SM-DP+ address (NULL: none) */
+    const char *root_ds;     /* root SM-DS address (NULL: lpa.ds.gsma.com) */
+    const char *state_path;  /* NULL: state kept in memory only */
+    /* Clock used for certificate validity; NULL: time(NULL). */
+    time_t (*clock)(void *ctx);
+    void *clock_ctx;
+    /* Tests only: every GetEUICCChallenge answers this challenge (NULL: random). */
+    const uint8_t *fixed_challenge;
+    struct rsp_euicc_faults faults;
+};
+
+struct rsp_euicc;
+
+/* Creates the eUICC, loading the state file when it exists (a missing file is an empty eUICC).
+ * Errors: RSP_EINVAL (bad config), RSP_EKEY / RSP_ECERT (credentials), RSP_EIO (unreadable state
+ * file), RSP_ESYNTAX (corrupt state file: never partially loaded). `detail` (may be NULL) gets a
+ * one-line reason. */
+int rsp_euicc_new(const struct rsp_euicc_config *cfg, struct rsp_euicc **out, char *detail,
+                  size_t detail_len);
+void rsp_euicc_free(struct rsp_euicc *e);
+
+/* Answers one ES10 command (an rsp_es10_handler: `euicc` is a struct rsp_euicc *). Returns 0 with
+ * the response appended to `resp` (possibly nothing: an intermediate BPP segment), a status word
+ * (0x6A80, 0x6A88, 0x6985) for a refusal without data, or a negative RSP_E* on internal failure
+ * (RSP_EIO after a simulated tear or when the state file cannot be written). */
+int rsp_euicc_process(void *euicc, const uint8_t *cmd, size_t len, struct rsp_buf *resp);
+
+/* The persistent state in its file form (deterministic: equal states give equal bytes). */
+int rsp_euicc_state_serialize(const struct rsp_euicc *e, struct rsp_buf *out);
+/* Replaces the fault-injection settings (tests). */
+void rsp_euicc_set_faults(struct rsp_euicc *e, const struct rsp_euicc_faults *f);
+/* True once a simulated tear happened. */
+bool rsp_euicc_torn(const struct rsp_euicc *e);
+
+#endif
