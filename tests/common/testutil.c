@@ -1,9 +1,12 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct rsp_buf tu_hex(const char *hex)
 {
@@ -91,6 +94,28 @@ const char *tu_source_path(const char *rel)
     return b;
 }
 
+static char tmpdirs[64][256];
+static int n_tmpdirs;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes the directories made by tu_tmpdir() when the test program exits, unless
+ * RSP_KEEP_TMP=1 (to inspect what a failing test left behind). */
+static void remove_tmpdirs(void)
+{
+    const char *keep = getenv("RSP_KEEP_TMP");
+    if (keep && strcmp(keep, "1") == 0)
+        return;
+    for (int i = 0; i < n_tmpdirs; i++)
+        nftw(tmpdirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *tu_tmpdir(void)
 {
     static char path[256];
@@ -98,5 +123,10 @@ const char *tu_tmpdir(void)
     snprintf(path, sizeof path, "%s/rsptest-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(path))
         fail_msg("mkdtemp failed");
+    if (n_tmpdirs < (int)(sizeof tmpdirs / sizeof tmpdirs[0])) {
+        if (n_tmpdirs == 0)
+            atexit(remove_tmpdirs);
+        memcpy(tmpdirs[n_tmpdirs++], path, sizeof path);
+    }
     return path;
 }

@@ -25,7 +25,8 @@ const char *tu_shared_dir(void);
 const char *tu_shared_path(const char *rel);
 /* Source tree path (RSP_SOURCE_DIR). */
 const char *tu_source_path(const char *rel);
-/* Makes a fresh temporary directory for the test; returns its path (static storage). */
+/* Makes a fresh temporary directory for the test; returns its path (static storage). It is
+ * removed with its contents when the test program exits (kept if RSP_KEEP_TMP=1). */
 const char *tu_tmpdir(void);
 
 /* Skips the current test when ../shared is absent. */
