@@ -211,8 +211,8 @@ static int cmd_import(int argc, char **argv)
     for (size_t i = 0; i < ps.n; i++) {
         struct pair *p = &ps.v[i];
         if (rspctl_read_file(p->pkg_path, &p->pkg) || rspctl_read_file(p->man_path, &p->man)) {
-            snprintf(p->reason, sizeof p->reason, "%s: input: cannot read %s or %s", p->label,
-                     p->pkg_path, p->man_path);
+            snprintf(p->reason, sizeof p->reason,
+                     "%s: input: cannot read the package or its manifest", p->label);
             items[i].refused = p->reason;
             continue;
         }
