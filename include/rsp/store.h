@@ -133,6 +133,9 @@ struct rsp_outbox_item {
 };
 
 struct rsp_store;
+struct rsp_store_import_item;
+/* Callback of rsp_store_profile_list. */
+typedef int (*rsp_store_profile_cb)(void *arg, const struct rsp_profile *p);
 
 /* Backend vtable. Implementations may assume the wrappers validated the arguments. Every method
  * that writes more than one row does so in one transaction. */
@@ -168,6 +171,12 @@ struct rsp_store_ops {
     /* Delivered: removed. Failed: attempts+1 and a new next_attempt_at. */
     int (*outbox_done)(struct rsp_store *st, int64_t id);
     int (*outbox_retry)(struct rsp_store *st, int64_t id, int64_t next_attempt_at);
+    /* Inventory import (NULL in backends without it: RSP_ESTATE). See rsp_store_profile_import. */
+    int (*profile_import)(struct rsp_store *st, struct rsp_store_import_item *items, size_t n,
+                          const char *actor);
+    int (*profile_manifest)(struct rsp_store *st, const char *iccid, struct rsp_buf *out);
+    int (*profile_list)(struct rsp_store *st, const enum rsp_profile_state *state,
+                        rsp_store_profile_cb cb, void *arg);
 };
 
 struct rsp_store {
@@ -242,5 +251,38 @@ int rsp_store_outbox_add(struct rsp_store *st, struct rsp_outbox_item *it);
 int rsp_store_outbox_next_due(struct rsp_store *st, int64_t now, struct rsp_outbox_item *out);
 int rsp_store_outbox_done(struct rsp_store *st, int64_t id);
 int rsp_store_outbox_retry(struct rsp_store *st, int64_t id, int64_t next_attempt_at);
+
+/* ---- Inventory import (docs/MANIFEST.md) ----
+ * Profiles enter the inventory together with the operator-signed manifest they were verified
+ * against; the manifest is kept (table profile_manifests, schema version 2) so that the package
+ * can be re-checked before binding (rsp_inventory_recheck) and a re-import can be recognised. */
+
+#define RSP_STORE_IMPORT_PRESENT 1 /* item result: this very manifest is already stored (no-op) */
+
+struct rsp_store_import_item {
+    struct rsp_profile profile; /* state must be Available */
+    const uint8_t *pkg;         /* the package blob; NULL when profile.package_path is used */
+    size_t pkg_len;
+    const uint8_t *manifest; /* the signed manifest, DER (required unless `refused`) */
+    size_t manifest_len;
+    /* Non-NULL when the caller's verification failed: nothing is inserted, one audit row
+     * (entity "import", key profile.iccid or "-", to "Refused", reason this text) is written. */
+    const char *refused;
+    /* Out: 0 inserted (plus its audit row), RSP_STORE_IMPORT_PRESENT, RSP_ESTATE (the ICCID or
+     * its matchingId exists with another manifest, or without one: refused, audited), RSP_EVERIFY
+     * (`refused` was set). */
+    int result;
+};
+
+/* Imports a batch in ONE transaction: either every item's outcome is recorded, or (on an I/O
+ * error) none. Per-item refusals are results, not errors. Returns 0 or a negative RSP_E*. */
+int rsp_store_profile_import(struct rsp_store *st, struct rsp_store_import_item *items, size_t n,
+                             const char *actor);
+/* The stored manifest of a profile; RSP_ENOTFOUND if the profile has none. */
+int rsp_store_profile_manifest(struct rsp_store *st, const char *iccid, struct rsp_buf *out);
+/* Calls cb for every profile (by ICCID), or only those in *state when state is non-NULL. A
+ * non-zero return of cb stops the walk and is returned. */
+int rsp_store_profile_list(struct rsp_store *st, const enum rsp_profile_state *state,
+                           rsp_store_profile_cb cb, void *arg);
 
 #endif

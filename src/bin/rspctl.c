@@ -150,6 +150,9 @@ static const struct subcommand commands[] = {
     {"pki", "test PKI: generate and verify certificate sets", rspctl_cmd_pki},
     {"decode", "dump a DER/BER-TLV message (file, hex or base64) with SGP.22 names",
      rspctl_cmd_decode},
+    {"manifest", "sign and verify operator profile manifests", rspctl_cmd_manifest},
+    {"profiles", "SM-DP+ inventory: import signed profiles, list, generate test packages",
+     rspctl_cmd_profiles},
 };
 
 int main(int argc, char **argv)

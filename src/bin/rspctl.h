@@ -37,5 +37,13 @@ int rspctl_opt_value(int argc, char **argv, int *i, const char *name, const char
 /* Subcommands. */
 int rspctl_cmd_pki(int argc, char **argv);
 int rspctl_cmd_decode(int argc, char **argv);
+int rspctl_cmd_manifest(int argc, char **argv);
+int rspctl_cmd_profiles(int argc, char **argv);
+
+/* rspctl_write_atomic for a whole path ("dir/name" or "name"). */
+int rspctl_write_path(const char *path, const void *data, size_t len, mode_t mode);
+struct rsp_key;
+/* The operator's public key from a certificate or public key file (PEM or DER). */
+int rspctl_load_operator_key(const char *path, struct rsp_key **out);
 
 #endif

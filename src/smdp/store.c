@@ -368,3 +368,42 @@ void rsp_store_pool_destroy(struct rsp_store_pool *p)
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
+
+/* ---- inventory import ---- */
+
+int rsp_store_profile_import(struct rsp_store *st, struct rsp_store_import_item *items, size_t n,
+                             const char *actor)
+{
+    if (!st || (n && !items))
+        return RSP_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        const struct rsp_store_import_item *it = &items[i];
+        if (it->refused)
+            continue;
+        if (!digits_ok(it->profile.iccid, 18, 20) || it->profile.state != RSP_PROFILE_AVAILABLE ||
+            !it->manifest || !it->manifest_len || (it->pkg_len && !it->pkg))
+            return RSP_EINVAL;
+    }
+    if (!st->ops->profile_import)
+        return RSP_ESTATE;
+    return st->ops->profile_import(st, items, n, actor_or_default(actor));
+}
+
+int rsp_store_profile_manifest(struct rsp_store *st, const char *iccid, struct rsp_buf *out)
+{
+    if (!st || !iccid || !out)
+        return RSP_EINVAL;
+    if (!st->ops->profile_manifest)
+        return RSP_ENOTFOUND;
+    return st->ops->profile_manifest(st, iccid, out);
+}
+
+int rsp_store_profile_list(struct rsp_store *st, const enum rsp_profile_state *state,
+                           rsp_store_profile_cb cb, void *arg)
+{
+    if (!st || !cb || (state && (unsigned)*state >= RSP_PROFILE_NSTATES))
+        return RSP_EINVAL;
+    if (!st->ops->profile_list)
+        return RSP_ESTATE;
+    return st->ops->profile_list(st, state, cb, arg);
+}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rsp/crypto.h"
 #include "rsp/err.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -84,6 +85,12 @@ static const char *const migrations[] = {
     " next_attempt_at INTEGER NOT NULL,"
     " created_at INTEGER NOT NULL);"
     "CREATE INDEX outbox_due ON outbox(next_attempt_at, id);",
+    /* 2: the operator-signed manifest each imported profile was verified against */
+    "CREATE TABLE profile_manifests ("
+    " iccid TEXT PRIMARY KEY REFERENCES profiles(iccid),"
+    " manifest BLOB NOT NULL,"
+    " manifest_sha256 BLOB NOT NULL,"
+    " imported_at INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -119,6 +126,11 @@ enum stmt_id {
     Q_OUTBOX_DUE,
     Q_OUTBOX_DONE,
     Q_OUTBOX_RETRY,
+    Q_MANIFEST_ADD,
+    Q_MANIFEST_GET,
+    Q_MANIFEST_HASH,
+    Q_PROFILE_LIST,
+    Q_PROFILE_LIST_STATE,
     Q_COUNT
 };
 
@@ -169,6 +181,12 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_OUTBOX_DONE] = "DELETE FROM outbox WHERE id = ?",
     [Q_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2"
                        " WHERE id = ?1",
+    [Q_MANIFEST_ADD] = "INSERT INTO profile_manifests (iccid, manifest, manifest_sha256,"
+                       " imported_at) VALUES (?,?,?,?)",
+    [Q_MANIFEST_GET] = "SELECT manifest FROM profile_manifests WHERE iccid = ?",
+    [Q_MANIFEST_HASH] = "SELECT manifest_sha256 FROM profile_manifests WHERE iccid = ?",
+    [Q_PROFILE_LIST] = "SELECT " PROFILE_COLS " FROM profiles ORDER BY iccid",
+    [Q_PROFILE_LIST_STATE] = "SELECT " PROFILE_COLS " FROM profiles WHERE state = ? ORDER BY iccid",
 };
 
 struct sq_store {
@@ -344,19 +362,14 @@ static void read_profile(sqlite3_stmt *q, struct rsp_profile *p)
     p->version = sqlite3_column_int64(q, 22);
 }
 
-static int sq_profile_insert(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
-                             size_t pkg_len, const char *actor)
+/* The INSERT of one profile row (inside the caller's transaction). */
+static int insert_profile_row(struct sq_store *s, const struct rsp_profile *p, const uint8_t *pkg,
+                              size_t pkg_len)
 {
-    struct sq_store *s = SQ(st);
     int64_t now = now_s();
-    int rc = begin(s);
-    if (rc)
-        return rc;
     sqlite3_stmt *q = Q(s, Q_PROFILE_INSERT);
-    if (!q) {
-        rollback(s);
+    if (!q)
         return RSP_EIO;
-    }
     const char *state = rsp_profile_state_name(p->state);
     bind_text(q, 1, p->iccid);
     bind_text(q, 2, p->imsi);
@@ -381,16 +394,171 @@ static int sq_profile_insert(struct rsp_store *st, const struct rsp_profile *p, 
     bind_text(q, 21, p->smds_address);
     bind_text(q, 22, p->error_reason);
     bind_blob_or_null(q, 23, pkg, pkg_len);
-    rc = run(q);
+    return run(q);
+}
+
+static int sq_profile_insert(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
+                             size_t pkg_len, const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    rc = insert_profile_row(s, p, pkg, pkg_len);
     if (rc == 0) {
         fault(s, "profile_insert:after_insert");
-        rc = audit_add(s, "profile", p->iccid, "", state, actor, "inserted");
+        rc = audit_add(s, "profile", p->iccid, "", rsp_profile_state_name(p->state), actor,
+                       "inserted");
     }
     if (rc) {
         rollback(s);
         return rc;
     }
     return commit(s);
+}
+
+/* ---- inventory import ---- */
+
+/* 1 and the digest when the profile has a stored manifest, 0 when the row has none, negative. */
+static int manifest_hash(struct sq_store *s, const char *iccid, uint8_t out[32])
+{
+    sqlite3_stmt *q = Q(s, Q_MANIFEST_HASH);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, iccid);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        rc = col_blob(q, 0, out, 32) == 32 ? 1 : RSP_EIO;
+    else
+        rc = rc == SQLITE_DONE ? 0 : map_rc(rc);
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int exists_key(struct sq_store *s, enum stmt_id id, const char *key)
+{
+    sqlite3_stmt *q = Q(s, id);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, key);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+static int import_one(struct sq_store *s, struct rsp_store_import_item *it, const char *actor)
+{
+    const char *key = it->profile.iccid[0] ? it->profile.iccid : "-";
+    char reason[128];
+    if (it->refused) {
+        it->result = RSP_EVERIFY;
+        snprintf(reason, sizeof reason, "%s", it->refused);
+        return audit_add(s, "import", key, "", "Refused", actor, reason);
+    }
+    uint8_t digest[32], have[32];
+    if (rsp_sha256(it->manifest, it->manifest_len, digest))
+        return RSP_ECRYPTO;
+    int rc = exists_key(s, Q_PROFILE_EXISTS, it->profile.iccid);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        rc = manifest_hash(s, it->profile.iccid, have);
+        if (rc < 0)
+            return rc;
+        if (rc == 1 && memcmp(have, digest, 32) == 0) {
+            it->result = RSP_STORE_IMPORT_PRESENT;
+            return 0;
+        }
+        it->result = RSP_ESTATE;
+        return audit_add(s, "import", key, "", "Refused", actor,
+                         rc == 1 ? "ICCID already imported with another manifest"
+                                 : "ICCID already in the inventory without a manifest");
+    }
+    /* A savepoint keeps a constraint refusal of this row from undoing the rest of the batch. */
+    char *err = NULL;
+    if (sqlite3_exec(s->db, "SAVEPOINT import_item", NULL, NULL, &err) != SQLITE_OK) {
+        sqlite3_free(err);
+        return RSP_EIO;
+    }
+    rc = insert_profile_row(s, &it->profile, it->pkg, it->pkg_len);
+    if (rc == 0) {
+        sqlite3_stmt *q = Q(s, Q_MANIFEST_ADD);
+        if (!q) {
+            rc = RSP_EIO;
+        } else {
+            bind_text(q, 1, it->profile.iccid);
+            sqlite3_bind_blob64(q, 2, it->manifest, it->manifest_len, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(q, 3, digest, 32, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(q, 4, now_s());
+            rc = run(q);
+        }
+    }
+    if (rc == 0) {
+        char hex[17];
+        rsp_hex_str(hex, digest, 8, 0);
+        snprintf(reason, sizeof reason, "imported (manifest sha256 %s...)", hex);
+        fault(s, "profile_import:after_insert");
+        rc = audit_add(s, "profile", it->profile.iccid, "",
+                       rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, reason);
+    }
+    if (rc == RSP_ESTATE) { /* constraint: e.g. a duplicate matchingId */
+        sqlite3_exec(s->db, "ROLLBACK TO import_item; RELEASE import_item", NULL, NULL, NULL);
+        it->result = RSP_ESTATE;
+        return audit_add(s, "import", key, "", "Refused", actor, "row refused by the database");
+    }
+    if (rc)
+        return rc;
+    it->result = 0;
+    return sqlite3_exec(s->db, "RELEASE import_item", NULL, NULL, NULL) == SQLITE_OK ? 0 : RSP_EIO;
+}
+
+static int sq_profile_import(struct rsp_store *st, struct rsp_store_import_item *items, size_t n,
+                             const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = import_one(s, &items[i], actor);
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+static int sq_profile_manifest(struct rsp_store *st, const char *iccid, struct rsp_buf *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_MANIFEST_GET);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, iccid);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        rc = col_buf(q, 0, out);
+    else
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_profile_list(struct rsp_store *st, const enum rsp_profile_state *state,
+                           rsp_store_profile_cb cb, void *arg)
+{
+    sqlite3_stmt *q = Q(SQ(st), state ? Q_PROFILE_LIST_STATE : Q_PROFILE_LIST);
+    if (!q)
+        return RSP_EIO;
+    if (state)
+        bind_text(q, 1, rsp_profile_state_name(*state));
+    int rc, stop = 0;
+    struct rsp_profile p;
+    while (stop == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        read_profile(q, &p);
+        stop = cb(arg, &p);
+    }
+    sqlite3_reset(q);
+    return stop ? stop : map_rc(rc);
 }
 
 static int sq_profile_get(struct rsp_store *st, const char *iccid, struct rsp_profile *out)
@@ -825,6 +993,9 @@ static const struct rsp_store_ops sq_ops = {
     .outbox_next_due = sq_outbox_next_due,
     .outbox_done = sq_outbox_done,
     .outbox_retry = sq_outbox_retry,
+    .profile_import = sq_profile_import,
+    .profile_manifest = sq_profile_manifest,
+    .profile_list = sq_profile_list,
 };
 
 static int exec(sqlite3 *db, const char *sql)
