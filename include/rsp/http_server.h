@@ -35,6 +35,7 @@ struct rsp_http_request {
     size_t body_len;
     const char *content_type;   /* NULL when absent */
     const char *admin_protocol; /* X-Admin-Protocol, NULL when absent */
+    const char *authorization;  /* Authorization header, NULL when absent (never logged) */
 };
 
 #define RSP_HTTP_EID_LOG_PREFIX 8 /* digits of an EID that may appear in a log line */

@@ -148,6 +148,10 @@ struct rsp_store_ops {
     /* First profile (by iccid) in Available with this profile type; RSP_ENOTFOUND if none. */
     int (*profile_find_available)(struct rsp_store *st, const char *profile_type,
                                   struct rsp_profile *out);
+    /* Same, among the profiles of one owner (ES2+ operator isolation): RSP_ENOTFOUND if the owner
+     * has no profile of this type at all, RSP_ESTATE if it has some but none is Available. */
+    int (*profile_find_available_owned)(struct rsp_store *st, const char *profile_type,
+                                        const char *owner, struct rsp_profile *out);
     /* Writes every mutable field of `next` where iccid matches and (state, version) equal
      * (expect_state, expect_version); records an audit row when the state changes; bumps the
      * version. RSP_ESTATE when no row matched. */
@@ -217,6 +221,8 @@ int rsp_store_profile_get(struct rsp_store *st, const char *iccid, struct rsp_pr
 int rsp_store_profile_package(struct rsp_store *st, const char *iccid, struct rsp_buf *out);
 int rsp_store_profile_find_available(struct rsp_store *st, const char *profile_type,
                                      struct rsp_profile *out);
+int rsp_store_profile_find_available_owned(struct rsp_store *st, const char *profile_type,
+                                           const char *owner, struct rsp_profile *out);
 /* Compare-and-set update: `cur` is the row as read, `next` the wanted row (same iccid). The state
  * change cur->state -> next->state must pass rsp_profile_transition_check (RSP_ESTATE otherwise).
  * On success next->version is cur->version + 1. */

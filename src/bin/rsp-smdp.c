@@ -6,8 +6,12 @@
  * opens the store, serves the ES9+ and ES2+ routes over HTTPS (plain HTTP only when configured),
  * runs the expiry sweeper periodically, and stops gracefully on SIGTERM/SIGINT.
  *
- * NOT YET AVAILABLE: the ES9+/ES2+ function handlers come in the next increment. Until then every
- * function route points at smdp_function_not_yet_available(), which answers a JSON refusal
+ * ES2+ (DownloadOrder, ConfirmOrder, CancelOrder, ReleaseProfile) is served by
+ * rsp_es2p_http_handler for the operators of the `operator` lines, and a worker delivers the
+ * HandleDownloadProgressInfo outbox to their callback URLs.
+ *
+ * NOT YET AVAILABLE: the ES9+ function handlers come in the next increment. Until then every ES9+
+ * route points at smdp_function_not_yet_available(), which answers a JSON refusal
  * (1.6 / 3.7 "Function not yet available"). The table `smdp_functions` below says which.
  */
 #include <ctype.h>
@@ -21,7 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "rsp/err.h"
+#include "rsp/es2p.h"
 #include "rsp/es2p_json.h"
 #include "rsp/es9p_json.h"
 #include "rsp/http_server.h"
@@ -53,6 +60,13 @@ struct config {
     unsigned session_lifetime;
     unsigned sweep_interval;
     unsigned shutdown_grace;
+    unsigned cc_max_attempts;
+    unsigned notify_max_attempts;
+    unsigned notify_base_delay;
+    unsigned notify_max_delay;
+    unsigned notify_poll_ms;
+    struct rsp_es2p_operator operators[RSP_ES2P_MAX_OPERATORS]; /* `operator` lines */
+    size_t n_operators;
 };
 
 struct cfg_key {
@@ -88,6 +102,13 @@ static const struct cfg_key cfg_keys[] = {
     K("session_lifetime", T_UINT, session_lifetime, "download session lifetime in seconds (600)"),
     K("sweep_interval", T_UINT, sweep_interval, "seconds between expiry sweeps (30)"),
     K("shutdown_grace", T_UINT, shutdown_grace, "seconds to wait for requests on stop (10)"),
+    K("cc_max_attempts", T_UINT, cc_max_attempts, "confirmation code attempts per order (3)"),
+    K("notify_max_attempts", T_UINT, notify_max_attempts,
+      "HandleDownloadProgressInfo attempts before parking as failed (10)"),
+    K("notify_base_delay", T_UINT, notify_base_delay,
+      "first retry delay in seconds, doubled per attempt, plus jitter (5)"),
+    K("notify_max_delay", T_UINT, notify_max_delay, "largest retry delay in seconds (3600)"),
+    K("notify_poll_ms", T_UINT, notify_poll_ms, "outbox poll interval in milliseconds (1000)"),
 };
 #define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
 
@@ -103,6 +124,34 @@ static void config_defaults(struct config *c)
     c->session_lifetime = 600;
     c->sweep_interval = 30;
     c->shutdown_grace = 10;
+    c->cc_max_attempts = 3;
+    c->notify_max_attempts = 10;
+    c->notify_base_delay = 5;
+    c->notify_max_delay = 3600;
+    c->notify_poll_ms = 1000;
+}
+
+/* operator = ID token_sha256=HEX [cert_sha256=HEX] [callback_url=URL] [callback_ca=FILE]
+ * (repeatable; not overridable from the environment). */
+static int add_operator(struct config *c, const char *v, const char *where)
+{
+    char err[200];
+    if (c->n_operators >= RSP_ES2P_MAX_OPERATORS) {
+        fprintf(stderr, "rsp-smdp: %s: more than %d operators\n", where, RSP_ES2P_MAX_OPERATORS);
+        return -1;
+    }
+    struct rsp_es2p_operator *op = &c->operators[c->n_operators];
+    if (rsp_es2p_operator_parse(v, op, err, sizeof err) != 0) {
+        fprintf(stderr, "rsp-smdp: %s: %s\n", where, err);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_operators; i++)
+        if (strcmp(c->operators[i].id, op->id) == 0) {
+            fprintf(stderr, "rsp-smdp: %s: operator %s defined twice\n", where, op->id);
+            return -1;
+        }
+    c->n_operators++;
+    return 0;
 }
 
 static int set_value(struct config *c, const struct cfg_key *k, const char *v, const char *where)
@@ -185,6 +234,10 @@ static int config_load(struct config *c, const char *path, bool must_exist)
         }
         *eq = 0;
         const char *key = trim(s), *val = trim(eq + 1);
+        if (strcmp(key, "operator") == 0) {
+            rc = add_operator(c, val, where);
+            continue;
+        }
         const struct cfg_key *k = find_key(key);
         if (!k) {
             fprintf(stderr, "rsp-smdp: %s: unknown key '%s'\n", where, key);
@@ -255,6 +308,12 @@ static int config_check(const struct config *c)
     char *save = NULL;
     for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
         bad |= check_readable("ci_certs", trim(t), true) != 0;
+    for (size_t i = 0; i < c->n_operators; i++)
+        bad |= check_readable("callback_ca", c->operators[i].callback_ca, false) != 0;
+    if (c->notify_poll_ms == 0) {
+        fprintf(stderr, "rsp-smdp: notify_poll_ms must be > 0\n");
+        bad = 1;
+    }
     if (!c->db_path[0]) {
         fprintf(stderr, "rsp-smdp: db_path is required\n");
         bad = 1;
@@ -286,24 +345,26 @@ struct smdp_function {
     const char *path;
     const char *name;
     rsp_http_handler handler; /* smdp_function_not_yet_available until implemented */
+    bool es2p;                /* ctx is the struct rsp_es2p_http_ctx */
 };
 
 /* The route table. Every entry whose handler is smdp_function_not_yet_available is NOT YET
- * AVAILABLE (ES9+ handlers: next increment; ES2+ handlers: after them). */
+ * AVAILABLE (ES9+ handlers: next increment). */
 static const struct smdp_function smdp_functions[] = {
     {RSP_ES9P_PATH_PREFIX "initiateAuthentication", "ES9+.InitiateAuthentication",
-     smdp_function_not_yet_available},
+     smdp_function_not_yet_available, false},
     {RSP_ES9P_PATH_PREFIX "authenticateClient", "ES9+.AuthenticateClient",
-     smdp_function_not_yet_available},
+     smdp_function_not_yet_available, false},
     {RSP_ES9P_PATH_PREFIX "getBoundProfilePackage", "ES9+.GetBoundProfilePackage",
-     smdp_function_not_yet_available},
+     smdp_function_not_yet_available, false},
     {RSP_ES9P_PATH_PREFIX "handleNotification", "ES9+.HandleNotification",
-     smdp_function_not_yet_available},
-    {RSP_ES9P_PATH_PREFIX "cancelSession", "ES9+.CancelSession", smdp_function_not_yet_available},
-    {RSP_ES2P_PATH_PREFIX "downloadOrder", "ES2+.DownloadOrder", smdp_function_not_yet_available},
-    {RSP_ES2P_PATH_PREFIX "confirmOrder", "ES2+.ConfirmOrder", smdp_function_not_yet_available},
-    {RSP_ES2P_PATH_PREFIX "cancelOrder", "ES2+.CancelOrder", smdp_function_not_yet_available},
-    {RSP_ES2P_PATH_PREFIX "releaseProfile", "ES2+.ReleaseProfile", smdp_function_not_yet_available},
+     smdp_function_not_yet_available, false},
+    {RSP_ES9P_PATH_PREFIX "cancelSession", "ES9+.CancelSession", smdp_function_not_yet_available,
+     false},
+    {RSP_ES2P_PATH_PREFIX "downloadOrder", "ES2+.DownloadOrder", rsp_es2p_http_handler, true},
+    {RSP_ES2P_PATH_PREFIX "confirmOrder", "ES2+.ConfirmOrder", rsp_es2p_http_handler, true},
+    {RSP_ES2P_PATH_PREFIX "cancelOrder", "ES2+.CancelOrder", rsp_es2p_http_handler, true},
+    {RSP_ES2P_PATH_PREFIX "releaseProfile", "ES2+.ReleaseProfile", rsp_es2p_http_handler, true},
 };
 #define N_FUNCTIONS (sizeof smdp_functions / sizeof smdp_functions[0])
 
@@ -320,7 +381,13 @@ static void usage(FILE *f)
                "\n"
                "configuration keys (key = value; environment RSP_SMDP_<KEY> overrides):\n");
     for (size_t i = 0; i < N_KEYS; i++)
-        fprintf(f, "  %-17s %s\n", cfg_keys[i].name, cfg_keys[i].help);
+        fprintf(f, "  %-19s %s\n", cfg_keys[i].name, cfg_keys[i].help);
+    fprintf(f, "  %-19s %s\n", "operator",
+            "ES2+ operator, repeatable: ID token_sha256=HEX [cert_sha256=HEX]\n"
+            "                      [callback_url=URL] [callback_ca=FILE]; the bearer token's\n"
+            "                      SHA-256 authenticates the caller, whose ID must equal\n"
+            "                      functionRequesterIdentifier and the profiles' owner\n"
+            "                      (cert_sha256 is accepted but mutual TLS is NOT YET enforced)");
     fprintf(f, "\nfunctions (POST, JSON):\n");
     for (size_t i = 0; i < N_FUNCTIONS; i++)
         fprintf(f, "  %-30s %s\n", smdp_functions[i].name,
@@ -330,6 +397,11 @@ static void usage(FILE *f)
     fprintf(f, "\nNOT YET AVAILABLE functions are routed to smdp_function_not_yet_available,\n"
                "which answers a JSON refusal (subject 1.6, reason 3.7); their handlers come in\n"
                "the next increment.\n"
+               "\n"
+               "ES2+ callers send 'Authorization: Bearer TOKEN'. HandleDownloadProgressInfo\n"
+               "notifications are queued in the store and POSTed to the operator's callback_url\n"
+               "until it answers 204 (retried with back-off; parked as failed after\n"
+               "notify_max_attempts).\n"
                "\n"
                "exit status: 0 after a clean stop or a valid --check-config, 1 on a runtime\n"
                "failure or an invalid configuration, 2 on a usage error.\n");
@@ -397,10 +469,18 @@ int main(int argc, char **argv)
         rsp_store_close(store);
         return 1;
     }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rsp_store_pool_destroy(ctx.stores);
+        rsp_store_close(store);
+        return 1;
+    }
+    struct rsp_es2p_http_ctx es2ctx = {cfg.operators, cfg.n_operators, ctx.stores, cfg.host,
+                                       cfg.cc_max_attempts};
     struct rsp_http_route routes[N_FUNCTIONS];
     for (size_t i = 0; i < N_FUNCTIONS; i++)
         routes[i] = (struct rsp_http_route){smdp_functions[i].path, smdp_functions[i].name,
-                                            smdp_functions[i].handler, &ctx};
+                                            smdp_functions[i].handler,
+                                            smdp_functions[i].es2p ? (void *)&es2ctx : &ctx};
     struct rsp_http_config hc = {
         .bind_addr = cfg.listen_address,
         .port = (uint16_t)cfg.port,
@@ -419,7 +499,28 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "rsp-smdp: cannot start the HTTP server on %s:%u: %s\n", cfg.listen_address,
                 cfg.port, rsp_strerror(rc));
+        rsp_store_pool_destroy(ctx.stores);
         rsp_store_close(store);
+        curl_global_cleanup();
+        return 1;
+    }
+    struct rsp_es2p_notify_config nc = {
+        .ops = cfg.operators,
+        .n_ops = cfg.n_operators,
+        .max_attempts = cfg.notify_max_attempts,
+        .base_delay_s = cfg.notify_base_delay,
+        .max_delay_s = cfg.notify_max_delay,
+        .log = stderr,
+    };
+    struct rsp_es2p_notifier *notifier = NULL;
+    rc = rsp_es2p_notifier_start(&nc, rsp_store_sqlite_opener, cfg.db_path, cfg.notify_poll_ms,
+                                 &notifier);
+    if (rc) {
+        fprintf(stderr, "rsp-smdp: cannot start the notification worker: %s\n", rsp_strerror(rc));
+        rsp_http_server_stop(srv, 0);
+        rsp_store_pool_destroy(ctx.stores);
+        rsp_store_close(store);
+        curl_global_cleanup();
         return 1;
     }
     char detail[128];
@@ -447,7 +548,9 @@ int main(int argc, char **argv)
     }
     log_event("stopping", "waiting for requests in flight");
     rsp_http_server_stop(srv, cfg.shutdown_grace * 1000);
+    rsp_es2p_notifier_stop(notifier);
     rsp_store_pool_destroy(ctx.stores); /* the worker threads are gone */
+    curl_global_cleanup();
     rsp_store_close(store);
     log_event("stopped", "");
     return status;

@@ -197,6 +197,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .content_type =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
         .admin_protocol = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Admin-Protocol"),
+        .authorization =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
     };
     struct rsp_status_code refusal;
     if (rsp_es_check_headers(req.content_type, req.admin_protocol, &refusal) != 0) {

@@ -170,6 +170,16 @@ int rsp_store_profile_find_available(struct rsp_store *st, const char *profile_t
     return st->ops->profile_find_available(st, profile_type, out);
 }
 
+int rsp_store_profile_find_available_owned(struct rsp_store *st, const char *profile_type,
+                                           const char *owner, struct rsp_profile *out)
+{
+    if (!st || !profile_type || !owner || !out)
+        return RSP_EINVAL;
+    if (!st->ops->profile_find_available_owned)
+        return RSP_EIO;
+    return st->ops->profile_find_available_owned(st, profile_type, owner, out);
+}
+
 int rsp_store_profile_update(struct rsp_store *st, const struct rsp_profile *cur,
                              struct rsp_profile *next, const char *actor, const char *reason)
 {

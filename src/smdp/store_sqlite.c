@@ -112,6 +112,8 @@ enum stmt_id {
     Q_PROFILE_GET,
     Q_PROFILE_PACKAGE,
     Q_PROFILE_FIND,
+    Q_PROFILE_FIND_OWNED,
+    Q_PROFILE_TYPE_OWNED,
     Q_PROFILE_CAS,
     Q_PROFILE_EXISTS,
     Q_SESSION_INSERT,
@@ -146,6 +148,10 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_PROFILE_PACKAGE] = "SELECT package FROM profiles WHERE iccid = ?",
     [Q_PROFILE_FIND] = "SELECT " PROFILE_COLS " FROM profiles WHERE profile_type = ?"
                        " AND state = 'Available' ORDER BY iccid LIMIT 1",
+    [Q_PROFILE_FIND_OWNED] = "SELECT " PROFILE_COLS " FROM profiles WHERE profile_type = ?1"
+                             " AND owner = ?2 AND state = 'Available' ORDER BY iccid LIMIT 1",
+    [Q_PROFILE_TYPE_OWNED] = "SELECT 1 FROM profiles WHERE profile_type = ?1 AND owner = ?2"
+                             " LIMIT 1",
     [Q_PROFILE_CAS] =
         "UPDATE profiles SET imsi=?2, profile_type=?3, spn=?4, name=?5, class=?6, owner=?7,"
         " operator=?8, package_sha256=?9, package_path=?10, state=?11,"
@@ -611,6 +617,35 @@ static int sq_profile_find_available(struct rsp_store *st, const char *profile_t
     return rc;
 }
 
+static int sq_profile_find_available_owned(struct rsp_store *st, const char *profile_type,
+                                           const char *owner, struct rsp_profile *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_PROFILE_FIND_OWNED);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, profile_type);
+    bind_text(q, 2, owner);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_profile(q, out);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? 1 : map_rc(rc);
+    }
+    sqlite3_reset(q);
+    if (rc != 1)
+        return rc;
+    q = Q(SQ(st), Q_PROFILE_TYPE_OWNED);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, profile_type);
+    bind_text(q, 2, owner);
+    rc = sqlite3_step(q);
+    rc = rc == SQLITE_ROW ? RSP_ESTATE : rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    sqlite3_reset(q);
+    return rc;
+}
+
 /* After a CAS changed no row: RSP_ENOTFOUND if the key does not exist, else RSP_ESTATE. */
 static int cas_lost(struct sq_store *s, enum stmt_id exists, const char *key)
 {
@@ -983,6 +1018,7 @@ static const struct rsp_store_ops sq_ops = {
     .profile_get = sq_profile_get,
     .profile_package = sq_profile_package,
     .profile_find_available = sq_profile_find_available,
+    .profile_find_available_owned = sq_profile_find_available_owned,
     .profile_cas = sq_profile_cas,
     .session_insert = sq_session_insert,
     .session_get = sq_session_get,

@@ -44,6 +44,13 @@ printf 'host = x\nbogus = 1\n' > "$tmp/bad.conf"
 check 1 "unknown key" "$SMDP" -c "$tmp/bad.conf" --check-config
 printf 'host x\n' > "$tmp/bad2.conf"
 check 1 "line without =" "$SMDP" -c "$tmp/bad2.conf" --check-config
+"$SMDP" --help | grep -q "ES2+.DownloadOrder *available" || { echo "FAIL: --help ES2+ status"; fail=1; }
+{ cat "$tmp/plain.conf"; echo "operator = op1 token_sha256=0011"; } > "$tmp/badop.conf"
+check 1 "operator with a short token hash" "$SMDP" -c "$tmp/badop.conf" --check-config
+{ cat "$tmp/plain.conf"; echo "operator = op1 token_sha256=$(printf %064d 0)"; echo "operator = op1 token_sha256=$(printf %064d 1)"; } > "$tmp/dupop.conf"
+check 1 "operator defined twice" "$SMDP" -c "$tmp/dupop.conf" --check-config
+{ cat "$tmp/plain.conf"; echo "operator = op1 token_sha256=$(printf %064d 0) callback_url=http://127.0.0.1:9/cb"; } > "$tmp/okop.conf"
+check 0 "operator line" "$SMDP" -c "$tmp/okop.conf" --check-config
 
 "$SMDP" -c "$tmp/plain.conf" >"$tmp/out.log" 2>"$tmp/err.log" &
 pid=$!
