@@ -7,7 +7,7 @@ PKGS=(
   build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libssl-dev openssl libcmocka-dev libjansson-dev sqlite3
   pcscd libpcsclite-dev vsmartcard-vpcd
-  libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
 )
 
 missing=()
