@@ -169,6 +169,12 @@ void ef_authenticate(struct ef *f, const char *mid, const char *expect)
     assert_int_equal(rsp_der_put_header(&cmd, 0xBF38, body.len), 0);
     cat(&cmd, &body);
     assert_int_equal(fx_cmd(f->e, cmd.data, cmd.len, &r), 0);
+    if (f->tamper_sig1) {
+        struct rsp_sgp22_authenticate_server_response ar;
+        assert_int_equal(rsp_sgp22_authenticate_server_response_decode(r.data, r.len, &ar), 0);
+        assert_true(ar.ok);
+        r.data[(size_t)(ar.euicc_signature1.p - r.data) + 7] ^= 0x04;
+    }
     assert_int_equal(rsp_buf_set(&f->auth_server_resp, r.data, r.len), 0);
 
     struct rsp_es9_auth_client_req rq;
@@ -269,4 +275,35 @@ void ef_notify(struct ef *f)
     assert_int_equal(rsp_es9p_handle_notification(&f->cfg, f->st, &rq, &rs), 0);
     ef_assert_refused(&rs, NULL);
     rsp_buf_free(&rq.pending_notification);
+}
+
+void ef_cancel(struct ef *f, int64_t reason, const char *expect)
+{
+    struct rsp_sgp22_cancel_session_request cq;
+    memset(&cq, 0, sizeof cq);
+    cq.transaction_id.p = f->tid.b;
+    cq.transaction_id.len = f->tid.len;
+    cq.reason = reason;
+    struct rsp_buf cmd = RSP_BUF_INIT, r = RSP_BUF_INIT;
+    assert_int_equal(rsp_sgp22_cancel_session_request_encode(&cq, &cmd), 0);
+    assert_int_equal(fx_cmd(f->e, cmd.data, cmd.len, &r), 0);
+    ef_cancel_with(f, &r, expect);
+    rsp_buf_free(&cmd);
+    rsp_buf_free(&r);
+}
+
+void ef_cancel_with(struct ef *f, const struct rsp_buf *euicc_resp, const char *expect)
+{
+    struct rsp_es9_cancel_session_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.transaction_id = f->tid;
+    assert_int_equal(rsp_buf_set(&rq.cancel_session_response, euicc_resp->data, euicc_resp->len),
+                     0);
+    struct rsp_es9_response rs;
+    memset(&rs, 0, sizeof rs);
+    rs.fn = RSP_ES9_CANCEL_SESSION;
+    assert_int_equal(rsp_es9p_cancel_session(&f->cfg, f->st, &rq, &rs), 0);
+    ef_assert_refused(&rs, expect);
+    rsp_es9_response_free(&rs);
+    rsp_buf_free(&rq.cancel_session_response);
 }

@@ -29,6 +29,7 @@ struct ef {
     struct rsp_buf pd_resp;          /* BF21 from the eUICC */
     struct rsp_buf bpp;
     struct rsp_buf pir;
+    bool tamper_sig1; /* ef_authenticate flips a bit of euiccSignature1 */
 };
 
 /* Opens everything for curve set `set`, with the profile inserted Released. */
@@ -42,6 +43,9 @@ void ef_authenticate(struct ef *f, const char *mid, const char *expect);
 void ef_prepare_and_get(struct ef *f, const char *cc, const char *expect);
 void ef_install(struct ef *f);
 void ef_notify(struct ef *f);
+/* ES10b CancelSession on the eUICC for f->tid, then ES9+ cancelSession with its answer. */
+void ef_cancel(struct ef *f, int64_t reason, const char *expect);
+void ef_cancel_with(struct ef *f, const struct rsp_buf *euicc_resp, const char *expect);
 void ef_assert_refused(const struct rsp_es9_response *r, const char *expect);
 
 int ef_profile_state(struct ef *f, const char *iccid);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "es9p_fx.h"
+#include "rsp/der.h"
 #include "rsp/err.h"
 #include "rsp/sgp22_auth.h"
 
@@ -282,6 +283,173 @@ static void test_confirmation_code(void **state)
     ef_close(&f);
 }
 
+static void signed_cancel(struct ef *f, const char *oid, int64_t reason, struct rsp_buf *out);
+
+static void test_cancel_postponed_then_retry(void **state)
+{
+    (void)state;
+    struct ef f;
+    ef_open(&f, 0);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_prepare_and_get(&f, NULL, NULL);
+    assert_int_equal(count_outbox(&f), 1);
+    ef_cancel(&f, RSP_SGP22_CANCEL_POSTPONED, NULL);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_CANCELLED);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_RELEASED);
+    assert_int_equal(count_outbox(&f), 0);
+    /* a later attempt installs */
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_prepare_and_get(&f, NULL, NULL);
+    ef_install(&f);
+    ef_notify(&f);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_INSTALLED);
+    /* a cancelSession after the PIR is accepted and changes nothing */
+    struct rsp_profile before;
+    assert_int_equal(rsp_store_profile_get(f.st, EF_ICCID, &before), 0);
+    struct rsp_buf r = RSP_BUF_INIT;
+    signed_cancel(&f, RSP_PKI_DEFAULT_SMDP_OID, RSP_SGP22_CANCEL_TIMEOUT, &r);
+    ef_cancel_with(&f, &r, NULL);
+    rsp_buf_free(&r);
+    assert_profile_unchanged(&f, &before);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_FINISHED);
+    /* a replayed PIR is ignored (well-formed: success, nothing changes) */
+    ef_notify(&f);
+    assert_profile_unchanged(&f, &before);
+    ef_close(&f);
+}
+
+static void test_cancel_end_user_rejection(void **state)
+{
+    (void)state;
+    struct ef f;
+    ef_open(&f, 1);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_cancel(&f, RSP_SGP22_CANCEL_END_USER_REJECTION, NULL);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_CANCELLED);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_ERROR);
+    struct rsp_outbox_item it;
+    assert_int_equal(rsp_store_outbox_next_due(f.st, INT64_MAX, &it), 0);
+    assert_non_null(strstr(it.body, "\"subjectCode\":\"8.8.5\",\"reasonCode\":\"3.8\""));
+    ef_close(&f);
+}
+
+/* A CancelSessionResponse signed by the eUICC key over our own EuiccCancelSessionSigned. */
+static void signed_cancel(struct ef *f, const char *oid, int64_t reason, struct rsp_buf *out)
+{
+    struct rsp_buf oidb = RSP_BUF_INIT, sp = RSP_BUF_INIT;
+    assert_int_equal(rsp_oid_from_str(&oidb, oid), 0);
+    struct rsp_sgp22_euicc_cancel_session_signed cs;
+    memset(&cs, 0, sizeof cs);
+    cs.transaction_id.p = f->tid.b;
+    cs.transaction_id.len = f->tid.len;
+    cs.smdp_oid.p = oidb.data;
+    cs.smdp_oid.len = oidb.len;
+    cs.reason = reason;
+    assert_int_equal(rsp_sgp22_euicc_cancel_session_signed_encode(&cs, &sp), 0);
+    struct rsp_key *k = NULL;
+    assert_int_equal(rsp_pki_item_key(&fx_pki()->set[f->set].item[RSP_PKI_EUICC], &k), 0);
+    uint8_t sig[64];
+    assert_int_equal(rsp_ecdsa_sign(k, sp.data, sp.len, sig), 0);
+    rsp_key_free(k);
+    struct rsp_sgp22_cancel_session_response cr;
+    memset(&cr, 0, sizeof cr);
+    cr.ok = true;
+    assert_int_equal(rsp_der_parse_one(sp.data, sp.len, &cr.signed_part.raw), 0);
+    cr.signature.p = sig;
+    cr.signature.len = 64;
+    assert_int_equal(rsp_sgp22_cancel_session_response_encode(&cr, out), 0);
+    rsp_buf_free(&oidb);
+    rsp_buf_free(&sp);
+}
+
+static void test_cancel_refusals(void **state)
+{
+    (void)state;
+    struct ef f;
+    ef_open(&f, 0);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    struct rsp_profile before;
+    assert_int_equal(rsp_store_profile_get(f.st, EF_ICCID, &before), 0);
+    struct rsp_buf r = RSP_BUF_INIT;
+    /* control: our OID, correctly signed, would be accepted (checked last below) */
+    signed_cancel(&f, "2.999.77", RSP_SGP22_CANCEL_END_USER_REJECTION, &r);
+    ef_cancel_with(&f, &r, "8.8/3.10");
+    /* bad signature */
+    rsp_buf_reset(&r);
+    signed_cancel(&f, RSP_PKI_DEFAULT_SMDP_OID, RSP_SGP22_CANCEL_END_USER_REJECTION, &r);
+    r.data[r.len - 3] ^= 1;
+    ef_cancel_with(&f, &r, "8.1/6.1");
+    /* unknown transactionId */
+    struct rsp_tid saved = f.tid;
+    f.tid.b[3] ^= 1;
+    ef_cancel_with(&f, &r, "8.10.1/3.9");
+    f.tid = saved;
+    assert_profile_unchanged(&f, &before);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_AUTHENTICATED);
+    rsp_buf_reset(&r);
+    signed_cancel(&f, RSP_PKI_DEFAULT_SMDP_OID, RSP_SGP22_CANCEL_TIMEOUT, &r);
+    ef_cancel_with(&f, &r, NULL);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_CANCELLED);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_RELEASED);
+    rsp_buf_free(&r);
+    ef_close(&f);
+}
+
+static void test_signature_refusals(void **state)
+{
+    (void)state;
+    struct ef f;
+    ef_open(&f, 0);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    struct rsp_profile before;
+    assert_int_equal(rsp_store_profile_get(f.st, EF_ICCID, &before), 0);
+    /* tampered euiccSignature2 (last bytes of euiccSignature2 inside BF21) */
+    struct rsp_der_iter it;
+    struct rsp_tlv s2, sig2, cert;
+    rsp_der_iter_init(&it, f.pd_resp.data, f.pd_resp.len);
+    assert_int_equal(rsp_der_next(&it, &s2), 1);
+    assert_int_equal(rsp_der_next(&it, &sig2), 1);
+    assert_int_equal(rsp_der_next(&it, &cert), 1);
+    struct rsp_buf body = RSP_BUF_INIT, cmd = RSP_BUF_INIT, r = RSP_BUF_INIT;
+    assert_int_equal(rsp_buf_append(&body, s2.raw, s2.raw_len + sig2.raw_len), 0);
+    assert_int_equal(rsp_buf_append(&body, cert.raw, cert.raw_len), 0);
+    assert_int_equal(rsp_der_put_header(&cmd, 0xBF21, body.len), 0);
+    assert_int_equal(rsp_buf_append(&cmd, body.data, body.len), 0);
+    assert_int_equal(fx_cmd(f.e, cmd.data, cmd.len, &r), 0);
+    struct rsp_sgp22_prepare_download_response pr;
+    assert_int_equal(rsp_sgp22_prepare_download_response_decode(r.data, r.len, &pr), 0);
+    assert_true(pr.ok);
+    size_t off = (size_t)(pr.euicc_signature2.p - r.data);
+    r.data[off + 5] ^= 0x10;
+    struct rsp_es9_gbpp_req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.transaction_id = f.tid;
+    rq.prepare_download_response = r;
+    struct rsp_es9_response rs;
+    memset(&rs, 0, sizeof rs);
+    rs.fn = RSP_ES9_GET_BOUND_PROFILE_PACKAGE;
+    assert_int_equal(rsp_es9p_get_bound_profile_package(&f.cfg, f.st, &rq, &rs), 0);
+    ef_assert_refused(&rs, "8.1/6.1");
+    assert_profile_unchanged(&f, &before);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_AUTHENTICATED);
+    rsp_buf_free(&body);
+    rsp_buf_free(&cmd);
+    rsp_buf_free(&r);
+
+    /* tampered euiccSignature1 in a fresh session */
+    ef_initiate(&f, NULL);
+    f.tamper_sig1 = true;
+    ef_authenticate(&f, EF_MID, "8.1/6.1");
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_STARTED);
+    assert_profile_unchanged(&f, &before);
+    ef_close(&f);
+}
+
 static int teardown_all(void **state)
 {
     (void)state;
@@ -292,10 +460,18 @@ static int teardown_all(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_download_nist),     cmocka_unit_test(test_download_brp),
-        cmocka_unit_test(test_initiate_refusals), cmocka_unit_test(test_auth_refusals),
-        cmocka_unit_test(test_other_eid_refused), cmocka_unit_test(test_gbpp_same_otpk_same_bpp),
-        cmocka_unit_test(test_retry_new_session), cmocka_unit_test(test_confirmation_code),
+        cmocka_unit_test(test_download_nist),
+        cmocka_unit_test(test_download_brp),
+        cmocka_unit_test(test_initiate_refusals),
+        cmocka_unit_test(test_auth_refusals),
+        cmocka_unit_test(test_other_eid_refused),
+        cmocka_unit_test(test_gbpp_same_otpk_same_bpp),
+        cmocka_unit_test(test_retry_new_session),
+        cmocka_unit_test(test_confirmation_code),
+        cmocka_unit_test(test_cancel_postponed_then_retry),
+        cmocka_unit_test(test_cancel_end_user_rejection),
+        cmocka_unit_test(test_cancel_refusals),
+        cmocka_unit_test(test_signature_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
