@@ -27,6 +27,7 @@
 #include "rsp/cert.h"
 #include "rsp/crypto.h"
 #include "rsp/es9p_json.h"
+#include "rsp/http_server.h"
 #include "rsp/store.h"
 
 /* One SM-DP+ credential set: CERT.DPauth and CERT.DPpb with their keys, both issued under `ci`.
@@ -82,5 +83,15 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
 int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                          enum rsp_es9_function fn, const char *json, size_t len,
                          struct rsp_buf *out, int *http_status, struct rsp_es_exec_status *outcome);
+
+/* HTTP adapter: the rsp_http_handler of the five ES9+ routes (the function is the last path
+ * segment). ctx is a struct rsp_es9p_http; each worker thread uses its own store connection from
+ * the pool. Fills the log outcome (status and code; never EIDs or keys). */
+struct rsp_es9p_http {
+    const struct rsp_es9p_config *cfg;
+    struct rsp_store_pool *stores;
+};
+int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
+                          struct rsp_http_response *resp);
 
 #endif

@@ -405,7 +405,7 @@ static int es9p_load(const struct config *cfg, struct es9p_creds *c)
 struct smdp_ctx {
     const struct config *cfg;
     struct rsp_store_pool *stores;
-    const struct rsp_es9p_config *es9p; /* NULL: ES9+ not configured */
+    struct rsp_es9p_http es9p_http; /* cfg NULL: ES9+ not configured */
 };
 
 /* Handler of every function not implemented yet: a JSON refusal, never a silent success. */
@@ -419,31 +419,13 @@ static int smdp_function_not_yet_available(void *ctx, const struct rsp_http_requ
     return rsp_es_encode_failure(c, &resp->body);
 }
 
-/* The five ES9+ functions: the function is the last path segment. */
+/* The five ES9+ functions (src/smdp/es9p.c); 1.6/3.7 while ES9+ is not configured. */
 static int smdp_es9p(void *ctx, const struct rsp_http_request *req, struct rsp_http_response *resp)
 {
-    const struct smdp_ctx *c = ctx;
-    if (!c->es9p)
+    struct smdp_ctx *c = ctx;
+    if (!c->es9p_http.cfg)
         return smdp_function_not_yet_available(ctx, req, resp);
-    const char *slash = strrchr(req->path, '/');
-    enum rsp_es9_function fn;
-    struct rsp_store *st = NULL;
-    int rc = rsp_es9_function_from_name(slash ? slash + 1 : req->path, &fn);
-    if (rc == 0)
-        rc = rsp_store_pool_get(c->stores, &st);
-    struct rsp_es_exec_status out;
-    memset(&out, 0, sizeof out);
-    if (rc == 0)
-        rc = rsp_es9p_handle_json(c->es9p, st, fn, (const char *)req->body, req->body_len,
-                                  &resp->body, &resp->status, &out);
-    if (rc)
-        return rc;
-    if (out.status == RSP_ES_FAILED)
-        snprintf(resp->log_outcome, sizeof resp->log_outcome, "Failed %s/%s", out.code.subject,
-                 out.code.reason);
-    else
-        snprintf(resp->log_outcome, sizeof resp->log_outcome, "%s", rsp_es_status_name(out.status));
-    return 0;
+    return rsp_es9p_http_handler(&c->es9p_http, req, resp);
 }
 
 struct smdp_function {
@@ -560,10 +542,11 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct smdp_ctx ctx = {&cfg, NULL, es9p_rc == 0 ? &es9p.cfg : NULL};
+    struct smdp_ctx ctx = {&cfg, NULL, {es9p_rc == 0 ? &es9p.cfg : NULL, NULL}};
     if (es9p_rc != 0)
         log_event("es9p", "not configured (no DPauth): ES9+ answers 1.6/3.7");
     rc = rsp_store_pool_create(rsp_store_sqlite_opener, cfg.db_path, &ctx.stores);
+    ctx.es9p_http.stores = ctx.stores;
     if (rc) {
         es9p_creds_free(&es9p);
         rsp_store_close(store);

@@ -1023,3 +1023,30 @@ int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st
     rsp_es9_request_free(&rq);
     return rc;
 }
+
+int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
+                          struct rsp_http_response *resp)
+{
+    const struct rsp_es9p_http *h = ctx;
+    if (!h || !h->cfg || !h->stores || !req || !resp)
+        return RSP_EINVAL;
+    const char *slash = strrchr(req->path, '/');
+    enum rsp_es9_function fn;
+    struct rsp_store *st = NULL;
+    int rc = rsp_es9_function_from_name(slash ? slash + 1 : req->path, &fn);
+    if (rc == 0)
+        rc = rsp_store_pool_get(h->stores, &st);
+    struct rsp_es_exec_status out;
+    memset(&out, 0, sizeof out);
+    if (rc == 0)
+        rc = rsp_es9p_handle_json(h->cfg, st, fn, (const char *)req->body, req->body_len,
+                                  &resp->body, &resp->status, &out);
+    if (rc)
+        return rc;
+    if (out.status == RSP_ES_FAILED)
+        snprintf(resp->log_outcome, sizeof resp->log_outcome, "Failed %s/%s", out.code.subject,
+                 out.code.reason);
+    else
+        snprintf(resp->log_outcome, sizeof resp->log_outcome, "%s", rsp_es_status_name(out.status));
+    return 0;
+}

@@ -113,6 +113,69 @@ enum rsp_session_state ef_session_state(struct ef *f, const struct rsp_tid *tid)
     return st;
 }
 
+/* One ES9+ call: straight to the handler, or as JSON through f->post (the LPA over HTTPS). The
+ * typed request is copied shallowly into the union (not freed here). */
+static void exchange(struct ef *f, enum rsp_es9_function fn, const void *req,
+                     struct rsp_es9_response *rs)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->fn = fn;
+    if (!f->post) {
+        int rc;
+        switch (fn) {
+        case RSP_ES9_INITIATE_AUTHENTICATION:
+            rc = rsp_es9p_initiate_authentication(&f->cfg, f->st, req, rs);
+            break;
+        case RSP_ES9_AUTHENTICATE_CLIENT:
+            rc = rsp_es9p_authenticate_client(&f->cfg, f->st, req, rs);
+            break;
+        case RSP_ES9_GET_BOUND_PROFILE_PACKAGE:
+            rc = rsp_es9p_get_bound_profile_package(&f->cfg, f->st, req, rs);
+            break;
+        case RSP_ES9_HANDLE_NOTIFICATION:
+            rc = rsp_es9p_handle_notification(&f->cfg, f->st, req, rs);
+            break;
+        default:
+            rc = rsp_es9p_cancel_session(&f->cfg, f->st, req, rs);
+            break;
+        }
+        assert_int_equal(rc, 0);
+        return;
+    }
+    struct rsp_es9_request u;
+    memset(&u, 0, sizeof u);
+    u.fn = fn;
+    switch (fn) {
+    case RSP_ES9_INITIATE_AUTHENTICATION:
+        u.u.initiate_auth = *(const struct rsp_es9_initiate_auth_req *)req;
+        break;
+    case RSP_ES9_AUTHENTICATE_CLIENT:
+        u.u.auth_client = *(const struct rsp_es9_auth_client_req *)req;
+        break;
+    case RSP_ES9_GET_BOUND_PROFILE_PACKAGE:
+        u.u.gbpp = *(const struct rsp_es9_gbpp_req *)req;
+        break;
+    case RSP_ES9_HANDLE_NOTIFICATION:
+        u.u.handle_notification = *(const struct rsp_es9_handle_notification_req *)req;
+        break;
+    default:
+        u.u.cancel_session = *(const struct rsp_es9_cancel_session_req *)req;
+        break;
+    }
+    struct rsp_buf json = RSP_BUF_INIT, body = RSP_BUF_INIT;
+    assert_int_equal(rsp_es9_encode_request(&u, &json), 0);
+    int http = f->post(f->post_ctx, rsp_es9_function_name(fn), &json, &body);
+    if (fn == RSP_ES9_HANDLE_NOTIFICATION && http == 204) {
+        assert_int_equal(body.len, 0);
+        rs->status.status = RSP_ES_SUCCESS;
+    } else {
+        assert_int_equal(http, 200);
+        assert_int_equal(rsp_es9_decode_response(fn, (const char *)body.data, body.len, rs), 0);
+    }
+    rsp_buf_free(&json);
+    rsp_buf_free(&body);
+}
+
 static void cat(struct rsp_buf *b, const struct rsp_buf *part)
 {
     assert_int_equal(rsp_buf_append(b, part->data, part->len), 0);
@@ -131,9 +194,7 @@ void ef_initiate(struct ef *f, const char *expect)
     assert_int_equal(rsp_buf_set(&ia->euicc_info1, r.data, r.len), 0);
     snprintf(ia->smdp_address, sizeof ia->smdp_address, "%s", FX_SMDP_ADDR);
     struct rsp_es9_response rs;
-    memset(&rs, 0, sizeof rs);
-    rs.fn = RSP_ES9_INITIATE_AUTHENTICATION;
-    assert_int_equal(rsp_es9p_initiate_authentication(&f->cfg, f->st, ia, &rs), 0);
+    exchange(f, RSP_ES9_INITIATE_AUTHENTICATION, ia, &rs);
     ef_assert_refused(&rs, expect);
     if (!expect) {
         const struct rsp_es9_initiate_auth_resp *o = &rs.u.initiate_auth;
@@ -182,9 +243,7 @@ void ef_authenticate(struct ef *f, const char *mid, const char *expect)
     rq.transaction_id = f->tid;
     assert_int_equal(rsp_buf_set(&rq.authenticate_server_response, r.data, r.len), 0);
     struct rsp_es9_response rs;
-    memset(&rs, 0, sizeof rs);
-    rs.fn = RSP_ES9_AUTHENTICATE_CLIENT;
-    assert_int_equal(rsp_es9p_authenticate_client(&f->cfg, f->st, &rq, &rs), 0);
+    exchange(f, RSP_ES9_AUTHENTICATE_CLIENT, &rq, &rs);
     ef_assert_refused(&rs, expect);
     if (!expect) {
         const struct rsp_es9_auth_client_resp *o = &rs.u.auth_client;
@@ -236,9 +295,7 @@ void ef_prepare_and_get(struct ef *f, const char *cc, const char *expect)
     rq.transaction_id = f->tid;
     assert_int_equal(rsp_buf_set(&rq.prepare_download_response, r.data, r.len), 0);
     struct rsp_es9_response rs;
-    memset(&rs, 0, sizeof rs);
-    rs.fn = RSP_ES9_GET_BOUND_PROFILE_PACKAGE;
-    assert_int_equal(rsp_es9p_get_bound_profile_package(&f->cfg, f->st, &rq, &rs), 0);
+    exchange(f, RSP_ES9_GET_BOUND_PROFILE_PACKAGE, &rq, &rs);
     ef_assert_refused(&rs, expect);
     rsp_buf_reset(&f->bpp);
     if (!expect)
@@ -270,9 +327,7 @@ void ef_notify(struct ef *f)
     memset(&rq, 0, sizeof rq);
     assert_int_equal(rsp_buf_set(&rq.pending_notification, f->pir.data, f->pir.len), 0);
     struct rsp_es9_response rs;
-    memset(&rs, 0, sizeof rs);
-    rs.fn = RSP_ES9_HANDLE_NOTIFICATION;
-    assert_int_equal(rsp_es9p_handle_notification(&f->cfg, f->st, &rq, &rs), 0);
+    exchange(f, RSP_ES9_HANDLE_NOTIFICATION, &rq, &rs);
     ef_assert_refused(&rs, NULL);
     rsp_buf_free(&rq.pending_notification);
 }
@@ -300,9 +355,7 @@ void ef_cancel_with(struct ef *f, const struct rsp_buf *euicc_resp, const char *
     assert_int_equal(rsp_buf_set(&rq.cancel_session_response, euicc_resp->data, euicc_resp->len),
                      0);
     struct rsp_es9_response rs;
-    memset(&rs, 0, sizeof rs);
-    rs.fn = RSP_ES9_CANCEL_SESSION;
-    assert_int_equal(rsp_es9p_cancel_session(&f->cfg, f->st, &rq, &rs), 0);
+    exchange(f, RSP_ES9_CANCEL_SESSION, &rq, &rs);
     ef_assert_refused(&rs, expect);
     rsp_es9_response_free(&rs);
     rsp_buf_free(&rq.cancel_session_response);

@@ -30,6 +30,10 @@ struct ef {
     struct rsp_buf bpp;
     struct rsp_buf pir;
     bool tamper_sig1; /* ef_authenticate flips a bit of euiccSignature1 */
+    /* When set, every ES9+ call goes as JSON through it: POSTs `json` to the function `name`,
+     * fills `body`, returns the HTTP status. */
+    int (*post)(void *ctx, const char *name, const struct rsp_buf *json, struct rsp_buf *body);
+    void *post_ctx;
 };
 
 /* Opens everything for curve set `set`, with the profile inserted Released. */
