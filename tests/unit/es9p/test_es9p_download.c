@@ -283,6 +283,38 @@ static void test_confirmation_code(void **state)
     ef_close(&f);
 }
 
+static void test_limits(void **state)
+{
+    (void)state;
+    /* confirmation code: one attempt allowed, a wrong code ends the order */
+    struct ef f;
+    ef_open(&f, 0);
+    struct rsp_profile cur, next;
+    assert_int_equal(rsp_store_profile_get(f.st, EF_ICCID, &cur), 0);
+    next = cur;
+    next.cc_set = true;
+    assert_int_equal(rsp_sha256("1234", 4, next.cc_hash), 0);
+    next.cc_max_attempts = 1;
+    assert_int_equal(rsp_store_profile_update(f.st, &cur, &next, "test", "cc"), 0);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_prepare_and_get(&f, "0000", "8.2.7/6.4");
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_ERROR);
+    assert_int_equal(count_outbox(&f), 1);
+    ef_close(&f);
+    /* download attempts: the second authenticateClient of the order is one too many */
+    ef_open(&f, 1);
+    f.cfg.max_download_attempts = 1;
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, "8.8.5/6.4");
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_ERROR);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_STARTED);
+    assert_int_equal(count_outbox(&f), 1);
+    ef_close(&f);
+}
+
 static void signed_cancel(struct ef *f, const char *oid, int64_t reason, struct rsp_buf *out);
 
 static void test_cancel_postponed_then_retry(void **state)
@@ -472,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_cancel_end_user_rejection),
         cmocka_unit_test(test_cancel_refusals),
         cmocka_unit_test(test_signature_refusals),
+        cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
