@@ -99,6 +99,9 @@ struct rsp_session {
     size_t ci_pkid_len;
     struct rsp_buf otpk_euicc; /* otPK.EUICC.ECKA of the bound BPP (for the retry rule) */
     struct rsp_buf bpp;        /* the bound BPP, for a retry with the same otPK */
+    struct rsp_buf euicc_cert; /* CERT.EUICC from authenticateClient (PIR, cancelSession) */
+    uint8_t euicc_sig1[64];    /* euiccSignature1 (input of smdpSignature2) */
+    uint8_t smdp_sig2[64];     /* smdpSignature2 (input of euiccSignature2) */
     int64_t expires_at;
     int64_t created_at; /* set by the store */
     int64_t updated_at; /* set by the store */
@@ -107,7 +110,7 @@ struct rsp_session {
 
 /* Zeroes the struct (empty buffers). */
 void rsp_session_init(struct rsp_session *s);
-/* Frees the two buffers (the BPP is wiped). */
+/* Frees the buffers (the BPP is wiped). */
 void rsp_session_free(struct rsp_session *s);
 
 /* One audit log row. */
@@ -152,6 +155,10 @@ struct rsp_store_ops {
      * has no profile of this type at all, RSP_ESTATE if it has some but none is Available. */
     int (*profile_find_available_owned)(struct rsp_store *st, const char *profile_type,
                                         const char *owner, struct rsp_profile *out);
+    /* The profile an ES9+ download asks for: the one with this matchingId (any state), or with an
+     * empty matching_id the first Released profile linked to `eid` (default SM-DP+ case). */
+    int (*profile_find_download)(struct rsp_store *st, const char *matching_id, const char *eid,
+                                 struct rsp_profile *out);
     /* Writes every mutable field of `next` where iccid matches and (state, version) equal
      * (expect_state, expect_version); records an audit row when the state changes; bumps the
      * version. RSP_ESTATE when no row matched. */
@@ -163,6 +170,8 @@ struct rsp_store_ops {
     int (*session_cas)(struct rsp_store *st, const struct rsp_session *next,
                        enum rsp_session_state expect_state, int64_t expect_version,
                        const char *actor, const char *reason);
+    /* The latest session (by creation) of this ICCID that holds a bound BPP; RSP_ENOTFOUND. */
+    int (*session_find_bound)(struct rsp_store *st, const char *iccid, struct rsp_session *out);
     /* Sessions not in a final state with expires_at <= now become Expired; the profile of each
      * follows the rollback rule (rsp_store_sweep_expired). */
     int (*sweep_expired)(struct rsp_store *st, int64_t now, unsigned *n_expired);
@@ -223,6 +232,9 @@ int rsp_store_profile_find_available(struct rsp_store *st, const char *profile_t
                                      struct rsp_profile *out);
 int rsp_store_profile_find_available_owned(struct rsp_store *st, const char *profile_type,
                                            const char *owner, struct rsp_profile *out);
+/* See rsp_store_ops.profile_find_download; RSP_ENOTFOUND if none. */
+int rsp_store_profile_find_download(struct rsp_store *st, const char *matching_id, const char *eid,
+                                    struct rsp_profile *out);
 /* Compare-and-set update: `cur` is the row as read, `next` the wanted row (same iccid). The state
  * change cur->state -> next->state must pass rsp_profile_transition_check (RSP_ESTATE otherwise).
  * On success next->version is cur->version + 1. */
@@ -242,6 +254,10 @@ int rsp_store_session_insert(struct rsp_store *st, const struct rsp_session *s, 
 int rsp_store_session_get(struct rsp_store *st, const char *tid_hex, struct rsp_session *out);
 int rsp_store_session_update(struct rsp_store *st, const struct rsp_session *cur,
                              struct rsp_session *next, const char *actor, const char *reason);
+
+/* The latest session of a profile that bound a BPP (the download retry rule, addendum §3.1);
+ * `out` as for rsp_store_session_get. RSP_ENOTFOUND if none. */
+int rsp_store_session_find_bound(struct rsp_store *st, const char *iccid, struct rsp_session *out);
 
 /* Expiry sweeper. Every session past its expiry that is not Finished/Cancelled/Expired becomes
  * Expired. Rollback rule for its profile: a profile left in Downloaded by that session (BPP

@@ -8,11 +8,10 @@
  *
  * ES2+ (DownloadOrder, ConfirmOrder, CancelOrder, ReleaseProfile) is served by
  * rsp_es2p_http_handler for the operators of the `operator` lines, and a worker delivers the
- * HandleDownloadProgressInfo outbox to their callback URLs.
- *
- * NOT YET AVAILABLE: the ES9+ function handlers come in the next increment. Until then every ES9+
- * route points at smdp_function_not_yet_available(), which answers a JSON refusal
- * (1.6 / 3.7 "Function not yet available"). The table `smdp_functions` below says which.
+ * HandleDownloadProgressInfo outbox to their callback URLs. The five ES9+ functions are served by
+ * src/smdp/es9p.c (smdp_es9p below) once CERT.DPauth, CERT.DPpb, their keys and the CI
+ * certificates are configured; without them the ES9+ routes answer 1.6 / 3.7 ("Function not yet
+ * available"), as does any route whose handler is smdp_function_not_yet_available().
  */
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +29,9 @@
 #include "rsp/err.h"
 #include "rsp/es2p.h"
 #include "rsp/es2p_json.h"
+#include "rsp/cert.h"
+#include "rsp/crypto.h"
+#include "rsp/es9p.h"
 #include "rsp/es9p_json.h"
 #include "rsp/http_server.h"
 #include "rsp/store.h"
@@ -58,6 +60,7 @@ struct config {
     unsigned body_limit;
     unsigned conn_timeout;
     unsigned session_lifetime;
+    unsigned download_attempts;
     unsigned sweep_interval;
     unsigned shutdown_grace;
     unsigned cc_max_attempts;
@@ -100,6 +103,8 @@ static const struct cfg_key cfg_keys[] = {
     K("body_limit", T_UINT, body_limit, "largest request body in bytes (1048576)"),
     K("conn_timeout", T_UINT, conn_timeout, "idle connection timeout in seconds (30)"),
     K("session_lifetime", T_UINT, session_lifetime, "download session lifetime in seconds (600)"),
+    K("download_attempts", T_UINT, download_attempts,
+      "download attempts per profile before the order ends (10; 0 = no limit)"),
     K("sweep_interval", T_UINT, sweep_interval, "seconds between expiry sweeps (30)"),
     K("shutdown_grace", T_UINT, shutdown_grace, "seconds to wait for requests on stop (10)"),
     K("cc_max_attempts", T_UINT, cc_max_attempts, "confirmation code attempts per order (3)"),
@@ -122,6 +127,7 @@ static void config_defaults(struct config *c)
     c->body_limit = 1u << 20;
     c->conn_timeout = 30;
     c->session_lifetime = 600;
+    c->download_attempts = 10;
     c->sweep_interval = 30;
     c->shutdown_grace = 10;
     c->cc_max_attempts = 3;
@@ -323,11 +329,139 @@ static int config_check(const struct config *c)
 
 /* ---- routes ---- */
 
+/* ES9+ credentials loaded at start (owned by main; read-only while serving). */
+#define MAX_CIS 8
+struct es9p_creds {
+    struct rsp_cert *ci[MAX_CIS];
+    size_t n_ci;
+    struct rsp_cert *dpauth, *dppb;
+    struct rsp_key *sk_dpauth, *sk_dppb;
+    struct rsp_es9p_creds set;
+    struct rsp_es9p_config cfg;
+};
+
+static void es9p_creds_free(struct es9p_creds *c)
+{
+    for (size_t i = 0; i < c->n_ci; i++)
+        rsp_cert_free(c->ci[i]);
+    rsp_cert_free(c->dpauth);
+    rsp_cert_free(c->dppb);
+    rsp_key_free(c->sk_dpauth);
+    rsp_key_free(c->sk_dppb);
+    memset(c, 0, sizeof *c);
+}
+
+static int read_all(const char *key, const char *path, struct rsp_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "rsp-smdp: %s: cannot open %s: %s\n", key, path, strerror(errno));
+        return -1;
+    }
+    uint8_t chunk[4096];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = rsp_buf_append(out, chunk, n);
+    if (ferror(f) || rc) {
+        fprintf(stderr, "rsp-smdp: %s: cannot read %s\n", key, path);
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
+}
+
+static int load_cert(const char *key, const char *path, struct rsp_cert **out)
+{
+    struct rsp_buf b = RSP_BUF_INIT;
+    int rc = read_all(key, path, &b);
+    if (rc == 0 && (rc = rsp_cert_parse(b.data, b.len, out)) != 0)
+        fprintf(stderr, "rsp-smdp: %s: %s is not a certificate: %s\n", key, path, rsp_strerror(rc));
+    rsp_buf_free(&b);
+    return rc ? -1 : 0;
+}
+
+static int load_key(const char *key, const char *path, struct rsp_key **out)
+{
+    struct rsp_buf b = RSP_BUF_INIT;
+    int rc = read_all(key, path, &b);
+    if (rc == 0 && (rc = rsp_key_from_private(b.data, b.len, out)) != 0)
+        fprintf(stderr, "rsp-smdp: %s: %s is not an EC private key: %s\n", key, path,
+                rsp_strerror(rc));
+    rsp_buf_free_secure(&b);
+    return rc ? -1 : 0;
+}
+
+/* Loads DPauth/DPpb, their keys and the CIs; 1 when ES9+ is not configured (no DPauth), 0 when
+ * loaded, -1 (message printed) when the configuration is incomplete or inconsistent. */
+static int es9p_load(const struct config *cfg, struct es9p_creds *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!cfg->dpauth_cert[0] && !cfg->dpauth_key[0] && !cfg->dppb_cert[0] && !cfg->dppb_key[0])
+        return 1;
+    if (!cfg->dpauth_cert[0] || !cfg->dpauth_key[0] || !cfg->dppb_cert[0] || !cfg->dppb_key[0] ||
+        !cfg->ci_certs[0]) {
+        fprintf(stderr, "rsp-smdp: ES9+ needs dpauth_cert, dpauth_key, dppb_cert, dppb_key and "
+                        "ci_certs together\n");
+        return -1;
+    }
+    char list[sizeof cfg->ci_certs];
+    snprintf(list, sizeof list, "%s", cfg->ci_certs);
+    char *save = NULL;
+    int rc = 0;
+    for (char *t = strtok_r(list, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save)) {
+        if (c->n_ci == MAX_CIS) {
+            fprintf(stderr, "rsp-smdp: ci_certs: at most %d certificates\n", MAX_CIS);
+            rc = -1;
+        } else {
+            rc = load_cert("ci_certs", trim(t), &c->ci[c->n_ci]);
+            if (rc == 0)
+                c->n_ci++;
+        }
+    }
+    if (rc == 0)
+        rc = load_cert("dpauth_cert", cfg->dpauth_cert, &c->dpauth);
+    if (rc == 0)
+        rc = load_cert("dppb_cert", cfg->dppb_cert, &c->dppb);
+    if (rc == 0)
+        rc = load_key("dpauth_key", cfg->dpauth_key, &c->sk_dpauth);
+    if (rc == 0)
+        rc = load_key("dppb_key", cfg->dppb_key, &c->sk_dppb);
+    /* the CI that issued DPauth must also have issued DPpb */
+    const struct rsp_cert *ci = NULL;
+    char detail[RSP_CERT_DETAIL_SZ] = "no CI in ci_certs";
+    for (size_t i = 0; rc == 0 && i < c->n_ci && !ci; i++)
+        if (rsp_cert_verify_dp(c->ci[i], c->dpauth, RSP_ROLE_DP_AUTH, time(NULL), detail,
+                               sizeof detail) == 0 &&
+            rsp_cert_verify_dp(c->ci[i], c->dppb, RSP_ROLE_DP_PB, time(NULL), detail,
+                               sizeof detail) == 0)
+            ci = c->ci[i];
+    if (rc == 0 && !ci) {
+        fprintf(stderr, "rsp-smdp: dpauth_cert/dppb_cert do not verify against ci_certs: %s\n",
+                detail);
+        rc = -1;
+    }
+    if (rc) {
+        es9p_creds_free(c);
+        return -1;
+    }
+    c->set = (struct rsp_es9p_creds){ci, c->dpauth, c->sk_dpauth, c->dppb, c->sk_dppb};
+    c->cfg.host = cfg->host;
+    c->cfg.creds = &c->set;
+    c->cfg.n_creds = 1;
+    c->cfg.cis = (const struct rsp_cert *const *)c->ci;
+    c->cfg.n_cis = c->n_ci;
+    c->cfg.session_lifetime = cfg->session_lifetime;
+    c->cfg.max_download_attempts = cfg->download_attempts;
+    return 0;
+}
+
 /* What every handler gets: the configuration and the per-thread store connections. Handlers
  * refer to sessions by transactionId through the store, never by pointer. */
 struct smdp_ctx {
     const struct config *cfg;
     struct rsp_store_pool *stores;
+    struct rsp_es9p_http es9p_http; /* cfg NULL: ES9+ not configured */
 };
 
 /* Handler of every function not implemented yet: a JSON refusal, never a silent success. */
@@ -341,6 +475,15 @@ static int smdp_function_not_yet_available(void *ctx, const struct rsp_http_requ
     return rsp_es_encode_failure(c, &resp->body);
 }
 
+/* The five ES9+ functions (src/smdp/es9p.c); 1.6/3.7 while ES9+ is not configured. */
+static int smdp_es9p(void *ctx, const struct rsp_http_request *req, struct rsp_http_response *resp)
+{
+    struct smdp_ctx *c = ctx;
+    if (!c->es9p_http.cfg)
+        return smdp_function_not_yet_available(ctx, req, resp);
+    return rsp_es9p_http_handler(&c->es9p_http, req, resp);
+}
+
 struct smdp_function {
     const char *path;
     const char *name;
@@ -349,18 +492,15 @@ struct smdp_function {
 };
 
 /* The route table. Every entry whose handler is smdp_function_not_yet_available is NOT YET
- * AVAILABLE (ES9+ handlers: next increment). */
+ * AVAILABLE. */
 static const struct smdp_function smdp_functions[] = {
-    {RSP_ES9P_PATH_PREFIX "initiateAuthentication", "ES9+.InitiateAuthentication",
-     smdp_function_not_yet_available, false},
-    {RSP_ES9P_PATH_PREFIX "authenticateClient", "ES9+.AuthenticateClient",
-     smdp_function_not_yet_available, false},
-    {RSP_ES9P_PATH_PREFIX "getBoundProfilePackage", "ES9+.GetBoundProfilePackage",
-     smdp_function_not_yet_available, false},
-    {RSP_ES9P_PATH_PREFIX "handleNotification", "ES9+.HandleNotification",
-     smdp_function_not_yet_available, false},
-    {RSP_ES9P_PATH_PREFIX "cancelSession", "ES9+.CancelSession", smdp_function_not_yet_available,
+    {RSP_ES9P_PATH_PREFIX "initiateAuthentication", "ES9+.InitiateAuthentication", smdp_es9p,
      false},
+    {RSP_ES9P_PATH_PREFIX "authenticateClient", "ES9+.AuthenticateClient", smdp_es9p, false},
+    {RSP_ES9P_PATH_PREFIX "getBoundProfilePackage", "ES9+.GetBoundProfilePackage", smdp_es9p,
+     false},
+    {RSP_ES9P_PATH_PREFIX "handleNotification", "ES9+.HandleNotification", smdp_es9p, false},
+    {RSP_ES9P_PATH_PREFIX "cancelSession", "ES9+.CancelSession", smdp_es9p, false},
     {RSP_ES2P_PATH_PREFIX "downloadOrder", "ES2+.DownloadOrder", rsp_es2p_http_handler, true},
     {RSP_ES2P_PATH_PREFIX "confirmOrder", "ES2+.ConfirmOrder", rsp_es2p_http_handler, true},
     {RSP_ES2P_PATH_PREFIX "cancelOrder", "ES2+.CancelOrder", rsp_es2p_http_handler, true},
@@ -396,7 +536,8 @@ static void usage(FILE *f)
                     : "available");
     fprintf(f, "\nNOT YET AVAILABLE functions are routed to smdp_function_not_yet_available,\n"
                "which answers a JSON refusal (subject 1.6, reason 3.7); their handlers come in\n"
-               "the next increment.\n"
+               "the next increment. The ES9+ functions need dpauth_cert, dpauth_key, dppb_cert,\n"
+               "dppb_key and ci_certs; without them they answer 1.6/3.7 as well.\n"
                "\n"
                "ES2+ callers send 'Authorization: Bearer TOKEN'. HandleDownloadProgressInfo\n"
                "notifications are queued in the store and POSTed to the operator's callback_url\n"
@@ -448,9 +589,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "rsp-smdp: cannot open the store %s: %s\n", cfg.db_path, rsp_strerror(rc));
         return 1;
     }
+    struct es9p_creds es9p;
+    int es9p_rc = es9p_load(&cfg, &es9p);
+    if (es9p_rc < 0) {
+        rsp_store_close(store);
+        return 1;
+    }
     if (check_only) {
-        printf("rsp-smdp: configuration ok (store schema version %d)\n",
-               rsp_store_sqlite_schema_version(store));
+        printf("rsp-smdp: configuration ok (store schema version %d, ES9+ %s)\n",
+               rsp_store_sqlite_schema_version(store),
+               es9p_rc == 0 ? "configured" : "not configured");
+        es9p_creds_free(&es9p);
         rsp_store_close(store);
         return 0;
     }
@@ -463,14 +612,19 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct smdp_ctx ctx = {&cfg, NULL};
+    struct smdp_ctx ctx = {&cfg, NULL, {es9p_rc == 0 ? &es9p.cfg : NULL, NULL}};
+    if (es9p_rc != 0)
+        log_event("es9p", "not configured (no DPauth): ES9+ answers 1.6/3.7");
     rc = rsp_store_pool_create(rsp_store_sqlite_opener, cfg.db_path, &ctx.stores);
+    ctx.es9p_http.stores = ctx.stores;
     if (rc) {
+        es9p_creds_free(&es9p);
         rsp_store_close(store);
         return 1;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         rsp_store_pool_destroy(ctx.stores);
+        es9p_creds_free(&es9p);
         rsp_store_close(store);
         return 1;
     }
@@ -500,6 +654,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rsp-smdp: cannot start the HTTP server on %s:%u: %s\n", cfg.listen_address,
                 cfg.port, rsp_strerror(rc));
         rsp_store_pool_destroy(ctx.stores);
+        es9p_creds_free(&es9p);
         rsp_store_close(store);
         curl_global_cleanup();
         return 1;
@@ -519,6 +674,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rsp-smdp: cannot start the notification worker: %s\n", rsp_strerror(rc));
         rsp_http_server_stop(srv, 0);
         rsp_store_pool_destroy(ctx.stores);
+        es9p_creds_free(&es9p);
         rsp_store_close(store);
         curl_global_cleanup();
         return 1;
@@ -551,6 +707,7 @@ int main(int argc, char **argv)
     rsp_es2p_notifier_stop(notifier);
     rsp_store_pool_destroy(ctx.stores); /* the worker threads are gone */
     curl_global_cleanup();
+    es9p_creds_free(&es9p);
     rsp_store_close(store);
     log_event("stopped", "");
     return status;

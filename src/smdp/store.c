@@ -109,12 +109,14 @@ void rsp_session_init(struct rsp_session *s)
     memset(s, 0, sizeof *s);
     rsp_buf_init(&s->otpk_euicc);
     rsp_buf_init(&s->bpp);
+    rsp_buf_init(&s->euicc_cert);
 }
 
 void rsp_session_free(struct rsp_session *s)
 {
     rsp_buf_free(&s->otpk_euicc);
     rsp_buf_free_secure(&s->bpp);
+    rsp_buf_free(&s->euicc_cert);
 }
 
 void rsp_store_close(struct rsp_store *st)
@@ -252,6 +254,22 @@ int rsp_store_session_update(struct rsp_store *st, const struct rsp_session *cur
     if (rc == 0)
         next->version = cur->version + 1;
     return rc;
+}
+
+int rsp_store_profile_find_download(struct rsp_store *st, const char *matching_id, const char *eid,
+                                    struct rsp_profile *out)
+{
+    if (!st || !matching_id || !eid || !out || strlen(matching_id) > RSP_STORE_TEXT_MAX ||
+        (!matching_id[0] && !digits_ok(eid, 32, 32)))
+        return RSP_EINVAL;
+    return st->ops->profile_find_download(st, matching_id, eid, out);
+}
+
+int rsp_store_session_find_bound(struct rsp_store *st, const char *iccid, struct rsp_session *out)
+{
+    if (!st || !iccid || !out || !digits_ok(iccid, 18, 20))
+        return RSP_EINVAL;
+    return st->ops->session_find_bound(st, iccid, out);
 }
 
 int rsp_store_sweep_expired(struct rsp_store *st, int64_t now, unsigned *n_expired)

@@ -91,6 +91,10 @@ static const char *const migrations[] = {
     " manifest BLOB NOT NULL,"
     " manifest_sha256 BLOB NOT NULL,"
     " imported_at INTEGER NOT NULL);",
+    /* 3: what ES9+ keeps between the requests of one session */
+    "ALTER TABLE sessions ADD COLUMN euicc_cert BLOB;"
+    "ALTER TABLE sessions ADD COLUMN euicc_sig1 BLOB;"
+    "ALTER TABLE sessions ADD COLUMN smdp_sig2 BLOB;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -100,7 +104,7 @@ static const char *const migrations[] = {
     " download_attempts, release_flag, smds_address, error_reason, version"
 #define SESSION_COLS                                                                               \
     "tid, iccid, eid, state, server_challenge, euicc_challenge, curve, ci_pkid, otpk_euicc, bpp,"  \
-    " expires_at, created_at, updated_at, version"
+    " expires_at, created_at, updated_at, version, euicc_cert, euicc_sig1, smdp_sig2"
 #define LIVE_SESSION "('Started','Authenticated','BPP-bound')"
 
 enum stmt_id {
@@ -115,11 +119,14 @@ enum stmt_id {
     Q_PROFILE_FIND_OWNED,
     Q_PROFILE_TYPE_OWNED,
     Q_PROFILE_CAS,
+    Q_PROFILE_BY_MID,
+    Q_PROFILE_DEFAULT_DP,
     Q_PROFILE_EXISTS,
     Q_SESSION_INSERT,
     Q_SESSION_GET,
     Q_SESSION_CAS,
     Q_SESSION_EXISTS,
+    Q_SESSION_FIND_BOUND,
     Q_SWEEP_LIST,
     Q_SWEEP_SESSION,
     Q_SWEEP_PROFILE,
@@ -160,15 +167,21 @@ static const char *const stmt_sql[Q_COUNT] = {
         " download_attempts=?18, release_flag=?19, smds_address=?20, error_reason=?21,"
         " version = version + 1"
         " WHERE iccid = ?1 AND state = ?22 AND version = ?23",
+    [Q_PROFILE_BY_MID] = "SELECT " PROFILE_COLS " FROM profiles WHERE matching_id = ?",
+    [Q_PROFILE_DEFAULT_DP] = "SELECT " PROFILE_COLS " FROM profiles WHERE eid = ? AND"
+                             " matching_id = '' AND state = 'Released' ORDER BY iccid LIMIT 1",
     [Q_PROFILE_EXISTS] = "SELECT 1 FROM profiles WHERE iccid = ?",
     [Q_SESSION_INSERT] = "INSERT INTO sessions (" SESSION_COLS ") VALUES "
-                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+                         "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,0,?15,?16,?17)",
     [Q_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE tid = ?",
     [Q_SESSION_CAS] = "UPDATE sessions SET iccid=?2, eid=?3, state=?4, server_challenge=?5,"
                       " euicc_challenge=?6, curve=?7, ci_pkid=?8, otpk_euicc=?9, bpp=?10,"
-                      " expires_at=?11, updated_at=?12, version = version + 1"
+                      " expires_at=?11, updated_at=?12, euicc_cert=?15, euicc_sig1=?16,"
+                      " smdp_sig2=?17, version = version + 1"
                       " WHERE tid = ?1 AND state = ?13 AND version = ?14",
     [Q_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE tid = ?",
+    [Q_SESSION_FIND_BOUND] = "SELECT tid FROM sessions WHERE iccid = ? AND otpk_euicc IS NOT NULL"
+                             " ORDER BY rowid DESC LIMIT 1",
     [Q_SWEEP_LIST] = "SELECT tid FROM sessions WHERE state IN " LIVE_SESSION
                      " AND expires_at <= ? ORDER BY expires_at LIMIT 64",
     [Q_SWEEP_SESSION] =
@@ -646,6 +659,24 @@ static int sq_profile_find_available_owned(struct rsp_store *st, const char *pro
     return rc;
 }
 
+static int sq_profile_find_download(struct rsp_store *st, const char *matching_id, const char *eid,
+                                    struct rsp_profile *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), matching_id[0] ? Q_PROFILE_BY_MID : Q_PROFILE_DEFAULT_DP);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, matching_id[0] ? matching_id : eid);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_profile(q, out);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
 /* After a CAS changed no row: RSP_ENOTFOUND if the key does not exist, else RSP_ESTATE. */
 static int cas_lost(struct sq_store *s, enum stmt_id exists, const char *key)
 {
@@ -727,6 +758,9 @@ static void bind_session(sqlite3_stmt *q, const struct rsp_session *x)
     bind_blob_or_null(q, 9, x->otpk_euicc.data, x->otpk_euicc.len);
     bind_blob_or_null(q, 10, x->bpp.data, x->bpp.len);
     sqlite3_bind_int64(q, 11, x->expires_at);
+    bind_blob_or_null(q, 15, x->euicc_cert.data, x->euicc_cert.len);
+    sqlite3_bind_blob(q, 16, x->euicc_sig1, sizeof x->euicc_sig1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(q, 17, x->smdp_sig2, sizeof x->smdp_sig2, SQLITE_TRANSIENT);
 }
 
 static int sq_session_insert(struct rsp_store *st, const struct rsp_session *x, const char *actor)
@@ -766,10 +800,11 @@ static int sq_session_get(struct rsp_store *st, const char *tid, struct rsp_sess
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         /* keep the caller's buffers (initialised by rsp_session_init), reset everything else */
-        struct rsp_buf otpk = out->otpk_euicc, bpp = out->bpp;
+        struct rsp_buf otpk = out->otpk_euicc, bpp = out->bpp, cert = out->euicc_cert;
         memset(out, 0, sizeof *out);
         out->otpk_euicc = otpk;
         out->bpp = bpp;
+        out->euicc_cert = cert;
         col_text(q, 0, out->tid, sizeof out->tid);
         col_text(q, 1, out->iccid, sizeof out->iccid);
         col_text(q, 2, out->eid, sizeof out->eid);
@@ -785,11 +820,30 @@ static int sq_session_get(struct rsp_store *st, const char *tid, struct rsp_sess
         out->created_at = sqlite3_column_int64(q, 11);
         out->updated_at = sqlite3_column_int64(q, 12);
         out->version = sqlite3_column_int64(q, 13);
+        if (rc == 0)
+            rc = col_buf(q, 14, &out->euicc_cert);
+        col_blob(q, 15, out->euicc_sig1, sizeof out->euicc_sig1);
+        col_blob(q, 16, out->smdp_sig2, sizeof out->smdp_sig2);
     } else {
         rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
     }
     sqlite3_reset(q);
     return rc;
+}
+
+static int sq_session_find_bound(struct rsp_store *st, const char *iccid, struct rsp_session *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_SESSION_FIND_BOUND);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, iccid);
+    char tid[2 * RSP_TID_MAX + 1] = "";
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        col_text(q, 0, tid, sizeof tid);
+    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    sqlite3_reset(q);
+    return rc ? rc : sq_session_get(st, tid, out);
 }
 
 static int sq_session_cas(struct rsp_store *st, const struct rsp_session *x,
@@ -1019,10 +1073,12 @@ static const struct rsp_store_ops sq_ops = {
     .profile_package = sq_profile_package,
     .profile_find_available = sq_profile_find_available,
     .profile_find_available_owned = sq_profile_find_available_owned,
+    .profile_find_download = sq_profile_find_download,
     .profile_cas = sq_profile_cas,
     .session_insert = sq_session_insert,
     .session_get = sq_session_get,
     .session_cas = sq_session_cas,
+    .session_find_bound = sq_session_find_bound,
     .sweep_expired = sq_sweep_expired,
     .audit_list = sq_audit_list,
     .outbox_add = sq_outbox_add,

@@ -1,0 +1,1052 @@
+/* ES9+ handlers of the SM-DP+ (see rsp/es9p.h). State lives in the store only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "rsp/der.h"
+#include "rsp/err.h"
+#include "rsp/es9p.h"
+#include "rsp/sgp22_auth.h"
+#include "rsp/smdp_bpp.h"
+
+#define ACTOR           "es9p"
+#define HOST_ID         "rspkit-smdp"
+#define DEFAULT_LIFE    600
+#define DEFAULT_CC_MAX  3
+#define NP_ELIGIBILITY  1 /* ES2+ notification points (SGP.22 §5.3.5) */
+#define NP_CC           2
+#define NP_BPP_DOWNLOAD 3
+#define NP_INSTALLATION 4
+
+static int64_t now_of(const struct rsp_es9p_config *cfg)
+{
+    return (int64_t)(cfg->clock ? cfg->clock(cfg->clock_ctx) : time(NULL));
+}
+
+static int refuse(struct rsp_es9_response *resp, enum rsp_sc id)
+{
+    memset(&resp->status, 0, sizeof resp->status);
+    resp->status.status = RSP_ES_FAILED;
+    resp->status.has_code = true;
+    rsp_sc_set(&resp->status.code, id);
+    return 0;
+}
+
+static void succeed(struct rsp_es9_response *resp)
+{
+    memset(&resp->status, 0, sizeof resp->status);
+    resp->status.status = RSP_ES_SUCCESS;
+}
+
+static const struct rsp_es9p_creds *creds_for_curve(const struct rsp_es9p_config *cfg, int curve)
+{
+    for (size_t i = 0; i < cfg->n_creds; i++)
+        if ((int)rsp_cert_curve(cfg->creds[i].dpauth) == curve)
+            return &cfg->creds[i];
+    return NULL;
+}
+
+/* The trusted CI whose SKI is `pkid`, or NULL. */
+static const struct rsp_cert *trusted_ci(const struct rsp_es9p_config *cfg, const uint8_t *pkid,
+                                         size_t pkid_len)
+{
+    uint8_t ski[RSP_KEYID_LEN];
+    if (pkid_len != RSP_KEYID_LEN)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_creds + cfg->n_cis; i++) {
+        const struct rsp_cert *c = i < cfg->n_creds ? cfg->creds[i].ci : cfg->cis[i - cfg->n_creds];
+        if (c && rsp_cert_ski(c, ski) == 0 && memcmp(ski, pkid, RSP_KEYID_LEN) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* What initiateAuthentication needs of EUICCInfo1 (BF20 { 82 svn, A9 { 04 ... } verification,
+ * AA { 04 ... } signing }); decoded here because the ES10 header belongs to the eUICC side. */
+#define MAX_PKIDS 8
+struct pkid_list {
+    struct rsp_sgp22_bytes id[MAX_PKIDS];
+    size_t n;
+};
+struct info1 {
+    uint8_t svn[3];
+    struct pkid_list ci_verify, ci_sign;
+};
+
+static int pkid_list_decode(const struct rsp_tlv *t, struct pkid_list *l)
+{
+    struct rsp_der_iter it;
+    struct rsp_tlv e;
+    int rc;
+    rsp_der_iter_value(&it, t);
+    l->n = 0;
+    while ((rc = rsp_der_opt(&it, 0x04, &e)) == 1) {
+        if (l->n == MAX_PKIDS)
+            return RSP_ERANGE;
+        l->id[l->n].p = e.val;
+        l->id[l->n++].len = e.len;
+    }
+    return rc < 0 ? rc : rsp_der_finish(&it);
+}
+
+static int info1_decode(const uint8_t *p, size_t n, struct info1 *out)
+{
+    struct rsp_tlv top, svn, v, s;
+    memset(out, 0, sizeof *out);
+    int rc = rsp_der_parse_tag(p, n, 0xBF20, &top);
+    if (rc)
+        return rc;
+    struct rsp_der_iter it;
+    rsp_der_iter_value(&it, &top);
+    if ((rc = rsp_der_req(&it, 0x82, &svn)) || (rc = rsp_der_req(&it, 0xA9, &v)) ||
+        (rc = rsp_der_req(&it, 0xAA, &s)))
+        return rc;
+    if (svn.len != 3)
+        return RSP_ERANGE;
+    memcpy(out->svn, svn.val, 3);
+    if ((rc = pkid_list_decode(&v, &out->ci_verify)) || (rc = pkid_list_decode(&s, &out->ci_sign)))
+        return rc;
+    return 0;
+}
+
+static bool pkid_in(const struct pkid_list *l, const uint8_t ski[RSP_KEYID_LEN])
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->id[i].len == RSP_KEYID_LEN && memcmp(l->id[i].p, ski, RSP_KEYID_LEN) == 0)
+            return true;
+    return false;
+}
+
+/* Our SM-DP+ OID: the registeredID of CERT.DPauth. */
+static int smdp_oid(const struct rsp_es9p_creds *c, char *out, size_t outlen)
+{
+    return rsp_cert_registered_id(c->dpauth, out, outlen);
+}
+
+static int cert_pub(const uint8_t *der, size_t len, struct rsp_key **out)
+{
+    struct rsp_cert *c = NULL;
+    int rc = rsp_cert_parse(der, len, &c);
+    if (rc == 0)
+        rc = rsp_cert_pubkey(c, out);
+    rsp_cert_free(c);
+    return rc;
+}
+
+/* 0 if sig verifies over msg with the public key of the DER certificate. */
+static int verify_with(const uint8_t *cert, size_t cert_len, const uint8_t *msg, size_t n,
+                       const uint8_t *sig, size_t sig_len)
+{
+    struct rsp_key *pub = NULL;
+    int rc = cert_pub(cert, cert_len, &pub);
+    if (rc == 0)
+        rc = rsp_ecdsa_verify(pub, msg, n, sig, sig_len);
+    rsp_key_free(pub);
+    return rc;
+}
+
+static int append_sig_tlv(struct rsp_buf *b, const uint8_t sig[RSP_ECDSA_SIG_LEN])
+{
+    return rsp_der_put(b, 0x5F37, sig, RSP_ECDSA_SIG_LEN);
+}
+
+static int append_cert(struct rsp_buf *b, const struct rsp_cert *c)
+{
+    const uint8_t *der;
+    size_t len;
+    int rc = rsp_cert_der(c, &der, &len);
+    return rc ? rc : rsp_buf_append(b, der, len);
+}
+
+/* ES2+ HandleDownloadProgressInfo for the operator (delivered by the ES2+ outbox sender). */
+static int notify_operator(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                           const struct rsp_profile *p, const char *eid, int point,
+                           const struct rsp_status_code *failure)
+{
+    struct rsp_outbox_item it;
+    memset(&it, 0, sizeof it);
+    snprintf(it.iccid, sizeof it.iccid, "%s", p->iccid);
+    char status[256];
+    if (failure)
+        snprintf(status, sizeof status,
+                 "{\"status\":\"Failed\",\"statusCodeData\":{\"subjectCode\":\"%s\","
+                 "\"reasonCode\":\"%s\"}}",
+                 failure->subject, failure->reason);
+    else
+        snprintf(status, sizeof status, "{\"status\":\"Executed-Success\"}");
+    int n = snprintf(it.body, sizeof it.body,
+                     "{\"eid\":\"%s\",\"iccid\":\"%s\",\"profileType\":\"%s\",\"timestamp\":%lld,"
+                     "\"notificationPointId\":%d,\"notificationPointStatus\":%s}",
+                     eid, p->iccid, p->profile_type, (long long)now_of(cfg), point, status);
+    if (n < 0 || (size_t)n >= sizeof it.body)
+        return RSP_ERANGE;
+    it.next_attempt_at = now_of(cfg);
+    return rsp_store_outbox_add(st, &it);
+}
+
+static int end_session(struct rsp_store *st, const struct rsp_session *s, enum rsp_session_state to,
+                       const char *reason);
+
+/* ---- initiateAuthentication ---- */
+
+int rsp_es9p_initiate_authentication(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                                     const struct rsp_es9_initiate_auth_req *req,
+                                     struct rsp_es9_response *resp)
+{
+    if (!cfg || !st || !req || !resp || !cfg->host)
+        return RSP_EINVAL;
+    if (strcmp(req->smdp_address, cfg->host) != 0)
+        return refuse(resp, RSP_SC_SMDP_ADDRESS_REFUSED);
+    struct info1 info;
+    if (info1_decode(req->euicc_info1.data, req->euicc_info1.len, &info) != 0)
+        return refuse(resp, RSP_SC_BAD_FORMAT);
+    if (info.svn[0] != 2)
+        return refuse(resp, RSP_SC_SVN_UNSUPPORTED);
+    /* The eUICC must sign with a CI we trust (8.8.2) and verify a CI that issued our DPauth
+     * (8.8.4); prefer one CI for both. */
+    const struct rsp_es9p_creds *cr = NULL;
+    uint8_t ski[RSP_KEYID_LEN], sign_pkid[RSP_KEYID_LEN];
+    bool have_sign = false;
+    for (size_t i = 0; i < info.ci_sign.n && !have_sign; i++)
+        if (trusted_ci(cfg, info.ci_sign.id[i].p, info.ci_sign.id[i].len)) {
+            memcpy(sign_pkid, info.ci_sign.id[i].p, RSP_KEYID_LEN);
+            have_sign = true;
+        }
+    if (!have_sign)
+        return refuse(resp, RSP_SC_CI_PK_UNSUPPORTED);
+    for (size_t i = 0; i < cfg->n_creds; i++) {
+        if (rsp_cert_ski(cfg->creds[i].ci, ski) != 0 || !pkid_in(&info.ci_verify, ski))
+            continue;
+        if (!cr || pkid_in(&info.ci_sign, ski))
+            cr = &cfg->creds[i];
+        if (pkid_in(&info.ci_sign, ski)) {
+            memcpy(sign_pkid, ski, RSP_KEYID_LEN);
+            break;
+        }
+    }
+    if (!cr)
+        return refuse(resp, RSP_SC_DP_CERT_UNAVAILABLE);
+
+    struct rsp_session s;
+    rsp_session_init(&s);
+    struct rsp_tid tid = {.len = 16};
+    int rc = 0;
+    if (cfg->test_only_pinned_tid)
+        memcpy(tid.b, cfg->test_only_pinned_tid, 16);
+    else
+        rc = rsp_random(tid.b, 16);
+    struct rsp_es9_initiate_auth_resp *o = &resp->u.initiate_auth;
+    uint8_t sig1[RSP_ECDSA_SIG_LEN];
+    if (rc == 0)
+        rc = rsp_smdp_server_signed1_build(tid.b, tid.len, req->euicc_challenge, cfg->host,
+                                           cfg->test_only_pinned_server_challenge, cr->sk_dpauth,
+                                           &o->server_signed1, sig1, s.server_challenge);
+    if (rc == 0)
+        rc = append_sig_tlv(&o->server_signature1, sig1);
+    if (rc == 0)
+        rc = rsp_der_put(&o->euicc_ci_pkid, 0x04, sign_pkid, RSP_KEYID_LEN);
+    if (rc == 0)
+        rc = append_cert(&o->server_certificate, cr->dpauth);
+    if (rc == 0) {
+        rsp_tid_to_hex(&tid, s.tid);
+        s.state = RSP_SESSION_STARTED;
+        memcpy(s.euicc_challenge, req->euicc_challenge, 16);
+        s.curve = (int)rsp_cert_curve(cr->dpauth);
+        memcpy(s.ci_pkid, sign_pkid, RSP_KEYID_LEN);
+        s.ci_pkid_len = RSP_KEYID_LEN;
+        s.expires_at = now_of(cfg) + (cfg->session_lifetime ? cfg->session_lifetime : DEFAULT_LIFE);
+        rc = rsp_store_session_insert(st, &s, ACTOR);
+    }
+    rsp_session_free(&s);
+    if (rc)
+        return rc;
+    o->transaction_id = tid;
+    succeed(resp);
+    return 0;
+}
+
+/* ---- authenticateClient ---- */
+
+/* Loads a live session in one of the wanted states (bit mask); false: answer 8.10.1/3.9. */
+static int load_session(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                        const struct rsp_tid *tid, unsigned states, struct rsp_session *s, bool *ok)
+{
+    char hex[2 * RSP_TID_MAX + 1];
+    rsp_tid_to_hex(tid, hex);
+    *ok = false;
+    int rc = rsp_store_session_get(st, hex, s);
+    if (rc == RSP_ENOTFOUND || rc == RSP_ESYNTAX)
+        return 0;
+    if (rc)
+        return rc;
+    if (!(states & (1u << s->state)))
+        return 0;
+    if (s->state <= RSP_SESSION_BPP_BOUND && s->expires_at <= now_of(cfg))
+        return 0;
+    *ok = true;
+    return 0;
+}
+
+static bool bytes_eq(struct rsp_sgp22_bytes b, const uint8_t *p, size_t n)
+{
+    return b.len == n && memcmp(b.p, p, n) == 0;
+}
+
+/* Digits to packed BCD pairs (first digit in the low nibble), F-padded. */
+static void put_mcc_mnc(const char *imsi, uint8_t out[3])
+{
+    out[0] = (uint8_t)((imsi[1] - '0') << 4 | (imsi[0] - '0'));
+    out[1] = (uint8_t)(0xF0 | (imsi[2] - '0'));
+    out[2] = (uint8_t)((imsi[4] - '0') << 4 | (imsi[3] - '0'));
+}
+
+/* StoreMetadataRequest from the profile row (profileMetadata, and the BPP's StoreMetadata). */
+static int build_metadata(const struct rsp_es9p_config *cfg, const struct rsp_profile *p,
+                          struct rsp_buf *out)
+{
+    struct rsp_iccid iccid;
+    int rc = rsp_iccid_from_str(p->iccid, &iccid);
+    if (rc)
+        return rc;
+    struct rsp_sgp22_store_metadata_request md;
+    memset(&md, 0, sizeof md);
+    md.iccid.p = iccid.b;
+    md.iccid.len = RSP_ICCID_LEN;
+    md.service_provider_name.p = (const uint8_t *)p->spn;
+    md.service_provider_name.len = strlen(p->spn);
+    md.profile_name.p = (const uint8_t *)p->name;
+    md.profile_name.len = strlen(p->name);
+    if (p->pclass != RSP_PROFILE_CLASS_OPERATIONAL) {
+        md.has_profile_class = true;
+        md.profile_class = p->pclass;
+    }
+    md.has_notification_config = true;
+    md.n_notification_config = 1;
+    md.notification_config[0].events =
+        RSP_NOTIF_INSTALL | RSP_NOTIF_ENABLE | RSP_NOTIF_DISABLE | RSP_NOTIF_DELETE;
+    md.notification_config[0].address.p = (const uint8_t *)cfg->host;
+    md.notification_config[0].address.len = strlen(cfg->host);
+    uint8_t mccmnc[3];
+    if (strlen(p->imsi) >= 5) {
+        put_mcc_mnc(p->imsi, mccmnc);
+        md.has_profile_owner = true;
+        md.profile_owner.mcc_mnc.p = mccmnc;
+        md.profile_owner.mcc_mnc.len = 3;
+    }
+    return rsp_sgp22_store_metadata_request_encode(&md, out);
+}
+
+static enum rsp_sc chain_code(int rc, const char *detail)
+{
+    if (strncmp(detail, "CI", 2) == 0)
+        return RSP_SC_CI_PK_UNKNOWN;
+    bool eum = strncmp(detail, "EUM", 3) == 0;
+    if (rc == RSP_EEXPIRED)
+        return eum ? RSP_SC_EUM_CERT_EXPIRED : RSP_SC_EUICC_CERT_EXPIRED;
+    return eum ? RSP_SC_EUM_CERT_INVALID : RSP_SC_EUICC_CERT_INVALID;
+}
+
+/* Checks CI -> EUM -> eUICC for a CI we trust with SKI `ci_pkid`. 0 ok, else *code. */
+static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *ci_pkid,
+                             size_t ci_pkid_len, const struct rsp_tlv *eum_t,
+                             const struct rsp_tlv *euicc_t, enum rsp_sc *code, char eid[33])
+{
+    struct rsp_cert *eum = NULL, *euicc = NULL;
+    uint8_t aki[RSP_KEYID_LEN];
+    int bad = 1;
+    if (rsp_cert_parse(eum_t->raw, eum_t->raw_len, &eum) != 0) {
+        *code = RSP_SC_EUM_CERT_INVALID;
+    } else if (rsp_cert_parse(euicc_t->raw, euicc_t->raw_len, &euicc) != 0) {
+        *code = RSP_SC_EUICC_CERT_INVALID;
+    } else if (rsp_cert_aki(eum, aki) != 0 || ci_pkid_len != RSP_KEYID_LEN ||
+               memcmp(aki, ci_pkid, RSP_KEYID_LEN) != 0 || !trusted_ci(cfg, ci_pkid, ci_pkid_len)) {
+        *code = RSP_SC_CI_PK_UNKNOWN;
+    } else {
+        char detail[RSP_CERT_DETAIL_SZ];
+        int rc = rsp_cert_verify_euicc_chain(trusted_ci(cfg, ci_pkid, ci_pkid_len), eum, euicc,
+                                             (time_t)now_of(cfg), detail, sizeof detail);
+        if (rc != 0)
+            *code = chain_code(rc, detail);
+        else if (rsp_cert_eid(euicc, eid) != 0)
+            *code = RSP_SC_EUICC_CERT_INVALID;
+        else
+            bad = 0;
+    }
+    rsp_cert_free(eum);
+    rsp_cert_free(euicc);
+    return bad;
+}
+
+int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                                 const struct rsp_es9_auth_client_req *req,
+                                 struct rsp_es9_response *resp)
+{
+    if (!cfg || !st || !req || !resp)
+        return RSP_EINVAL;
+    struct rsp_session s, next;
+    rsp_session_init(&s);
+    rsp_session_init(&next);
+    struct rsp_buf md = RSP_BUF_INIT, prev_otpk = RSP_BUF_INIT;
+    bool ok;
+    int rc = load_session(cfg, st, &req->transaction_id, 1u << RSP_SESSION_STARTED, &s, &ok);
+    if (rc || !ok) {
+        if (rc == 0)
+            refuse(resp, RSP_SC_TID_UNKNOWN);
+        goto out;
+    }
+    struct rsp_sgp22_authenticate_server_response ar;
+    if (rsp_sgp22_authenticate_server_response_decode(req->authenticate_server_response.data,
+                                                      req->authenticate_server_response.len,
+                                                      &ar) != 0) {
+        refuse(resp, RSP_SC_BAD_FORMAT);
+        goto out;
+    }
+    if (!ar.ok) {
+        /* The eUICC refused the server: v2.2 names no code (addendum §1.5); 8.1/6.1 and the
+         * session ends. */
+        if (!bytes_eq(ar.transaction_id, req->transaction_id.b, req->transaction_id.len)) {
+            refuse(resp, RSP_SC_TID_UNKNOWN);
+            goto out;
+        }
+        rc = end_session(st, &s, RSP_SESSION_CANCELLED, "authenticateServer error");
+        if (rc == 0)
+            refuse(resp, RSP_SC_EUICC_SIG_INVALID);
+        goto out;
+    }
+    const struct rsp_sgp22_euicc_signed1 *e1 = &ar.euicc_signed1;
+    if (!bytes_eq(e1->transaction_id, req->transaction_id.b, req->transaction_id.len)) {
+        refuse(resp, RSP_SC_TID_UNKNOWN);
+        goto out;
+    }
+    if (!bytes_eq(e1->server_challenge, s.server_challenge, 16) ||
+        !bytes_eq(e1->server_address, (const uint8_t *)cfg->host, strlen(cfg->host))) {
+        refuse(resp, RSP_SC_EUICC_SIG_INVALID);
+        goto out;
+    }
+    enum rsp_sc code;
+    char eid[33];
+    if (check_euicc_chain(cfg, s.ci_pkid, s.ci_pkid_len, &ar.eum_certificate, &ar.euicc_certificate,
+                          &code, eid)) {
+        refuse(resp, code);
+        goto out;
+    }
+    if (verify_with(ar.euicc_certificate.raw, ar.euicc_certificate.raw_len, e1->raw.raw,
+                    e1->raw.raw_len, ar.euicc_signature1.p, ar.euicc_signature1.len) != 0) {
+        refuse(resp, RSP_SC_EUICC_SIG_INVALID);
+        goto out;
+    }
+    /* The profile asked for. */
+    char mid[RSP_STORE_TEXT_MAX + 1] = "";
+    if (e1->ctx_params1.has_matching_id) {
+        if (e1->ctx_params1.matching_id.len > RSP_STORE_TEXT_MAX) {
+            refuse(resp, RSP_SC_MATCHING_ID_REFUSED);
+            goto out;
+        }
+        memcpy(mid, e1->ctx_params1.matching_id.p, e1->ctx_params1.matching_id.len);
+        mid[e1->ctx_params1.matching_id.len] = 0;
+    }
+    struct rsp_profile p, pn;
+    rc = rsp_store_profile_find_download(st, mid, eid, &p);
+    if (rc == RSP_ENOTFOUND || rc == RSP_EINVAL) {
+        rc = 0;
+        refuse(resp, RSP_SC_MATCHING_ID_REFUSED);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if (p.state < RSP_PROFILE_RELEASED) {
+        refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
+        goto out;
+    }
+    if (p.state != RSP_PROFILE_RELEASED) {
+        refuse(resp, RSP_SC_MATCHING_ID_REFUSED);
+        goto out;
+    }
+    if (p.eid[0] && strcmp(p.eid, eid) != 0) {
+        refuse(resp, RSP_SC_EID_REFUSED);
+        goto out;
+    }
+    pn = p;
+    snprintf(pn.eid, sizeof pn.eid, "%s", eid);
+    pn.download_attempts++;
+    if (cfg->max_download_attempts && p.download_attempts >= cfg->max_download_attempts) {
+        /* The order is terminated (addendum §3.1). */
+        pn.download_attempts = p.download_attempts;
+        pn.state = RSP_PROFILE_ERROR;
+        snprintf(pn.error_reason, sizeof pn.error_reason, "download attempts exhausted");
+        rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "download attempts exhausted");
+        if (rc == 0)
+            rc = notify_operator(cfg, st, &p, eid, NP_ELIGIBILITY, rsp_sc(RSP_SC_DOWNLOAD_RETRIES));
+        if (rc == 0)
+            refuse(resp, RSP_SC_DOWNLOAD_RETRIES);
+        goto out;
+    }
+    /* Retry rule: an earlier unsuccessful attempt of this EID bound a BPP to an otPK. */
+    struct rsp_session prev;
+    rsp_session_init(&prev);
+    if (rsp_store_session_find_bound(st, p.iccid, &prev) == 0 && strcmp(prev.eid, eid) == 0 &&
+        prev.otpk_euicc.len == RSP_EC_POINT_LEN)
+        rc = rsp_buf_set(&prev_otpk, prev.otpk_euicc.data, prev.otpk_euicc.len);
+    rsp_session_free(&prev);
+    if (rc)
+        goto out;
+
+    const struct rsp_es9p_creds *cr = creds_for_curve(cfg, s.curve);
+    if (!cr) {
+        rc = RSP_ESTATE;
+        goto out;
+    }
+    struct rsp_es9_auth_client_resp *o = &resp->u.auth_client;
+    uint8_t sig2[RSP_ECDSA_SIG_LEN];
+    rc = build_metadata(cfg, &p, &md);
+    if (rc == 0)
+        rc =
+            rsp_smdp_smdp_signed2_build(req->transaction_id.b, req->transaction_id.len, p.cc_set,
+                                        prev_otpk.len ? prev_otpk.data : NULL,
+                                        ar.euicc_signature1.p, cr->sk_dppb, &o->smdp_signed2, sig2);
+    if (rc == 0)
+        rc = append_sig_tlv(&o->smdp_signature2, sig2);
+    if (rc == 0)
+        rc = append_cert(&o->smdp_certificate, cr->dppb);
+    if (rc == 0)
+        rc = rsp_buf_set(&o->profile_metadata, md.data, md.len);
+    if (rc)
+        goto out;
+
+    /* Writes: the profile (EID binding, attempt count), then the session (replay guard). */
+    rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "authenticateClient");
+    if (rc == RSP_ESTATE) {
+        rc = 0;
+        refuse(resp, RSP_SC_MATCHING_ID_REFUSED);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    memcpy(next.tid, s.tid, sizeof next.tid);
+    snprintf(next.iccid, sizeof next.iccid, "%s", p.iccid);
+    snprintf(next.eid, sizeof next.eid, "%s", eid);
+    next.state = RSP_SESSION_AUTHENTICATED;
+    memcpy(next.server_challenge, s.server_challenge, 16);
+    memcpy(next.euicc_challenge, s.euicc_challenge, 16);
+    next.curve = s.curve;
+    memcpy(next.ci_pkid, s.ci_pkid, sizeof next.ci_pkid);
+    next.ci_pkid_len = s.ci_pkid_len;
+    next.expires_at = s.expires_at;
+    memcpy(next.euicc_sig1, ar.euicc_signature1.p, RSP_ECDSA_SIG_LEN);
+    memcpy(next.smdp_sig2, sig2, RSP_ECDSA_SIG_LEN);
+    rc = rsp_buf_set(&next.euicc_cert, ar.euicc_certificate.raw, ar.euicc_certificate.raw_len);
+    if (rc == 0)
+        rc = rsp_store_session_update(st, &s, &next, ACTOR, "authenticateClient");
+    if (rc == RSP_ESTATE) {
+        rc = 0;
+        refuse(resp, RSP_SC_TID_UNKNOWN);
+        goto out;
+    }
+    if (rc == 0) {
+        o->transaction_id = req->transaction_id;
+        succeed(resp);
+    }
+out:
+    rsp_buf_free(&md);
+    rsp_buf_free(&prev_otpk);
+    rsp_session_free(&s);
+    rsp_session_free(&next);
+    return rc;
+}
+
+/* ---- getBoundProfilePackage ---- */
+
+/* Copies the fields of `s` into `n` (initialised; buffers duplicated). */
+static int session_copy(struct rsp_session *n, const struct rsp_session *s)
+{
+    struct rsp_buf a = n->otpk_euicc, b = n->bpp, c = n->euicc_cert;
+    *n = *s;
+    n->otpk_euicc = a;
+    n->bpp = b;
+    n->euicc_cert = c;
+    int rc = rsp_buf_set(&n->otpk_euicc, s->otpk_euicc.data, s->otpk_euicc.len);
+    if (rc == 0)
+        rc = rsp_buf_set(&n->bpp, s->bpp.data, s->bpp.len);
+    if (rc == 0)
+        rc = rsp_buf_set(&n->euicc_cert, s->euicc_cert.data, s->euicc_cert.len);
+    return rc;
+}
+
+/* The BPP of an earlier session with its InitialiseSecureChannel re-made for this transactionId
+ * (addendum §3.1: the 86/87/88 blocks stay valid). */
+static int rebind_bpp(const struct rsp_buf *old, const struct rsp_tid *tid, const uint8_t *otpk,
+                      const struct rsp_key *sk_dppb, struct rsp_buf *out)
+{
+    struct rsp_sgp22_bpp b;
+    int rc = rsp_sgp22_bpp_decode(old->data, old->len, &b);
+    if (rc)
+        return rc;
+    struct rsp_sgp22_init_secure_channel isc = b.init_secure_channel;
+    memset(&isc.raw, 0, sizeof isc.raw);
+    isc.transaction_id.p = tid->b;
+    isc.transaction_id.len = tid->len;
+    struct rsp_buf in = RSP_BUF_INIT, bf23 = RSP_BUF_INIT;
+    uint8_t sig[RSP_ECDSA_SIG_LEN];
+    rc = rsp_sgp22_smdp_sign_input(&isc, otpk, &in);
+    if (rc == 0)
+        rc = rsp_ecdsa_sign(sk_dppb, in.data, in.len, sig);
+    if (rc == 0) {
+        isc.smdp_sign.p = sig;
+        isc.smdp_sign.len = sizeof sig;
+        rc = rsp_sgp22_init_secure_channel_encode(&isc, &bf23);
+    }
+    if (rc == 0) {
+        const uint8_t *rest = b.init_secure_channel.raw.raw + b.init_secure_channel.raw.raw_len;
+        size_t rest_len = (size_t)(b.raw.raw + b.raw.raw_len - rest);
+        rc = rsp_der_put_header(out, 0xBF36, bf23.len + rest_len);
+        if (rc == 0)
+            rc = rsp_buf_append(out, bf23.data, bf23.len);
+        if (rc == 0)
+            rc = rsp_buf_append(out, rest, rest_len);
+    }
+    rsp_buf_free(&in);
+    rsp_buf_free(&bf23);
+    return rc;
+}
+
+static int end_session(struct rsp_store *st, const struct rsp_session *s, enum rsp_session_state to,
+                       const char *reason)
+{
+    struct rsp_session n;
+    rsp_session_init(&n);
+    int rc = session_copy(&n, s);
+    n.state = to;
+    if (rc == 0)
+        rc = rsp_store_session_update(st, s, &n, ACTOR, reason);
+    rsp_session_free(&n);
+    return rc;
+}
+
+int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                                       const struct rsp_es9_gbpp_req *req,
+                                       struct rsp_es9_response *resp)
+{
+    if (!cfg || !st || !req || !resp)
+        return RSP_EINVAL;
+    struct rsp_session s, n, prev;
+    rsp_session_init(&s);
+    rsp_session_init(&n);
+    rsp_session_init(&prev);
+    struct rsp_buf in = RSP_BUF_INIT, md = RSP_BUF_INIT, upp = RSP_BUF_INIT, bpp = RSP_BUF_INIT;
+    bool ok;
+    int rc = load_session(cfg, st, &req->transaction_id,
+                          1u << RSP_SESSION_AUTHENTICATED | 1u << RSP_SESSION_BPP_BOUND, &s, &ok);
+    if (rc || !ok) {
+        if (rc == 0)
+            refuse(resp, RSP_SC_TID_UNKNOWN);
+        goto out;
+    }
+    struct rsp_sgp22_prepare_download_response pr;
+    if (rsp_sgp22_prepare_download_response_decode(req->prepare_download_response.data,
+                                                   req->prepare_download_response.len, &pr) != 0) {
+        refuse(resp, RSP_SC_BAD_FORMAT);
+        goto out;
+    }
+    if (!pr.ok) {
+        if (!bytes_eq(pr.transaction_id, req->transaction_id.b, req->transaction_id.len)) {
+            refuse(resp, RSP_SC_TID_UNKNOWN);
+            goto out;
+        }
+        /* downloadResponseError: 8.1/6.1 and the session ends (addendum §1.5). */
+        rc = s.state == RSP_SESSION_AUTHENTICATED
+                 ? end_session(st, &s, RSP_SESSION_CANCELLED, "prepareDownload error")
+                 : 0;
+        if (rc == 0)
+            refuse(resp, RSP_SC_EUICC_SIG_INVALID);
+        goto out;
+    }
+    const struct rsp_sgp22_euicc_signed2 *e2 = &pr.euicc_signed2;
+    if (!bytes_eq(e2->transaction_id, req->transaction_id.b, req->transaction_id.len)) {
+        refuse(resp, RSP_SC_TID_UNKNOWN);
+        goto out;
+    }
+    rc = rsp_sgp22_euicc_signature2_input(e2->raw.raw, e2->raw.raw_len, s.smdp_sig2, &in);
+    if (rc)
+        goto out;
+    if (verify_with(s.euicc_cert.data, s.euicc_cert.len, in.data, in.len, pr.euicc_signature2.p,
+                    pr.euicc_signature2.len) != 0) {
+        refuse(resp, RSP_SC_EUICC_SIG_INVALID);
+        goto out;
+    }
+    struct rsp_es9_gbpp_resp *o = &resp->u.gbpp;
+    if (s.state == RSP_SESSION_BPP_BOUND) {
+        /* A retry in the same session: the same BPP for the same otPK, else no re-binding. */
+        if (s.otpk_euicc.len != RSP_EC_POINT_LEN ||
+            memcmp(s.otpk_euicc.data, e2->euicc_otpk.p, RSP_EC_POINT_LEN) != 0) {
+            refuse(resp, RSP_SC_BPP_REBIND_REFUSED);
+            goto out;
+        }
+        rc = rsp_buf_set(&o->bound_profile_package, s.bpp.data, s.bpp.len);
+        if (rc == 0) {
+            o->transaction_id = req->transaction_id;
+            succeed(resp);
+        }
+        goto out;
+    }
+    struct rsp_profile p, pn;
+    rc = rsp_store_profile_get(st, s.iccid, &p);
+    if (rc)
+        goto out;
+    if (p.state != RSP_PROFILE_RELEASED) {
+        refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
+        goto out;
+    }
+    pn = p;
+    if (p.cc_set) {
+        if (!e2->has_hash_cc) {
+            refuse(resp, RSP_SC_CC_MISSING);
+            goto out;
+        }
+        uint8_t buf[32 + RSP_TID_MAX], want[32];
+        memcpy(buf, p.cc_hash, 32);
+        memcpy(buf + 32, req->transaction_id.b, req->transaction_id.len);
+        rc = rsp_sha256(buf, 32 + req->transaction_id.len, want);
+        if (rc)
+            goto out;
+        if (!bytes_eq(e2->hash_cc, want, 32)) {
+            unsigned max = p.cc_max_attempts      ? p.cc_max_attempts
+                           : cfg->cc_max_attempts ? cfg->cc_max_attempts
+                                                  : DEFAULT_CC_MAX;
+            pn.cc_attempts++;
+            bool locked = pn.cc_attempts >= max;
+            if (locked) {
+                pn.state = RSP_PROFILE_ERROR;
+                snprintf(pn.error_reason, sizeof pn.error_reason, "confirmation code attempts");
+            }
+            rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "wrong confirmation code");
+            if (rc == 0 && locked)
+                rc = notify_operator(cfg, st, &p, s.eid, NP_CC, rsp_sc(RSP_SC_CC_RETRIES));
+            if (rc == 0)
+                refuse(resp, locked ? RSP_SC_CC_RETRIES : RSP_SC_CC_REFUSED);
+            goto out;
+        }
+    }
+    const struct rsp_es9p_creds *cr = creds_for_curve(cfg, s.curve);
+    if (!cr) {
+        rc = RSP_ESTATE;
+        goto out;
+    }
+    /* Retry across sessions: the BPP bound earlier to the same otPK is reused. */
+    if (rsp_store_session_find_bound(st, p.iccid, &prev) == 0 && strcmp(prev.eid, s.eid) == 0 &&
+        prev.otpk_euicc.len == RSP_EC_POINT_LEN &&
+        memcmp(prev.otpk_euicc.data, e2->euicc_otpk.p, RSP_EC_POINT_LEN) == 0) {
+        rc = rebind_bpp(&prev.bpp, &req->transaction_id, e2->euicc_otpk.p, cr->sk_dppb, &bpp);
+    } else {
+        rc = rsp_store_profile_package(st, p.iccid, &upp);
+        uint8_t digest[32], zero[32] = {0};
+        if (rc == 0 && memcmp(p.package_sha256, zero, 32) != 0 &&
+            (rsp_sha256(upp.data, upp.len, digest) != 0 ||
+             memcmp(digest, p.package_sha256, 32) != 0))
+            rc = RSP_EVERIFY; /* the stored package changed under us */
+        if (rc == 0)
+            rc = build_metadata(cfg, &p, &md);
+        struct rsp_eid eid;
+        if (rc == 0)
+            rc = rsp_eid_from_str(s.eid, &eid);
+        if (rc == 0) {
+            struct rsp_smdp_bpp_params bp = {
+                .transaction_id = req->transaction_id.b,
+                .transaction_id_len = req->transaction_id.len,
+                .euicc_otpk = e2->euicc_otpk.p,
+                .eid = eid.b,
+                .sk_dppb = cr->sk_dppb,
+                .host_id = (const uint8_t *)HOST_ID,
+                .host_id_len = strlen(HOST_ID),
+                .store_metadata = md.data,
+                .store_metadata_len = md.len,
+                .upp = upp.data,
+                .upp_len = upp.len,
+                .two_layer = true,
+            };
+            rc = rsp_smdp_bpp_build(&bp, &bpp);
+        }
+    }
+    if (rc)
+        goto out;
+    pn.state = RSP_PROFILE_DOWNLOADED;
+    rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "getBoundProfilePackage");
+    if (rc == RSP_ESTATE) {
+        rc = 0;
+        refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
+        goto out;
+    }
+    if (rc == 0)
+        rc = session_copy(&n, &s);
+    if (rc == 0)
+        rc = rsp_buf_set(&n.otpk_euicc, e2->euicc_otpk.p, RSP_EC_POINT_LEN);
+    if (rc == 0)
+        rc = rsp_buf_set(&n.bpp, bpp.data, bpp.len);
+    n.state = RSP_SESSION_BPP_BOUND;
+    if (rc == 0)
+        rc = rsp_store_session_update(st, &s, &n, ACTOR, "getBoundProfilePackage");
+    if (rc == 0)
+        rc = notify_operator(cfg, st, &p, s.eid, NP_BPP_DOWNLOAD, NULL);
+    if (rc == 0)
+        rc = rsp_buf_set(&o->bound_profile_package, bpp.data, bpp.len);
+    if (rc == 0) {
+        o->transaction_id = req->transaction_id;
+        succeed(resp);
+    }
+out:
+    rsp_buf_free(&in);
+    rsp_buf_free(&md);
+    rsp_buf_free_secure(&upp);
+    rsp_buf_free_secure(&bpp);
+    rsp_session_free(&s);
+    rsp_session_free(&n);
+    rsp_session_free(&prev);
+    return rc;
+}
+
+/* ---- handleNotification ---- */
+
+static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                      const struct rsp_sgp22_pir *pir)
+{
+    struct rsp_tid tid;
+    if (pir->data.transaction_id.len < 1 || pir->data.transaction_id.len > RSP_TID_MAX)
+        return 0;
+    memcpy(tid.b, pir->data.transaction_id.p, pir->data.transaction_id.len);
+    tid.len = pir->data.transaction_id.len;
+    struct rsp_session s;
+    rsp_session_init(&s);
+    bool ok;
+    int rc = load_session(cfg, st, &tid, 1u << RSP_SESSION_BPP_BOUND, &s, &ok);
+    if (rc || !ok)
+        goto out; /* unknown: stop processing (§3.1.3.3) */
+    if (verify_with(s.euicc_cert.data, s.euicc_cert.len, pir->data.raw.raw, pir->data.raw.raw_len,
+                    pir->euicc_sign_pir.p, pir->euicc_sign_pir.len) != 0)
+        goto out;
+    struct rsp_profile p, pn;
+    rc = rsp_store_profile_get(st, s.iccid, &p);
+    if (rc)
+        goto out;
+    pn = p;
+    pn.state = pir->data.success ? RSP_PROFILE_INSTALLED : RSP_PROFILE_RELEASED;
+    if (!pir->data.success)
+        snprintf(pn.error_reason, sizeof pn.error_reason, "installation error %lld/%lld",
+                 (long long)pir->data.bpp_command_id, (long long)pir->data.error_reason);
+    if (p.state == RSP_PROFILE_DOWNLOADED) {
+        rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "profileInstallationResult");
+        if (rc)
+            goto out;
+    }
+    rc = end_session(st, &s, RSP_SESSION_FINISHED, "profileInstallationResult");
+    if (rc == 0)
+        rc = notify_operator(cfg, st, &p, s.eid, NP_INSTALLATION,
+                             pir->data.success ? NULL : rsp_sc(RSP_SC_BPP_EXECUTION_ERROR));
+out:
+    rsp_session_free(&s);
+    return rc == RSP_ESTATE ? 0 : rc;
+}
+
+int rsp_es9p_handle_notification(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                                 const struct rsp_es9_handle_notification_req *req,
+                                 struct rsp_es9_response *resp)
+{
+    if (!cfg || !st || !req || !resp)
+        return RSP_EINVAL;
+    struct rsp_sgp22_pending_notification pn;
+    if (rsp_sgp22_pending_notification_decode(req->pending_notification.data,
+                                              req->pending_notification.len, &pn) != 0)
+        return refuse(resp, RSP_SC_BAD_FORMAT);
+    int rc = 0;
+    if (pn.is_pir) {
+        rc = handle_pir(cfg, st, &pn.pir);
+    } else {
+        /* Other notifications: verified with the certificate they carry; nothing to change in
+         * the download inventory. */
+        (void)verify_with(pn.other.euicc_certificate.raw, pn.other.euicc_certificate.raw_len,
+                          pn.other.tbs.raw.raw, pn.other.tbs.raw.raw_len, pn.other.signature.p,
+                          pn.other.signature.len);
+    }
+    if (rc == 0)
+        succeed(resp);
+    return rc;
+}
+
+/* ---- cancelSession ---- */
+
+static enum rsp_sc cancel_status(int64_t reason)
+{
+    switch (reason) {
+    case RSP_SGP22_CANCEL_END_USER_REJECTION:
+        return RSP_SC_ORDER_REFUSED;
+    case RSP_SGP22_CANCEL_PPR_NOT_ALLOWED:
+        return RSP_SC_PPR_NOT_ALLOWED;
+    case RSP_SGP22_CANCEL_METADATA_MISMATCH:
+        return RSP_SC_METADATA_CHANGED;
+    case RSP_SGP22_CANCEL_LOAD_BPP_EXECUTION_ERROR:
+        return RSP_SC_BPP_EXECUTION_ERROR;
+    default:
+        return RSP_SC_RSP_EXECUTION_ERROR;
+    }
+}
+
+int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                            const struct rsp_es9_cancel_session_req *req,
+                            struct rsp_es9_response *resp)
+{
+    if (!cfg || !st || !req || !resp)
+        return RSP_EINVAL;
+    struct rsp_session s;
+    rsp_session_init(&s);
+    bool ok;
+    int rc = load_session(cfg, st, &req->transaction_id, ~0u, &s, &ok);
+    if (rc || !ok) {
+        if (rc == 0)
+            refuse(resp, RSP_SC_TID_UNKNOWN);
+        goto out;
+    }
+    struct rsp_sgp22_cancel_session_response cr;
+    if (rsp_sgp22_cancel_session_response_decode(req->cancel_session_response.data,
+                                                 req->cancel_session_response.len, &cr) != 0) {
+        refuse(resp, RSP_SC_BAD_FORMAT);
+        goto out;
+    }
+    if (!cr.ok) {
+        refuse(resp, RSP_SC_TID_UNKNOWN);
+        goto out;
+    }
+    if (!s.euicc_cert.len ||
+        verify_with(s.euicc_cert.data, s.euicc_cert.len, cr.signed_part.raw.raw,
+                    cr.signed_part.raw.raw_len, cr.signature.p, cr.signature.len) != 0) {
+        refuse(resp, RSP_SC_EUICC_SIG_INVALID);
+        goto out;
+    }
+    if (!bytes_eq(cr.signed_part.transaction_id, req->transaction_id.b, req->transaction_id.len)) {
+        refuse(resp, RSP_SC_TID_UNKNOWN);
+        goto out;
+    }
+    const struct rsp_es9p_creds *c = creds_for_curve(cfg, s.curve);
+    char ours[64], theirs[64];
+    if (!c || smdp_oid(c, ours, sizeof ours) != 0 ||
+        rsp_oid_to_str(cr.signed_part.smdp_oid.p, cr.signed_part.smdp_oid.len, theirs,
+                       sizeof theirs) != 0 ||
+        strcmp(ours, theirs) != 0) {
+        refuse(resp, RSP_SC_SMDP_OID_MISMATCH);
+        goto out;
+    }
+    resp->u.cancel_session.transaction_id = req->transaction_id;
+    if (s.state > RSP_SESSION_BPP_BOUND) {
+        /* Already ended (e.g. after the PIR): accepted, nothing changes. */
+        succeed(resp);
+        goto out;
+    }
+    bool retry = cr.signed_part.reason == RSP_SGP22_CANCEL_POSTPONED ||
+                 cr.signed_part.reason == RSP_SGP22_CANCEL_TIMEOUT;
+    if (s.iccid[0]) {
+        struct rsp_profile p, pn;
+        rc = rsp_store_profile_get(st, s.iccid, &p);
+        if (rc)
+            goto out;
+        pn = p;
+        if (retry)
+            pn.state = p.state == RSP_PROFILE_DOWNLOADED ? RSP_PROFILE_RELEASED : p.state;
+        else if (p.state == RSP_PROFILE_RELEASED || p.state == RSP_PROFILE_DOWNLOADED)
+            pn.state = RSP_PROFILE_ERROR;
+        if (pn.state != p.state) {
+            rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "cancelSession");
+            if (rc == 0 && !retry)
+                rc = notify_operator(cfg, st, &p, s.eid, NP_INSTALLATION,
+                                     rsp_sc(cancel_status(cr.signed_part.reason)));
+            if (rc)
+                goto out;
+        }
+    }
+    rc = end_session(st, &s, RSP_SESSION_CANCELLED, "cancelSession");
+    if (rc == 0)
+        succeed(resp);
+out:
+    rsp_session_free(&s);
+    return rc;
+}
+
+/* ---- JSON ---- */
+
+int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                         enum rsp_es9_function fn, const char *json, size_t len,
+                         struct rsp_buf *out, int *http_status, struct rsp_es_exec_status *outcome)
+{
+    if (!cfg || !st || !out || !http_status || (unsigned)fn >= RSP_ES9_NFUNCTIONS)
+        return RSP_EINVAL;
+    struct rsp_es9_request rq;
+    struct rsp_es9_response rs;
+    memset(&rq, 0, sizeof rq);
+    memset(&rs, 0, sizeof rs);
+    rs.fn = fn;
+    struct rsp_status_code refusal;
+    int rc = 0;
+    *http_status = 200;
+    rsp_buf_reset(out);
+    if (rsp_es9_decode_request(fn, json, len, &rq, &refusal) != 0) {
+        refuse(&rs, RSP_SC_BAD_FORMAT);
+        rs.status.code = refusal;
+    } else {
+        switch (fn) {
+        case RSP_ES9_INITIATE_AUTHENTICATION:
+            rc = rsp_es9p_initiate_authentication(cfg, st, &rq.u.initiate_auth, &rs);
+            break;
+        case RSP_ES9_AUTHENTICATE_CLIENT:
+            rc = rsp_es9p_authenticate_client(cfg, st, &rq.u.auth_client, &rs);
+            break;
+        case RSP_ES9_GET_BOUND_PROFILE_PACKAGE:
+            rc = rsp_es9p_get_bound_profile_package(cfg, st, &rq.u.gbpp, &rs);
+            break;
+        case RSP_ES9_HANDLE_NOTIFICATION:
+            rc = rsp_es9p_handle_notification(cfg, st, &rq.u.handle_notification, &rs);
+            break;
+        default:
+            rc = rsp_es9p_cancel_session(cfg, st, &rq.u.cancel_session, &rs);
+            break;
+        }
+        if (rc) {
+            refuse(&rs, RSP_SC_INTERNAL);
+            rc = 0;
+        }
+    }
+    if (rs.status.status == RSP_ES_FAILED) {
+        rc = rsp_es_encode_failure(&rs.status.code, out);
+    } else if (fn == RSP_ES9_HANDLE_NOTIFICATION) {
+        *http_status = 204;
+    } else {
+        rc = rsp_es9_encode_response(&rs, out);
+    }
+    if (outcome)
+        *outcome = rs.status;
+    rs.fn = fn;
+    rsp_es9_response_free(&rs);
+    rsp_es9_request_free(&rq);
+    return rc;
+}
+
+int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
+                          struct rsp_http_response *resp)
+{
+    const struct rsp_es9p_http *h = ctx;
+    if (!h || !h->cfg || !h->stores || !req || !resp)
+        return RSP_EINVAL;
+    const char *slash = strrchr(req->path, '/');
+    enum rsp_es9_function fn;
+    struct rsp_store *st = NULL;
+    int rc = rsp_es9_function_from_name(slash ? slash + 1 : req->path, &fn);
+    if (rc == 0)
+        rc = rsp_store_pool_get(h->stores, &st);
+    struct rsp_es_exec_status out;
+    memset(&out, 0, sizeof out);
+    if (rc == 0)
+        rc = rsp_es9p_handle_json(h->cfg, st, fn, (const char *)req->body, req->body_len,
+                                  &resp->body, &resp->status, &out);
+    if (rc)
+        return rc;
+    if (out.status == RSP_ES_FAILED)
+        snprintf(resp->log_outcome, sizeof resp->log_outcome, "Failed %s/%s", out.code.subject,
+                 out.code.reason);
+    else
+        snprintf(resp->log_outcome, sizeof resp->log_outcome, "%s", rsp_es_status_name(out.status));
+    return 0;
+}
