@@ -86,7 +86,8 @@ uint32_t rsp_es10_bits_mask(const struct rsp_es10_bits *b);
 
 /* --- enumerations (Annex H values) ------------------------------------------------------------ */
 
-enum rsp_profile_state { RSP_PROFILE_DISABLED = 0, RSP_PROFILE_ENABLED = 1 };
+/* ProfileState on the eUICC (9F70); the SM-DP+ lifecycle is enum rsp_profile_state in store.h. */
+enum rsp_es10_profile_state { RSP_PROFILE_DISABLED = 0, RSP_PROFILE_ENABLED = 1 };
 enum rsp_euicc_category {
     RSP_EUICC_CATEGORY_OTHER = 0,
     RSP_EUICC_CATEGORY_BASIC = 1,
@@ -277,7 +278,7 @@ struct rsp_profile_info { /* E3; every field OPTIONAL (Annex H) */
     struct rsp_iccid iccid;       /* 5A */
     struct rsp_es10_bin isdp_aid; /* 4F, 1..16 */
     bool has_state;
-    int state;                    /* 9F70, enum rsp_profile_state */
+    int state;                    /* 9F70, enum rsp_es10_profile_state */
     struct rsp_es10_bin nickname; /* 90, UTF8 0..64 */
     struct rsp_es10_bin spn;      /* 91 serviceProviderName, UTF8 0..32 */
     struct rsp_es10_bin name;     /* 92 profileName, UTF8 0..64 */

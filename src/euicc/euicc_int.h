@@ -19,7 +19,7 @@
 struct euicc_profile {
     struct rsp_iccid iccid;
     uint8_t aid[16];
-    int state; /* enum rsp_profile_state */
+    int state; /* enum rsp_es10_profile_state */
     bool has_nickname;
     uint8_t nickname[RSP_ES10_NICKNAME_MAX];
     size_t nickname_len;

@@ -6,6 +6,7 @@
 #include "rsp/err.h"
 #include "rsp/es9p.h"
 #include "rsp/sgp22_auth.h"
+#include "rsp/sgp22_es10.h"
 #include "rsp/smdp_bpp.h"
 
 #define ACTOR           "es9p"
@@ -60,55 +61,7 @@ static const struct rsp_cert *trusted_ci(const struct rsp_es9p_config *cfg, cons
     return NULL;
 }
 
-/* What initiateAuthentication needs of EUICCInfo1 (BF20 { 82 svn, A9 { 04 ... } verification,
- * AA { 04 ... } signing }); decoded here because the ES10 header belongs to the eUICC side. */
-#define MAX_PKIDS 8
-struct pkid_list {
-    struct rsp_sgp22_bytes id[MAX_PKIDS];
-    size_t n;
-};
-struct info1 {
-    uint8_t svn[3];
-    struct pkid_list ci_verify, ci_sign;
-};
-
-static int pkid_list_decode(const struct rsp_tlv *t, struct pkid_list *l)
-{
-    struct rsp_der_iter it;
-    struct rsp_tlv e;
-    int rc;
-    rsp_der_iter_value(&it, t);
-    l->n = 0;
-    while ((rc = rsp_der_opt(&it, 0x04, &e)) == 1) {
-        if (l->n == MAX_PKIDS)
-            return RSP_ERANGE;
-        l->id[l->n].p = e.val;
-        l->id[l->n++].len = e.len;
-    }
-    return rc < 0 ? rc : rsp_der_finish(&it);
-}
-
-static int info1_decode(const uint8_t *p, size_t n, struct info1 *out)
-{
-    struct rsp_tlv top, svn, v, s;
-    memset(out, 0, sizeof *out);
-    int rc = rsp_der_parse_tag(p, n, 0xBF20, &top);
-    if (rc)
-        return rc;
-    struct rsp_der_iter it;
-    rsp_der_iter_value(&it, &top);
-    if ((rc = rsp_der_req(&it, 0x82, &svn)) || (rc = rsp_der_req(&it, 0xA9, &v)) ||
-        (rc = rsp_der_req(&it, 0xAA, &s)))
-        return rc;
-    if (svn.len != 3)
-        return RSP_ERANGE;
-    memcpy(out->svn, svn.val, 3);
-    if ((rc = pkid_list_decode(&v, &out->ci_verify)) || (rc = pkid_list_decode(&s, &out->ci_sign)))
-        return rc;
-    return 0;
-}
-
-static bool pkid_in(const struct pkid_list *l, const uint8_t ski[RSP_KEYID_LEN])
+static bool pkid_in(const struct rsp_es10_pkid_list *l, const uint8_t ski[RSP_KEYID_LEN])
 {
     for (size_t i = 0; i < l->n; i++)
         if (l->id[i].len == RSP_KEYID_LEN && memcmp(l->id[i].p, ski, RSP_KEYID_LEN) == 0)
@@ -196,8 +149,8 @@ int rsp_es9p_initiate_authentication(const struct rsp_es9p_config *cfg, struct r
         return RSP_EINVAL;
     if (strcmp(req->smdp_address, cfg->host) != 0)
         return refuse(resp, RSP_SC_SMDP_ADDRESS_REFUSED);
-    struct info1 info;
-    if (info1_decode(req->euicc_info1.data, req->euicc_info1.len, &info) != 0)
+    struct rsp_euicc_info1 info;
+    if (rsp_euicc_info1_decode(req->euicc_info1.data, req->euicc_info1.len, &info) != 0)
         return refuse(resp, RSP_SC_BAD_FORMAT);
     if (info.svn[0] != 2)
         return refuse(resp, RSP_SC_SVN_UNSUPPORTED);

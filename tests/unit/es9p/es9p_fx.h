@@ -4,12 +4,8 @@
 #define ES9P_FX_H
 
 #include "../euicc/euicc_fx.h"
-/* store.h and sgp22_es10.h (via euicc_fx.h) both name an `enum rsp_profile_state`: the SM-DP+
- * one is renamed in the tests that need both. */
-#define rsp_profile_state rsp_smdp_profile_state
 #include "rsp/es9p.h"
 #include "rsp/store.h"
-#undef rsp_profile_state
 
 #define EF_ICCID "8949449999999990023"
 #define EF_MID   "MATCHING-1"
