@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rsp/buf.h"
 #include "rsp/es9p_json.h"
@@ -90,5 +91,52 @@ int rsp_es9p_call(struct rsp_es9p_client *c, const char *host, const struct rsp_
 long rsp_es9p_client_connections(const struct rsp_es9p_client *c);
 
 const char *rsp_es9p_kind_name(enum rsp_es9p_kind k);
+
+/* ---- profile download (lpa_download.c): ES10 + ES9+ ---- */
+
+struct rsp_es10;
+
+/* Progress: step names "challenge", "initiateAuthentication", "authenticateServer",
+ * "authenticateClient", "prepareDownload", "getBoundProfilePackage", "loadBoundProfilePackage",
+ * "handleNotification", "cancelSession"; index/n for the BPP segments (0 otherwise). */
+typedef void (*rsp_lpa_event_fn)(void *ctx, const char *step, size_t index, size_t n);
+
+struct rsp_lpa_download_opts {
+    const char *smdp_address;      /* host[:port] (from the activation code or -s) */
+    const char *matching_id;       /* NULL or "" for none */
+    const char *confirmation_code; /* NULL: none (a session that requires one is cancelled) */
+    uint8_t tac[4];                /* device TAC */
+    bool has_imei;
+    uint8_t imei[8];
+    rsp_lpa_event_fn event;
+    void *event_ctx;
+};
+
+enum rsp_lpa_dl_kind {
+    RSP_LPA_DL_OK = 0,
+    RSP_LPA_DL_EUICC_REFUSED, /* code: authenticateErrorCode, downloadErrorCode, PIR
+                                 errorReason or status word */
+    RSP_LPA_DL_SMDP_REFUSED,  /* es9.status */
+    RSP_LPA_DL_NETWORK,       /* es9 (network failure after retries) */
+    RSP_LPA_DL_TLS,           /* es9.tls */
+    RSP_LPA_DL_CC_REQUIRED,   /* the SM-DP+ wants a confirmation code; session cancelled */
+    RSP_LPA_DL_OTHER,
+};
+
+struct rsp_lpa_download_result {
+    enum rsp_lpa_dl_kind kind;
+    const char *step; /* where it stopped */
+    long code;
+    struct rsp_es9p_outcome es9;
+    char iccid[21];  /* from the profile metadata, when known */
+    uint8_t aid[16]; /* ISD-P AID on success */
+    bool notification_sent;
+    char message[256];
+};
+
+/* Runs one download. Returns 0 when the profile is installed (result->kind RSP_LPA_DL_OK), else a
+ * negative RSP_E* with result saying why. */
+int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
+                     const struct rsp_lpa_download_opts *o, struct rsp_lpa_download_result *result);
 
 #endif

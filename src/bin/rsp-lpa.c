@@ -4,7 +4,7 @@
  *
  * Human output by default; --json prints one JSON object per line (progress events, then one
  * result). Exit status: 0 ok, 1 other failure, 2 usage, 3 refused by the eUICC, 4 refused by the
- * SM-DP+, 5 network failure after retries, 6 not available in this build.
+ * SM-DP+, 5 network failure after retries.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "rsp/buf.h"
 #include "rsp/der.h"
 #include "rsp/err.h"
+#include "rsp/es9p_client.h"
 #include "rsp/euicc.h"
 #include "rsp/lpa.h"
 
@@ -29,7 +30,6 @@ enum {
     EXIT_EUICC = 3,
     EXIT_SMDP = 4,
     EXIT_NETWORK = 5,
-    EXIT_UNAVAILABLE = 6,
 };
 
 /* ---- options and output ---- */
@@ -43,6 +43,12 @@ struct g {
     struct rsp_buf aid;
     size_t block_size;
     const char *command; /* "profile list", for JSON results */
+    /* ES9+ */
+    const char *ca, *ca_path, *pin;
+    bool insecure_tls, plain_http;
+    unsigned retries;
+    long timeout_s;
+    char ca_default[4096];
     /* the open eUICC */
     struct rsp_euicc *euicc;
     struct rsp_apdu_card *card;
@@ -95,7 +101,7 @@ static int finish_ok(struct g *g, json_t *data)
     return EXIT_OK;
 }
 
-/* A failure: kind "usage" | "euicc" | "smdp" | "network" | "unavailable" | "error". */
+/* A failure: kind "usage" | "euicc" | "smdp" | "network" | "tls" | "error". */
 static int fail(struct g *g, int status, const char *kind, int code, const char *fmt, ...)
 {
     char msg[512];
@@ -160,14 +166,26 @@ static const char *const help_main =
     "  profile enable|disable ID         ID: ICCID (digits) or ISD-P AID (hex)\n"
     "  profile delete ID\n"
     "  profile nickname ICCID [NAME]     set (or clear) a nickname\n"
-    "  profile download ...              not yet available in this build\n"
+    "  profile download [-a AC | -s HOST [-m ID]] [-c CODE] [--imei IMEI]\n"
+    "                                    download and install a profile\n"
     "  notification list                 pending notifications\n"
     "  notification remove SEQ...|--all  remove notifications without sending them\n"
-    "  notification process ...          not yet available in this build\n"
+    "  notification process [SEQ...|--all]  send pending notifications and remove them\n"
     "  config [--default-dp ADDR]        show the addresses; set the default SM-DP+ address\n"
     "\n"
+    "ES9+ (download, notification process):\n"
+    "  --ca FILE           PEM bundle of the RSP CI certificates the SM-DP+ TLS chain must lead\n"
+    "                      to (default with soft:DIR: DIR/nist/ci.pem); the OS store is never "
+    "used\n"
+    "  --ca-path DIR       OpenSSL hashed directory of RSP CI certificates\n"
+    "  --pin SPEC          pinned SM-DP+ public key (file or sha256//BASE64)\n"
+    "  --insecure-tls      no TLS certificate checks at all (labs only)\n"
+    "  --http              plain HTTP (local test servers only)\n"
+    "  --retries N         retries after a network failure (default 2)\n"
+    "  --timeout SECONDS   per ES9+ exchange (default 60)\n"
+    "\n"
     "exit status: 0 ok, 1 other failure, 2 usage error, 3 refused by the eUICC, 4 refused by the\n"
-    "SM-DP+, 5 network failure after retries, 6 not available in this build.\n";
+    "SM-DP+, 5 network failure after retries.\n";
 
 struct cmd_help {
     const char *name;
@@ -208,7 +226,15 @@ static const struct cmd_help cmd_helps[] = {
      "MATCHINGID)\n"
      "                                    [-c CODE] [--imei IMEI]\n"
      "\n"
-     "Not yet available in this build (exit status 6).\n"},
+     "Downloads a profile and installs it: initiateAuthentication, AuthenticateServer,\n"
+     "authenticateClient, PrepareDownload, getBoundProfilePackage, LoadBoundProfilePackage,\n"
+     "then the installation result is sent to the SM-DP+ (handleNotification).\n"
+     "  -a AC         activation code, with or without the LPA: prefix\n"
+     "  -s HOST       SM-DP+ address (host[:port]); default: the eUICC's default SM-DP+\n"
+     "  -m ID         matching ID\n"
+     "  -c CODE       confirmation code (never printed)\n"
+     "  --imei IMEI   15 digits; its TAC goes into deviceInfo\n"
+     "With --json, one {\"type\":\"progress\",\"step\":...} line per step.\n"},
     {"notification list", "usage: rsp-lpa EUICC notification list\n"
                           "\n"
                           "Lists the pending notifications: sequence number, operation, address,\n"
@@ -218,7 +244,9 @@ static const struct cmd_help cmd_helps[] = {
                             "Removes notifications from the eUICC's list without sending them.\n"},
     {"notification process", "usage: rsp-lpa EUICC notification process [SEQ... | --all]\n"
                              "\n"
-                             "Not yet available in this build (exit status 6).\n"},
+                             "Sends pending notifications (all without arguments) to the address\n"
+                             "each one names (ES9+ handleNotification) and removes the delivered\n"
+                             "ones from the eUICC.\n"},
     {"config", "usage: rsp-lpa EUICC config [--default-dp ADDR]\n"
                "\n"
                "Prints the default SM-DP+ and root SM-DS addresses of the eUICC; --default-dp\n"
@@ -784,10 +812,248 @@ static int cmd_notification_remove(struct g *g, int argc, char **argv)
     return finish_ok(g, json_pack("{s:o}", "removed", arr));
 }
 
-static int not_yet(struct g *g)
+/* ---- ES9+: download, notification process ---- */
+
+static int es9_client(struct g *g, struct rsp_es9p_client **c)
 {
-    return fail(g, EXIT_UNAVAILABLE, "unavailable", -1, "%s: not yet available in this build",
-                g->command);
+    struct rsp_es9p_client_opts o = {.ca_file = g->ca,
+                                     .ca_path = g->ca_path,
+                                     .pinned_pubkey = g->pin,
+                                     .insecure_tls = g->insecure_tls,
+                                     .plain_http = g->plain_http,
+                                     .retries = g->retries,
+                                     .timeout_ms = g->timeout_s * 1000};
+    if (!o.ca_file && !o.ca_path && g->soft_dir) {
+        snprintf(g->ca_default, sizeof g->ca_default, "%s/nist/ci.pem", g->soft_dir);
+        FILE *f = fopen(g->ca_default, "rb");
+        if (f) {
+            fclose(f);
+            o.ca_file = g->ca_default;
+        }
+    }
+    int rc = rsp_es9p_client_new(&o, c);
+    if (rc == RSP_EINVAL)
+        return usage_err(g,
+                         "no RSP CI certificates for TLS: give --ca FILE or --ca-path DIR "
+                         "(or --insecure-tls in a lab)",
+                         NULL);
+    if (rc != 0)
+        return fail(g, EXIT_OTHER, "error", -1, "ES9+ client: %s", rsp_strerror(rc));
+    return EXIT_OK;
+}
+
+static void on_progress(void *ctx, const char *step, size_t i, size_t n)
+{
+    struct g *g = ctx;
+    (void)i;
+    (void)n;
+    if (g->json)
+        emit(json_pack("{s:s, s:s, s:s}", "type", "progress", "command", g->command, "step", step));
+    else
+        fprintf(stderr, "rsp-lpa: %s\n", step);
+}
+
+/* IMEI (15 digits) -> TAC (4 bytes BCD) and the 8-byte IMEI in swapped-nibble BCD, F-padded. */
+static int parse_imei(const char *s, uint8_t tac[4], uint8_t imei[8])
+{
+    if (strlen(s) != 15)
+        return -1;
+    for (size_t i = 0; i < 15; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+    for (size_t i = 0; i < 4; i++)
+        tac[i] = (uint8_t)(((s[2 * i] - '0') << 4) | (s[2 * i + 1] - '0'));
+    for (size_t i = 0; i < 8; i++) {
+        unsigned lo = (unsigned)(s[2 * i] - '0');
+        unsigned hi = 2 * i + 1 < 15 ? (unsigned)(s[2 * i + 1] - '0') : 0xF;
+        imei[i] = (uint8_t)((hi << 4) | lo);
+    }
+    return 0;
+}
+
+static int cmd_profile_download(struct g *g, int argc, char **argv)
+{
+    const char *ac_s = NULL, *host = NULL, *mid = NULL, *cc = NULL, *imei_s = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if ((!strcmp(a, "-a") || !strcmp(a, "-s") || !strcmp(a, "-m") || !strcmp(a, "-c") ||
+             !strcmp(a, "--imei")) &&
+            i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(a, "-a"))
+                ac_s = v;
+            else if (!strcmp(a, "-s"))
+                host = v;
+            else if (!strcmp(a, "-m"))
+                mid = v;
+            else if (!strcmp(a, "-c"))
+                cc = v;
+            else
+                imei_s = v;
+        } else {
+            return usage_err(g, "unexpected download argument (or missing value)", a);
+        }
+    }
+    if (ac_s && (host || mid))
+        return usage_err(g, "-a excludes -s and -m", NULL);
+    struct rsp_activation_code ac;
+    struct rsp_lpa_download_opts o;
+    memset(&o, 0, sizeof o);
+    static const uint8_t default_tac[4] = {0x35, 0x29, 0x06, 0x11};
+    memcpy(o.tac, default_tac, 4);
+    if (imei_s) {
+        if (parse_imei(imei_s, o.tac, o.imei) != 0)
+            return usage_err(g, "--imei wants 15 digits", imei_s);
+        o.has_imei = true;
+    }
+    char dp[256] = "";
+    if (ac_s) {
+        if (rsp_actcode_parse(ac_s, strlen(ac_s), &ac) != 0)
+            return usage_err(g, "not an activation code (1$SMDP$MATCHINGID...)", NULL);
+        snprintf(dp, sizeof dp, "%s", ac.smdp_address);
+        mid = ac.matching_id;
+        if (ac.cc_required && !cc)
+            return usage_err(g, "the activation code requires a confirmation code (-c)", NULL);
+    } else if (host) {
+        snprintf(dp, sizeof dp, "%s", host);
+    } else {
+        struct rsp_buf raw = RSP_BUF_INIT;
+        struct rsp_es10_configured_addresses a;
+        int rc = rsp_lpa_configured_addresses(&g->s, &raw, &a);
+        if (rc == 0 && a.default_dp.p && a.default_dp.len && a.default_dp.len < sizeof dp)
+            snprintf(dp, sizeof dp, "%.*s", (int)a.default_dp.len, (const char *)a.default_dp.p);
+        rsp_buf_free(&raw);
+        if (rc != 0)
+            return es10_fail(g, rc, "EuiccConfiguredAddresses");
+        if (!dp[0])
+            return usage_err(g, "no SM-DP+: give -a or -s (the eUICC has no default SM-DP+)", NULL);
+    }
+    o.smdp_address = dp;
+    o.matching_id = mid && *mid ? mid : NULL;
+    o.confirmation_code = cc;
+    o.event = on_progress;
+    o.event_ctx = g;
+    struct rsp_es9p_client *c = NULL;
+    int st = es9_client(g, &c);
+    if (st != EXIT_OK)
+        return st;
+    struct rsp_lpa_download_result r;
+    rsp_lpa_download(&g->s, c, &o, &r);
+    rsp_es9p_client_free(c);
+    switch (r.kind) {
+    case RSP_LPA_DL_OK: {
+        char aid[33];
+        rsp_hex_str(aid, r.aid, sizeof r.aid, 1);
+        if (!g->json)
+            printf("profile %s installed (ISD-P %s)%s\n", r.iccid, aid,
+                   r.notification_sent ? "" : "; its notification is still pending");
+        return finish_ok(g, json_pack("{s:s, s:s, s:b}", "iccid", r.iccid, "isdp_aid", aid,
+                                      "notification_sent", r.notification_sent));
+    }
+    case RSP_LPA_DL_EUICC_REFUSED:
+        return fail(g, EXIT_EUICC, "euicc", (int)r.code, "%s", r.message);
+    case RSP_LPA_DL_SMDP_REFUSED:
+        if (g->json) {
+            json_t *err = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kind", "smdp", "step",
+                                    r.step, "subject_code", r.es9.status.code.subject,
+                                    "reason_code", r.es9.status.code.reason, "smdp_message",
+                                    r.es9.status.code.message, "message", r.message);
+            emit(json_pack("{s:s, s:s, s:b, s:o}", "type", "result", "command", g->command, "ok", 0,
+                           "error", err));
+            return EXIT_SMDP;
+        }
+        return fail(g, EXIT_SMDP, "smdp", -1, "refused by the SM-DP+: %s", r.message);
+    case RSP_LPA_DL_NETWORK:
+        return fail(g, EXIT_NETWORK, "network", -1, "%s (after %u attempts)", r.message,
+                    r.es9.attempts);
+    case RSP_LPA_DL_CC_REQUIRED:
+        return fail(g, EXIT_USAGE, "usage", -1, "%s", r.message);
+    case RSP_LPA_DL_TLS:
+        return fail(g, EXIT_OTHER, "tls", (int)r.es9.tls, "%s", r.message);
+    default:
+        return fail(g, EXIT_OTHER, "error", -1, "%s", r.message);
+    }
+}
+
+static int cmd_notification_process(struct g *g, int argc, char **argv)
+{
+    bool all = argc == 0;
+    uint64_t want[RSP_ES10_MAX_NOTIFICATIONS];
+    size_t nwant = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--all"))
+            all = true;
+        else if (nwant < RSP_ES10_MAX_NOTIFICATIONS && parse_u64(argv[i], &want[nwant]) == 0)
+            nwant++;
+        else
+            return usage_err(g, "not a sequence number", argv[i]);
+    }
+    struct rsp_es9p_client *c = NULL;
+    int st = es9_client(g, &c);
+    if (st != EXIT_OK)
+        return st;
+    struct rsp_buf raw = RSP_BUF_INIT;
+    static struct rsp_es10_notif_list nl;
+    int rc = rsp_lpa_retrieve_notifications(&g->s, NULL, &raw, &nl);
+    if (rc != 0 || nl.is_error) {
+        rsp_buf_free(&raw);
+        rsp_es9p_client_free(c);
+        return rc ? es10_fail(g, rc, "RetrieveNotificationsList")
+                  : fail(g, EXIT_EUICC, "euicc", nl.error, "RetrieveNotificationsList refused");
+    }
+    json_t *sent = json_array();
+    st = EXIT_OK;
+    for (size_t i = 0; i < nl.n && st == EXIT_OK; i++) {
+        struct rsp_sgp22_pending_notification pn;
+        if (rsp_sgp22_pending_notification_decode(nl.items[i].raw, nl.items[i].raw_len, &pn) != 0)
+            continue;
+        const struct rsp_sgp22_notification_metadata *md =
+            pn.is_pir ? &pn.pir.data.notification_metadata : &pn.other.tbs;
+        uint64_t seq = (uint64_t)md->seq_number;
+        bool pick = all;
+        for (size_t k = 0; k < nwant; k++)
+            pick = pick || want[k] == seq;
+        if (!pick)
+            continue;
+        char host[256];
+        snprintf(host, sizeof host, "%.*s", (int)(md->address.len < 255 ? md->address.len : 255),
+                 (const char *)md->address.p);
+        struct rsp_es9_request rq;
+        struct rsp_es9_response rs;
+        struct rsp_es9p_outcome oc;
+        memset(&rq, 0, sizeof rq);
+        rq.fn = RSP_ES9_HANDLE_NOTIFICATION;
+        rc = rsp_buf_set(&rq.u.handle_notification.pending_notification, nl.items[i].raw,
+                         nl.items[i].raw_len);
+        if (rc == 0)
+            rc = rsp_es9p_call(c, host, &rq, &rs, &oc);
+        rsp_es9_response_free(&rs);
+        rsp_es9_request_free(&rq);
+        if (rc != 0) {
+            st = oc.kind == RSP_ES9P_NETWORK_ERROR
+                     ? fail(g, EXIT_NETWORK, "network", -1, "notification %llu to %s: %s",
+                            (unsigned long long)seq, host, oc.message)
+                 : oc.kind == RSP_ES9P_REFUSED
+                     ? fail(g, EXIT_SMDP, "smdp", -1, "notification %llu to %s: %s",
+                            (unsigned long long)seq, host, oc.message)
+                     : fail(g, EXIT_OTHER, "error", -1, "notification %llu to %s: %s",
+                            (unsigned long long)seq, host, oc.message);
+            break;
+        }
+        int res = -1;
+        if ((rc = rsp_lpa_remove_notification(&g->s, seq, &res)) != 0)
+            st = es10_fail(g, rc, "RemoveNotificationFromList");
+        json_array_append_new(sent, json_integer((json_int_t)seq));
+        if (!g->json && st == EXIT_OK)
+            printf("notification %llu sent to %s\n", (unsigned long long)seq, host);
+    }
+    rsp_buf_free(&raw);
+    rsp_es9p_client_free(c);
+    if (st != EXIT_OK) {
+        json_decref(sent);
+        return st;
+    }
+    return finish_ok(g, json_pack("{s:o}", "sent", sent));
 }
 
 /* ---- main ---- */
@@ -810,12 +1076,6 @@ static int run_delete(struct g *g, int argc, char **argv)
 {
     return cmd_profile_switch(g, argc, argv, 2);
 }
-static int run_not_yet(struct g *g, int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    return not_yet(g);
-}
 
 static const struct command commands[] = {
     {"chip info", true, cmd_chip_info},
@@ -824,10 +1084,10 @@ static const struct command commands[] = {
     {"profile disable", true, run_disable},
     {"profile delete", true, run_delete},
     {"profile nickname", true, cmd_profile_nickname},
-    {"profile download", false, run_not_yet},
+    {"profile download", true, cmd_profile_download},
     {"notification list", true, cmd_notification_list},
     {"notification remove", true, cmd_notification_remove},
-    {"notification process", false, run_not_yet},
+    {"notification process", true, cmd_notification_process},
     {"config", true, cmd_config},
 };
 
@@ -842,6 +1102,7 @@ int main(int argc, char **argv)
     struct g g;
     memset(&g, 0, sizeof g);
     g.curve = "nist";
+    g.retries = 2;
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -860,6 +1121,28 @@ int main(int argc, char **argv)
         } else if (!strncmp(a, "--pcsc=", 7)) {
             g.pcsc = true;
             g.reader = a + 7;
+        } else if (!strcmp(a, "--insecure-tls")) {
+            g.insecure_tls = true;
+        } else if (!strcmp(a, "--http")) {
+            g.plain_http = true;
+        } else if ((!strcmp(a, "--ca") || !strcmp(a, "--ca-path") || !strcmp(a, "--pin") ||
+                    !strcmp(a, "--retries") || !strcmp(a, "--timeout")) &&
+                   i + 1 < argc) {
+            const char *v = argv[++i];
+            uint64_t n;
+            if (!strcmp(a, "--ca"))
+                g.ca = v;
+            else if (!strcmp(a, "--ca-path"))
+                g.ca_path = v;
+            else if (!strcmp(a, "--pin"))
+                g.pin = v;
+            else if (parse_u64(v, &n) != 0 || n > 3600) {
+                rsp_buf_free(&g.aid);
+                return usage_err(&g, "wants a small number", a);
+            } else if (!strcmp(a, "--retries"))
+                g.retries = (unsigned)n;
+            else
+                g.timeout_s = (long)n;
         } else if (!strcmp(a, "--euicc") || !strcmp(a, "--curve") || !strcmp(a, "--isdr-aid") ||
                    !strcmp(a, "--block-size")) {
             if (i + 1 >= argc) {

@@ -183,14 +183,14 @@ static void classify_tls(struct rsp_es9p_outcome *oc, CURLcode cc, const char *e
          * nothing specific and only its error text tells the cause */
         oc->tls = RSP_ES9P_TLS_HOST_MISMATCH;
         snprintf(oc->message, sizeof oc->message,
-                 "TLS: the SM-DP+ certificate does not name this host (%s)", errbuf);
+                 "TLS: the SM-DP+ certificate does not name this host (%.180s)", errbuf);
         return;
     }
     oc->tls = RSP_ES9P_TLS_OTHER;
     if (v != X509_V_OK)
         snprintf(oc->message, sizeof oc->message, "TLS: %s", X509_verify_cert_error_string(v));
     else
-        snprintf(oc->message, sizeof oc->message, "TLS: %s",
+        snprintf(oc->message, sizeof oc->message, "TLS: %.200s",
                  errbuf[0] ? errbuf : curl_easy_strerror(cc));
 }
 
@@ -246,7 +246,7 @@ int rsp_es9p_post(struct rsp_es9p_client *c, const char *host, const char *fn, c
         }
         oc->kind = RSP_ES9P_NETWORK_ERROR;
         oc->retryable = true;
-        snprintf(oc->message, sizeof oc->message, "network: %s",
+        snprintf(oc->message, sizeof oc->message, "network: %.200s",
                  errbuf[0] ? errbuf : curl_easy_strerror(cc));
         if (attempt >= c->o.retries)
             return RSP_EIO;

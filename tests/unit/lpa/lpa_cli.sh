@@ -94,9 +94,18 @@ check 0 "config --default-dp '' clears" "$LPA" "${E[@]}" config --default-dp ""
 check 0 "config" "$LPA" --json "${E[@]}" config
 [ "$(jget "$WORK/out" '.data.default_dp_address')" = null ] && ok "default SM-DP+ cleared" || ko "not cleared"
 
-check 6 "profile download is not in this build" "$LPA" "${E[@]}" profile download -a 'LPA:1$x$y'
-check 6 "notification process is not in this build" "$LPA" --json "${E[@]}" notification process
-[ "$(jget "$WORK/out" '.error.kind')" = unavailable ] && ok "JSON unavailable" || ko "JSON unavailable"
+check 2 "download with a bad activation code" "$LPA" "${E[@]}" profile download -a 'LPA:2$x$y'
+check 2 "download with -a and -s" "$LPA" "${E[@]}" profile download -a 'LPA:1$x$y' -s x
+check 2 "download with a bad IMEI" "$LPA" "${E[@]}" profile download -s x --imei 12
+check 2 "download without an SM-DP+ (no default)" "$LPA" "${E[@]}" profile download
+check 2 "download with CC flag and no -c" "$LPA" "${E[@]}" profile download -a '1$x$y$$1'
+check 5 "download from an unresolvable SM-DP+" "$LPA" --json --retries 0 "${E[@]}" profile download \
+  -a 'LPA:1$smdp.invalid$MATCH'
+[ "$(jget "$WORK/out" '.error.kind')" = network ] && ok "JSON network failure" || ko "JSON network failure"
+grep -q '"type":"progress","command":"profile download","step":"initiateAuthentication"' "$WORK/out" &&
+  ok "JSON progress events" || ko "JSON progress events"
+check 0 "notification process (none pending)" "$LPA" --json "${E[@]}" notification process
+[ "$(jget "$WORK/out" '.data.sent | length')" -eq 0 ] && ok "nothing sent" || ko "notification process"
 check 1 "PC/SC without a reader" "$LPA" --pcsc "no such reader" chip info
 
 echo "1..$n"

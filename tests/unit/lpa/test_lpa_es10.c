@@ -415,7 +415,7 @@ static void test_bpp_block_sizes(void **st)
         rsp_buf_free(&raw);
         link_close(&l);
     }
-    print_message("block sizes: %zu installed, %zu refused as too small\n", ok, too_small);
+    print_message("# block sizes: %zu installed, %zu refused as too small\n", ok, too_small);
     assert_true(ok >= 8);
     assert_true(too_small >= 1);
 }
