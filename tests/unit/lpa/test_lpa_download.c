@@ -6,7 +6,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "euicc_fx.h"
@@ -335,6 +339,81 @@ static void test_download_network(void **st)
     env_close(&v);
 }
 
+static void put_file(const char *dir, const char *sub, const char *name, const struct rsp_buf *b)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b->data, 1, b->len, f), b->len);
+    fclose(f);
+}
+
+/* Runs rsp-lpa with `args` and returns its exit status; the last output line goes to last. */
+static int run_lpa(const char *args, char *last, size_t last_len, unsigned *progress)
+{
+    char cmd[2048];
+    const char *build = getenv("RSP_BUILD_DIR");
+    snprintf(cmd, sizeof cmd, "%s/src/lpa/rsp-lpa %s 2>/dev/null", build ? build : ".", args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[4096];
+    last[0] = 0;
+    while (fgets(line, sizeof line, p)) {
+        if (progress && strstr(line, "\"type\":\"progress\""))
+            (*progress)++;
+        snprintf(last, last_len, "%s", line);
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The command line: rsp-lpa --http --euicc soft:DIR profile download -s HOST -m ID against the
+ * same test SM-DP+, the soft eUICC holding the fixture's credentials. */
+static void test_cli_download(void **st)
+{
+    (void)st;
+    struct env v;
+    env_open(&v);
+    const char *dir = tu_tmpdir();
+    const struct rsp_pki_set *ps = &fx_pki()->set[0];
+    put_file(dir, "nist", "euicc.der", &ps->item[RSP_PKI_EUICC].cert_der);
+    put_file(dir, "nist", "euicc.key.pem", &ps->item[RSP_PKI_EUICC].key_pem);
+    put_file(dir, "nist", "eum.der", &ps->item[RSP_PKI_EUM].cert_der);
+    put_file(dir, "nist", "ci.der", &ps->item[RSP_PKI_CI].cert_der);
+    put_file(dir, "brp", "ci.der", &fx_pki()->set[1].item[RSP_PKI_CI].cert_der);
+    char args[1024], last[4096];
+    unsigned progress = 0;
+    snprintf(args, sizeof args,
+             "--json --http --euicc soft:%s profile download -s %s -m MATCH-1 --imei "
+             "356938035643809",
+             dir, v.host);
+    int rc = run_lpa(args, last, sizeof last, &progress);
+    print_message("# %s", last);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(last, "\"ok\":true"));
+    assert_non_null(strstr(last, prof.iccid));
+    assert_true(progress >= 7);
+    assert_int_equal(dp.notifications, 1);
+    snprintf(args, sizeof args, "--json --euicc soft:%s profile list", dir);
+    assert_int_equal(run_lpa(args, last, sizeof last, NULL), 0);
+    assert_non_null(strstr(last, prof.iccid));
+    /* again: the eUICC refuses (ICCID already installed): exit status 3 */
+    snprintf(args, sizeof args, "--http --euicc soft:%s profile download -s %s -m MATCH-1", dir,
+             v.host);
+    assert_int_equal(run_lpa(args, last, sizeof last, NULL), 3);
+    /* refused by the SM-DP+: exit status 4 with the codes in the JSON result */
+    dp.refuse_initiate = true;
+    snprintf(args, sizeof args, "--json --http --euicc soft:%s profile download -s %s", dir,
+             v.host);
+    assert_int_equal(run_lpa(args, last, sizeof last, NULL), 4);
+    assert_non_null(strstr(last, "\"subject_code\":\"8.8.1\""));
+    assert_non_null(strstr(last, "\"reason_code\":\"3.8\""));
+    env_close(&v);
+}
+
 static int teardown_group(void **st)
 {
     (void)st;
@@ -347,6 +426,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_download_ok_then_refusals),
         cmocka_unit_test(test_download_network),
+        cmocka_unit_test(test_cli_download),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
 }
