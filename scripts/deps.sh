@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
-  libssl-dev openssl libcmocka-dev libjansson-dev sqlite3
+  libssl-dev openssl libcmocka-dev libjansson-dev sqlite3 jq
   pcscd libpcsclite-dev vsmartcard-vpcd
   libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
 )

@@ -17,7 +17,6 @@ struct dl {
     const struct rsp_lpa_download_opts *o;
     struct rsp_lpa_download_result *r;
     char host[256];     /* host[:port] for the URL */
-    char hostname[256]; /* without the port: smdpAddress */
 };
 
 static void ev(struct dl *d, const char *step, size_t i, size_t n)
@@ -104,10 +103,6 @@ static void cancel(struct dl *d, const struct rsp_tid *tid, int reason)
 static void split_host(struct dl *d, const char *addr)
 {
     snprintf(d->host, sizeof d->host, "%s", addr);
-    snprintf(d->hostname, sizeof d->hostname, "%s", addr);
-    char *colon = strrchr(d->hostname, ':');
-    if (colon && !strchr(d->hostname, ']') && strchr(d->hostname, ':') == colon)
-        *colon = 0;
 }
 
 /* After AuthenticateServer: authenticateClient, PrepareDownload, getBoundProfilePackage,
@@ -282,8 +277,11 @@ int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
     memset(&rq, 0, sizeof rq);
     rq.fn = RSP_ES9_INITIATE_AUTHENTICATION;
     memcpy(rq.u.initiate_auth.euicc_challenge, ch, sizeof ch);
+    /* smdpAddress is the SM-DP+ address exactly as the activation code (or the eUICC's default)
+     * gave it, port included: the SM-DP+ compares it with its own configured address, and the
+     * serverAddress it signs must be the same string (§3.1.1, §5.6.1). */
     snprintf(rq.u.initiate_auth.smdp_address, sizeof rq.u.initiate_auth.smdp_address, "%s",
-             d.hostname);
+             d.host);
     rc = rsp_buf_set(&rq.u.initiate_auth.euicc_info1, info1.data, info1.len);
     rsp_buf_free(&info1);
     if (rc == 0)
@@ -299,8 +297,8 @@ int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
     if (rsp_sgp22_server_signed1_decode(ia->server_signed1.data, ia->server_signed1.len, &s1) !=
             0 ||
         !bytes_eq(&s1.transaction_id, tid.b, tid.len) || !bytes_eq(&s1.euicc_challenge, ch, 16) ||
-        s1.server_address.len != strlen(d.hostname) ||
-        strncasecmp((const char *)s1.server_address.p, d.hostname, s1.server_address.len) != 0) {
+        s1.server_address.len != strlen(d.host) ||
+        strncasecmp((const char *)s1.server_address.p, d.host, s1.server_address.len) != 0) {
         rsp_es9_response_free(&rs);
         return stop(
             &d, RSP_LPA_DL_OTHER, 0, RSP_EVERIFY, "%s",

@@ -1,6 +1,7 @@
 /* ES9+ handlers of the SM-DP+ (see rsp/es9p.h). State lives in the store only. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rsp/der.h"
 #include "rsp/err.h"
@@ -147,7 +148,8 @@ int rsp_es9p_initiate_authentication(const struct rsp_es9p_config *cfg, struct r
 {
     if (!cfg || !st || !req || !resp || !cfg->host)
         return RSP_EINVAL;
-    if (strcmp(req->smdp_address, cfg->host) != 0)
+    /* DNS names compare case-insensitively (RFC 4343); the port, if any, is part of the address. */
+    if (strcasecmp(req->smdp_address, cfg->host) != 0)
         return refuse(resp, RSP_SC_SMDP_ADDRESS_REFUSED);
     struct rsp_euicc_info1 info;
     if (rsp_euicc_info1_decode(req->euicc_info1.data, req->euicc_info1.len, &info) != 0)
