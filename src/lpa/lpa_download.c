@@ -16,7 +16,7 @@ struct dl {
     struct rsp_es9p_client *c;
     const struct rsp_lpa_download_opts *o;
     struct rsp_lpa_download_result *r;
-    char host[256];     /* host[:port] for the URL */
+    char host[256]; /* host[:port] for the URL */
 };
 
 static void ev(struct dl *d, const char *step, size_t i, size_t n)
@@ -280,8 +280,7 @@ int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
     /* smdpAddress is the SM-DP+ address exactly as the activation code (or the eUICC's default)
      * gave it, port included: the SM-DP+ compares it with its own configured address, and the
      * serverAddress it signs must be the same string (§3.1.1, §5.6.1). */
-    snprintf(rq.u.initiate_auth.smdp_address, sizeof rq.u.initiate_auth.smdp_address, "%s",
-             d.host);
+    snprintf(rq.u.initiate_auth.smdp_address, sizeof rq.u.initiate_auth.smdp_address, "%s", d.host);
     rc = rsp_buf_set(&rq.u.initiate_auth.euicc_info1, info1.data, info1.len);
     rsp_buf_free(&info1);
     if (rc == 0)
