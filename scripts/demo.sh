@@ -105,19 +105,13 @@ echo
 echo "   Activation code: $ac"
 done_step "ES2+ order confirmed and released"
 
-step "5. rsp-lpa downloads the profile into the software eUICC (ES9+ over HTTPS, ES10 in-process)"
+step "5. rsp-lpa downloads, verifies and enables the profile (ES9+ over HTTPS, ES10 in-process)"
 LPA="$BUILD/src/lpa/rsp-lpa"
 cp -r "$OUT/pki" "$OUT/device"   # the device: eUICC credentials + its state file
-"$LPA" --euicc "soft:$OUT/device" profile download -a "$ac"
-done_step "download + install + PIR notification"
+"$LPA" --euicc "soft:$OUT/device" profile download -a "$ac" --enable
+done_step "download, verify, enable, notify"
 "$LPA" --euicc "soft:$OUT/device" profile list
-
-step "6. Enable the profile and send the pending notifications to the SM-DP+"
 iccid_digits=${iccid%F}
-"$LPA" --euicc "soft:$OUT/device" profile enable "$iccid_digits"
-"$LPA" --euicc "soft:$OUT/device" notification process --all
-"$LPA" --euicc "soft:$OUT/device" profile list
-done_step "enable + notifications"
 
 step "Summary"
 printf '   %s\n' "${timings[@]}"
@@ -127,6 +121,5 @@ state=$("$RSPCTL" profiles list --db "$OUT/smdp.db" | awk -v i="$iccid_digits" '
 enabled=$("$LPA" --euicc "soft:$OUT/device" --json profile list | grep -c '"state":"enabled"' || true)
 echo "   Profile $iccid_digits: $state at the SM-DP+, enabled on the eUICC ($enabled enabled profile)."
 [ "$state" = Installed ] && [ "$enabled" -ge 1 ] || { echo "demo: FAILED"; exit 1; }
-echo "   Not yet in this job: local verification of ICCID/IMSI before enabling, the QR code,"
-echo "   and the operator's progress callbacks (issue #5)."
+echo "   Not yet in this job: the QR code and the operator's progress callbacks (issue #5)."
 echo "   Total $(( ($(date +%s%N) - t_start) / 1000000 )) ms; logs in $OUT/logs."

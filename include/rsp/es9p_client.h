@@ -123,13 +123,26 @@ enum rsp_lpa_dl_kind {
     RSP_LPA_DL_OTHER,
 };
 
+/* What the end user was shown and consented to: the profileMetadata of authenticateClient. The
+ * installed profile is checked against it (rsp_lpa_verify_installed) before it may be enabled. */
+struct rsp_lpa_expected {
+    bool known;
+    uint8_t iccid[10]; /* EF.ICCID form, as in StoreMetadataRequest */
+    int profile_class; /* enum rsp_profile_class (operational when absent) */
+    char spn[33];      /* serviceProviderName, 0..32 bytes */
+    char name[65];     /* profileName, 0..64 bytes */
+    bool has_owner;
+    uint8_t owner_mcc_mnc[3];
+};
+
 struct rsp_lpa_download_result {
     enum rsp_lpa_dl_kind kind;
     const char *step; /* where it stopped */
     long code;
     struct rsp_es9p_outcome es9;
-    char iccid[21];  /* from the profile metadata, when known */
-    uint8_t aid[16]; /* ISD-P AID on success */
+    char iccid[21];                   /* from the profile metadata, when known */
+    uint8_t aid[16];                  /* ISD-P AID on success */
+    struct rsp_lpa_expected expected; /* from the profile metadata, when known */
     bool notification_sent;
     char message[256];
 };
@@ -138,5 +151,12 @@ struct rsp_lpa_download_result {
  * negative RSP_E* with result saying why. */
 int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
                      const struct rsp_lpa_download_opts *o, struct rsp_lpa_download_result *result);
+
+/* Local verification (Stage 3): the profile installed at `aid` must exist, be disabled, and carry
+ * exactly the ICCID, class, service provider name, profile name and owner (MCC/MNC) the user
+ * consented to. 0 if it does; RSP_EVERIFY with `why` naming the first difference; other negatives
+ * for ES10 failures. */
+int rsp_lpa_verify_installed(struct rsp_es10 *s, const struct rsp_lpa_expected *e,
+                             const uint8_t aid[16], char *why, size_t why_len);
 
 #endif

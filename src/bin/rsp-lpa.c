@@ -30,6 +30,7 @@ enum {
     EXIT_EUICC = 3,
     EXIT_SMDP = 4,
     EXIT_NETWORK = 5,
+    EXIT_VERIFY = 6, /* installed, failed local verification, deleted */
 };
 
 /* ---- options and output ---- */
@@ -224,11 +225,15 @@ static const struct cmd_help cmd_helps[] = {
     {"profile download",
      "usage: rsp-lpa EUICC profile download (-a 'LPA:1$SMDP$MATCHINGID' | -s HOST -m "
      "MATCHINGID)\n"
-     "                                    [-c CODE] [--imei IMEI]\n"
+     "                                    [-c CODE] [--imei IMEI] [--enable]\n"
      "\n"
      "Downloads a profile and installs it: initiateAuthentication, AuthenticateServer,\n"
      "authenticateClient, PrepareDownload, getBoundProfilePackage, LoadBoundProfilePackage,\n"
-     "then the installation result is sent to the SM-DP+ (handleNotification).\n"
+     "then the installation result is sent to the SM-DP+ (handleNotification). The installed\n"
+     "profile is then verified locally: its ICCID, ISD-P, state, class, names and owner must\n"
+     "equal the metadata shown at authenticateClient; a profile that differs is deleted, never\n"
+     "enabled (exit 6). Pending notifications are sent at the end.\n"
+     "  --enable      enable the profile once it is verified\n"
      "  -a AC         activation code, with or without the LPA: prefix\n"
      "  -s HOST       SM-DP+ address (host[:port]); default: the eUICC's default SM-DP+\n"
      "  -m ID         matching ID\n"
@@ -871,14 +876,80 @@ static int parse_imei(const char *s, uint8_t tac[4], uint8_t imei[8])
     return 0;
 }
 
+static int send_notifications(struct g *g, struct rsp_es9p_client *c, bool all,
+                              const uint64_t *want, size_t nwant, json_t *sent);
+
+/* Stage 3 after a successful installation: local verification against the metadata the user
+ * consented to; a profile that fails it is deleted (never enabled) and the deletion notification
+ * sent; a verified one is enabled when asked, and the pending notifications are sent. */
+static int after_install(struct g *g, const struct rsp_lpa_download_result *r, bool enable)
+{
+    char aid[33], why[160];
+    rsp_hex_str(aid, r->aid, sizeof r->aid, 1);
+    on_progress(g, "verify", 0, 0);
+    int rc = rsp_lpa_verify_installed(&g->s, &r->expected, r->aid, why, sizeof why);
+    struct rsp_es10_profile_id id = {.kind = RSP_ES10_BY_AID, .aid = {r->aid, sizeof r->aid}};
+    struct rsp_es9p_client *c = NULL;
+    json_t *sent = json_array();
+    int st = EXIT_OK;
+    if (rc == RSP_EVERIFY) {
+        int res = -1;
+        int drc = rsp_lpa_delete_profile(&g->s, &id, &res);
+        if (es9_client(g, &c) == EXIT_OK)
+            send_notifications(g, c, true, NULL, 0, sent);
+        rsp_es9p_client_free(c);
+        json_decref(sent);
+        return fail(g, EXIT_VERIFY, "verification", -1,
+                    "profile %s failed local verification: %s; %s", r->iccid, why,
+                    drc == 0 && res == 0 ? "it was deleted" : "deleting it FAILED");
+    }
+    if (rc != 0) {
+        json_decref(sent);
+        return es10_fail(g, rc, "GetProfilesInfo (verification)");
+    }
+    bool enabled = false;
+    if (enable) {
+        on_progress(g, "enable", 0, 0);
+        int res = -1;
+        rc = rsp_lpa_enable_profile(&g->s, &id, true, &res);
+        if (rc != 0) {
+            json_decref(sent);
+            return es10_fail(g, rc, "EnableProfile");
+        }
+        if (res != 0) {
+            json_decref(sent);
+            return fail(g, EXIT_EUICC, "euicc", res,
+                        "profile %s verified but not enabled: result %d", r->iccid, res);
+        }
+        enabled = true;
+    }
+    if ((st = es9_client(g, &c)) == EXIT_OK) {
+        st = send_notifications(g, c, true, NULL, 0, sent);
+        rsp_es9p_client_free(c);
+    }
+    if (st != EXIT_OK) {
+        /* the profile is in place; the notifications stay pending for `notification process` */
+        json_decref(sent);
+        return st;
+    }
+    if (!g->json)
+        printf("profile %s installed (ISD-P %s), verified%s\n", r->iccid, aid,
+               enabled ? " and enabled" : "");
+    return finish_ok(g, json_pack("{s:s, s:s, s:b, s:b, s:o}", "iccid", r->iccid, "isdp_aid", aid,
+                                  "verified", 1, "enabled", enabled, "notifications_sent", sent));
+}
+
 static int cmd_profile_download(struct g *g, int argc, char **argv)
 {
     const char *ac_s = NULL, *host = NULL, *mid = NULL, *cc = NULL, *imei_s = NULL;
+    bool enable = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if ((!strcmp(a, "-a") || !strcmp(a, "-s") || !strcmp(a, "-m") || !strcmp(a, "-c") ||
-             !strcmp(a, "--imei")) &&
-            i + 1 < argc) {
+        if (!strcmp(a, "--enable")) {
+            enable = true;
+        } else if ((!strcmp(a, "-a") || !strcmp(a, "-s") || !strcmp(a, "-m") || !strcmp(a, "-c") ||
+                    !strcmp(a, "--imei")) &&
+                   i + 1 < argc) {
             const char *v = argv[++i];
             if (!strcmp(a, "-a"))
                 ac_s = v;
@@ -941,15 +1012,8 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
     rsp_lpa_download(&g->s, c, &o, &r);
     rsp_es9p_client_free(c);
     switch (r.kind) {
-    case RSP_LPA_DL_OK: {
-        char aid[33];
-        rsp_hex_str(aid, r.aid, sizeof r.aid, 1);
-        if (!g->json)
-            printf("profile %s installed (ISD-P %s)%s\n", r.iccid, aid,
-                   r.notification_sent ? "" : "; its notification is still pending");
-        return finish_ok(g, json_pack("{s:s, s:s, s:b}", "iccid", r.iccid, "isdp_aid", aid,
-                                      "notification_sent", r.notification_sent));
-    }
+    case RSP_LPA_DL_OK:
+        return after_install(g, &r, enable);
     case RSP_LPA_DL_EUICC_REFUSED:
         return fail(g, EXIT_EUICC, "euicc", (int)r.code, "%s", r.message);
     case RSP_LPA_DL_SMDP_REFUSED:
@@ -975,34 +1039,21 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
     }
 }
 
-static int cmd_notification_process(struct g *g, int argc, char **argv)
+/* Sends the pending notifications selected (all, or the sequence numbers in want[]) to the
+ * SM-DP+ each names, removing each from the eUICC once delivered; appends the sequence numbers
+ * sent to `sent`. Returns an exit status (the first failure stops the loop). */
+static int send_notifications(struct g *g, struct rsp_es9p_client *c, bool all,
+                              const uint64_t *want, size_t nwant, json_t *sent)
 {
-    bool all = argc == 0;
-    uint64_t want[RSP_ES10_MAX_NOTIFICATIONS];
-    size_t nwant = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--all"))
-            all = true;
-        else if (nwant < RSP_ES10_MAX_NOTIFICATIONS && parse_u64(argv[i], &want[nwant]) == 0)
-            nwant++;
-        else
-            return usage_err(g, "not a sequence number", argv[i]);
-    }
-    struct rsp_es9p_client *c = NULL;
-    int st = es9_client(g, &c);
-    if (st != EXIT_OK)
-        return st;
     struct rsp_buf raw = RSP_BUF_INIT;
     static struct rsp_es10_notif_list nl;
     int rc = rsp_lpa_retrieve_notifications(&g->s, NULL, &raw, &nl);
     if (rc != 0 || nl.is_error) {
         rsp_buf_free(&raw);
-        rsp_es9p_client_free(c);
         return rc ? es10_fail(g, rc, "RetrieveNotificationsList")
                   : fail(g, EXIT_EUICC, "euicc", nl.error, "RetrieveNotificationsList refused");
     }
-    json_t *sent = json_array();
-    st = EXIT_OK;
+    int st = EXIT_OK;
     for (size_t i = 0; i < nl.n && st == EXIT_OK; i++) {
         struct rsp_sgp22_pending_notification pn;
         if (rsp_sgp22_pending_notification_decode(nl.items[i].raw, nl.items[i].raw_len, &pn) != 0)
@@ -1048,6 +1099,28 @@ static int cmd_notification_process(struct g *g, int argc, char **argv)
             printf("notification %llu sent to %s\n", (unsigned long long)seq, host);
     }
     rsp_buf_free(&raw);
+    return st;
+}
+
+static int cmd_notification_process(struct g *g, int argc, char **argv)
+{
+    bool all = argc == 0;
+    uint64_t want[RSP_ES10_MAX_NOTIFICATIONS];
+    size_t nwant = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--all"))
+            all = true;
+        else if (nwant < RSP_ES10_MAX_NOTIFICATIONS && parse_u64(argv[i], &want[nwant]) == 0)
+            nwant++;
+        else
+            return usage_err(g, "not a sequence number", argv[i]);
+    }
+    struct rsp_es9p_client *c = NULL;
+    int st = es9_client(g, &c);
+    if (st != EXIT_OK)
+        return st;
+    json_t *sent = json_array();
+    st = send_notifications(g, c, all, want, nwant, sent);
     rsp_es9p_client_free(c);
     if (st != EXIT_OK) {
         json_decref(sent);

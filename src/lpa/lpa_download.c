@@ -142,6 +142,19 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
         struct rsp_iccid ic;
         memcpy(ic.b, md.iccid.p, RSP_ICCID_LEN);
         rsp_iccid_to_str(&ic, r->iccid);
+        struct rsp_lpa_expected *e = &r->expected;
+        memcpy(e->iccid, md.iccid.p, RSP_ICCID_LEN);
+        e->profile_class =
+            md.has_profile_class ? (int)md.profile_class : (int)RSP_PROFILE_CLASS_OPERATIONAL;
+        snprintf(e->spn, sizeof e->spn, "%.*s", (int)md.service_provider_name.len,
+                 (const char *)md.service_provider_name.p);
+        snprintf(e->name, sizeof e->name, "%.*s", (int)md.profile_name.len,
+                 (const char *)md.profile_name.p);
+        e->has_owner = md.has_profile_owner && md.profile_owner.mcc_mnc.len == 3;
+        if (e->has_owner)
+            memcpy(e->owner_mcc_mnc, md.profile_owner.mcc_mnc.p, 3);
+        e->known =
+            md.service_provider_name.len < sizeof e->spn && md.profile_name.len < sizeof e->name;
     }
     uint8_t hash_cc[32];
     bool with_cc = false;

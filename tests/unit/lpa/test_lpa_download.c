@@ -31,6 +31,8 @@ static const struct fx_profile prof = {
 static struct {
     bool refuse_initiate;
     bool cc_required;
+    const char *shown_name; /* metadata shown at authenticateClient, when it lies */
+    const char *shown_iccid;
     uint8_t tid[16];
     unsigned notifications;
     unsigned cancels;
@@ -133,7 +135,14 @@ static int h_auth_client(void *ctx, const struct rsp_http_request *req,
         rsp_es9_response_free(&r);
         return rc;
     }
-    fx_metadata(&prof, &r.u.auth_client.profile_metadata);
+    struct fx_profile shown = prof; /* what the user is asked to consent to */
+    if (dp.shown_name)
+        shown.name = dp.shown_name;
+    if (dp.shown_iccid) {
+        shown.iccid = dp.shown_iccid;
+        shown.upp_iccid = prof.iccid;
+    }
+    fx_metadata(&shown, &r.u.auth_client.profile_metadata);
     return respond(&r, resp);
 }
 
@@ -319,6 +328,57 @@ static void test_download_ok_then_refusals(void **st)
     env_close(&v);
 }
 
+/* Local verification (Stage 3): what the user consented to at authenticateClient must be what the
+ * eUICC installed from the BPP. An SM-DP+ that shows one name and delivers another is caught. */
+static void test_local_verification(void **st)
+{
+    (void)st;
+    struct env v;
+    env_open(&v);
+    struct rsp_lpa_download_result r;
+    char why[160];
+    assert_int_equal(download(&v, NULL, &r), 0);
+    assert_true(r.expected.known);
+    assert_string_equal(r.expected.name, prof.name);
+    assert_int_equal(rsp_lpa_verify_installed(&v.s, &r.expected, r.aid, why, sizeof why), 0);
+    /* a different AID than the PIR reported */
+    uint8_t other_aid[16];
+    memcpy(other_aid, r.aid, 16);
+    other_aid[15] ^= 1;
+    assert_int_equal(rsp_lpa_verify_installed(&v.s, &r.expected, other_aid, why, sizeof why),
+                     RSP_EVERIFY);
+    assert_non_null(strstr(why, "ISD-P"));
+    /* once enabled it is no longer a fresh, disabled profile */
+    struct rsp_es10_profile_id id = {.kind = RSP_ES10_BY_AID, .aid = {r.aid, 16}};
+    int res = -1;
+    assert_int_equal(rsp_lpa_enable_profile(&v.s, &id, false, &res), 0);
+    assert_int_equal(res, 0);
+    assert_int_equal(rsp_lpa_verify_installed(&v.s, &r.expected, r.aid, why, sizeof why),
+                     RSP_EVERIFY);
+    assert_non_null(strstr(why, "disabled"));
+    env_close(&v);
+
+    /* an SM-DP+ that shows another profile name than the one it delivers */
+    env_open(&v);
+    dp.shown_name = "Cheap plan";
+    assert_int_equal(download(&v, NULL, &r), 0); /* the eUICC installs what the BPP says */
+    assert_int_equal(rsp_lpa_verify_installed(&v.s, &r.expected, r.aid, why, sizeof why),
+                     RSP_EVERIFY);
+    assert_non_null(strstr(why, "profile name"));
+    env_close(&v);
+
+    /* an SM-DP+ that shows one ICCID and delivers another (consistent inside the BPP, so the
+     * eUICC installs it): the consented ICCID is not on the eUICC */
+    env_open(&v);
+    dp.shown_iccid = "8949000000000000785";
+    assert_int_equal(download(&v, NULL, &r), 0);
+    assert_int_equal(count_profiles(&v), 1);
+    assert_int_equal(rsp_lpa_verify_installed(&v.s, &r.expected, r.aid, why, sizeof why),
+                     RSP_EVERIFY);
+    assert_non_null(strstr(why, "no profile with ICCID 8949000000000000785"));
+    env_close(&v);
+}
+
 static void test_download_network(void **st)
 {
     (void)st;
@@ -425,6 +485,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_download_ok_then_refusals),
+        cmocka_unit_test(test_local_verification),
         cmocka_unit_test(test_download_network),
         cmocka_unit_test(test_cli_download),
     };
