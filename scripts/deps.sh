@@ -8,6 +8,7 @@ PKGS=(
   libssl-dev openssl libcmocka-dev libjansson-dev sqlite3 jq
   pcscd libpcsclite-dev vsmartcard-vpcd
   libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
+  libqrencode-dev libpng-dev zbar-tools
 )
 
 missing=()

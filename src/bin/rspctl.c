@@ -153,6 +153,7 @@ static const struct subcommand commands[] = {
     {"manifest", "sign and verify operator profile manifests", rspctl_cmd_manifest},
     {"profiles", "SM-DP+ inventory: import signed profiles, list, generate test packages",
      rspctl_cmd_profiles},
+    {"qr", "QR code of an activation code: terminal, PNG, SVG", rspctl_cmd_qr},
 };
 
 int main(int argc, char **argv)
