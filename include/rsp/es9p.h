@@ -40,6 +40,8 @@ struct rsp_es9p_creds {
     const struct rsp_key *sk_dppb;
 };
 
+struct rsp_es2p_operator; /* rsp/es2p.h */
+
 struct rsp_es9p_config {
     const char *host; /* this SM-DP+'s address (smdpAddress, serverAddress, notifications) */
     const struct rsp_es9p_creds *creds;
@@ -50,7 +52,11 @@ struct rsp_es9p_config {
     unsigned session_lifetime;      /* seconds; 0 = 600 */
     unsigned max_download_attempts; /* authenticateClient per profile; 0 = unlimited */
     unsigned cc_max_attempts;       /* when the profile row says 0; 0 = 3 */
-    time_t (*clock)(void *ctx);     /* NULL: time(NULL) */
+    /* Operators to notify (ES2+ HandleDownloadProgressInfo, §5.3.5): the one whose id is the
+     * profile's owner; none configured or no callback URL = no notification. */
+    const struct rsp_es2p_operator *operators;
+    size_t n_operators;
+    time_t (*clock)(void *ctx); /* NULL: time(NULL) */
     void *clock_ctx;
     /* TEST ONLY (never set by rsp-smdp): pin the transactionId (16 bytes) and serverChallenge
      * (16 bytes) of initiateAuthentication, for replaying recorded sessions. NULL: random. */

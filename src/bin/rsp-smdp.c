@@ -447,6 +447,8 @@ static int es9p_load(const struct config *cfg, struct es9p_creds *c)
     }
     c->set = (struct rsp_es9p_creds){ci, c->dpauth, c->sk_dpauth, c->dppb, c->sk_dppb};
     c->cfg.host = cfg->host;
+    c->cfg.operators = cfg->operators;
+    c->cfg.n_operators = cfg->n_operators;
     c->cfg.creds = &c->set;
     c->cfg.n_creds = 1;
     c->cfg.cis = (const struct rsp_cert *const *)c->ci;

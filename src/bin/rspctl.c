@@ -154,6 +154,8 @@ static const struct subcommand commands[] = {
     {"profiles", "SM-DP+ inventory: import signed profiles, list, generate test packages",
      rspctl_cmd_profiles},
     {"qr", "QR code of an activation code: terminal, PNG, SVG", rspctl_cmd_qr},
+    {"es2-sink", "receive ES2+ HandleDownloadProgressInfo notifications (operator side)",
+     rspctl_cmd_es2sink},
 };
 
 int main(int argc, char **argv)

@@ -38,6 +38,7 @@ int rspctl_opt_value(int argc, char **argv, int *i, const char *name, const char
 int rspctl_cmd_pki(int argc, char **argv);
 int rspctl_cmd_decode(int argc, char **argv);
 int rspctl_cmd_qr(int argc, char **argv);
+int rspctl_cmd_es2sink(int argc, char **argv);
 int rspctl_cmd_manifest(int argc, char **argv);
 int rspctl_cmd_profiles(int argc, char **argv);
 

@@ -5,6 +5,7 @@
 
 #include "rsp/der.h"
 #include "rsp/err.h"
+#include "rsp/es2p.h"
 #include "rsp/es9p.h"
 #include "rsp/sgp22_auth.h"
 #include "rsp/sgp22_es10.h"
@@ -116,25 +117,23 @@ static int notify_operator(const struct rsp_es9p_config *cfg, struct rsp_store *
                            const struct rsp_profile *p, const char *eid, int point,
                            const struct rsp_status_code *failure)
 {
-    struct rsp_outbox_item it;
-    memset(&it, 0, sizeof it);
-    snprintf(it.iccid, sizeof it.iccid, "%s", p->iccid);
-    char status[256];
-    if (failure)
-        snprintf(status, sizeof status,
-                 "{\"status\":\"Failed\",\"statusCodeData\":{\"subjectCode\":\"%s\","
-                 "\"reasonCode\":\"%s\"}}",
-                 failure->subject, failure->reason);
-    else
-        snprintf(status, sizeof status, "{\"status\":\"Executed-Success\"}");
-    int n = snprintf(it.body, sizeof it.body,
-                     "{\"eid\":\"%s\",\"iccid\":\"%s\",\"profileType\":\"%s\",\"timestamp\":%lld,"
-                     "\"notificationPointId\":%d,\"notificationPointStatus\":%s}",
-                     eid, p->iccid, p->profile_type, (long long)now_of(cfg), point, status);
-    if (n < 0 || (size_t)n >= sizeof it.body)
-        return RSP_ERANGE;
-    it.next_attempt_at = now_of(cfg);
-    return rsp_store_outbox_add(st, &it);
+    const struct rsp_es2p_operator *op = NULL;
+    for (size_t i = 0; i < cfg->n_operators && !op; i++)
+        if (strcmp(cfg->operators[i].id, p->owner) == 0)
+            op = &cfg->operators[i];
+    if (!op)
+        return 0; /* nobody to tell */
+    struct rsp_profile q = *p;
+    if (eid && eid != p->eid)
+        snprintf(q.eid, sizeof q.eid, "%s", eid);
+    struct rsp_es_exec_status status;
+    memset(&status, 0, sizeof status);
+    status.status = failure ? RSP_ES_FAILED : RSP_ES_SUCCESS;
+    if (failure) {
+        status.has_code = true;
+        status.code = *failure;
+    }
+    return rsp_es2p_notify_enqueue(st, op, cfg->host, &q, point, &status, NULL, 0, now_of(cfg));
 }
 
 static int end_session(struct rsp_store *st, const struct rsp_session *s, enum rsp_session_state to,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "es9p_fx.h"
+#include "rsp/es2p.h"
 #include "rsp/der.h"
 #include "rsp/err.h"
 #include "rsp/saip.h"
@@ -37,6 +38,10 @@ void ef_open(struct ef *f, size_t set)
     f->cfg.creds = &f->creds[set];
     f->cfg.n_creds = 1;
     f->cfg.session_lifetime = 600;
+    /* the profiles' owner, with a callback: notification points are queued in the outbox */
+    static struct rsp_es2p_operator op1 = {.id = "op1", .callback_url = "http://127.0.0.1:9/hdpi"};
+    f->cfg.operators = &op1;
+    f->cfg.n_operators = 1;
     f->e = fx_euicc(set, NULL, NULL);
     rsp_buf_init(&f->auth_server_resp);
     rsp_buf_init(&f->pd_resp);
