@@ -103,6 +103,8 @@ static int finish_ok(struct g *g, json_t *data)
 }
 
 /* A failure: kind "usage" | "euicc" | "smdp" | "network" | "tls" | "error". */
+__attribute__((format(printf, 5, 6))) static int fail(struct g *g, int status, const char *kind,
+                                                      int code, const char *fmt, ...);
 static int fail(struct g *g, int status, const char *kind, int code, const char *fmt, ...)
 {
     char msg[512];
