@@ -74,8 +74,9 @@ if [ "$cmd" = exec ]; then
 fi
 
 if [ "$cmd" = stop ]; then
-  [ -s "$RUN/lab.pid" ] && kill -0 "$(cat "$RUN/lab.pid")" 2>/dev/null ||
+  if ! [ -s "$RUN/lab.pid" ] || ! kill -0 "$(cat "$RUN/lab.pid")" 2>/dev/null; then
     die "no lab running in $LAB_DIR"
+  fi
   kill -TERM "$(cat "$RUN/lab.pid")"
   echo "lab: SIGTERM sent to $(cat "$RUN/lab.pid")"
   exit 0
