@@ -4,8 +4,11 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS  ?= 1000000
 PREFIX     ?= /usr/local
+LAB_DIR    ?= lab
+LAB_HOST   ?= 127.0.0.1
+LAB_PORT   ?= 8443
 
-.PHONY: all deps build check test format format-check fuzz demo bench install clean
+.PHONY: all deps build check test format format-check fuzz demo lab bench install clean
 
 all: build
 
@@ -38,6 +41,13 @@ fuzz: deps
 
 demo: build
 	BUILD=$(BUILD) scripts/demo.sh
+
+# Lab for other LPAs and devices: SM-DP+ on https://LAB_HOST:LAB_PORT, a software eUICC as the
+# PC/SC reader "rspkit lab vpcd 00 00" (private pcscd + vpcd), released orders; prints the
+# activation codes, the CI certificate and the log directory; runs until Ctrl-C. State in LAB_DIR
+# (reused on restart; LAB_ARGS=--fresh starts over). PC/SC clients: scripts/lab.sh exec -- CMD.
+lab: build
+	BUILD=$(BUILD) LAB_DIR=$(LAB_DIR) LAB_HOST=$(LAB_HOST) LAB_PORT=$(LAB_PORT) scripts/lab.sh $(LAB_ARGS)
 
 bench: build
 	BUILD=$(BUILD) scripts/bench.sh

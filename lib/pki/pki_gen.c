@@ -83,6 +83,15 @@ static bool valid_host(const char *h)
     return true;
 }
 
+/* Dotted-quad IPv4 address (valid_host() already allowed only digits, letters, '-' and '.'). */
+static bool is_ipv4_literal(const char *h)
+{
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(h);
+    bool v4 = ip && ASN1_STRING_length(ip) == 4;
+    ASN1_OCTET_STRING_free(ip);
+    return v4;
+}
+
 /* Dotted OID with at least two arcs, digits and dots only. */
 static bool valid_oid(const char *s)
 {
@@ -395,7 +404,13 @@ static int make_cert(const struct gen *g, enum rsp_pki_role role, EVP_PKEY *key,
             rc = add_ext(x, iss, NID_crl_distribution_points, CRL_URI_A "," CRL_URI_B);
         break;
     case RSP_PKI_DPTLS: /* section 4.5.2.1.0.5 */
-        snprintf(san, sizeof san, "DNS:%s,RID:%s", g->o->smdp_host, g->o->smdp_oid);
+        /* An IPv4 literal (a lab SM-DP+ on 127.0.0.1) also gets an iPAddress name: TLS clients
+         * match an address against iPAddress entries only. */
+        if (is_ipv4_literal(g->o->smdp_host))
+            snprintf(san, sizeof san, "DNS:%s,IP:%s,RID:%s", g->o->smdp_host, g->o->smdp_host,
+                     g->o->smdp_oid);
+        else
+            snprintf(san, sizeof san, "DNS:%s,RID:%s", g->o->smdp_host, g->o->smdp_oid);
         if (rc == 0)
             rc = add_ext(x, iss, NID_key_usage, "critical,digitalSignature");
         if (rc == 0)

@@ -5,6 +5,7 @@
 
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "certtest.h"
 #include "rsp/crypto.h"
@@ -170,6 +171,31 @@ static void test_options(void **state)
     assert_string_equal(rsp_pki_curve_dir(RSP_CURVE_BRAINPOOL_P256R1), "brp");
 }
 
+/* A lab SM-DP+ addressed by an IPv4 literal: the DPtls certificate names it as dNSName and as
+ * iPAddress (what TLS clients match an address against); a DNS name gets no iPAddress. */
+static void test_ip_host(void **state)
+{
+    (void)state;
+    const char *hosts[] = {"127.0.0.1", "smdp.lab.example.org"};
+    for (int i = 0; i < 2; i++) {
+        struct rsp_pki_opts o;
+        rsp_pki_opts_default(&o);
+        o.curves = RSP_PKI_NIST;
+        o.smdp_host = hosts[i];
+        struct rsp_pki p;
+        assert_int_equal(rsp_pki_generate(&o, &p), 0);
+        check_set(&p.set[0], &o);
+        const struct rsp_buf *der = &p.set[0].item[RSP_PKI_DPTLS].cert_der;
+        const unsigned char *d = der->data;
+        X509 *x = d2i_X509(NULL, &d, (long)der->len);
+        assert_non_null(x);
+        assert_int_equal(X509_check_ip_asc(x, "127.0.0.1", 0), i == 0 ? 1 : 0);
+        assert_int_equal(X509_check_host(x, hosts[i], 0, 0, NULL), 1);
+        X509_free(x);
+        rsp_pki_free(&p);
+    }
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp((const char *)a, (const char *)b);
@@ -236,6 +262,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate_both),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_ip_host),
         cmocka_unit_test(test_shape_mirrors_sgp26),
     };
     return cmocka_run_group_tests_name("pki_gen", tests, NULL, NULL);
