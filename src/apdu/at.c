@@ -116,7 +116,7 @@ static int write_all(struct at *a, const char *s, size_t n, long long deadline)
     return 0;
 }
 
-/* Next byte, waiting until the deadline: 1 with *c set, or a negative RSP_E*. */
+/* Next byte, waiting until the deadline: 1 with *c set, 0 on timeout, or a negative RSP_E*. */
 static int read_byte(struct at *a, long long deadline, uint8_t *c)
 {
     while (a->rx_pos == a->rx_len) {
@@ -128,7 +128,7 @@ static int read_byte(struct at *a, long long deadline, uint8_t *c)
         if (pr < 0)
             return at_fail(a, RSP_EIO, NULL, "poll: %s", strerror(errno));
         if (pr == 0)
-            return RSP_EIO; /* timeout: the caller words the message */
+            return 0; /* timeout: the caller words the message */
         ssize_t r = read(a->fd, a->rx, sizeof a->rx);
         if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
@@ -151,12 +151,11 @@ static int read_line(struct at *a, long long deadline, bool *timed_out)
     *timed_out = false;
     for (;;) {
         uint8_t c = 0;
-        a->err[0] = '\0';
         int rc = read_byte(a, deadline, &c);
-        if (rc < 0) {
-            *timed_out = !a->err[0];
+        if (rc <= 0) {
+            *timed_out = rc == 0;
             a->line[n] = '\0';
-            return rc;
+            return rc < 0 ? rc : RSP_EIO;
         }
         if (c == '\r' || c == '\n') {
             if (overlong) {
@@ -428,7 +427,6 @@ static int at_transmit(void *ctx, const uint8_t *capdu, size_t len, struct rsp_b
     struct at *a = ctx;
     if (len > 261)
         return at_fail(a, RSP_EINVAL, NULL, "C-APDU of %zu bytes (short APDUs only)", len);
-    a->err[0] = '\0';
     uint8_t cla = capdu[0], ins = capdu[1], p1 = capdu[2], p2 = capdu[3];
     unsigned ch = (cla & 0x40) ? 4u + (cla & 0x0F) : (cla & 0x03u);
     if (ins == 0x70 && (cla & 0x80) == 0) { /* MANAGE CHANNEL */
@@ -468,7 +466,6 @@ static int at_transmit(void *ctx, const uint8_t *capdu, size_t len, struct rsp_b
 static int at_connect(void *ctx)
 {
     struct at *a = ctx;
-    a->err[0] = '\0';
     a->vchan = false;
     a->session = -1;
     drain(a);
