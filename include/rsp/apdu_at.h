@@ -20,7 +20,11 @@
  * anyway; unsolicited result codes ("+CREG: ...", "^...", RING, ...) are skipped; every line is
  * bounded by opts.max_line; every command by opts.timeout_ms. Errors: RSP_EIO (device, timeout,
  * ERROR / +CME ERROR), RSP_ESYNTAX (a malformed answer line), RSP_ERANGE (a line longer than
- * max_line). rsp_apdu_at_error() tells what happened, with the offending line.
+ * max_line). rsp_apdu_at_error() tells what happened, with the offending line. A malformed or
+ * overlong line does not stop the reading of the answer, so the next command starts in step.
+ * After a timeout the next command first drains the line until it has been quiet for a whole
+ * timeout: an answer later than that could still be taken for the next command's (AT has no
+ * command tags), so choose the timeout above the modem's slowest answer.
  */
 #ifndef RSP_APDU_AT_H
 #define RSP_APDU_AT_H

@@ -174,17 +174,18 @@ static int read_line(struct at *a, long long deadline, bool *timed_out)
     }
 }
 
-/* Throws away whatever the modem still sends (a late answer), until it is quiet for 100 ms or
- * the command timeout passes. */
+/* Throws away whatever the modem still sends after a timeout (a late answer): reads until the
+ * line has been quiet for a whole command timeout (a modem that said nothing for that long is
+ * taken to have nothing more to say), at most four timeouts in all. */
 static void drain(struct at *a)
 {
-    long long end = now_ms() + a->timeout_ms;
+    long long end = now_ms() + 4LL * a->timeout_ms;
     a->rx_pos = a->rx_len = 0;
     for (;;) {
         struct pollfd p = {.fd = a->fd, .events = POLLIN};
         int ms = remaining(end);
-        if (ms > 100)
-            ms = 100;
+        if (ms > (int)a->timeout_ms)
+            ms = (int)a->timeout_ms;
         if (ms == 0 || poll(&p, 1, ms) <= 0)
             break;
         if (read(a->fd, a->rx, sizeof a->rx) <= 0)
@@ -468,8 +469,8 @@ static int at_connect(void *ctx)
     struct at *a = ctx;
     a->vchan = false;
     a->session = -1;
-    drain(a);
-    a->desync = false;
+    a->rx_pos = a->rx_len = 0;
+    tcflush(a->fd, TCIFLUSH); /* whatever came before us; at_cmd drains after a timeout */
     /* Echo off; the echo of this very command is skipped by at_cmd. */
     snprintf(a->cmd, sizeof a->cmd, "ATE0");
     return at_cmd(a, NULL, false, NULL, 0);

@@ -3,6 +3,7 @@
  * GetProfilesInfo (GET RESPONSE through AT+CGLA), the basic channel (AT+CSIM), and every injected
  * fault giving its error without a hang and without losing step for the next command. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "euicc_fx.h"
@@ -155,7 +156,7 @@ static void test_download_long_profiles(void **st)
  * then the next GetEID works. */
 static void fault_case(enum fm_fault f, int want, const char *needle)
 {
-    struct fm_opts fo = {.slow_ms = 700};
+    struct fm_opts fo = {.slow_ms = 450}; /* late, but within one timeout of the deadline */
     struct rsp_apdu_at_opts ao = {.timeout_ms = 300};
     struct rig r;
     rig_up(&r, &fo, &ao, false);
@@ -285,6 +286,46 @@ static void test_args(void **st)
     assert_string_equal(rsp_apdu_at_error(NULL), "not an AT transport");
 }
 
+/* rsp-lpa --at <pty> chip info against the fake modem: the EID comes through. */
+static void test_rsp_lpa_chip_info(void **st)
+{
+    (void)st;
+    struct rsp_euicc *e = fx_euicc(0, NULL, NULL);
+    struct rsp_apdu_card_opts co = {.handle = rsp_euicc_process, .handle_ctx = e};
+    struct rsp_apdu_card *card;
+    assert_int_equal(rsp_apdu_card_new(&card, &co), 0);
+    struct fake_modem *m = fm_start(card, NULL);
+    assert_non_null(m);
+    static const uint8_t get_eid[] = {0xBF, 0x3E, 0x03, 0x5C, 0x01, 0x5A};
+    struct rsp_buf r = RSP_BUF_INIT;
+    assert_int_equal(rsp_euicc_process(e, get_eid, sizeof get_eid, &r), 0);
+    assert_int_equal(r.len, 21);
+    char eid[33];
+    for (size_t i = 0; i < 16; i++)
+        snprintf(eid + 2 * i, 3, "%02X", r.data[5 + i]);
+    rsp_buf_free(&r);
+
+    const char *build = getenv("RSP_BUILD_DIR");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s/src/lpa/rsp-lpa --json --at %s chip info 2>&1",
+             build ? build : ".", fm_path(m));
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    if (status != 0 || !strstr(out, eid))
+        print_error("%s\n-> status %d, EID %s, output:\n%s\n", cmd, status, eid, out);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, eid));
+    assert_int_equal(fm_count(m, "AT+CCHO="), 1);
+    assert_int_equal(fm_count(m, "AT+CCHC="), 1);
+    fm_stop(m);
+    rsp_apdu_card_free(card);
+    rsp_euicc_free(e);
+}
+
 static int teardown_group(void **st)
 {
     (void)st;
@@ -311,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_fault_badhex),
         cmocka_unit_test(test_fault_noinfo),
         cmocka_unit_test(test_fault_ccho),
+        cmocka_unit_test(test_rsp_lpa_chip_info),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
 }
