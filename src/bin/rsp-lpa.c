@@ -1,6 +1,6 @@
 /* rsp-lpa: the Local Profile Assistant command line (SGP.22 v2.2 LPAd over ES10, ES9+ client).
  *
- *   rsp-lpa [--json] (--euicc soft:DIR | --pcsc [READER]) COMMAND ...
+ *   rsp-lpa [--json] (--euicc soft:DIR | --pcsc [READER] | --at DEVICE) COMMAND ...
  *
  * Human output by default; --json prints one JSON object per line (progress events, then one
  * result). Exit status: 0 ok, 1 other failure, 2 usage, 3 refused by the eUICC, 4 refused by the
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "rsp/apdu.h"
+#include "rsp/apdu_at.h"
 #include "rsp/apdu_card.h"
 #include "rsp/buf.h"
 #include "rsp/der.h"
@@ -41,6 +42,7 @@ struct g {
     const char *curve;
     bool pcsc;
     const char *reader;
+    const char *at_dev; /* --at: AT-command modem port */
     struct rsp_buf aid;
     size_t block_size;
     const char *command; /* "profile list", for JSON results */
@@ -156,6 +158,8 @@ static const char *const help_main =
     "  --curve nist|brp    credentials of the software eUICC (default nist)\n"
     "  --pcsc [READER]     a PC/SC reader: name substring or index (default: the first with a\n"
     "                      card)\n"
+    "  --at DEVICE         the UICC of a modem behind its AT-command port (e.g. /dev/ttyUSB2;\n"
+    "                      3GPP TS 27.007 AT+CCHO/AT+CGLA)\n"
     "  --isdr-aid HEX      ISD-R AID (default A0000005591010FFFFFFFF8900000100)\n"
     "  --block-size N      STORE DATA block size 1..255 (default 255)\n"
     "\n"
@@ -365,6 +369,11 @@ static int euicc_open(struct g *g)
     if (g->soft_dir) {
         if ((st = soft_open(g)) != EXIT_OK)
             return st;
+    } else if (g->at_dev) {
+        int rc = rsp_apdu_at_new(&g->t, g->at_dev, NULL);
+        if (rc != 0)
+            return fail(g, EXIT_OTHER, "error", -1, "modem %s: %s (%s)", g->at_dev,
+                        rsp_strerror(rc), rc == RSP_EIO ? strerror(errno) : "bad options");
     } else {
         int rc = rsp_apdu_pcsc_new(&g->t, g->reader);
         if (rc != 0)
@@ -378,6 +387,9 @@ static int euicc_open(struct g *g)
     if (rc == RSP_ESW)
         return fail(g, EXIT_EUICC, "euicc", g->s.last_sw,
                     "the card refused to open the ISD-R (SW %04X)", (unsigned)g->s.last_sw);
+    if (rc != 0 && g->at_dev)
+        return fail(g, EXIT_OTHER, "error", -1, "cannot reach the eUICC: %s: %s", rsp_strerror(rc),
+                    rsp_apdu_at_error(g->t));
     if (rc != 0)
         return fail(g, EXIT_OTHER, "error", -1, "cannot reach the eUICC: %s", rsp_strerror(rc));
     g->open = true;
@@ -1193,6 +1205,10 @@ int main(int argc, char **argv)
             g.pcsc = true;
             if (i + 1 < argc && argv[i + 1][0] != '-' && !is_command_word(argv[i + 1]))
                 g.reader = argv[++i];
+        } else if (!strcmp(a, "--at") && i + 1 < argc) {
+            g.at_dev = argv[++i];
+        } else if (!strncmp(a, "--at=", 5)) {
+            g.at_dev = a + 5;
         } else if (!strncmp(a, "--pcsc=", 7)) {
             g.pcsc = true;
             g.reader = a + 7;
@@ -1290,9 +1306,10 @@ int main(int argc, char **argv)
     }
     int st;
     if (cmd->needs_euicc) {
-        if (!g.soft_dir == !g.pcsc) {
+        if ((g.soft_dir != NULL) + g.pcsc + (g.at_dev != NULL) != 1) {
             rsp_buf_free(&g.aid);
-            return usage_err(&g, "choose one eUICC: --euicc soft:DIR or --pcsc [READER]", NULL);
+            return usage_err(
+                &g, "choose one eUICC: --euicc soft:DIR, --pcsc [READER] or --at DEVICE", NULL);
         }
         st = euicc_open(&g);
         if (st == EXIT_OK)
