@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_RUNS=${FUZZ_RUNS:-1000000}
 QUIET=${FUZZ_QUIET:-0}
+# Smoke runs (make check) also stop after FUZZ_SMOKE_SECONDS per target: a slow target (the
+# whole eUICC per input) must not dominate the check; campaigns (make fuzz) run to FUZZ_RUNS.
+time_limit=()
+[ "$QUIET" = 1 ] && time_limit=(-max_total_time="${FUZZ_SMOKE_SECONDS:-15}")
 
 if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
   CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=false -Dbuildtype=debugoptimized \
@@ -25,7 +29,7 @@ for bin in "$FUZZ_BUILD"/fuzz/fuzz_*; do
   [ -d "fuzz/corpus/$name" ] && seeds=("fuzz/corpus/$name")
   log="$FUZZ_BUILD/fuzz-$name.log"
   start=$(date +%s)
-  if "$bin" -runs="$FUZZ_RUNS" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+  if "$bin" -runs="$FUZZ_RUNS" "${time_limit[@]}" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
        -artifact_prefix="$FUZZ_BUILD/" -print_final_stats=1 "$work" "${seeds[@]}" >"$log" 2>&1; then
     pass=$((pass + 1)); verdict=clean
   else
