@@ -288,17 +288,19 @@ static int build_metadata(const struct rsp_es9p_config *cfg, const struct rsp_pr
     return rsp_sgp22_store_metadata_request_encode(&md, out);
 }
 
-static enum rsp_sc chain_code(int rc, const char *detail)
+/* The code of a chain refusal, from the result and the certificate at fault. */
+static enum rsp_sc chain_code(int rc, enum rsp_cert_role failed)
 {
-    if (strncmp(detail, "CI", 2) == 0)
+    if (failed == RSP_ROLE_CI)
         return RSP_SC_CI_PK_UNKNOWN;
-    bool eum = strncmp(detail, "EUM", 3) == 0;
+    bool eum = failed == RSP_ROLE_EUM;
     if (rc == RSP_EEXPIRED)
         return eum ? RSP_SC_EUM_CERT_EXPIRED : RSP_SC_EUICC_CERT_EXPIRED;
     return eum ? RSP_SC_EUM_CERT_INVALID : RSP_SC_EUICC_CERT_INVALID;
 }
 
-/* Checks CI -> EUM -> eUICC for a CI we trust with SKI `ci_pkid`. 0 ok, else *code. */
+/* Checks CI -> EUM -> eUICC for a CI we trust with SKI `ci_pkid`. 0 ok, 1 refused with *code,
+ * negative RSP_E* on failure. */
 static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *ci_pkid,
                              size_t ci_pkid_len, const struct rsp_tlv *eum_t,
                              const struct rsp_tlv *euicc_t, enum rsp_sc *code, char eid[33])
@@ -314,11 +316,13 @@ static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *c
                memcmp(aki, ci_pkid, RSP_KEYID_LEN) != 0 || !trusted_ci(cfg, ci_pkid, ci_pkid_len)) {
         *code = RSP_SC_CI_PK_UNKNOWN;
     } else {
-        char detail[RSP_CERT_DETAIL_SZ];
-        int rc = rsp_cert_verify_euicc_chain(trusted_ci(cfg, ci_pkid, ci_pkid_len), eum, euicc,
-                                             (time_t)now_of(cfg), detail, sizeof detail);
-        if (rc != 0)
-            *code = chain_code(rc, detail);
+        enum rsp_cert_role failed;
+        int rc = rsp_cert_verify_euicc_chain_at(trusted_ci(cfg, ci_pkid, ci_pkid_len), eum, euicc,
+                                                (time_t)now_of(cfg), &failed, NULL, 0);
+        if (rc == RSP_ENOMEM)
+            bad = rc;
+        else if (rc != 0)
+            *code = chain_code(rc, failed);
         else if (rsp_cert_eid(euicc, eid) != 0)
             *code = RSP_SC_EUICC_CERT_INVALID;
         else
@@ -377,9 +381,13 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
     }
     enum rsp_sc code;
     char eid[33];
-    if (check_euicc_chain(cfg, s.ci_pkid, s.ci_pkid_len, &ar.eum_certificate, &ar.euicc_certificate,
-                          &code, eid)) {
-        refuse(resp, code);
+    rc = check_euicc_chain(cfg, s.ci_pkid, s.ci_pkid_len, &ar.eum_certificate,
+                           &ar.euicc_certificate, &code, eid);
+    if (rc != 0) {
+        if (rc > 0) {
+            rc = 0;
+            refuse(resp, code);
+        }
         goto out;
     }
     if (verify_with(ar.euicc_certificate.raw, ar.euicc_certificate.raw_len, e1->raw.raw,
