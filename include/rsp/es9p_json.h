@@ -83,6 +83,7 @@ enum rsp_sc {
     RSP_SC_METADATA_CHANGED,    /* 8.2.9 / 3.11 */
     RSP_SC_BPP_EXECUTION_ERROR, /* 8.2.10 / 4.2 */
     RSP_SC_RSP_EXECUTION_ERROR, /* 8 / 4.2 */
+    RSP_SC_PROFILE_UNAVAILABLE, /* 8.2 / 3.7 the stored package failed its re-check */
     RSP_SC_COUNT
 };
 

@@ -5,6 +5,7 @@
 #include "rsp/der.h"
 #include "rsp/err.h"
 #include "rsp/es9p.h"
+#include "rsp/manifest.h"
 #include "rsp/sgp22_auth.h"
 #include "rsp/sgp22_es10.h"
 #include "rsp/smdp_bpp.h"
@@ -582,6 +583,59 @@ static int end_session(struct rsp_store *st, const struct rsp_session *s, enum r
     return rc;
 }
 
+/* Re-check before binding: the package about to be bound is the one the operator signed (its
+ * manifest, rsp_inventory_recheck) or, for a profile stored without a manifest, the one whose
+ * digest the row holds. 0 ok, 1 mismatch (why filled), negative RSP_E* on failure. */
+static int recheck_package(struct rsp_store *st, const struct rsp_profile *p,
+                           const struct rsp_buf *upp, char *why, size_t why_len)
+{
+    struct rsp_buf man = RSP_BUF_INIT;
+    int rc = rsp_store_profile_manifest(st, p->iccid, &man);
+    rsp_buf_free(&man);
+    if (rc == 0) {
+        struct rsp_manifest_refusal r;
+        rc = rsp_inventory_recheck(st, p->iccid, upp->data, upp->len, &r);
+        if (rc == RSP_EVERIFY) {
+            snprintf(why, why_len, "package re-check: %s", r.detail);
+            return 1;
+        }
+        return rc;
+    }
+    if (rc != RSP_ENOTFOUND)
+        return rc;
+    uint8_t digest[32], zero[32] = {0};
+    if (memcmp(p->package_sha256, zero, 32) == 0)
+        return 0;
+    rc = rsp_sha256(upp->data, upp->len, digest);
+    if (rc)
+        return rc;
+    if (memcmp(digest, p->package_sha256, 32) != 0) {
+        snprintf(why, why_len, "package re-check: digest differs from the inventory row");
+        return 1;
+    }
+    return 0;
+}
+
+/* The stored package failed its re-check: nothing is bound, the profile goes to Error (audited
+ * with the reason), the operator is told at notification point 3, and the eUICC gets 8.2/3.7
+ * (the profile is not available; a retry cannot succeed). */
+static int package_refused(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                           const struct rsp_profile *p, const char *eid, const char *why,
+                           struct rsp_es9_response *resp)
+{
+    struct rsp_profile pn = *p;
+    pn.state = RSP_PROFILE_ERROR;
+    snprintf(pn.error_reason, sizeof pn.error_reason, "%.120s", why);
+    int rc = rsp_store_profile_update(st, p, &pn, ACTOR, why);
+    if (rc == RSP_ESTATE) /* changed meanwhile: the next look decides */
+        return refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
+    if (rc == 0)
+        rc = notify_operator(cfg, st, p, eid, NP_BPP_DOWNLOAD, rsp_sc(RSP_SC_PROFILE_UNAVAILABLE));
+    if (rc == 0)
+        refuse(resp, RSP_SC_PROFILE_UNAVAILABLE);
+    return rc;
+}
+
 int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                                        const struct rsp_es9_gbpp_req *req,
                                        struct rsp_es9_response *resp)
@@ -698,11 +752,14 @@ int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct
         rc = rebind_bpp(&prev.bpp, &req->transaction_id, e2->euicc_otpk.p, cr->sk_dppb, &bpp);
     } else {
         rc = rsp_store_profile_package(st, p.iccid, &upp);
-        uint8_t digest[32], zero[32] = {0};
-        if (rc == 0 && memcmp(p.package_sha256, zero, 32) != 0 &&
-            (rsp_sha256(upp.data, upp.len, digest) != 0 ||
-             memcmp(digest, p.package_sha256, 32) != 0))
-            rc = RSP_EVERIFY; /* the stored package changed under us */
+        if (rc == 0) {
+            char why[256];
+            rc = recheck_package(st, &p, &upp, why, sizeof why);
+            if (rc > 0) {
+                rc = package_refused(cfg, st, &p, s.eid, why, resp);
+                goto out;
+            }
+        }
         if (rc == 0)
             rc = build_metadata(cfg, &p, &md);
         struct rsp_eid eid;

@@ -44,6 +44,7 @@ static const struct rsp_status_code sc_table[RSP_SC_COUNT] = {
     SC(RSP_SC_ORDER_EXPIRED, "8.8.5", "4.10", "Download order expired"),
     SC(RSP_SC_DOWNLOAD_RETRIES, "8.8.5", "6.4", "Maximum number of download attempts exceeded"),
     SC(RSP_SC_BPP_REBIND_REFUSED, "8.2", "3.7", "BPP not available for a new binding"),
+    SC(RSP_SC_PROFILE_UNAVAILABLE, "8.2", "3.7", "Profile not available"),
     SC(RSP_SC_CC_MISSING, "8.2.7", "2.2", "Confirmation code missing"),
     SC(RSP_SC_CC_REFUSED, "8.2.7", "3.8", "Confirmation code refused"),
     SC(RSP_SC_CC_RETRIES, "8.2.7", "6.4", "Maximum number of confirmation code attempts exceeded"),

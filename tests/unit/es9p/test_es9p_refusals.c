@@ -10,10 +10,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sqlite3.h>
 
 #include "es9p_fx.h"
 #include "rsp/der.h"
 #include "rsp/err.h"
+#include "rsp/manifest.h"
+#include "rsp/saip.h"
 #include "rsp/sgp22_auth.h"
 
 static void assert_profile_unchanged(struct ef *f, const struct rsp_profile *before)
@@ -346,6 +349,141 @@ static void test_hash_cc_missing(void **state)
     ef_close(&f);
 }
 
+/* Imports a generated package with its signed manifest (as rspctl does) and releases it under
+ * `mid`. The release goes straight to the row: this test is about binding, not ES2+. */
+static void import_released(struct ef *f, const char *iccid, const char *mid,
+                            const struct rsp_key *op)
+{
+    struct rsp_saip_gen_params g;
+    memset(&g, 0, sizeof g);
+    g.iccid = iccid;
+    g.imsi = "001019876543210";
+    g.spn = "rspkit";
+    memset(g.ki, 0x11, sizeof g.ki);
+    memset(g.opc, 0x22, sizeof g.opc);
+    struct rsp_buf pkg = RSP_BUF_INIT, man = RSP_BUF_INIT;
+    assert_int_equal(rsp_saip_generate(&g, &pkg), 0);
+    struct rsp_manifest m;
+    assert_int_equal(rsp_manifest_from_package(pkg.data, pkg.len, &m), 0);
+    snprintf(m.operator_id, sizeof m.operator_id, "op1");
+    snprintf(m.name, sizeof m.name, "Imported");
+    assert_int_equal(rsp_manifest_sign(&m, op), 0);
+    assert_int_equal(rsp_manifest_encode(&m, &man), 0);
+    struct rsp_store_import_item it;
+    char reason[256];
+    assert_int_equal(rsp_inventory_prepare(pkg.data, pkg.len, man.data, man.len, op, "op1", "t",
+                                           &it, reason, sizeof reason),
+                     0);
+    assert_int_equal(rsp_store_profile_import(f->st, &it, 1, "test"), 0);
+    assert_int_equal(it.result, 0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "UPDATE profiles SET state = 'Released', matching_id = ?1 "
+                                        "WHERE iccid = ?2",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(q, 1, mid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, iccid, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    rsp_buf_free(&pkg);
+    rsp_buf_free(&man);
+}
+
+/* Flips one byte of the package stored in the row, behind the store's back. */
+static void tamper_stored_package(struct ef *f, const char *iccid)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *q;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT package FROM profiles WHERE iccid = ?1", -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(q, 1, iccid, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    struct rsp_buf pkg = RSP_BUF_INIT;
+    assert_int_equal(
+        rsp_buf_set(&pkg, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0)), 0);
+    sqlite3_finalize(q);
+    assert_true(pkg.len > 100);
+    pkg.data[pkg.len / 2] ^= 0x01;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "UPDATE profiles SET package = ?1 WHERE iccid = ?2", -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(q, 1, pkg.data, (int)pkg.len, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, iccid, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    rsp_buf_free(&pkg);
+}
+
+static size_t drain_outbox(struct ef *f)
+{
+    struct rsp_outbox_item it;
+    size_t n = 0;
+    while (rsp_store_outbox_next_due(f->st, INT64_MAX, &it) == 0) {
+        assert_int_equal(rsp_store_outbox_done(f->st, it.id), 0);
+        n++;
+    }
+    return n;
+}
+
+static void expect_package_refused(struct ef *f, const char *iccid, const char *mid)
+{
+    ef_initiate(f, NULL);
+    ef_authenticate(f, mid, NULL);
+    drain_outbox(f);
+    ef_prepare_and_get(f, NULL, "8.2/3.7");
+    assert_int_equal(ef_profile_state(f, iccid), RSP_PROFILE_ERROR);
+    assert_int_equal(ef_session_state(f, &f->tid), RSP_SESSION_AUTHENTICATED);
+    /* audited with the reason, the operator is told */
+    struct rsp_audit_entry a[16];
+    size_t n = 0;
+    assert_int_equal(rsp_store_audit_list(f->st, iccid, a, 16, &n), 0);
+    assert_true(n >= 1);
+    assert_string_equal(a[n - 1].to, "Error");
+    assert_non_null(strstr(a[n - 1].reason, "package re-check"));
+    struct rsp_outbox_item it;
+    assert_int_equal(rsp_store_outbox_next_due(f->st, INT64_MAX, &it), 0);
+    assert_non_null(strstr(it.body, "\"subjectCode\":\"8.2\",\"reasonCode\":\"3.7\""));
+    assert_int_equal(drain_outbox(f), 1);
+    /* a later attempt meets a profile in Error */
+    ef_initiate(f, NULL);
+    ef_authenticate(f, mid, "8.2.6/3.8");
+}
+
+static void test_recheck_before_binding(void **state)
+{
+    (void)state;
+    struct ef f;
+    ef_open(&f, 0);
+    struct rsp_key *op = NULL;
+    assert_int_equal(rsp_key_generate(RSP_CURVE_NIST_P256, &op), 0);
+    /* imported with a signed manifest, package altered in the DB afterwards */
+    import_released(&f, "8949449999999990064", "MID-SIGNED", op);
+    tamper_stored_package(&f, "8949449999999990064");
+    expect_package_refused(&f, "8949449999999990064", "MID-SIGNED");
+    /* an untouched import binds */
+    import_released(&f, "8949449999999990072", "MID-CLEAN", op);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, "MID-CLEAN", NULL);
+    ef_prepare_and_get(&f, NULL, NULL);
+    assert_int_equal(ef_profile_state(&f, "8949449999999990072"), RSP_PROFILE_DOWNLOADED);
+    rsp_key_free(op);
+    ef_close(&f);
+    /* a profile stored without a manifest is held to the digest of its row */
+    ef_open(&f, 1);
+    tamper_stored_package(&f, EF_ICCID);
+    expect_package_refused(&f, EF_ICCID, EF_MID);
+    ef_close(&f);
+}
+
 static int teardown_all(void **state)
 {
     (void)state;
@@ -356,9 +494,13 @@ static int teardown_all(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_svn_unsupported), cmocka_unit_test(test_certificate_refusals),
-        cmocka_unit_test(test_ci_expired),      cmocka_unit_test(test_not_released),
-        cmocka_unit_test(test_rebind_refused),  cmocka_unit_test(test_hash_cc_missing),
+        cmocka_unit_test(test_svn_unsupported),
+        cmocka_unit_test(test_certificate_refusals),
+        cmocka_unit_test(test_ci_expired),
+        cmocka_unit_test(test_not_released),
+        cmocka_unit_test(test_rebind_refused),
+        cmocka_unit_test(test_hash_cc_missing),
+        cmocka_unit_test(test_recheck_before_binding),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
