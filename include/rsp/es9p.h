@@ -83,10 +83,18 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
 int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                          enum rsp_es9_function fn, const char *json, size_t len,
                          struct rsp_buf *out, int *http_status, struct rsp_es_exec_status *outcome);
+/* Same, and *tid (may be NULL) gets the transactionId of the exchange for the request log: the
+ * request's, or the new one of initiateAuthentication; len 0 when there is none
+ * (handleNotification, an undecodable body). */
+int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                             enum rsp_es9_function fn, const char *json, size_t len,
+                             struct rsp_buf *out, int *http_status,
+                             struct rsp_es_exec_status *outcome, struct rsp_tid *tid);
 
 /* HTTP adapter: the rsp_http_handler of the five ES9+ routes (the function is the last path
  * segment). ctx is a struct rsp_es9p_http; each worker thread uses its own store connection from
- * the pool. Fills the log outcome (status and code; never EIDs or keys). */
+ * the pool. Fills the log outcome (status and code) and the transactionId (hex); never EIDs,
+ * confirmation codes or keys. */
 struct rsp_es9p_http {
     const struct rsp_es9p_config *cfg;
     struct rsp_store_pool *stores;

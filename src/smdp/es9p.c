@@ -990,6 +990,38 @@ int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st
                          enum rsp_es9_function fn, const char *json, size_t len,
                          struct rsp_buf *out, int *http_status, struct rsp_es_exec_status *outcome)
 {
+    return rsp_es9p_handle_json_tid(cfg, st, fn, json, len, out, http_status, outcome, NULL);
+}
+
+static void tid_of(const struct rsp_es9_request *rq, const struct rsp_es9_response *rs,
+                   struct rsp_tid *tid)
+{
+    switch (rq->fn) {
+    case RSP_ES9_INITIATE_AUTHENTICATION:
+        if (rs->status.status == RSP_ES_SUCCESS)
+            *tid = rs->u.initiate_auth.transaction_id;
+        break;
+    case RSP_ES9_AUTHENTICATE_CLIENT:
+        *tid = rq->u.auth_client.transaction_id;
+        break;
+    case RSP_ES9_GET_BOUND_PROFILE_PACKAGE:
+        *tid = rq->u.gbpp.transaction_id;
+        break;
+    case RSP_ES9_CANCEL_SESSION:
+        *tid = rq->u.cancel_session.transaction_id;
+        break;
+    default:
+        break;
+    }
+}
+
+int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                             enum rsp_es9_function fn, const char *json, size_t len,
+                             struct rsp_buf *out, int *http_status,
+                             struct rsp_es_exec_status *outcome, struct rsp_tid *tid)
+{
+    if (tid)
+        memset(tid, 0, sizeof *tid);
     if (!cfg || !st || !out || !http_status || (unsigned)fn >= RSP_ES9_NFUNCTIONS)
         return RSP_EINVAL;
     struct rsp_es9_request rq;
@@ -1026,6 +1058,10 @@ int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st
             refuse(&rs, RSP_SC_INTERNAL);
             rc = 0;
         }
+        if (tid) {
+            rq.fn = fn;
+            tid_of(&rq, &rs, tid);
+        }
     }
     if (rs.status.status == RSP_ES_FAILED) {
         rc = rsp_es_encode_failure(&rs.status.code, out);
@@ -1056,11 +1092,14 @@ int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
         rc = rsp_store_pool_get(h->stores, &st);
     struct rsp_es_exec_status out;
     memset(&out, 0, sizeof out);
+    struct rsp_tid tid;
     if (rc == 0)
-        rc = rsp_es9p_handle_json(h->cfg, st, fn, (const char *)req->body, req->body_len,
-                                  &resp->body, &resp->status, &out);
+        rc = rsp_es9p_handle_json_tid(h->cfg, st, fn, (const char *)req->body, req->body_len,
+                                      &resp->body, &resp->status, &out, &tid);
     if (rc)
         return rc;
+    if (tid.len)
+        rsp_tid_to_hex(&tid, resp->log_tid);
     if (out.status == RSP_ES_FAILED)
         snprintf(resp->log_outcome, sizeof resp->log_outcome, "Failed %s/%s", out.code.subject,
                  out.code.reason);
