@@ -50,7 +50,11 @@ struct rsp_es9p_config {
     unsigned session_lifetime;      /* seconds; 0 = 600 */
     unsigned max_download_attempts; /* authenticateClient per profile; 0 = unlimited */
     unsigned cc_max_attempts;       /* when the profile row says 0; 0 = 3 */
-    time_t (*clock)(void *ctx);     /* NULL: time(NULL) */
+    /* Seconds a Released order may wait for its download (counted from the profile's entry into
+     * Released); past it, authenticateClient / getBoundProfilePackage answer 8.8.5/4.10 and the
+     * order ends (profile Error, ES2+ notified). 0 = no limit. */
+    unsigned order_lifetime;
+    time_t (*clock)(void *ctx); /* NULL: time(NULL) */
     void *clock_ctx;
     /* TEST ONLY (never set by rsp-smdp): pin the transactionId (16 bytes) and serverChallenge
      * (16 bytes) of initiateAuthentication, for replaying recorded sessions. NULL: random. */

@@ -218,6 +218,31 @@ int rsp_es9p_initiate_authentication(const struct rsp_es9p_config *cfg, struct r
     return 0;
 }
 
+/* An order past cfg->order_lifetime ends: profile Error (audited), ES2+ notified at `point`,
+ * 8.8.5/4.10. Returns 1 when it did (resp filled), 0 when the order is live, or RSP_E*. */
+static int order_expired(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                         const struct rsp_profile *p, const char *eid, int point,
+                         struct rsp_es9_response *resp)
+{
+    if (!cfg->order_lifetime || p->state != RSP_PROFILE_RELEASED ||
+        now_of(cfg) - p->state_since <= (int64_t)cfg->order_lifetime)
+        return 0;
+    struct rsp_profile pn = *p;
+    pn.state = RSP_PROFILE_ERROR;
+    snprintf(pn.error_reason, sizeof pn.error_reason, "order expired");
+    int rc = rsp_store_profile_update(st, p, &pn, ACTOR, "order expired");
+    if (rc == RSP_ESTATE) { /* changed meanwhile */
+        refuse(resp, RSP_SC_ORDER_EXPIRED);
+        return 1;
+    }
+    if (rc == 0)
+        rc = notify_operator(cfg, st, p, eid, point, rsp_sc(RSP_SC_ORDER_EXPIRED));
+    if (rc)
+        return rc;
+    refuse(resp, RSP_SC_ORDER_EXPIRED);
+    return 1;
+}
+
 /* ---- authenticateClient ---- */
 
 /* Loads a live session in one of the wanted states (bit mask); false: answer 8.10.1/3.9. */
@@ -425,6 +450,11 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
     }
     if (p.eid[0] && strcmp(p.eid, eid) != 0) {
         refuse(resp, RSP_SC_EID_REFUSED);
+        goto out;
+    }
+    rc = order_expired(cfg, st, &p, eid, NP_ELIGIBILITY, resp);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
         goto out;
     }
     pn = p;
@@ -708,6 +738,11 @@ int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct
         goto out;
     if (p.state != RSP_PROFILE_RELEASED) {
         refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
+        goto out;
+    }
+    rc = order_expired(cfg, st, &p, s.eid, NP_BPP_DOWNLOAD, resp);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
         goto out;
     }
     pn = p;

@@ -484,6 +484,63 @@ static void test_recheck_before_binding(void **state)
     ef_close(&f);
 }
 
+static time_t clock_offset;
+static time_t offset_clock(void *ctx)
+{
+    (void)ctx;
+    return time(NULL) + clock_offset;
+}
+
+static void test_order_expired(void **state)
+{
+    (void)state;
+    /* authenticateClient two hours after the release, with a one-hour order lifetime */
+    struct ef f;
+    ef_open(&f, 0);
+    f.cfg.order_lifetime = 3600;
+    f.cfg.clock = offset_clock;
+    clock_offset = 7200;
+    drain_outbox(&f);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, "8.8.5/4.10");
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_ERROR);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_STARTED);
+    struct rsp_outbox_item it;
+    assert_int_equal(rsp_store_outbox_next_due(f.st, INT64_MAX, &it), 0);
+    assert_non_null(strstr(it.body, "\"subjectCode\":\"8.8.5\",\"reasonCode\":\"4.10\""));
+    assert_int_equal(drain_outbox(&f), 1);
+    struct rsp_audit_entry a[8];
+    size_t n = 0;
+    assert_int_equal(rsp_store_audit_list(f.st, EF_ICCID, a, 8, &n), 0);
+    assert_true(n >= 1);
+    assert_string_equal(a[n - 1].reason, "order expired");
+    ef_close(&f);
+    /* authenticated in time, getBoundProfilePackage too late */
+    ef_open(&f, 1);
+    f.cfg.order_lifetime = 3600;
+    f.cfg.clock = offset_clock;
+    f.cfg.session_lifetime = 100000;
+    clock_offset = 0;
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    clock_offset = 7200;
+    ef_prepare_and_get(&f, NULL, "8.8.5/4.10");
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_ERROR);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_AUTHENTICATED);
+    ef_close(&f);
+    /* within the lifetime the download goes through */
+    ef_open(&f, 0);
+    f.cfg.order_lifetime = 3600;
+    f.cfg.clock = offset_clock;
+    clock_offset = 1800;
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_prepare_and_get(&f, NULL, NULL);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_DOWNLOADED);
+    ef_close(&f);
+    clock_offset = 0;
+}
+
 static int teardown_all(void **state)
 {
     (void)state;
@@ -501,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_rebind_refused),
         cmocka_unit_test(test_hash_cc_missing),
         cmocka_unit_test(test_recheck_before_binding),
+        cmocka_unit_test(test_order_expired),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
