@@ -108,6 +108,13 @@ bool rsp_eid_in_iins(const char *eid, const char *org, const struct rsp_iin_list
 int rsp_cert_verify_euicc_chain(const struct rsp_cert *ci, const struct rsp_cert *eum,
                                 const struct rsp_cert *euicc, time_t now, char *detail,
                                 size_t detail_len);
+/* Same, and *failed (may be NULL) names the certificate at fault when the result is a refusal:
+ * RSP_ROLE_CI, RSP_ROLE_EUM or RSP_ROLE_EUICC (RSP_EEIDRANGE: the eUICC's); RSP_ROLE_NONE on
+ * success or for RSP_EINVAL/RSP_ENOMEM. Callers choose error codes from (result, *failed), never
+ * from the detail text. */
+int rsp_cert_verify_euicc_chain_at(const struct rsp_cert *ci, const struct rsp_cert *eum,
+                                   const struct rsp_cert *euicc, time_t now,
+                                   enum rsp_cert_role *failed, char *detail, size_t detail_len);
 
 /* CI -> SM-DP+ certificate of `expected_role` (RSP_ROLE_DP_AUTH, RSP_ROLE_DP_PB or
  * RSP_ROLE_DP_TLS; the DS roles work the same). Same return codes as above except

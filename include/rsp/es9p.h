@@ -56,6 +56,10 @@ struct rsp_es9p_config {
      * profile's owner; none configured or no callback URL = no notification. */
     const struct rsp_es2p_operator *operators;
     size_t n_operators;
+    /* Seconds a Released order may wait for its download (counted from the profile's entry into
+     * Released); past it, authenticateClient / getBoundProfilePackage answer 8.8.5/4.10 and the
+     * order ends (profile Error, ES2+ notified). 0 = no limit. */
+    unsigned order_lifetime;
     time_t (*clock)(void *ctx); /* NULL: time(NULL) */
     void *clock_ctx;
     /* TEST ONLY (never set by rsp-smdp): pin the transactionId (16 bytes) and serverChallenge
@@ -89,10 +93,18 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
 int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                          enum rsp_es9_function fn, const char *json, size_t len,
                          struct rsp_buf *out, int *http_status, struct rsp_es_exec_status *outcome);
+/* Same, and *tid (may be NULL) gets the transactionId of the exchange for the request log: the
+ * request's, or the new one of initiateAuthentication; len 0 when there is none
+ * (handleNotification, an undecodable body). */
+int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                             enum rsp_es9_function fn, const char *json, size_t len,
+                             struct rsp_buf *out, int *http_status,
+                             struct rsp_es_exec_status *outcome, struct rsp_tid *tid);
 
 /* HTTP adapter: the rsp_http_handler of the five ES9+ routes (the function is the last path
  * segment). ctx is a struct rsp_es9p_http; each worker thread uses its own store connection from
- * the pool. Fills the log outcome (status and code; never EIDs or keys). */
+ * the pool. Fills the log outcome (status and code) and the transactionId (hex); never EIDs,
+ * confirmation codes or keys. */
 struct rsp_es9p_http {
     const struct rsp_es9p_config *cfg;
     struct rsp_store_pool *stores;

@@ -83,6 +83,7 @@ enum rsp_sc {
     RSP_SC_METADATA_CHANGED,    /* 8.2.9 / 3.11 */
     RSP_SC_BPP_EXECUTION_ERROR, /* 8.2.10 / 4.2 */
     RSP_SC_RSP_EXECUTION_ERROR, /* 8 / 4.2 */
+    RSP_SC_PROFILE_UNAVAILABLE, /* 8.2 / 3.7 the stored package failed its re-check */
     RSP_SC_COUNT
 };
 
@@ -221,7 +222,8 @@ void rsp_es9_request_free(struct rsp_es9_request *req);
 /* Encodes a success response: the envelope first, then the fields in the order of §2.3.
  * handleNotification has no body (HTTP 204): out is left empty. */
 int rsp_es9_encode_response(const struct rsp_es9_response *resp, struct rsp_buf *out);
-/* Decodes a response body: the header, and on Executed-Success/WithWarning the fields. */
+/* Decodes a response body: the header, and on Executed-Success/WithWarning the fields.
+ * handleNotification: an empty body (HTTP 204) is success; a body is an envelope (a refusal). */
 int rsp_es9_decode_response(enum rsp_es9_function fn, const char *json, size_t len,
                             struct rsp_es9_response *out);
 void rsp_es9_response_free(struct rsp_es9_response *resp);

@@ -47,6 +47,7 @@ struct rsp_http_response {
     char log_tid[33];
     char log_outcome[48]; /* e.g. "Executed-Success" or "Failed 8.10.1/3.9" */
     char log_eid[RSP_HTTP_EID_LOG_PREFIX + 1];
+    char log_call_id[65]; /* ES2+ functionCallIdentifier (first 64 characters) */
 };
 
 /* Returns 0 (response filled) or a negative RSP_E* (the server answers 500 with a JSON

@@ -79,7 +79,8 @@ static const char *depth_name(const char *const *names, size_t n, int depth)
 /* Runs OpenSSL path validation of leaf (-> mid) -> ci at `now`. names[depth] names each
  * certificate for `detail`. */
 static int openssl_verify(X509 *ci, X509 *mid, X509 *leaf, bool waive_nc, time_t now,
-                          const char *const *names, size_t nnames, char *detail, size_t dlen)
+                          const char *const *names, size_t nnames, int *at, char *detail,
+                          size_t dlen)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -109,6 +110,7 @@ static int openssl_verify(X509 *ci, X509 *mid, X509 *leaf, bool waive_nc, time_t
             (mid && X509_cmp(sk_X509_value(chain, 1), mid) != 0) ||
             X509_cmp(sk_X509_value(chain, want - 1), ci) != 0) {
             set_detail(detail, dlen, "%s: chain does not lead to the given CI", names[0]);
+            *at = 0;
             rc = RSP_ECHAIN;
         } else {
             rc = 0;
@@ -118,6 +120,7 @@ static int openssl_verify(X509 *ci, X509 *mid, X509 *leaf, bool waive_nc, time_t
     int err = v.err ? v.err : X509_STORE_CTX_get_error(ctx);
     int depth = v.err ? v.depth : X509_STORE_CTX_get_error_depth(ctx);
     const char *who = depth_name(names, nnames, depth);
+    *at = depth >= 0 && (size_t)depth < nnames ? depth : 0;
     switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
     case X509_V_ERR_CERT_NOT_YET_VALID:
@@ -251,38 +254,51 @@ static int check_ci(const struct rsp_cert *ci, time_t now, char *detail, size_t 
     return rc;
 }
 
-int rsp_cert_verify_euicc_chain(const struct rsp_cert *ci, const struct rsp_cert *eum,
-                                const struct rsp_cert *euicc, time_t now, char *detail,
-                                size_t detail_len)
+/* The checks of rsp_cert_verify_euicc_chain; *at = index into names[] of the certificate at
+ * fault (0 eUICC, 1 EUM, 2 CI) when the result is not 0. */
+static int verify_euicc_chain(const struct rsp_cert *ci, const struct rsp_cert *eum,
+                              const struct rsp_cert *euicc, time_t now, int *at, char *detail,
+                              size_t detail_len)
 {
     static const char *const names[] = {"eUICC certificate", "EUM certificate", "CI certificate"};
-    set_detail(detail, detail_len, "ok");
-    if (!ci || !eum || !euicc) {
-        set_detail(detail, detail_len, "missing certificate");
-        return RSP_EINVAL;
-    }
+    *at = 2;
     int rc = check_ci(ci, now, detail, detail_len);
-    if (rc == 0)
+    if (rc == 0) {
+        *at = 1;
         rc = check_validity(eum, names[1], now, detail, detail_len);
-    if (rc == 0)
+    }
+    if (rc == 0) {
+        *at = 0;
         rc = check_validity(euicc, names[0], now, detail, detail_len);
-    if (rc == 0)
+    }
+    if (rc == 0) {
+        /* a CI without SKI is the CI's fault, a wrong AKI the subject's */
+        uint8_t ski[RSP_KEYID_LEN];
+        *at = rsp_cert_ski(ci, ski) != 0 ? 2 : 1;
         rc = check_link(ci, names[2], eum, names[1], detail, detail_len);
-    if (rc == 0)
+    }
+    if (rc == 0) {
+        uint8_t ski[RSP_KEYID_LEN];
+        *at = rsp_cert_ski(eum, ski) != 0 ? 1 : 0;
         rc = check_link(eum, names[1], euicc, names[0], detail, detail_len);
+    }
     if (rc == 0)
         rc = openssl_verify(rsp_cert_x509(ci), rsp_cert_x509(eum), rsp_cert_x509(euicc), true, now,
-                            names, 3, detail, detail_len);
+                            names, 3, at, detail, detail_len);
     /* EUM profile, section 4.5.2.1.0.3 */
-    if (rc == 0)
+    if (rc == 0) {
+        *at = 1;
         rc = check_role(eum, names[1], RSP_ROLE_EUM, false, detail, detail_len);
+    }
     if (rc == 0)
         rc = check_key_usage(eum, names[1], KU_KEY_CERT_SIGN, detail, detail_len);
     if (rc == 0)
         rc = check_ca(eum, names[1], true, 0, detail, detail_len);
     /* eUICC profile, section 4.5.2.1.0.2 */
-    if (rc == 0)
+    if (rc == 0) {
+        *at = 0;
         rc = check_role(euicc, names[0], RSP_ROLE_EUICC, false, detail, detail_len);
+    }
     if (rc == 0)
         rc = check_key_usage(euicc, names[0], KU_DIGITAL_SIGNATURE, detail, detail_len);
     if (rc == 0)
@@ -299,6 +315,7 @@ int rsp_cert_verify_euicc_chain(const struct rsp_cert *ci, const struct rsp_cert
     struct rsp_iin_list iins;
     rc = rsp_cert_permitted_iins(eum, &iins);
     if (rc != 0) {
+        *at = 1;
         set_detail(detail, detail_len, "%s: no readable permitted IINs (%s)", names[1],
                    rsp_strerror(rc));
         return rc == RSP_ENOMEM ? rc : RSP_EPOLICY;
@@ -307,11 +324,38 @@ int rsp_cert_verify_euicc_chain(const struct rsp_cert *ci, const struct rsp_cert
     bool have_org = X509_NAME_get_text_by_NID(X509_get_subject_name(rsp_cert_x509(euicc)),
                                               NID_organizationName, org, sizeof org) > 0;
     if (!rsp_eid_in_iins(eid, have_org ? org : "", &iins)) {
+        *at = 0;
         set_detail(detail, detail_len, "%s: EID %s is not within the IINs of the EUM (first: %s)",
                    names[0], eid, iins.e[0].iin);
         return RSP_EEIDRANGE;
     }
     return 0;
+}
+
+int rsp_cert_verify_euicc_chain_at(const struct rsp_cert *ci, const struct rsp_cert *eum,
+                                   const struct rsp_cert *euicc, time_t now,
+                                   enum rsp_cert_role *failed, char *detail, size_t detail_len)
+{
+    static const enum rsp_cert_role roles[3] = {RSP_ROLE_EUICC, RSP_ROLE_EUM, RSP_ROLE_CI};
+    set_detail(detail, detail_len, "ok");
+    if (failed)
+        *failed = RSP_ROLE_NONE;
+    if (!ci || !eum || !euicc) {
+        set_detail(detail, detail_len, "missing certificate");
+        return RSP_EINVAL;
+    }
+    int at = 0;
+    int rc = verify_euicc_chain(ci, eum, euicc, now, &at, detail, detail_len);
+    if (rc != 0 && failed && rc != RSP_ENOMEM)
+        *failed = roles[at >= 0 && at < 3 ? at : 0];
+    return rc;
+}
+
+int rsp_cert_verify_euicc_chain(const struct rsp_cert *ci, const struct rsp_cert *eum,
+                                const struct rsp_cert *euicc, time_t now, char *detail,
+                                size_t detail_len)
+{
+    return rsp_cert_verify_euicc_chain_at(ci, eum, euicc, now, NULL, detail, detail_len);
 }
 
 int rsp_cert_verify_dp(const struct rsp_cert *ci, const struct rsp_cert *dp,
@@ -347,13 +391,14 @@ int rsp_cert_verify_dp(const struct rsp_cert *ci, const struct rsp_cert *dp,
     }
     const char *const names[] = {who, "CI certificate"};
     bool tls = expected_role == RSP_ROLE_DP_TLS || expected_role == RSP_ROLE_DS_TLS;
+    int at = 0;
     int rc = check_ci(ci, now, detail, detail_len);
     if (rc == 0)
         rc = check_validity(dp, who, now, detail, detail_len);
     if (rc == 0)
         rc = check_link(ci, names[1], dp, who, detail, detail_len);
     if (rc == 0)
-        rc = openssl_verify(rsp_cert_x509(ci), NULL, rsp_cert_x509(dp), false, now, names, 2,
+        rc = openssl_verify(rsp_cert_x509(ci), NULL, rsp_cert_x509(dp), false, now, names, 2, &at,
                             detail, detail_len);
     /* Sections 4.5.2.1.0.4-7 and 4.5.2.2: the policy is optional for TLS certificates. */
     if (rc == 0)

@@ -61,6 +61,7 @@ struct config {
     unsigned conn_timeout;
     unsigned session_lifetime;
     unsigned download_attempts;
+    unsigned order_lifetime;
     unsigned sweep_interval;
     unsigned shutdown_grace;
     unsigned cc_max_attempts;
@@ -105,6 +106,8 @@ static const struct cfg_key cfg_keys[] = {
     K("session_lifetime", T_UINT, session_lifetime, "download session lifetime in seconds (600)"),
     K("download_attempts", T_UINT, download_attempts,
       "download attempts per profile before the order ends (10; 0 = no limit)"),
+    K("order_lifetime", T_UINT, order_lifetime,
+      "seconds a released order may wait for its download (0 = no limit)"),
     K("sweep_interval", T_UINT, sweep_interval, "seconds between expiry sweeps (30)"),
     K("shutdown_grace", T_UINT, shutdown_grace, "seconds to wait for requests on stop (10)"),
     K("cc_max_attempts", T_UINT, cc_max_attempts, "confirmation code attempts per order (3)"),
@@ -455,6 +458,7 @@ static int es9p_load(const struct config *cfg, struct es9p_creds *c)
     c->cfg.n_cis = c->n_ci;
     c->cfg.session_lifetime = cfg->session_lifetime;
     c->cfg.max_download_attempts = cfg->download_attempts;
+    c->cfg.order_lifetime = cfg->order_lifetime;
     return 0;
 }
 

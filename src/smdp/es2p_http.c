@@ -41,6 +41,8 @@ int rsp_es2p_http_handler(void *ctx, const struct rsp_http_request *req,
     memset(&refusal, 0, sizeof refusal);
     if (rsp_es2_decode_request(fn, (const char *)req->body, req->body_len, &r, &refusal) != 0)
         return refuse(resp, &refusal);
+    snprintf(resp->log_call_id, sizeof resp->log_call_id, "%.64s",
+             r.header.function_call_identifier);
     const struct rsp_es2p_operator *op = NULL;
     int rc = rsp_es2p_authenticate(hc->ops, hc->n_ops, req->authorization,
                                    r.header.function_requester_identifier, &op, &refusal);

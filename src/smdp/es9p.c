@@ -7,6 +7,7 @@
 #include "rsp/err.h"
 #include "rsp/es2p.h"
 #include "rsp/es9p.h"
+#include "rsp/manifest.h"
 #include "rsp/sgp22_auth.h"
 #include "rsp/sgp22_es10.h"
 #include "rsp/smdp_bpp.h"
@@ -218,6 +219,31 @@ int rsp_es9p_initiate_authentication(const struct rsp_es9p_config *cfg, struct r
     return 0;
 }
 
+/* An order past cfg->order_lifetime ends: profile Error (audited), ES2+ notified at `point`,
+ * 8.8.5/4.10. Returns 1 when it did (resp filled), 0 when the order is live, or RSP_E*. */
+static int order_expired(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                         const struct rsp_profile *p, const char *eid, int point,
+                         struct rsp_es9_response *resp)
+{
+    if (!cfg->order_lifetime || p->state != RSP_PROFILE_RELEASED ||
+        now_of(cfg) - p->state_since <= (int64_t)cfg->order_lifetime)
+        return 0;
+    struct rsp_profile pn = *p;
+    pn.state = RSP_PROFILE_ERROR;
+    snprintf(pn.error_reason, sizeof pn.error_reason, "order expired");
+    int rc = rsp_store_profile_update(st, p, &pn, ACTOR, "order expired");
+    if (rc == RSP_ESTATE) { /* changed meanwhile */
+        refuse(resp, RSP_SC_ORDER_EXPIRED);
+        return 1;
+    }
+    if (rc == 0)
+        rc = notify_operator(cfg, st, p, eid, point, rsp_sc(RSP_SC_ORDER_EXPIRED));
+    if (rc)
+        return rc;
+    refuse(resp, RSP_SC_ORDER_EXPIRED);
+    return 1;
+}
+
 /* ---- authenticateClient ---- */
 
 /* Loads a live session in one of the wanted states (bit mask); false: answer 8.10.1/3.9. */
@@ -289,17 +315,19 @@ static int build_metadata(const struct rsp_es9p_config *cfg, const struct rsp_pr
     return rsp_sgp22_store_metadata_request_encode(&md, out);
 }
 
-static enum rsp_sc chain_code(int rc, const char *detail)
+/* The code of a chain refusal, from the result and the certificate at fault. */
+static enum rsp_sc chain_code(int rc, enum rsp_cert_role failed)
 {
-    if (strncmp(detail, "CI", 2) == 0)
+    if (failed == RSP_ROLE_CI)
         return RSP_SC_CI_PK_UNKNOWN;
-    bool eum = strncmp(detail, "EUM", 3) == 0;
+    bool eum = failed == RSP_ROLE_EUM;
     if (rc == RSP_EEXPIRED)
         return eum ? RSP_SC_EUM_CERT_EXPIRED : RSP_SC_EUICC_CERT_EXPIRED;
     return eum ? RSP_SC_EUM_CERT_INVALID : RSP_SC_EUICC_CERT_INVALID;
 }
 
-/* Checks CI -> EUM -> eUICC for a CI we trust with SKI `ci_pkid`. 0 ok, else *code. */
+/* Checks CI -> EUM -> eUICC for a CI we trust with SKI `ci_pkid`. 0 ok, 1 refused with *code,
+ * negative RSP_E* on failure. */
 static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *ci_pkid,
                              size_t ci_pkid_len, const struct rsp_tlv *eum_t,
                              const struct rsp_tlv *euicc_t, enum rsp_sc *code, char eid[33])
@@ -315,11 +343,13 @@ static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *c
                memcmp(aki, ci_pkid, RSP_KEYID_LEN) != 0 || !trusted_ci(cfg, ci_pkid, ci_pkid_len)) {
         *code = RSP_SC_CI_PK_UNKNOWN;
     } else {
-        char detail[RSP_CERT_DETAIL_SZ];
-        int rc = rsp_cert_verify_euicc_chain(trusted_ci(cfg, ci_pkid, ci_pkid_len), eum, euicc,
-                                             (time_t)now_of(cfg), detail, sizeof detail);
-        if (rc != 0)
-            *code = chain_code(rc, detail);
+        enum rsp_cert_role failed;
+        int rc = rsp_cert_verify_euicc_chain_at(trusted_ci(cfg, ci_pkid, ci_pkid_len), eum, euicc,
+                                                (time_t)now_of(cfg), &failed, NULL, 0);
+        if (rc == RSP_ENOMEM)
+            bad = rc;
+        else if (rc != 0)
+            *code = chain_code(rc, failed);
         else if (rsp_cert_eid(euicc, eid) != 0)
             *code = RSP_SC_EUICC_CERT_INVALID;
         else
@@ -378,9 +408,13 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
     }
     enum rsp_sc code;
     char eid[33];
-    if (check_euicc_chain(cfg, s.ci_pkid, s.ci_pkid_len, &ar.eum_certificate, &ar.euicc_certificate,
-                          &code, eid)) {
-        refuse(resp, code);
+    rc = check_euicc_chain(cfg, s.ci_pkid, s.ci_pkid_len, &ar.eum_certificate,
+                           &ar.euicc_certificate, &code, eid);
+    if (rc != 0) {
+        if (rc > 0) {
+            rc = 0;
+            refuse(resp, code);
+        }
         goto out;
     }
     if (verify_with(ar.euicc_certificate.raw, ar.euicc_certificate.raw_len, e1->raw.raw,
@@ -417,6 +451,11 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
     }
     if (p.eid[0] && strcmp(p.eid, eid) != 0) {
         refuse(resp, RSP_SC_EID_REFUSED);
+        goto out;
+    }
+    rc = order_expired(cfg, st, &p, eid, NP_ELIGIBILITY, resp);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
         goto out;
     }
     pn = p;
@@ -575,6 +614,59 @@ static int end_session(struct rsp_store *st, const struct rsp_session *s, enum r
     return rc;
 }
 
+/* Re-check before binding: the package about to be bound is the one the operator signed (its
+ * manifest, rsp_inventory_recheck) or, for a profile stored without a manifest, the one whose
+ * digest the row holds. 0 ok, 1 mismatch (why filled), negative RSP_E* on failure. */
+static int recheck_package(struct rsp_store *st, const struct rsp_profile *p,
+                           const struct rsp_buf *upp, char *why, size_t why_len)
+{
+    struct rsp_buf man = RSP_BUF_INIT;
+    int rc = rsp_store_profile_manifest(st, p->iccid, &man);
+    rsp_buf_free(&man);
+    if (rc == 0) {
+        struct rsp_manifest_refusal r;
+        rc = rsp_inventory_recheck(st, p->iccid, upp->data, upp->len, &r);
+        if (rc == RSP_EVERIFY) {
+            snprintf(why, why_len, "package re-check: %s", r.detail);
+            return 1;
+        }
+        return rc;
+    }
+    if (rc != RSP_ENOTFOUND)
+        return rc;
+    uint8_t digest[32], zero[32] = {0};
+    if (memcmp(p->package_sha256, zero, 32) == 0)
+        return 0;
+    rc = rsp_sha256(upp->data, upp->len, digest);
+    if (rc)
+        return rc;
+    if (memcmp(digest, p->package_sha256, 32) != 0) {
+        snprintf(why, why_len, "package re-check: digest differs from the inventory row");
+        return 1;
+    }
+    return 0;
+}
+
+/* The stored package failed its re-check: nothing is bound, the profile goes to Error (audited
+ * with the reason), the operator is told at notification point 3, and the eUICC gets 8.2/3.7
+ * (the profile is not available; a retry cannot succeed). */
+static int package_refused(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                           const struct rsp_profile *p, const char *eid, const char *why,
+                           struct rsp_es9_response *resp)
+{
+    struct rsp_profile pn = *p;
+    pn.state = RSP_PROFILE_ERROR;
+    snprintf(pn.error_reason, sizeof pn.error_reason, "%.120s", why);
+    int rc = rsp_store_profile_update(st, p, &pn, ACTOR, why);
+    if (rc == RSP_ESTATE) /* changed meanwhile: the next look decides */
+        return refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
+    if (rc == 0)
+        rc = notify_operator(cfg, st, p, eid, NP_BPP_DOWNLOAD, rsp_sc(RSP_SC_PROFILE_UNAVAILABLE));
+    if (rc == 0)
+        refuse(resp, RSP_SC_PROFILE_UNAVAILABLE);
+    return rc;
+}
+
 int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                                        const struct rsp_es9_gbpp_req *req,
                                        struct rsp_es9_response *resp)
@@ -649,6 +741,11 @@ int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct
         refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
         goto out;
     }
+    rc = order_expired(cfg, st, &p, s.eid, NP_BPP_DOWNLOAD, resp);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
+        goto out;
+    }
     pn = p;
     if (p.cc_set) {
         if (!e2->has_hash_cc) {
@@ -691,11 +788,14 @@ int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct
         rc = rebind_bpp(&prev.bpp, &req->transaction_id, e2->euicc_otpk.p, cr->sk_dppb, &bpp);
     } else {
         rc = rsp_store_profile_package(st, p.iccid, &upp);
-        uint8_t digest[32], zero[32] = {0};
-        if (rc == 0 && memcmp(p.package_sha256, zero, 32) != 0 &&
-            (rsp_sha256(upp.data, upp.len, digest) != 0 ||
-             memcmp(digest, p.package_sha256, 32) != 0))
-            rc = RSP_EVERIFY; /* the stored package changed under us */
+        if (rc == 0) {
+            char why[256];
+            rc = recheck_package(st, &p, &upp, why, sizeof why);
+            if (rc > 0) {
+                rc = package_refused(cfg, st, &p, s.eid, why, resp);
+                goto out;
+            }
+        }
         if (rc == 0)
             rc = build_metadata(cfg, &p, &md);
         struct rsp_eid eid;
@@ -926,6 +1026,38 @@ int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st
                          enum rsp_es9_function fn, const char *json, size_t len,
                          struct rsp_buf *out, int *http_status, struct rsp_es_exec_status *outcome)
 {
+    return rsp_es9p_handle_json_tid(cfg, st, fn, json, len, out, http_status, outcome, NULL);
+}
+
+static void tid_of(const struct rsp_es9_request *rq, const struct rsp_es9_response *rs,
+                   struct rsp_tid *tid)
+{
+    switch (rq->fn) {
+    case RSP_ES9_INITIATE_AUTHENTICATION:
+        if (rs->status.status == RSP_ES_SUCCESS)
+            *tid = rs->u.initiate_auth.transaction_id;
+        break;
+    case RSP_ES9_AUTHENTICATE_CLIENT:
+        *tid = rq->u.auth_client.transaction_id;
+        break;
+    case RSP_ES9_GET_BOUND_PROFILE_PACKAGE:
+        *tid = rq->u.gbpp.transaction_id;
+        break;
+    case RSP_ES9_CANCEL_SESSION:
+        *tid = rq->u.cancel_session.transaction_id;
+        break;
+    default:
+        break;
+    }
+}
+
+int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                             enum rsp_es9_function fn, const char *json, size_t len,
+                             struct rsp_buf *out, int *http_status,
+                             struct rsp_es_exec_status *outcome, struct rsp_tid *tid)
+{
+    if (tid)
+        memset(tid, 0, sizeof *tid);
     if (!cfg || !st || !out || !http_status || (unsigned)fn >= RSP_ES9_NFUNCTIONS)
         return RSP_EINVAL;
     struct rsp_es9_request rq;
@@ -962,6 +1094,10 @@ int rsp_es9p_handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st
             refuse(&rs, RSP_SC_INTERNAL);
             rc = 0;
         }
+        if (tid) {
+            rq.fn = fn;
+            tid_of(&rq, &rs, tid);
+        }
     }
     if (rs.status.status == RSP_ES_FAILED) {
         rc = rsp_es_encode_failure(&rs.status.code, out);
@@ -992,11 +1128,14 @@ int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
         rc = rsp_store_pool_get(h->stores, &st);
     struct rsp_es_exec_status out;
     memset(&out, 0, sizeof out);
+    struct rsp_tid tid;
     if (rc == 0)
-        rc = rsp_es9p_handle_json(h->cfg, st, fn, (const char *)req->body, req->body_len,
-                                  &resp->body, &resp->status, &out);
+        rc = rsp_es9p_handle_json_tid(h->cfg, st, fn, (const char *)req->body, req->body_len,
+                                      &resp->body, &resp->status, &out, &tid);
     if (rc)
         return rc;
+    if (tid.len)
+        rsp_tid_to_hex(&tid, resp->log_tid);
     if (out.status == RSP_ES_FAILED)
         snprintf(resp->log_outcome, sizeof resp->log_outcome, "Failed %s/%s", out.code.subject,
                  out.code.reason);

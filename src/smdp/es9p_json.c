@@ -44,6 +44,7 @@ static const struct rsp_status_code sc_table[RSP_SC_COUNT] = {
     SC(RSP_SC_ORDER_EXPIRED, "8.8.5", "4.10", "Download order expired"),
     SC(RSP_SC_DOWNLOAD_RETRIES, "8.8.5", "6.4", "Maximum number of download attempts exceeded"),
     SC(RSP_SC_BPP_REBIND_REFUSED, "8.2", "3.7", "BPP not available for a new binding"),
+    SC(RSP_SC_PROFILE_UNAVAILABLE, "8.2", "3.7", "Profile not available"),
     SC(RSP_SC_CC_MISSING, "8.2.7", "2.2", "Confirmation code missing"),
     SC(RSP_SC_CC_REFUSED, "8.2.7", "3.8", "Confirmation code refused"),
     SC(RSP_SC_CC_RETRIES, "8.2.7", "6.4", "Maximum number of confirmation code attempts exceeded"),
@@ -640,14 +641,16 @@ int rsp_es9_decode_response(enum rsp_es9_function fn, const char *json, size_t l
         return RSP_EINVAL;
     memset(out, 0, sizeof *out);
     out->fn = fn;
-    if (fn == RSP_ES9_HANDLE_NOTIFICATION)
-        return len == 0 ? 0 : RSP_ETRAILING; /* HTTP 204, no body */
+    /* handleNotification: HTTP 204 without a body, or a failure envelope for a refused request */
+    if (fn == RSP_ES9_HANDLE_NOTIFICATION && len == 0)
+        return 0;
     int rc = es_parse_object(json, len, &root, NULL);
     if (rc)
         return rc;
     rc = es_status_from_object(
         json_object_get(json_object_get(root, "header"), "functionExecutionStatus"), &out->status);
-    if (rc == 0 && (out->status.status == RSP_ES_SUCCESS || out->status.status == RSP_ES_WARNING))
+    if (rc == 0 && es9_resp_tables[fn].f &&
+        (out->status.status == RSP_ES_SUCCESS || out->status.status == RSP_ES_WARNING))
         rc = es_decode_fields(root, es9_resp_tables[fn].f, es9_resp_tables[fn].n, &out->u, NULL);
     json_decref(root);
     if (rc) {

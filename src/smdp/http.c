@@ -75,6 +75,10 @@ static void log_line(struct rsp_http_server *s, const char *method, const char *
         fputs(",\"transactionId\":", s->log);
         log_str(s->log, r->log_tid);
     }
+    if (r->log_call_id[0]) {
+        fputs(",\"functionCallIdentifier\":", s->log);
+        log_str(s->log, r->log_call_id);
+    }
     if (r->log_eid[0]) {
         fputs(",\"eidPrefix\":", s->log);
         log_str(s->log, r->log_eid);

@@ -188,6 +188,25 @@ static void test_negative(void **state)
                                                  sizeof detail),
                      RSP_EEXPIRED);
     assert_string_equal(detail, "CI certificate: not valid before 2020-04-01");
+    /* the structured form names the certificate at fault */
+    enum rsp_cert_role failed = RSP_ROLE_DP_PB;
+    assert_int_equal(rsp_cert_verify_euicc_chain_at(s.ci, s.eum, s.euicc, now, &failed, NULL, 0),
+                     0);
+    assert_int_equal(failed, RSP_ROLE_NONE);
+    assert_int_equal(
+        rsp_cert_verify_euicc_chain_at(s.ci, s.eum, s.euicc, ct_day(2054, 6, 1), &failed, NULL, 0),
+        RSP_EEXPIRED);
+    assert_int_equal(failed, RSP_ROLE_EUM);
+    assert_int_equal(
+        rsp_cert_verify_euicc_chain_at(s.ci, s.eum, s.euicc, ct_day(2060, 1, 1), &failed, NULL, 0),
+        RSP_EEXPIRED);
+    assert_int_equal(failed, RSP_ROLE_CI);
+    assert_int_equal(rsp_cert_verify_euicc_chain_at(s.ci, b.eum, s.euicc, now, &failed, NULL, 0),
+                     RSP_ECHAIN);
+    assert_int_equal(failed, RSP_ROLE_EUM);
+    assert_int_equal(rsp_cert_verify_euicc_chain_at(s.ci, s.eum, s.dpauth, now, &failed, NULL, 0),
+                     RSP_ECHAIN);
+    assert_int_equal(failed, RSP_ROLE_EUICC);
     assert_int_equal(rsp_cert_verify_dp(s.ci, s.dpauth, RSP_ROLE_DP_AUTH, ct_day(2031, 1, 1),
                                         detail, sizeof detail),
                      RSP_EEXPIRED);

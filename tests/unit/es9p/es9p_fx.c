@@ -69,6 +69,12 @@ void ef_close(struct ef *f)
 
 void ef_insert_profile(struct ef *f, const char *iccid, const char *mid, const char *eid)
 {
+    ef_insert_profile_in(f, iccid, mid, eid, RSP_PROFILE_RELEASED);
+}
+
+void ef_insert_profile_in(struct ef *f, const char *iccid, const char *mid, const char *eid,
+                          enum rsp_profile_state state)
+{
     struct rsp_buf upp = RSP_BUF_INIT;
     struct fx_profile fp = {.iccid = iccid};
     fx_upp(&fp, &upp);
@@ -82,7 +88,7 @@ void ef_insert_profile(struct ef *f, const char *iccid, const char *mid, const c
     p.pclass = RSP_PROFILE_CLASS_OPERATIONAL;
     snprintf(p.owner, sizeof p.owner, "op1");
     assert_int_equal(rsp_sha256(upp.data, upp.len, p.package_sha256), 0);
-    p.state = RSP_PROFILE_RELEASED;
+    p.state = state;
     snprintf(p.eid, sizeof p.eid, "%s", eid);
     snprintf(p.matching_id, sizeof p.matching_id, "%s", mid);
     assert_int_equal(rsp_store_profile_insert(f->st, &p, upp.data, upp.len, "test"), 0);
@@ -240,6 +246,23 @@ void ef_authenticate(struct ef *f, const char *mid, const char *expect)
         assert_int_equal(rsp_sgp22_authenticate_server_response_decode(r.data, r.len, &ar), 0);
         assert_true(ar.ok);
         r.data[(size_t)(ar.euicc_signature1.p - r.data) + 7] ^= 0x04;
+    }
+    if (f->swap_euicc_cert || f->swap_eum_cert) {
+        struct rsp_sgp22_authenticate_server_response ar;
+        assert_int_equal(rsp_sgp22_authenticate_server_response_decode(r.data, r.len, &ar), 0);
+        assert_true(ar.ok);
+        if (f->swap_euicc_cert)
+            assert_int_equal(rsp_der_parse_one(f->swap_euicc_cert->data, f->swap_euicc_cert->len,
+                                               &ar.euicc_certificate),
+                             0);
+        if (f->swap_eum_cert)
+            assert_int_equal(rsp_der_parse_one(f->swap_eum_cert->data, f->swap_eum_cert->len,
+                                               &ar.eum_certificate),
+                             0);
+        struct rsp_buf swapped = RSP_BUF_INIT;
+        assert_int_equal(rsp_sgp22_authenticate_server_response_encode(&ar, &swapped), 0);
+        assert_int_equal(rsp_buf_set(&r, swapped.data, swapped.len), 0);
+        rsp_buf_free(&swapped);
     }
     assert_int_equal(rsp_buf_set(&f->auth_server_resp, r.data, r.len), 0);
 

@@ -26,6 +26,8 @@ struct ef {
     struct rsp_buf bpp;
     struct rsp_buf pir;
     bool tamper_sig1; /* ef_authenticate flips a bit of euiccSignature1 */
+    /* ef_authenticate sends these certificates (DER) instead of the eUICC's; NULL: unchanged */
+    const struct rsp_buf *swap_euicc_cert, *swap_eum_cert;
     /* When set, every ES9+ call goes as JSON through it: POSTs `json` to the function `name`,
      * fills `body`, returns the HTTP status. */
     int (*post)(void *ctx, const char *name, const struct rsp_buf *json, struct rsp_buf *body);
@@ -36,6 +38,9 @@ struct ef {
 void ef_open(struct ef *f, size_t set);
 void ef_close(struct ef *f);
 void ef_insert_profile(struct ef *f, const char *iccid, const char *mid, const char *eid);
+/* Same, in another inventory state. */
+void ef_insert_profile_in(struct ef *f, const char *iccid, const char *mid, const char *eid,
+                          enum rsp_profile_state state);
 
 /* Steps (each asserts Executed-Success unless `expect` is non-NULL "subject/reason"). */
 void ef_initiate(struct ef *f, const char *expect);

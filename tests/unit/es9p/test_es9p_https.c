@@ -122,6 +122,9 @@ static void test_https_download(void **state)
     hc.threads = 2;
     hc.tls_chain_file = chain_path;
     hc.tls_key_file = key_path;
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    hc.log = log;
     struct rsp_http_server *srv = NULL;
     assert_int_equal(rsp_http_server_start(&hc, routes, 5, &srv), 0);
     uint16_t port = rsp_http_server_port(srv);
@@ -147,6 +150,28 @@ static void test_https_download(void **state)
     assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_FINISHED);
 
     rsp_http_server_stop(srv, 5000);
+    /* request log: the transactionId (hex) on every ES9+ line but handleNotification's; no EID,
+     * no key material, no bodies */
+    char want[33], line[1024];
+    rsp_tid_to_hex(&f.tid, want);
+    size_t with_tid = 0, lines = 0;
+    rewind(log);
+    while (fgets(line, sizeof line, log)) {
+        lines++;
+        assert_null(strstr(line, RSP_PKI_DEFAULT_EID));
+        assert_null(strstr(line, "PRIVATE"));
+        assert_null(strstr(line, "boundProfilePackage"));
+        if (strstr(line, "handleNotification")) {
+            assert_null(strstr(line, "transactionId"));
+            continue;
+        }
+        assert_non_null(strstr(line, "\"transactionId\":\""));
+        if (strstr(line, want))
+            with_tid++;
+    }
+    assert_int_equal(lines, 6);
+    assert_int_equal(with_tid, 3); /* initiate, authenticate, getBoundProfilePackage */
+    fclose(log);
     rsp_store_pool_destroy(pool);
     unlink(chain_path);
     unlink(key_path);

@@ -79,7 +79,17 @@ esac
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' \
   "http://127.0.0.1:$port/gsma/rsp2/es2plus/downloadOrder")
 [ "$code" = 200 ] && echo "ok: ES2+ route present" || { echo "FAIL: downloadOrder gave $code"; fail=1; }
+# ES2+ log line: the functionCallIdentifier, never the EID in full or the Authorization token
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer tok-SECRET-9' \
+  -d '{"header":{"functionRequesterIdentifier":"op1","functionCallIdentifier":"CALL-42"},"eid":"89049032123451234512345678901235","profileType":"test"}' \
+  "http://127.0.0.1:$port/gsma/rsp2/es2plus/downloadOrder"
 sleep 1.2 # at least one sweep
+if grep -q '"functionCallIdentifier":"CALL-42"' "$tmp/out.log" &&
+   ! grep -q -e '89049032123451234512345678901235' -e 'tok-SECRET-9' "$tmp/out.log"; then
+  echo "ok: ES2+ log line carries the functionCallIdentifier, not the EID or token"
+else
+  echo "FAIL: ES2+ log line"; cat "$tmp/out.log"; fail=1
+fi
 lines=$(grep -c '"function":"ES9+.InitiateAuthentication"' "$tmp/out.log")
 [ "$lines" -ge 2 ] && echo "ok: request log lines" || { echo "FAIL: request log: $lines lines"; cat "$tmp/out.log"; fail=1; }
 

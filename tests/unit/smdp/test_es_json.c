@@ -186,6 +186,15 @@ static void test_envelopes_exact(void **state)
                      0);
     assert_int_equal(fr.status.status, RSP_ES_FAILED);
     rsp_es9_response_free(&fr);
+    /* a refused handleNotification answers with the envelope (found by fuzz_es9p) */
+    assert_int_equal(rsp_es9_decode_response(RSP_ES9_HANDLE_NOTIFICATION, fail, strlen(fail), &fr),
+                     0);
+    assert_int_equal(fr.status.status, RSP_ES_FAILED);
+    assert_code(&fr.status.code, "8.8.1", "3.8");
+    rsp_es9_response_free(&fr);
+    assert_int_equal(rsp_es9_decode_response(RSP_ES9_HANDLE_NOTIFICATION, "", 0, &fr), 0);
+    assert_int_equal(rsp_es9_decode_response(RSP_ES9_HANDLE_NOTIFICATION, "x", 1, &fr),
+                     RSP_ESYNTAX);
     assert_int_equal(rsp_es_decode_header("{}", 2, &st), RSP_EMISSING);
     assert_int_equal(rsp_es_decode_header("{\"header\":{\"functionExecutionStatus\":{\"status\":"
                                           "\"Done\"}}}",
