@@ -40,6 +40,8 @@ static const struct rsp_apdu_transport_ops at_ops;
 
 /* ---- errors ---- */
 
+__attribute__((format(printf, 4, 5))) static int at_fail(struct at *a, int rc, const char *line,
+                                                         const char *fmt, ...);
 static int at_fail(struct at *a, int rc, const char *line, const char *fmt, ...)
 {
     char msg[160];
