@@ -184,6 +184,10 @@ stop_euicc() {
   wait "$pid" || st=$?
   [ "$st" -eq 0 ] || die "rsp-euicc exited with status $st after SIGTERM"
   grep -q "vpcd: stopped" "$2" || die "rsp-euicc did not report a clean stop"
+  # reaped: the cleanup must not signal its (possibly reused) pid
+  local keep=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
 }
 stop_euicc "${PIDS[1]}" "$WORK/euicc.log"
 
