@@ -53,6 +53,26 @@ struct rsp_euicc_faults {
     unsigned delay_ms;        /* sleep this long before answering each command */
 };
 
+/* TEST ONLY: replays a recorded download whose one-time private key is not known. Production code
+ * never sets this (rsp-euicc has no option for it; leave rsp_euicc_config.test_hooks NULL).
+ *
+ * A recorded session can only be replayed if the eUICC answers as the recorded one did, which it
+ * cannot: euiccSignature1 is a randomised ECDSA signature (over our own EUICCInfo2 too), so the
+ * recorded smdpSignature2, which covers the recorded euiccSignature1, never verifies against a
+ * fresh one; and otSK.EUICC.ECKA of the recording is lost, only otPK and the ECKA result Z are
+ * known. Each field left NULL keeps the normal behaviour:
+ * - euicc_sig1: after AuthenticateServer, the session remembers this euiccSignature1 instead of the
+ *   one it produced (the response still carries the real one), so PrepareDownload checks
+ *   smdpSignature2 against the recording: the session reaches the post-PrepareDownload state;
+ * - otpk + z (both or neither): PrepareDownload answers with this otPK.EUICC.ECKA (no key is
+ *   generated, the kept retry key is left alone) and InitialiseSecureChannel of the same session
+ *   uses Z as the shared secret instead of running ECKA (smdpSign is still verified, over otpk). */
+struct rsp_euicc_test_hooks {
+    const uint8_t *euicc_sig1; /* 64 bytes r||s */
+    const uint8_t *otpk;       /* 65 bytes, uncompressed point */
+    const uint8_t *z;          /* RSP_ECKA_Z_LEN (32) bytes */
+};
+
 struct rsp_euicc_config {
     /* Identity and credentials (DER or PEM certificates; PKCS#8 / SEC1 key). */
     struct rsp_euicc_blob sk_euicc;   /* SK.EUICC.ECDSA */
@@ -78,6 +98,8 @@ struct rsp_euicc_config {
     /* Tests only: every GetEUICCChallenge answers this challenge (NULL: random). */
     const uint8_t *fixed_challenge;
     struct rsp_euicc_faults faults;
+    /* TEST ONLY (see struct rsp_euicc_test_hooks): NULL in production. */
+    const struct rsp_euicc_test_hooks *test_hooks;
 };
 
 struct rsp_euicc;
@@ -100,6 +122,8 @@ int rsp_euicc_process(void *euicc, const uint8_t *cmd, size_t len, struct rsp_bu
 int rsp_euicc_state_serialize(const struct rsp_euicc *e, struct rsp_buf *out);
 /* Replaces the fault-injection settings (tests). */
 void rsp_euicc_set_faults(struct rsp_euicc *e, const struct rsp_euicc_faults *f);
+/* TEST ONLY: replaces the test hooks (NULL: none), effective from the next command. */
+void rsp_euicc_set_test_hooks(struct rsp_euicc *e, const struct rsp_euicc_test_hooks *h);
 /* True once a simulated tear happened. */
 bool rsp_euicc_torn(const struct rsp_euicc *e);
 

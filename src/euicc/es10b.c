@@ -273,7 +273,8 @@ int es10b_authenticate_server(struct rsp_euicc *e, const uint8_t *cmd, size_t le
     s->tid_len = s1->transaction_id.len;
     memcpy(s->server_address, s1->server_address.p, s1->server_address.len);
     s->server_address[s1->server_address.len] = 0;
-    memcpy(s->euicc_sig1, sig, sizeof sig);
+    /* TEST ONLY hook: a recorded euiccSignature1 for replaying a recorded smdpSignature2 */
+    memcpy(s->euicc_sig1, e->hook_sig1 ? e->hook_euicc_sig1 : sig, sizeof sig);
     s->ci_index = ci;
     snprintf(s->dpauth_oid, sizeof s->dpauth_oid, "%s", oid);
     memcpy(s->dp_oid, oid_der.data, oid_der.len);
@@ -307,6 +308,11 @@ static int select_otsk(struct rsp_euicc *e, const struct rsp_sgp22_smdp_signed2 
 {
     struct euicc_session *s = &e->sess;
     *changed = false;
+    if (e->hook_otpk) { /* TEST ONLY: a recorded otPK whose private key is unknown (Z is given) */
+        memcpy(s->otpk, e->hook_otpk_pt, RSP_EC_POINT_LEN);
+        s->hooked_otpk = true;
+        return 0;
+    }
     if (s2->has_bpp_euicc_otpk && e->kept_otsk && s2->bpp_euicc_otpk.len == RSP_EC_POINT_LEN &&
         !memcmp(s2->bpp_euicc_otpk.p, e->kept_otpk, RSP_EC_POINT_LEN) &&
         e->kept_dp_oid_len == s->dp_oid_len && !memcmp(e->kept_dp_oid, s->dp_oid, s->dp_oid_len) &&

@@ -189,6 +189,11 @@ static int load_config(struct rsp_euicc *e, const struct rsp_euicc_config *c, ch
         memcpy(e->fixed_challenge, c->fixed_challenge, 16);
     }
     e->faults = c->faults;
+    if (c->test_hooks && (!c->test_hooks->otpk) != (!c->test_hooks->z)) {
+        set_detail(d, dn, "%s", "test hooks: otpk and z go together");
+        return RSP_EINVAL;
+    }
+    rsp_euicc_set_test_hooks(e, c->test_hooks);
     return 0;
 }
 
@@ -254,6 +259,22 @@ void rsp_euicc_set_faults(struct rsp_euicc *e, const struct rsp_euicc_faults *f)
 {
     if (e && f)
         e->faults = *f;
+}
+
+void rsp_euicc_set_test_hooks(struct rsp_euicc *e, const struct rsp_euicc_test_hooks *h)
+{
+    if (!e)
+        return;
+    e->hook_sig1 = h && h->euicc_sig1;
+    e->hook_otpk = h && h->otpk && h->z;
+    if (e->hook_sig1)
+        memcpy(e->hook_euicc_sig1, h->euicc_sig1, RSP_ECDSA_SIG_LEN);
+    if (e->hook_otpk) {
+        memcpy(e->hook_otpk_pt, h->otpk, RSP_EC_POINT_LEN);
+        memcpy(e->hook_z, h->z, RSP_ECKA_Z_LEN);
+    } else {
+        rsp_memzero(e->hook_z, sizeof e->hook_z);
+    }
 }
 
 bool rsp_euicc_torn(const struct rsp_euicc *e)

@@ -70,6 +70,7 @@ struct euicc_session {
      * a cancel that ends the order); otpk is its public point. */
     uint8_t otpk[RSP_EC_POINT_LEN];
     struct rsp_key *dppb_pub; /* PK.DPpb.ECDSA (verifies smdpSign) */
+    bool hooked_otpk;         /* TEST ONLY: otpk is the test hook's, Z comes from the hook */
     /* BPP (pending installation: nothing of it is visible before the commit) */
     unsigned seg_no;  /* LoadBPP commands received so far */
     size_t bf36_left; /* bytes of the BF36 value still to come */
@@ -102,6 +103,11 @@ struct rsp_euicc {
     uint8_t fixed_challenge[16];
     struct rsp_euicc_faults faults;
     bool torn;
+    /* TEST ONLY (struct rsp_euicc_test_hooks, copied): all false in production */
+    bool hook_sig1, hook_otpk;
+    uint8_t hook_euicc_sig1[RSP_ECDSA_SIG_LEN];
+    uint8_t hook_otpk_pt[RSP_EC_POINT_LEN];
+    uint8_t hook_z[RSP_ECKA_Z_LEN];
 
     /* persistent state */
     struct euicc_profile profiles[RSP_EUICC_MAX_PROFILES];

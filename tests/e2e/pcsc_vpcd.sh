@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# End-to-end PC/SC test: pcscd + vsmartcard's vpcd driver + `rsp-euicc serve --vpcd`, driven by
-# pcsc_probe through the pcsc transport (SELECT ISD-R, GetEID, GetEuiccChallenge, chaining).
+# End-to-end PC/SC test: pcscd + vsmartcard's vpcd driver + `rsp-euicc serve --vpcd`.
 #
-#   pcsc_vpcd.sh RSP_EUICC PCSC_PROBE
+#   pcsc_vpcd.sh RSP_EUICC PCSC_PROBE [RSPCTL PCSC_INSTALL]
+#
+# Part 1: pcsc_probe through the pcsc transport (SELECT ISD-R, GetEID, GetEuiccChallenge,
+# chaining) against `rsp-euicc serve` with a throw-away PKI.
+# Part 2 (with RSPCTL and PCSC_INSTALL): `rspctl pki init` writes a test PKI into a temporary
+# directory; `rsp-euicc serve --config DIR --curve nist --state FILE` is the card; pcsc_install
+# (LPA + in-process SM-DP+ with DIR's DP keys) downloads profiles in 120-byte STORE DATA blocks
+# and enables one; rsp-euicc is stopped and started again on the same state file, and
+# pcsc_install --phase check finds the profiles, the enabled one still enabled.
 #
 # Isolation: pcscd has no option for its socket (/run/pcscd/pcscd.comm is compiled in), so the
 # script re-runs itself in a private mount namespace (unshare -m; plus a user namespace when not
@@ -13,10 +20,14 @@
 # Exit 77 (skip) only when pcscd or the vpcd driver is missing and cannot be installed.
 set -euo pipefail
 
-EUICC=${1:?usage: pcsc_vpcd.sh RSP_EUICC PCSC_PROBE}
-PROBE=${2:?usage: pcsc_vpcd.sh RSP_EUICC PCSC_PROBE}
+EUICC=${1:?usage: pcsc_vpcd.sh RSP_EUICC PCSC_PROBE [RSPCTL PCSC_INSTALL]}
+PROBE=${2:?usage: pcsc_vpcd.sh RSP_EUICC PCSC_PROBE [RSPCTL PCSC_INSTALL]}
+RSPCTL=${3:-}
+INSTALL=${4:-}
 EUICC=$(readlink -f "$EUICC")
 PROBE=$(readlink -f "$PROBE")
+[ -z "$RSPCTL" ] || RSPCTL=$(readlink -f "$RSPCTL")
+[ -z "$INSTALL" ] || INSTALL=$(readlink -f "$INSTALL")
 SELF=$(readlink -f "$0")
 EID=89049032123451234512345678901235
 
@@ -64,7 +75,7 @@ if [ "${RSP_PCSC_NS:-0}" != 1 ]; then
   fi
   # RSP_PCSC_NO_NS=1 forces the shared-/run path (to exercise it, or where unshare misbehaves).
   if [ "${RSP_PCSC_NO_NS:-0}" != 1 ] && "${ns[@]}" true 2>/dev/null; then
-    exec "${ns[@]}" bash "$SELF" "$EUICC" "$PROBE"
+    exec "${ns[@]}" bash "$SELF" "$EUICC" "$PROBE" $RSPCTL $INSTALL
   fi
   log "no private mount namespace available: sharing /run/pcscd with the system"
   export RSP_PCSC_SHARED_RUN=1
@@ -91,7 +102,7 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   if [ "$rc" -ne 0 ]; then
-    for f in pcscd.log euicc.log probe.log; do
+    for f in pcscd.log euicc.log probe.log pki.log euicc-config.log install.log check.log; do
       [ -s "$WORK/$f" ] && { echo "----- $f (last 60 lines)"; tail -n 60 "$WORK/$f"; }
     done
   fi
@@ -165,11 +176,56 @@ if ! timeout 60 "$PROBE" --reader "rspkit vpcd" --eid "$EID" --wait 30 >"$WORK/p
 fi
 cat "$WORK/probe.log"
 
-# rsp-euicc must stop cleanly on SIGTERM.
-kill -TERM "${PIDS[1]}"
-st=0
-for _ in $(seq 50); do kill -0 "${PIDS[1]}" 2>/dev/null || break; sleep 0.1; done
-wait "${PIDS[1]}" || st=$?
-[ "$st" -eq 0 ] || die "rsp-euicc exited with status $st after SIGTERM"
-grep -q "vpcd: stopped" "$WORK/euicc.log" || die "rsp-euicc did not report a clean stop"
+# rsp-euicc must stop cleanly on SIGTERM: stop_euicc PID LOG
+stop_euicc() {
+  local pid=$1 st=0
+  kill -TERM "$pid"
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$pid" || st=$?
+  [ "$st" -eq 0 ] || die "rsp-euicc exited with status $st after SIGTERM"
+  grep -q "vpcd: stopped" "$2" || die "rsp-euicc did not report a clean stop"
+  # reaped: the cleanup must not signal its (possibly reused) pid
+  local keep=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+stop_euicc "${PIDS[1]}" "$WORK/euicc.log"
+
+if [ -z "$INSTALL" ]; then
+  log "PASS"
+  exit 0
+fi
+
+# --- part 2: a full download with a PKI from rspctl pki init, persisted across a restart --------
+log "rspctl pki init $WORK/pki"
+"$RSPCTL" pki init "$WORK/pki" >"$WORK/pki.log" 2>&1 || die "rspctl pki init failed"
+[ -s "$WORK/pki/nist/ci.der" ] && [ -s "$WORK/pki/brp/ci.der" ] || die "rspctl pki init wrote no CI"
+
+EUICC_PID=
+start_euicc() {
+  log "starting rsp-euicc serve --config $WORK/pki --curve nist --state $WORK/euicc.state ($1)"
+  echo "===== $1" >>"$WORK/euicc-config.log"
+  "$EUICC" serve --vpcd "127.0.0.1:$PORT" --config "$WORK/pki" --curve nist \
+    --state "$WORK/euicc.state" --verbose >>"$WORK/euicc-config.log" 2>&1 &
+  EUICC_PID=$!
+  PIDS+=("$EUICC_PID")
+}
+run_install() { # PHASE LOG
+  log "running pcsc_install --phase $1"
+  if ! timeout 120 "$INSTALL" --reader "rspkit vpcd" --config "$WORK/pki" --phase "$1" \
+    --wait 30 >"$WORK/$2" 2>&1; then
+    cat "$WORK/$2"
+    die "pcsc_install --phase $1 failed"
+  fi
+  cat "$WORK/$2"
+}
+
+start_euicc "first start"
+run_install install install.log
+stop_euicc "$EUICC_PID" "$WORK/euicc-config.log"
+[ -s "$WORK/euicc.state" ] || die "no state file after the download"
+
+start_euicc "restart on the same state"
+run_install check check.log
+stop_euicc "$EUICC_PID" "$WORK/euicc-config.log"
 log "PASS"

@@ -3,7 +3,7 @@
 #ifndef ES9P_FX_H
 #define ES9P_FX_H
 
-#include "../euicc/euicc_fx.h"
+#include "euicc_fx.h"
 #include "rsp/es9p.h"
 #include "rsp/store.h"
 

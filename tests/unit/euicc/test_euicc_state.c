@@ -269,11 +269,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every TS.48 *-UNIQUE package through a locally built BPP, side by side on one eUICC. */
-static void test_ts48_profiles(void **st)
+/* Every TS.48 *-UNIQUE package through a locally built BPP, side by side on one eUICC of credential
+ * set `set` (0 NIST P-256, 1 brainpoolP256r1), every BPP one- or two-layer. */
+static void ts48_case(size_t set, bool two_layer)
 {
-    (void)st;
-    TU_REQUIRE_SHARED();
     const char *dir = tu_shared_path("testdata/ts48-upp");
     DIR *d = opendir(dir);
     assert_non_null(d);
@@ -288,7 +287,7 @@ static void test_ts48_profiles(void **st)
     closedir(d);
     assert_true(n > 0);
     qsort(names, n, sizeof names[0], cmp_str);
-    struct rsp_euicc *e = fx_euicc(0, NULL, NULL);
+    struct rsp_euicc *e = fx_euicc(set, NULL, NULL);
     char iccids[64][21];
     for (size_t i = 0; i < n; i++) {
         char path[1024];
@@ -304,7 +303,7 @@ static void test_ts48_profiles(void **st)
                                .profile_class = RSP_PROFILE_CLASS_TEST};
         if (strlen(names[i]) > 64)
             p.name = "TS.48";
-        fx_download(e, 0, &p, i % 2 == 0, NULL);
+        fx_download(e, set, &p, two_layer, NULL);
         rsp_buf_free(&upp);
     }
     struct rsp_buf b = fx_profiles(e);
@@ -318,9 +317,38 @@ static void test_ts48_profiles(void **st)
         assert_int_equal(l.profiles[i].isdp_aid.p[15], (uint8_t)i);
         free(names[i]);
     }
-    print_message("installed %zu TS.48 profiles\n", n);
+    print_message("# installed %zu TS.48 profiles (%s, %s)\n", n, set ? "brainpoolP256r1" : "P-256",
+                  two_layer ? "two-layer" : "one-layer");
     rsp_buf_free(&b);
     rsp_euicc_free(e);
+}
+
+static void test_ts48_nist_one_layer(void **st)
+{
+    (void)st;
+    TU_REQUIRE_SHARED();
+    ts48_case(0, false);
+}
+
+static void test_ts48_nist_two_layer(void **st)
+{
+    (void)st;
+    TU_REQUIRE_SHARED();
+    ts48_case(0, true);
+}
+
+static void test_ts48_brp_one_layer(void **st)
+{
+    (void)st;
+    TU_REQUIRE_SHARED();
+    ts48_case(1, false);
+}
+
+static void test_ts48_brp_two_layer(void **st)
+{
+    (void)st;
+    TU_REQUIRE_SHARED();
+    ts48_case(1, true);
 }
 
 static int teardown_group(void **st)
@@ -337,7 +365,10 @@ int main(void)
         cmocka_unit_test(test_tear_and_retry),
         cmocka_unit_test(test_retry_unknown_otpk),
         cmocka_unit_test(test_corrupt_file),
-        cmocka_unit_test(test_ts48_profiles),
+        cmocka_unit_test(test_ts48_nist_one_layer),
+        cmocka_unit_test(test_ts48_nist_two_layer),
+        cmocka_unit_test(test_ts48_brp_one_layer),
+        cmocka_unit_test(test_ts48_brp_two_layer),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
 }

@@ -1,5 +1,7 @@
 /* Test fixture for the software eUICC: an in-memory test PKI, the eUICC, and a test SM-DP+ + LPA
- * built from the codecs and the SM-DP+ procedure pieces (rsp/smdp_bpp.h). */
+ * built from the codecs and the SM-DP+ procedure pieces (rsp/smdp_bpp.h). Used by the unit tests
+ * (tests/unit/euicc) and, with fx_pki_load() and fx_set_transceive(), by the PC/SC end-to-end
+ * client (tests/e2e/pcsc_install.c), which downloads into rsp-euicc through pcscd. */
 #ifndef EUICC_FX_H
 #define EUICC_FX_H
 
@@ -20,6 +22,9 @@
 const struct rsp_pki *fx_pki(void);
 const struct rsp_pki *fx_foreign_pki(void);
 void fx_pki_free(void);
+/* Makes fx_pki() the PKI that `rspctl pki init DIR` wrote: DIR/{nist,brp}/<role>.der and
+ * <role>.key.pem (the DPtls role is not loaded). Both curve directories must exist. Asserts. */
+void fx_pki_load(const char *dir);
 
 /* An eUICC for set `set` (0 NIST, 1 brainpool) of fx_pki(); state_path may be NULL. */
 struct rsp_euicc *fx_euicc(size_t set, const char *state_path, const struct rsp_euicc_faults *f);

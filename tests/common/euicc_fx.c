@@ -48,6 +48,26 @@ void fx_pki_free(void)
     have_pki = have_foreign = false;
 }
 
+void fx_pki_load(const char *dir)
+{
+    assert_false(have_pki);
+    memset(&pki, 0, sizeof pki);
+    static const enum rsp_curve curves[2] = {RSP_CURVE_NIST_P256, RSP_CURVE_BRAINPOOL_P256R1};
+    for (size_t s = 0; s < 2; s++) {
+        pki.set[s].curve = curves[s];
+        for (int r = 0; r < RSP_PKI_DPTLS; r++) {
+            char path[1024];
+            const char *cd = rsp_pki_curve_dir(curves[s]), *stem = rsp_pki_role_stem(r);
+            snprintf(path, sizeof path, "%s/%s/%s.der", dir, cd, stem);
+            pki.set[s].item[r].cert_der = tu_load(path);
+            snprintf(path, sizeof path, "%s/%s/%s.key.pem", dir, cd, stem);
+            pki.set[s].item[r].key_pem = tu_load(path);
+        }
+    }
+    pki.n = 2;
+    have_pki = true;
+}
+
 static const struct rsp_pki_item *item(size_t set, enum rsp_pki_role r)
 {
     return &fx_pki()->set[set].item[r];
