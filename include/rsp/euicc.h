@@ -127,4 +127,18 @@ void rsp_euicc_set_test_hooks(struct rsp_euicc *e, const struct rsp_euicc_test_h
 /* True once a simulated tear happened. */
 bool rsp_euicc_torn(const struct rsp_euicc *e);
 
+/* Credentials of a software eUICC as `rspctl pki init DIR` writes them: DIR/<curve>/
+ * euicc.key.pem, euicc.der, eum.der and ci.der (the CI of the other curve is trusted too when
+ * present). Reading files is for programs and tests (src/euicc/pki_dir.c), never for lib/. */
+struct rsp_euicc_pki_files {
+    struct rsp_buf key, euicc, eum, ci[2];
+    size_t n_ci;
+};
+/* 0, or RSP_ENOTFOUND / RSP_EIO / RSP_ERANGE naming the file in `detail`. */
+int rsp_euicc_pki_files_load(const char *dir, const char *curve, struct rsp_euicc_pki_files *out,
+                             char *detail, size_t detail_len);
+/* Points the credential blobs of cfg at the files (which must outlive cfg's use). */
+void rsp_euicc_pki_files_apply(const struct rsp_euicc_pki_files *f, struct rsp_euicc_config *cfg);
+void rsp_euicc_pki_files_free(struct rsp_euicc_pki_files *f);
+
 #endif

@@ -74,26 +74,6 @@ static int parse_eid(const char *s)
     return 0;
 }
 
-static int read_file(const char *dir, const char *sub, const char *name, struct rsp_buf *out)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name) >= (int)sizeof path)
-        return RSP_ERANGE;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return RSP_ENOTFOUND;
-    uint8_t chunk[4096];
-    size_t k;
-    int rc = 0;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if ((rc = rsp_buf_append(out, chunk, k)) != 0)
-            break;
-    if (rc == 0 && ferror(f))
-        rc = RSP_EIO;
-    fclose(f);
-    return rc;
-}
-
 /* Credentials of the eUICC: from DIR, or a generated in-memory test PKI. */
 struct creds {
     struct rsp_buf key, euicc, eum, ci[2];
@@ -137,19 +117,20 @@ static int creds_load(struct creds *c, const char *dir, const char *curve, const
         c->n_ci = 1;
         return 0;
     }
-    int rc;
-    if ((rc = read_file(dir, curve, "euicc.key.pem", &c->key)) != 0 ||
-        (rc = read_file(dir, curve, "euicc.der", &c->euicc)) != 0 ||
-        (rc = read_file(dir, curve, "eum.der", &c->eum)) != 0 ||
-        (rc = read_file(dir, curve, "ci.der", &c->ci[0])) != 0) {
-        fprintf(stderr, "rsp-euicc: %s/%s: missing or unreadable credentials (%s)\n", dir, curve,
-                rsp_strerror(rc));
+    char detail[256] = "";
+    struct rsp_euicc_pki_files f;
+    int rc = rsp_euicc_pki_files_load(dir, curve, &f, detail, sizeof detail);
+    if (rc != 0) {
+        fprintf(stderr, "rsp-euicc: missing or unreadable credentials (%s)\n", detail);
         return rc;
     }
-    c->n_ci = 1;
-    const char *other = strcmp(curve, "nist") ? "nist" : "brp";
-    if (read_file(dir, other, "ci.der", &c->ci[1]) == 0)
-        c->n_ci = 2;
+    /* hand the buffers over to the creds */
+    c->key = f.key;
+    c->euicc = f.euicc;
+    c->eum = f.eum;
+    c->ci[0] = f.ci[0];
+    c->ci[1] = f.ci[1];
+    c->n_ci = f.n_ci;
     return 0;
 }
 

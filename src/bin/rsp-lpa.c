@@ -285,71 +285,26 @@ static int print_help(const char *name)
 
 /* ---- the eUICC ---- */
 
-static int read_file(const char *dir, const char *sub, const char *name, struct rsp_buf *out)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name) >= (int)sizeof path)
-        return RSP_ERANGE;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return RSP_ENOTFOUND;
-    uint8_t chunk[4096];
-    size_t k;
-    int rc = 0;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if ((rc = rsp_buf_append(out, chunk, k)) != 0)
-            break;
-    if (rc == 0 && ferror(f))
-        rc = RSP_EIO;
-    fclose(f);
-    return rc;
-}
-
 static int soft_open(struct g *g)
 {
-    struct rsp_buf key = RSP_BUF_INIT, euicc = RSP_BUF_INIT, eum = RSP_BUF_INIT,
-                   ci[2] = {RSP_BUF_INIT, RSP_BUF_INIT};
     const char *dir = g->soft_dir;
-    int rc;
-    if ((rc = read_file(dir, g->curve, "euicc.key.pem", &key)) != 0 ||
-        (rc = read_file(dir, g->curve, "euicc.der", &euicc)) != 0 ||
-        (rc = read_file(dir, g->curve, "eum.der", &eum)) != 0 ||
-        (rc = read_file(dir, g->curve, "ci.der", &ci[0])) != 0) {
-        rsp_buf_free_secure(&key);
-        rsp_buf_free(&euicc);
-        rsp_buf_free(&eum);
-        rsp_buf_free(&ci[0]);
+    struct rsp_euicc_pki_files files;
+    char detail[RSP_EUICC_DETAIL_SZ] = "";
+    int rc = rsp_euicc_pki_files_load(dir, g->curve, &files, detail, sizeof detail);
+    if (rc != 0)
         return fail(g, EXIT_OTHER, "error", -1,
-                    "%s/%s: missing or unreadable eUICC credentials (%s); create them with "
+                    "missing or unreadable eUICC credentials (%s); create them with "
                     "'rspctl pki init %s'",
-                    dir, g->curve, rsp_strerror(rc), dir);
-    }
-    size_t n_ci = 1;
-    if (read_file(dir, strcmp(g->curve, "nist") ? "nist" : "brp", "ci.der", &ci[1]) == 0)
-        n_ci = 2;
+                    detail, dir);
     char state[4096];
     snprintf(state, sizeof state, "%s/euicc.state", dir);
     struct rsp_euicc_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.sk_euicc.p = key.data;
-    cfg.sk_euicc.len = key.len;
-    cfg.cert_euicc.p = euicc.data;
-    cfg.cert_euicc.len = euicc.len;
-    cfg.cert_eum.p = eum.data;
-    cfg.cert_eum.len = eum.len;
-    for (size_t i = 0; i < n_ci; i++) {
-        cfg.ci[i].p = ci[i].data;
-        cfg.ci[i].len = ci[i].len;
-    }
-    cfg.n_ci = n_ci;
+    rsp_euicc_pki_files_apply(&files, &cfg);
     cfg.state_path = state;
-    char detail[RSP_EUICC_DETAIL_SZ] = "";
+    detail[0] = 0;
     rc = rsp_euicc_new(&cfg, &g->euicc, detail, sizeof detail);
-    rsp_buf_free_secure(&key);
-    rsp_buf_free(&euicc);
-    rsp_buf_free(&eum);
-    rsp_buf_free(&ci[0]);
-    rsp_buf_free(&ci[1]);
+    rsp_euicc_pki_files_free(&files);
     if (rc != 0)
         return fail(g, EXIT_OTHER, "error", -1, "software eUICC %s: %s%s%s", dir, rsp_strerror(rc),
                     detail[0] ? ": " : "", detail);
