@@ -470,7 +470,8 @@ struct smdp_ctx {
     struct rsp_es9p_http es9p_http; /* cfg NULL: ES9+ not configured */
 };
 
-/* Handler of every function not implemented yet: a JSON refusal, never a silent success. */
+/* Answer of a function this deployment does not offer (the ES9+ routes when DPauth/DPpb are not
+ * configured): a JSON refusal 1.6/3.7, never a silent success. */
 static int smdp_function_not_yet_available(void *ctx, const struct rsp_http_request *req,
                                            struct rsp_http_response *resp)
 {
@@ -540,10 +541,9 @@ static void usage(FILE *f)
                 smdp_functions[i].handler == smdp_function_not_yet_available
                     ? "NOT YET AVAILABLE (answers 1.6/3.7)"
                     : "available");
-    fprintf(f, "\nNOT YET AVAILABLE functions are routed to smdp_function_not_yet_available,\n"
-               "which answers a JSON refusal (subject 1.6, reason 3.7); their handlers come in\n"
-               "the next increment. The ES9+ functions need dpauth_cert, dpauth_key, dppb_cert,\n"
-               "dppb_key and ci_certs; without them they answer 1.6/3.7 as well.\n"
+    fprintf(f, "\nThe ES9+ functions need dpauth_cert, dpauth_key, dppb_cert, dppb_key and\n"
+               "ci_certs; without them they answer a JSON refusal (subject 1.6, reason 3.7,\n"
+               "smdp_function_not_yet_available).\n"
                "\n"
                "ES2+ callers send 'Authorization: Bearer TOKEN'. HandleDownloadProgressInfo\n"
                "notifications are queued in the store and POSTed to the operator's callback_url\n"
