@@ -11,109 +11,24 @@
 #include "rsp/err.h"
 #include "rsp/sgp22_auth.h"
 
-/* ---- a uniform view of every codec ---------------------------------------------------------- */
+#include "sgp22_codecs.h"
 
-typedef int (*dec_fn)(const uint8_t *, size_t, void *);
-typedef int (*enc_fn)(const void *, struct rsp_buf *);
-
-#define CODEC(name, T)                                                                             \
-    static int dec_##name(const uint8_t *p, size_t n, void *o)                                     \
-    {                                                                                              \
-        return rsp_sgp22_##name##_decode(p, n, (T *)o);                                            \
-    }                                                                                              \
-    static int enc_##name(const void *o, struct rsp_buf *b)                                        \
-    {                                                                                              \
-        return rsp_sgp22_##name##_encode((const T *)o, b);                                         \
-    }
-
-CODEC(server_signed1, struct rsp_sgp22_server_signed1)
-CODEC(ctx_params1, struct rsp_sgp22_ctx_params1)
-CODEC(euicc_signed1, struct rsp_sgp22_euicc_signed1)
-CODEC(authenticate_server_request, struct rsp_sgp22_authenticate_server_request)
-CODEC(authenticate_server_response, struct rsp_sgp22_authenticate_server_response)
-CODEC(smdp_signed2, struct rsp_sgp22_smdp_signed2)
-CODEC(prepare_download_request, struct rsp_sgp22_prepare_download_request)
-CODEC(euicc_signed2, struct rsp_sgp22_euicc_signed2)
-CODEC(prepare_download_response, struct rsp_sgp22_prepare_download_response)
-CODEC(store_metadata_request, struct rsp_sgp22_store_metadata_request)
-CODEC(init_secure_channel, struct rsp_sgp22_init_secure_channel)
-CODEC(configure_isdp_request, struct rsp_sgp22_configure_isdp_request)
-CODEC(replace_session_keys_request, struct rsp_sgp22_replace_session_keys_request)
-CODEC(pir_data, struct rsp_sgp22_pir_data)
-CODEC(pir, struct rsp_sgp22_pir)
-CODEC(notification_metadata, struct rsp_sgp22_notification_metadata)
-CODEC(other_signed_notification, struct rsp_sgp22_other_signed_notification)
-CODEC(pending_notification, struct rsp_sgp22_pending_notification)
-CODEC(cancel_session_request, struct rsp_sgp22_cancel_session_request)
-CODEC(euicc_cancel_session_signed, struct rsp_sgp22_euicc_cancel_session_signed)
-CODEC(cancel_session_response, struct rsp_sgp22_cancel_session_response)
-
-static int dec_bpp(const uint8_t *p, size_t n, void *o)
+static const struct sgp22_codec *codec(const char *name)
 {
-    return rsp_sgp22_bpp_decode(p, n, (struct rsp_sgp22_bpp *)o);
-}
-
-struct codec {
-    const char *name;
-    dec_fn dec;
-    enc_fn enc; /* NULL: no struct encoder (BPP) */
-};
-
-#define C(n)                                                                                       \
-    {                                                                                              \
-#n, dec_##n, enc_##n                                                                       \
-    }
-static const struct codec codecs[] = {
-    C(server_signed1),
-    C(ctx_params1),
-    C(euicc_signed1),
-    C(authenticate_server_request),
-    C(authenticate_server_response),
-    C(smdp_signed2),
-    C(prepare_download_request),
-    C(euicc_signed2),
-    C(prepare_download_response),
-    C(store_metadata_request),
-    C(init_secure_channel),
-    C(configure_isdp_request),
-    C(replace_session_keys_request),
-    C(pir_data),
-    C(pir),
-    C(notification_metadata),
-    C(other_signed_notification),
-    C(pending_notification),
-    C(cancel_session_request),
-    C(euicc_cancel_session_signed),
-    C(cancel_session_response),
-    {"bpp", dec_bpp, NULL},
-};
-#define N_CODECS (sizeof codecs / sizeof codecs[0])
-
-static const struct codec *codec(const char *name)
-{
-    for (size_t i = 0; i < N_CODECS; i++)
-        if (strcmp(codecs[i].name, name) == 0)
-            return &codecs[i];
+    for (size_t i = 0; i < SGP22_N_CODECS; i++)
+        if (strcmp(sgp22_codecs[i].name, name) == 0)
+            return &sgp22_codecs[i];
     fail_msg("no codec %s", name);
     return NULL;
 }
 
-/* Large enough for any of the structs. */
-union any {
-    struct rsp_sgp22_authenticate_server_request asr;
-    struct rsp_sgp22_authenticate_server_response asp;
-    struct rsp_sgp22_store_metadata_request smr;
-    struct rsp_sgp22_pending_notification pn;
-    struct rsp_sgp22_bpp bpp;
-    struct rsp_sgp22_prepare_download_request pdr;
-    struct rsp_sgp22_cancel_session_response csr;
-};
+typedef union sgp22_any any_t;
 
 /* decode -> encode gives back exactly the input. */
 static void roundtrip(const char *name, const uint8_t *p, size_t n)
 {
-    const struct codec *c = codec(name);
-    union any *u = calloc(1, sizeof *u);
+    const struct sgp22_codec *c = codec(name);
+    any_t *u = calloc(1, sizeof *u);
     assert_non_null(u);
     int rc = c->dec(p, n, u);
     if (rc)
@@ -206,7 +121,7 @@ static void test_exact_encodings(void **state)
 
 static void test_decoded_fields(void **state)
 {
-    union any *u = calloc(1, sizeof *u);
+    any_t *u = calloc(1, sizeof *u);
     struct rsp_buf k;
     assert_non_null(u);
 
@@ -598,7 +513,7 @@ static void test_recorded_session(void **state)
     struct rsp_buf js = tu_load(tu_shared_path("testdata/osmo-smdpp-session/es9p-exchanges.json"));
     rsp_buf_append_byte(&js, 0);
     const char *j = (const char *)js.data;
-    union any *u = calloc(1, sizeof *u);
+    any_t *u = calloc(1, sizeof *u);
     assert_non_null(u);
 
     /* initiateAuthentication */
@@ -826,7 +741,7 @@ static void test_recorded_session(void **state)
 
 static int dec_hex(const char *name, const char *hex)
 {
-    union any *u = calloc(1, sizeof *u);
+    any_t *u = calloc(1, sizeof *u);
     assert_non_null(u);
     struct rsp_buf k;
     int rc = decode_hex(name, hex, u, &k);
@@ -961,14 +876,14 @@ static void test_mutations(void **state)
                          V_CANCEL_SIGNED,
                          V_CANCEL_RESP_ERR,
                          V_ISC};
-    union any *u = calloc(1, sizeof *u);
+    any_t *u = calloc(1, sizeof *u);
     assert_non_null(u);
     static const uint8_t deltas[] = {0x01, 0x80, 0xff, 0x20};
     for (size_t v = 0; v < sizeof vec / sizeof vec[0]; v++) {
         struct rsp_buf in = tu_hex(vec[v]);
         for (size_t cut = 0; cut <= in.len; cut++) {
-            for (size_t c = 0; c < N_CODECS; c++) {
-                int rc = codecs[c].dec(in.data, cut, u);
+            for (size_t c = 0; c < SGP22_N_CODECS; c++) {
+                int rc = sgp22_codecs[c].dec(in.data, cut, u);
                 assert_true(rc <= 0);
                 if (cut < in.len)
                     assert_true(rc < 0);
@@ -977,12 +892,12 @@ static void test_mutations(void **state)
         for (size_t i = 0; i < in.len; i++) {
             for (size_t d = 0; d < sizeof deltas; d++) {
                 in.data[i] ^= deltas[d];
-                for (size_t c = 0; c < N_CODECS; c++) {
-                    int rc = codecs[c].dec(in.data, in.len, u);
+                for (size_t c = 0; c < SGP22_N_CODECS; c++) {
+                    int rc = sgp22_codecs[c].dec(in.data, in.len, u);
                     assert_true(rc <= 0);
-                    if (rc == 0 && codecs[c].enc) {
+                    if (rc == 0 && sgp22_codecs[c].enc) {
                         struct rsp_buf b = RSP_BUF_INIT;
-                        (void)codecs[c].enc(u, &b);
+                        (void)sgp22_codecs[c].enc(u, &b);
                         rsp_buf_free(&b);
                     }
                 }
