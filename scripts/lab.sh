@@ -286,6 +286,15 @@ for i in $(seq 100); do
   sleep 0.1
 done
 echo "${ns_enter[*]} $ns_pid" >"$RUN/nsenter"
+# vpcd accepting the card's connection is not yet pcscd seeing a card in the reader (it polls):
+# wait until a PC/SC client in the namespace really reads the EID, so "ready" means usable.
+for i in $(seq 150); do
+  "${ns_enter[@]}" "$ns_pid" --wd="$PWD" "$BUILD/src/lpa/rsp-lpa" --pcsc rspkit chip info \
+    >/dev/null 2>&1 && break
+  kill -0 "$ns_pid" 2>/dev/null || { cat "$LOGS/lab-pcsc.log" >&2; die "the PC/SC side failed"; }
+  [ "$i" -eq 150 ] && { cat "$LOGS/lab-pcsc.log" >&2; die "pcscd did not show the card in 15 s"; }
+  sleep 0.1
+done
 
 # 4. Released orders (ES2+ DownloadOrder + ConfirmOrder with releaseFlag)
 es2() { # function body
