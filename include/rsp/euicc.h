@@ -126,6 +126,16 @@ void rsp_euicc_set_faults(struct rsp_euicc *e, const struct rsp_euicc_faults *f)
 void rsp_euicc_set_test_hooks(struct rsp_euicc *e, const struct rsp_euicc_test_hooks *h);
 /* True once a simulated tear happened. */
 bool rsp_euicc_torn(const struct rsp_euicc *e);
+/* Power cycle (the card loses power and comes back): the volatile download session is discarded,
+ * a tear is over (the state is what the last commit left, which is also what the state file
+ * holds) and the one-shot tear fault is cleared so that the next download can succeed. Profiles,
+ * notifications and the kept otSK stay. */
+void rsp_euicc_power_cycle(struct rsp_euicc *e);
+/* Replaces the whole persistent state by a state image (rsp_euicc_state_serialize form) and
+ * discards the session, as loading the state file at creation does; the file is not written.
+ * RSP_ESYNTAX (detail says why) leaves an empty state. */
+int rsp_euicc_state_load(struct rsp_euicc *e, const uint8_t *p, size_t n, char *detail,
+                         size_t detail_len);
 
 /* Credentials of a software eUICC as `rspctl pki init DIR` writes them: DIR/<curve>/
  * euicc.key.pem, euicc.der, eum.der and ci.der (the CI of the other curve is trusted too when

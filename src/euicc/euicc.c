@@ -282,6 +282,27 @@ bool rsp_euicc_torn(const struct rsp_euicc *e)
     return e && e->torn;
 }
 
+void rsp_euicc_power_cycle(struct rsp_euicc *e)
+{
+    if (!e)
+        return;
+    es10b_session_discard(e);
+    if (e->torn)
+        e->faults.tear_at_segment = 0;
+    e->torn = false;
+}
+
+int rsp_euicc_state_load(struct rsp_euicc *e, const uint8_t *p, size_t n, char *detail,
+                         size_t detail_len)
+{
+    if (!e || (!p && n))
+        return RSP_EINVAL;
+    es10b_session_discard(e);
+    e->torn = false;
+    state_clear(e);
+    return state_parse(e, p, n, detail, detail_len);
+}
+
 typedef int (*es10_fn)(struct rsp_euicc *e, const uint8_t *cmd, size_t len, struct rsp_buf *resp);
 
 static const struct {

@@ -217,7 +217,7 @@ static int load_kept(struct rsp_euicc *e, struct loader *ld, const struct rsp_tl
     return 0;
 }
 
-static void clear_state(struct rsp_euicc *e)
+void state_clear(struct rsp_euicc *e)
 {
     for (size_t i = 0; i < e->n_profiles; i++)
         euicc_profile_clear(&e->profiles[i]);
@@ -298,7 +298,7 @@ int state_parse(struct rsp_euicc *e, const uint8_t *p, size_t n, char *detail, s
     struct loader ld = {detail, detail_len};
     int rc = parse(e, &ld, p, n);
     if (rc != 0)
-        clear_state(e);
+        state_clear(e);
     return rc;
 }
 
