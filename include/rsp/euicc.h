@@ -120,6 +120,11 @@ int rsp_euicc_process(void *euicc, const uint8_t *cmd, size_t len, struct rsp_bu
 
 /* The persistent state in its file form (deterministic: equal states give equal bytes). */
 int rsp_euicc_state_serialize(const struct rsp_euicc *e, struct rsp_buf *out);
+/* Parses a fault specification for programs (rsp-euicc serve --fault, rsp-lpa --euicc-fault):
+ * comma-separated "tear-at-segment=N", "fail-at-segment=N", "fail-reason=R" (PIR errorReason,
+ * 1..127), "insufficient-memory", "delay-ms=N", added to *f. RSP_ESYNTAX with err naming the
+ * item; *f is unchanged then. */
+int rsp_euicc_faults_parse(const char *spec, struct rsp_euicc_faults *f, char *err, size_t err_len);
 /* Replaces the fault-injection settings (tests). */
 void rsp_euicc_set_faults(struct rsp_euicc *e, const struct rsp_euicc_faults *f);
 /* TEST ONLY: replaces the test hooks (NULL: none), effective from the next command. */
