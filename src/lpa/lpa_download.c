@@ -239,8 +239,10 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
     rc = rsp_es9p_call(d->c, d->host, &rq, &rs, &r->es9);
     rsp_es9_request_free(&rq);
     if (rc != 0) {
+        /* No CancelSession here: a refusal ended the session at the SM-DP+ already, and after a
+         * network failure the eUICC session stays for the caller to retry or to cancel with the
+         * reason that fits (rsp_lpa_run: timeout when the retry budget is spent). */
         rsp_es9_response_free(&rs);
-        cancel(d, tid, RSP_SGP22_CANCEL_UNDEFINED_REASON);
         return es9_stop(d, rc);
     }
     if (!rsp_tid_equal(&rs.u.gbpp.transaction_id, tid)) {
