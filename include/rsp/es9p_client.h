@@ -133,10 +133,10 @@ enum rsp_lpa_dl_kind {
     RSP_LPA_DL_TLS,           /* es9.tls */
     RSP_LPA_DL_CC_REQUIRED,   /* the SM-DP+ wants a confirmation code; session cancelled */
     RSP_LPA_DL_OTHER,
-    RSP_LPA_DL_EUICC_IO,      /* the eUICC stopped answering (reset, power loss, removed):
-                                 code is the status word or 0 */
-    RSP_LPA_DL_DEFERRED,      /* before_heavy said wait: session cancelled (postponed) */
-    RSP_LPA_DL_SESSION_LOST,  /* resume: the eUICC no longer holds the session (6985) */
+    RSP_LPA_DL_EUICC_IO,     /* the eUICC stopped answering (reset, power loss, removed):
+                                code is the status word or 0 */
+    RSP_LPA_DL_DEFERRED,     /* before_heavy said wait: session cancelled (postponed) */
+    RSP_LPA_DL_SESSION_LOST, /* resume: the eUICC no longer holds the session (6985) */
 };
 
 /* What the end user was shown and consented to: the profileMetadata of authenticateClient. The
@@ -160,9 +160,9 @@ struct rsp_lpa_download_result {
     uint8_t aid[16];                  /* ISD-P AID on success */
     struct rsp_lpa_expected expected; /* from the profile metadata, when known */
     bool notification_sent;
-    struct rsp_tid tid;  /* the ES9+ session (tid.len 0 before initiateAuthentication answered) */
-    bool session_open;   /* the eUICC holds that session (AuthenticateServer done, no PIR, no
-                            CancelSession): a CancelSession for it can be signed */
+    struct rsp_tid tid; /* the ES9+ session (tid.len 0 before initiateAuthentication answered) */
+    bool session_open;  /* the eUICC holds that session (AuthenticateServer done, no PIR, no
+                           CancelSession): a CancelSession for it can be signed */
     char message[256];
 };
 

@@ -77,8 +77,8 @@ void rsp_lpa_conditions_unknown(struct rsp_lpa_conditions *c);
 void rsp_lpa_conditions_policy_default(struct rsp_lpa_conditions_policy *p);
 /* Parses "battery=NN", "charging=0|1|yes|no", "signal=N" lines ('#' comments, blanks allowed)
  * over the values already in *c. RSP_ESYNTAX (err says which line) leaves *c unchanged. */
-int rsp_lpa_conditions_parse(const char *text, size_t len, struct rsp_lpa_conditions *c,
-                             char *err, size_t err_len);
+int rsp_lpa_conditions_parse(const char *text, size_t len, struct rsp_lpa_conditions *c, char *err,
+                             size_t err_len);
 /* true when heavy steps may run; else why gets the reason ("battery 12% below 20%, not
  * charging"). Unknown values never block. */
 bool rsp_lpa_conditions_ok(const struct rsp_lpa_conditions_policy *p,
@@ -107,24 +107,24 @@ struct rsp_lpa_attempt {
     char eid[33];
     char smdp[256];
     char matching_id[65];
-    bool enable;               /* enable after verification */
-    bool cc_required;          /* the order needs a confirmation code (never stored) */
+    bool enable;                   /* enable after verification */
+    bool cc_required;              /* the order needs a confirmation code (never stored) */
     char tid[2 * RSP_TID_MAX + 1]; /* hex; empty: no session yet */
-    bool has_bpp;              /* DIR/attempt.bpp holds the BPP of tid */
-    size_t segments;           /* n */
-    size_t acked;              /* segments the eUICC took */
-    size_t inflight;           /* segment being sent when saved (0: none) */
-    unsigned attempts;         /* attempts started */
-    unsigned failures;         /* consecutive transient failures */
-    int64_t first_at;          /* unix seconds of the first attempt (shifted by deferrals) */
-    int64_t next_at;           /* Backoff: not before */
+    bool has_bpp;                  /* DIR/attempt.bpp holds the BPP of tid */
+    size_t segments;               /* n */
+    size_t acked;                  /* segments the eUICC took */
+    size_t inflight;               /* segment being sent when saved (0: none) */
+    unsigned attempts;             /* attempts started */
+    unsigned failures;             /* consecutive transient failures */
+    int64_t first_at;              /* unix seconds of the first attempt (shifted by deferrals) */
+    int64_t next_at;               /* Backoff: not before */
     char last_class[16];
     char last_error[256];
     char pending_cancel[1024]; /* hex of a signed CancelSessionResponse not yet delivered */
     char cancel_tid[2 * RSP_TID_MAX + 1];
     struct rsp_lpa_expected expected; /* Stage 3 reference (from profileMetadata) */
     char iccid[21];
-    uint8_t aid[16];            /* after the PIR */
+    uint8_t aid[16]; /* after the PIR */
 };
 
 /* RSP_ENOTFOUND when DIR has no record; RSP_ESYNTAX (err says why) when it cannot be read as

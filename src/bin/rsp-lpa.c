@@ -50,7 +50,7 @@ struct g {
     const char *at_dev; /* --at: AT-command modem port */
     struct rsp_buf aid;
     size_t block_size;
-    const char *state_dir; /* --state-dir: attempt records (one subdirectory per EID) */
+    const char *state_dir;          /* --state-dir: attempt records (one subdirectory per EID) */
     struct rsp_euicc_faults faults; /* --euicc-fault (soft:DIR only) */
     bool has_faults;
     const char *command; /* "profile list", for JSON results */
@@ -1091,8 +1091,8 @@ static int abandon(struct g *g, const char *dir)
         struct rsp_buf raw = RSP_BUF_INIT;
         struct rsp_sgp22_cancel_session_response cr;
         if (rsp_tid_from_hex(a.tid, &tid) == 0 &&
-            rsp_lpa_cancel_session(&g->s, tid.b, tid.len, RSP_SGP22_CANCEL_END_USER_REJECTION,
-                                   &raw, &cr) == 0 &&
+            rsp_lpa_cancel_session(&g->s, tid.b, tid.len, RSP_SGP22_CANCEL_END_USER_REJECTION, &raw,
+                                   &cr) == 0 &&
             2 * raw.len < sizeof a.pending_cancel) {
             rsp_hex_str(a.pending_cancel, raw.data, raw.len, 1);
             snprintf(a.cancel_tid, sizeof a.cancel_tid, "%s", a.tid);
@@ -1191,8 +1191,7 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
     if (ac_s && (host || mid))
         return usage_err(g, "-a excludes -s and -m", NULL);
     if ((resume || do_abandon) && (ac_s || host || mid))
-        return usage_err(g, "--resume and --abandon take the pending download, not -a/-s/-m",
-                         NULL);
+        return usage_err(g, "--resume and --abandon take the pending download, not -a/-s/-m", NULL);
     char eid[33], dir[4096];
     int rc = rsp_lpa_get_eid(&g->s, eid);
     if (rc != 0)
@@ -1217,8 +1216,8 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
         struct rsp_lpa_attempt a;
         char err[160] = "";
         rc = rsp_lpa_attempt_load(dir, &a, NULL, err, sizeof err);
-        if (rc == RSP_ENOTFOUND || (rc == 0 && (a.state == RSP_LPA_ATT_GAVE_UP ||
-                                                a.state == RSP_LPA_ATT_IDLE)))
+        if (rc == RSP_ENOTFOUND ||
+            (rc == 0 && (a.state == RSP_LPA_ATT_GAVE_UP || a.state == RSP_LPA_ATT_IDLE)))
             return fail(g, EXIT_USAGE, "usage", -1, "no pending download to resume in %s", dir);
         if (rc != 0)
             return fail(g, EXIT_OTHER, "error", -1, "attempt record in %s: %s", dir, err);

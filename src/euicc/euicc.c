@@ -297,8 +297,10 @@ int rsp_euicc_faults_parse(const char *spec, struct rsp_euicc_faults *f, char *e
         else if (KEY("insufficient-memory") && !v)
             n.insufficient_memory = true;
         else {
-            set_detail(err, err_len, "bad fault '%.*s' (tear-at-segment=N, fail-at-segment=N, "
-                       "fail-reason=1..127, insufficient-memory, delay-ms=N)", (int)len, p);
+            set_detail(err, err_len,
+                       "bad fault '%.*s' (tear-at-segment=N, fail-at-segment=N, "
+                       "fail-reason=1..127, insufficient-memory, delay-ms=N)",
+                       (int)len, p);
             return RSP_ESYNTAX;
         }
 #undef KEY

@@ -66,8 +66,8 @@ enum rsp_lpa_fail_class rsp_lpa_classify(const struct rsp_lpa_download_result *r
 
 const char *rsp_lpa_fail_class_name(enum rsp_lpa_fail_class c)
 {
-    static const char *const n[] = {"none",          "transient", "euicc-reset",
-                                    "session-lost",  "deferred",  "final"};
+    static const char *const n[] = {"none",         "transient", "euicc-reset",
+                                    "session-lost", "deferred",  "final"};
     return (unsigned)c < sizeof n / sizeof n[0] ? n[c] : "?";
 }
 
@@ -100,8 +100,8 @@ static int parse_int(const char *v, size_t n, int lo, int hi, int *out)
     return 0;
 }
 
-int rsp_lpa_conditions_parse(const char *text, size_t len, struct rsp_lpa_conditions *c,
-                             char *err, size_t err_len)
+int rsp_lpa_conditions_parse(const char *text, size_t len, struct rsp_lpa_conditions *c, char *err,
+                             size_t err_len)
 {
     if (!text || !c)
         return RSP_EINVAL;
@@ -152,8 +152,8 @@ int rsp_lpa_conditions_parse(const char *text, size_t len, struct rsp_lpa_condit
     return 0;
 bad:
     if (err && err_len)
-        snprintf(err, err_len,
-                 "line %u: expected battery=0..100, charging=0|1 or signal=0..4", line);
+        snprintf(err, err_len, "line %u: expected battery=0..100, charging=0|1 or signal=0..4",
+                 line);
     return RSP_ESYNTAX;
 }
 
@@ -178,8 +178,8 @@ bool rsp_lpa_conditions_ok(const struct rsp_lpa_conditions_policy *p,
 /* ---- state machine ---- */
 
 static const char *const att_names[RSP_LPA_ATT_NSTATES] = {
-    "Idle",      "Authenticating", "Downloading", "Verifying", "Installed",
-    "Enabled",   "Backoff",        "Deferred",    "GaveUp"};
+    "Idle",    "Authenticating", "Downloading", "Verifying", "Installed",
+    "Enabled", "Backoff",        "Deferred",    "GaveUp"};
 
 const char *rsp_lpa_att_state_name(enum rsp_lpa_att_state s)
 {
@@ -202,8 +202,8 @@ static const unsigned att_allowed[RSP_LPA_ATT_NSTATES] = {
     [RSP_LPA_ATT_IDLE] = 0,
     [RSP_LPA_ATT_AUTHENTICATING] = B(RSP_LPA_ATT_IDLE) | B(RSP_LPA_ATT_BACKOFF) |
                                    B(RSP_LPA_ATT_DEFERRED) | B(RSP_LPA_ATT_DOWNLOADING),
-    [RSP_LPA_ATT_DOWNLOADING] = B(RSP_LPA_ATT_AUTHENTICATING) | B(RSP_LPA_ATT_BACKOFF) |
-                                B(RSP_LPA_ATT_DEFERRED),
+    [RSP_LPA_ATT_DOWNLOADING] =
+        B(RSP_LPA_ATT_AUTHENTICATING) | B(RSP_LPA_ATT_BACKOFF) | B(RSP_LPA_ATT_DEFERRED),
     [RSP_LPA_ATT_VERIFYING] = B(RSP_LPA_ATT_AUTHENTICATING) | B(RSP_LPA_ATT_DOWNLOADING),
     [RSP_LPA_ATT_INSTALLED] = B(RSP_LPA_ATT_VERIFYING),
     [RSP_LPA_ATT_ENABLED] = B(RSP_LPA_ATT_VERIFYING),
@@ -263,15 +263,15 @@ int rsp_lpa_attempt_save(const char *dir, const struct rsp_lpa_attempt *a)
     json_t *o = json_pack(
         "{s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, "
         "s:s, s:s, s:s, s:o, s:s, s:o}",
-        "version", RECORD_VERSION, "state", rsp_lpa_att_state_name(a->state), "eid", a->eid,
-        "smdp", a->smdp, "matching_id", a->matching_id, "enable", a->enable, "cc_required",
-        a->cc_required, "transaction_id", a->tid, "has_bpp", a->has_bpp, "segments",
-        (json_int_t)a->segments, "acked", (json_int_t)a->acked, "inflight",
-        (json_int_t)a->inflight, "attempts", (json_int_t)a->attempts, "failures",
-        (json_int_t)a->failures, "first_at", (json_int_t)a->first_at, "next_at",
-        (json_int_t)a->next_at, "last_class", a->last_class, "last_error", a->last_error,
-        "pending_cancel", a->pending_cancel, "cancel_transaction_id", a->cancel_tid, "expected",
-        ex ? ex : json_null(), "iccid", a->iccid, "isdp_aid", hexj(a->aid, sizeof a->aid));
+        "version", RECORD_VERSION, "state", rsp_lpa_att_state_name(a->state), "eid", a->eid, "smdp",
+        a->smdp, "matching_id", a->matching_id, "enable", a->enable, "cc_required", a->cc_required,
+        "transaction_id", a->tid, "has_bpp", a->has_bpp, "segments", (json_int_t)a->segments,
+        "acked", (json_int_t)a->acked, "inflight", (json_int_t)a->inflight, "attempts",
+        (json_int_t)a->attempts, "failures", (json_int_t)a->failures, "first_at",
+        (json_int_t)a->first_at, "next_at", (json_int_t)a->next_at, "last_class", a->last_class,
+        "last_error", a->last_error, "pending_cancel", a->pending_cancel, "cancel_transaction_id",
+        a->cancel_tid, "expected", ex ? ex : json_null(), "iccid", a->iccid, "isdp_aid",
+        hexj(a->aid, sizeof a->aid));
     if (!o)
         return RSP_ENOMEM;
     char *s = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);

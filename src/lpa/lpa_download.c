@@ -210,7 +210,8 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
         return es10_stop(d, rc, "PrepareDownload");
     }
 
-    if (pd.ok && d->o->before_heavy && d->o->before_heavy(d->o->hook_ctx, "getBoundProfilePackage")) {
+    if (pd.ok && d->o->before_heavy &&
+        d->o->before_heavy(d->o->hook_ctx, "getBoundProfilePackage")) {
         rsp_buf_free(&pdr);
         cancel(d, tid, RSP_SGP22_CANCEL_POSTPONED);
         return stop(d, RSP_LPA_DL_DEFERRED, 0, RSP_ESTATE, "%s",

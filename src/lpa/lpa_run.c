@@ -135,8 +135,8 @@ static int hook_on_bpp(void *ctx, const struct rsp_tid *tid, const uint8_t *bpp,
     snprintf(R->a.iccid, sizeof R->a.iccid, "%s", R->r->iccid);
     go(R, RSP_LPA_ATT_DOWNLOADING);
     save(R, "bpp", 0);
-    event(R, "bpp-saved", segments, len, json_pack("{s:I, s:I}", "segments", (json_int_t)segments,
-                                                   "bytes", (json_int_t)len));
+    event(R, "bpp-saved", segments, len,
+          json_pack("{s:I, s:I}", "segments", (json_int_t)segments, "bytes", (json_int_t)len));
     return R->save_rc;
 }
 
@@ -210,8 +210,8 @@ static void give_up_cancel(struct run *R, int reason)
     save(R, "cancel", 0);
     rc = rsp_lpa_deliver_pending_cancel(R->c, R->o->state_dir);
     event(R, "cancel-session", (size_t)reason, 0,
-          json_pack("{s:i, s:s}", "reason", reason,
-                    "result", rc == 0 ? "delivered" : "kept for later delivery"));
+          json_pack("{s:i, s:s}", "reason", reason, "result",
+                    rc == 0 ? "delivered" : "kept for later delivery"));
     /* reload what deliver wrote (pending_cancel cleared on success) */
     struct rsp_lpa_attempt tmp;
     if (rsp_lpa_attempt_load(R->o->state_dir, &tmp, NULL, NULL, 0) == 0) {
@@ -343,8 +343,9 @@ static int one_attempt(struct run *R, const struct rsp_buf *bpp)
                 return 0;
             }
             event(R, "retry-path", a->inflight, a->segments,
-                  json_pack("{s:s, s:I}", "why", "a segment was in flight when the LPA or the eUICC stopped",
-                            "inflight", (json_int_t)a->inflight));
+                  json_pack("{s:s, s:I}", "why",
+                            "a segment was in flight when the LPA or the eUICC stopped", "inflight",
+                            (json_int_t)a->inflight));
         }
     }
     a->has_bpp = false;
@@ -364,13 +365,13 @@ int rsp_lpa_run(struct rsp_es10 *s, struct rsp_es9p_client *c, const struct rsp_
     struct rsp_buf bpp = RSP_BUF_INIT;
     char err[160] = "";
     int rc = rsp_lpa_attempt_load(o->state_dir, &R.a, &bpp, err, sizeof err);
-    bool fresh = rc == RSP_ENOTFOUND || (rc == 0 && (R.a.state == RSP_LPA_ATT_GAVE_UP ||
-                                                     R.a.state == RSP_LPA_ATT_INSTALLED ||
-                                                     R.a.state == RSP_LPA_ATT_ENABLED ||
-                                                     R.a.state == RSP_LPA_ATT_IDLE));
+    bool fresh =
+        rc == RSP_ENOTFOUND ||
+        (rc == 0 && (R.a.state == RSP_LPA_ATT_GAVE_UP || R.a.state == RSP_LPA_ATT_INSTALLED ||
+                     R.a.state == RSP_LPA_ATT_ENABLED || R.a.state == RSP_LPA_ATT_IDLE));
     if (rc != 0 && rc != RSP_ENOTFOUND) {
-        snprintf(result->message, sizeof result->message, "attempt record in %s: %s",
-                 o->state_dir, err);
+        snprintf(result->message, sizeof result->message, "attempt record in %s: %s", o->state_dir,
+                 err);
         result->kind = RSP_LPA_DL_OTHER;
         rsp_buf_free(&bpp);
         return rc;
@@ -434,8 +435,8 @@ int rsp_lpa_run(struct rsp_es10 *s, struct rsp_es9p_client *c, const struct rsp_
             if (ms > 0) {
                 if (o->no_wait) {
                     snprintf(result->message, sizeof result->message,
-                             "backing off: next attempt in %lld s (%.180s)",
-                             (long long)(ms / 1000), R.a.last_error);
+                             "backing off: next attempt in %lld s (%.180s)", (long long)(ms / 1000),
+                             R.a.last_error);
                     result->kind = RSP_LPA_DL_NETWORK;
                     rc = RSP_EIO;
                     break;

@@ -193,8 +193,7 @@ static void test_power_cycle_and_state_load(void **st)
     char why[RSP_EUICC_DETAIL_SZ] = "";
     assert_int_equal(image.data[6], 1);
     image.data[6] = 2; /* 30 82 LL LL 80 01 version: an unknown version */
-    assert_int_equal(rsp_euicc_state_load(e, image.data, image.len, why, sizeof why),
-                     RSP_ESYNTAX);
+    assert_int_equal(rsp_euicc_state_load(e, image.data, image.len, why, sizeof why), RSP_ESYNTAX);
     assert_true(why[0] != 0);
     struct rsp_profile_info_list l;
     struct rsp_buf p = fx_profiles(e);

@@ -114,17 +114,14 @@ static void test_state_machine(void **st)
     /* every state has a name; the contract's main paths hold, shortcuts do not */
     for (int s = 0; s < RSP_LPA_ATT_NSTATES; s++)
         assert_string_not_equal(rsp_lpa_att_state_name((enum rsp_lpa_att_state)s), "?");
-    assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_IDLE, RSP_LPA_ATT_AUTHENTICATING),
-                     0);
+    assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_IDLE, RSP_LPA_ATT_AUTHENTICATING), 0);
     assert_int_equal(
         rsp_lpa_att_transition_check(RSP_LPA_ATT_AUTHENTICATING, RSP_LPA_ATT_DOWNLOADING), 0);
     assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_DOWNLOADING, RSP_LPA_ATT_VERIFYING),
                      0);
     assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_VERIFYING, RSP_LPA_ATT_ENABLED), 0);
-    assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_DOWNLOADING, RSP_LPA_ATT_BACKOFF),
-                     0);
-    assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_BACKOFF, RSP_LPA_ATT_DOWNLOADING),
-                     0);
+    assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_DOWNLOADING, RSP_LPA_ATT_BACKOFF), 0);
+    assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_BACKOFF, RSP_LPA_ATT_DOWNLOADING), 0);
     assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_IDLE, RSP_LPA_ATT_ENABLED),
                      RSP_ESTATE);
     assert_int_equal(rsp_lpa_att_transition_check(RSP_LPA_ATT_IDLE, RSP_LPA_ATT_DOWNLOADING),
@@ -184,11 +181,11 @@ static void test_record(void **st)
     record_path(path, sizeof path, dir, "attempt.json");
     struct rsp_buf raw = tu_load(path);
     static const char *const edits[][2] = {
-        {"\"acked\": 4", "\"acked\": 10"},          /* more acked than segments */
-        {"\"Downloading\"", "\"Sleeping\""},        /* unknown state */
-        {"\"version\": 1", "\"version\": 2"},       /* unknown version */
-        {"\"has_bpp\": true", "\"has_bpp\": 1"},    /* wrong type */
-        {"\"segments\": 9", "\"segments\": -9"},    /* negative */
+        {"\"acked\": 4", "\"acked\": 10"},       /* more acked than segments */
+        {"\"Downloading\"", "\"Sleeping\""},     /* unknown state */
+        {"\"version\": 1", "\"version\": 2"},    /* unknown version */
+        {"\"has_bpp\": true", "\"has_bpp\": 1"}, /* wrong type */
+        {"\"segments\": 9", "\"segments\": -9"}, /* negative */
         {"\"profile_class\": 2", "\"profile_class\": 7"},
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
@@ -239,8 +236,8 @@ static void test_record(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backoff),     cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_conditions),  cmocka_unit_test(test_state_machine),
+        cmocka_unit_test(test_backoff),    cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_conditions), cmocka_unit_test(test_state_machine),
         cmocka_unit_test(test_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
