@@ -42,7 +42,12 @@ port_free() { # port
 start() {
   local bin dir port tries
   bin=$(bindir)
-  dir=$(mktemp -d "${TMPDIR:-/tmp}/rspkit-pg.XXXXXX")
+  # as root, under /tmp: the server's user must be able to reach the directory
+  if [ "$(id -u)" -eq 0 ]; then
+    dir=$(mktemp -d /tmp/rspkit-pg.XXXXXX)
+  else
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/rspkit-pg.XXXXXX")
+  fi
   chmod 700 "$dir"
   if [ "$(id -u)" -eq 0 ]; then
     if ! id "$PG_USER" >/dev/null 2>&1; then

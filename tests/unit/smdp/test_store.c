@@ -797,7 +797,9 @@ static void test_pool(void **state)
     (void)state;
     const char *path = db_url("pool.db");
     struct rsp_store_pool *pool = NULL;
-    assert_int_equal(rsp_store_pool_create(rsp_store_url_opener, (void *)path, &pool), 0);
+    assert_int_equal(rsp_store_pool_create(use_pg ? rsp_store_pg_opener : rsp_store_sqlite_opener,
+                                           (void *)path, &pool),
+                     0);
     struct rsp_store *mine;
     assert_int_equal(rsp_store_pool_get(pool, &mine), 0);
     struct rsp_profile p;
