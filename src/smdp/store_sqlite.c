@@ -1066,6 +1066,24 @@ static void sq_close(struct rsp_store *st)
     free(s);
 }
 
+static int read_version(sqlite3 *db, int *v);
+
+static int sq_schema_version(struct rsp_store *st)
+{
+    int v;
+    return read_version(SQ(st)->db, &v) ? -1 : v;
+}
+
+static const char *sq_last_error(struct rsp_store *st)
+{
+    return sqlite3_errcode(SQ(st)->db) == SQLITE_OK ? "" : sqlite3_errmsg(SQ(st)->db);
+}
+
+static void sq_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point))
+{
+    SQ(st)->hook = hook;
+}
+
 static const struct rsp_store_ops sq_ops = {
     .close = sq_close,
     .profile_insert = sq_profile_insert,
@@ -1088,6 +1106,9 @@ static const struct rsp_store_ops sq_ops = {
     .profile_import = sq_profile_import,
     .profile_manifest = sq_profile_manifest,
     .profile_list = sq_profile_list,
+    .schema_version = sq_schema_version,
+    .last_error = sq_last_error,
+    .set_fault_hook = sq_set_fault_hook,
 };
 
 static int exec(sqlite3 *db, const char *sql)
