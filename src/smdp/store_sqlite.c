@@ -1156,6 +1156,21 @@ static int migrate(sqlite3 *db)
     return exec(db, "COMMIT");
 }
 
+/* journal_mode=WAL answers SQLITE_BUSY at once, without the busy handler, while another
+ * connection is creating the same new database (several processes or pool threads starting
+ * together): retried for up to BUSY_TIMEOUT_MS. */
+static int set_wal(sqlite3 *db)
+{
+    for (int waited = 0;; waited += 10) {
+        int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+            return RSP_EIO;
+        sqlite3_sleep(10);
+    }
+}
+
 int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
 {
     if (!path || !out)
@@ -1173,7 +1188,7 @@ int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
     if (rc == 0)
         sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     if (rc == 0)
-        rc = exec(s->db, "PRAGMA journal_mode=WAL");
+        rc = set_wal(s->db);
     if (rc == 0)
         rc = exec(s->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL");
     if (rc == 0)
