@@ -35,6 +35,9 @@ fi
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rsp-lab.XXXXXX")
 LAB_DIR="$DIR/lab"
+# rsp-lpa keeps download attempts per EID; the test eUICC's EID is the same in every run, so
+# concurrent runs must not share the user's default state directory.
+export RSP_LPA_STATE_DIR="$DIR/lpa-default"
 lab_pid=
 cleanup() {
   local rc=$?
