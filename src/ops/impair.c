@@ -110,6 +110,7 @@ struct rsp_impair {
     int wake[2];
     volatile sig_atomic_t stop, reload;
     struct conn *conns;
+    unsigned hi; /* slots [hi, max_conns) are all FREE: loops stop at hi */
     struct pollfd *pfds;
     uint64_t next_id;
     uint32_t refuse_left, drop_left;
@@ -298,6 +299,8 @@ static void conn_end(struct rsp_impair *p, struct conn *c, const char *reason, b
     conn_goto(c, CONN_FREE);
     p->st.closed++;
     p->st.open--;
+    while (p->hi > 0 && p->conns[p->hi - 1].state == CONN_FREE)
+        p->hi--;
 }
 
 static void conn_hang(struct rsp_impair *p, struct conn *c, const char *reason)
@@ -659,8 +662,11 @@ static void conn_io(struct rsp_impair *p, struct conn *c, const short rev[2], in
 static struct conn *free_slot(struct rsp_impair *p)
 {
     for (unsigned i = 0; i < p->max_conns; i++)
-        if (p->conns[i].state == CONN_FREE)
+        if (p->conns[i].state == CONN_FREE) {
+            if (i + 1 > p->hi)
+                p->hi = i + 1;
             return &p->conns[i];
+        }
     return NULL;
 }
 
@@ -773,7 +779,7 @@ static void network_change(struct rsp_impair *p, enum rsp_impair_network from,
         if (p->lfd >= 0)
             close(p->lfd);
         p->lfd = -1;
-        for (unsigned i = 0; i < p->max_conns; i++) {
+        for (unsigned i = 0; i < p->hi; i++) {
             struct conn *c = &p->conns[i];
             if (c->state != CONN_FREE) {
                 p->st.network_resets++;
@@ -783,7 +789,7 @@ static void network_change(struct rsp_impair *p, enum rsp_impair_network from,
         return;
     }
     if (to == RSP_IMPAIR_NET_BLACKHOLE)
-        for (unsigned i = 0; i < p->max_conns; i++) {
+        for (unsigned i = 0; i < p->hi; i++) {
             struct conn *c = &p->conns[i];
             if (c->state == CONN_CONNECTING || c->state == CONN_OPEN)
                 conn_hang(p, c, "network_blackhole");
@@ -1024,7 +1030,7 @@ int rsp_impair_run(struct rsp_impair *p)
             set_next(&next, p->ctl_next_us);
         if (p->lfd < 0 && p->cur.network != RSP_IMPAIR_NET_DOWN)
             set_next(&next, p->listen_retry_us);
-        for (unsigned i = 0; i < p->max_conns; i++)
+        for (unsigned i = 0; i < p->hi; i++)
             if (p->conns[i].state != CONN_FREE)
                 conn_service(p, &p->conns[i], now, &next);
 
@@ -1039,7 +1045,7 @@ int rsp_impair_run(struct rsp_impair *p)
                 set_next(&next, p->accept_pause_us);
             }
         }
-        for (unsigned i = 0; i < p->max_conns; i++) {
+        for (unsigned i = 0; i < p->hi; i++) {
             struct conn *c = &p->conns[i];
             c->pi[0] = c->pi[1] = -1;
             if (c->state == CONN_FREE)
@@ -1067,7 +1073,7 @@ int rsp_impair_run(struct rsp_impair *p)
             while (read(p->wake[0], drain, sizeof drain) > 0)
                 ;
         }
-        for (unsigned i = 0; i < p->max_conns; i++) {
+        for (unsigned i = 0; i < p->hi; i++) {
             struct conn *c = &p->conns[i];
             if (c->state == CONN_FREE)
                 continue;
@@ -1079,7 +1085,7 @@ int rsp_impair_run(struct rsp_impair *p)
         if (li >= 0 && p->pfds[li].revents)
             accept_some(p, now);
     }
-    for (unsigned i = 0; i < p->max_conns; i++)
+    for (unsigned i = 0; i < p->hi; i++)
         if (p->conns[i].state != CONN_FREE)
             conn_end(p, &p->conns[i], "stopped", false, NULL);
     struct rsp_impair_stats *s = &p->st;

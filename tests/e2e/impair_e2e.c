@@ -284,7 +284,7 @@ static unsigned log_count(const struct proxy *px, const char *a, const char *b)
 
 static void log_wait(const struct proxy *px, const char *a, const char *b, unsigned n)
 {
-    for (int i = 0; i < 500; i++) {
+    for (int i = 0; i < 1500; i++) { /* 15 s: the proxy checks its control file every 100 ms */
         if (log_count(px, a, b) >= n)
             return;
         sleep_ms(10);
