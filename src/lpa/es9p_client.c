@@ -207,7 +207,8 @@ static bool is_tls_code(CURLcode cc)
  * nothing was wrong with the certificates, and a retry may well succeed. */
 static bool dropped_in_handshake(CURLcode cc, long verify, const char *errbuf)
 {
-    if (cc != CURLE_SSL_CONNECT_ERROR || verify != X509_V_OK)
+    /* before the peer's certificate was checked the verify result is OK or "unspecified" */
+    if (cc != CURLE_SSL_CONNECT_ERROR || (verify != X509_V_OK && verify != X509_V_ERR_UNSPECIFIED))
         return false;
     return strstr(errbuf, "SSL_ERROR_SYSCALL") || strstr(errbuf, "reset by peer") ||
            strstr(errbuf, "unexpected eof") || strstr(errbuf, "EOF") ||

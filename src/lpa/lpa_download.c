@@ -132,9 +132,13 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
         return stop(d, RSP_LPA_DL_OTHER, 0, rc, "%s", "out of memory");
     rc = rsp_es9p_call(d->c, d->host, &rq, &rs, &r->es9);
     rsp_es9_request_free(&rq);
-    if (rc != 0 && r->es9.kind == RSP_ES9P_REFUSED && r->es9.attempts > 1) {
-        /* authenticateClient is not idempotent: a repeat after a lost answer is refused because
-         * the first one went through. The session is unusable, the network is to blame. */
+    if (rc != 0 && r->es9.kind == RSP_ES9P_REFUSED &&
+        (r->es9.attempts > 1 || (!strcmp(r->es9.status.code.subject, "8.10.1") &&
+                                 !strcmp(r->es9.status.code.reason, "3.9")))) {
+        /* authenticateClient is not idempotent: a repeat after a lost answer (ours, or libcurl's
+         * own resend on a connection that died without an answer) is refused because the first
+         * one went through -- for a transactionId the SM-DP+ handed out moments ago, "unknown"
+         * can only mean that. The session is unusable, the network is to blame. */
         rsp_es9_response_free(&rs);
         r->es9.kind = RSP_ES9P_NETWORK_ERROR;
         r->es9.retryable = true;

@@ -7,10 +7,9 @@
 # LPA's retry budget; the proxy's log must show the held connection and at least one drop.
 # Prints the attempts and the time of each download.
 #
-# The drop offsets start at DROP_RANGE's minimum (2000 bytes), past the TLS handshake (about 600
-# bytes client -> server and 2000 server -> client here): rsp-lpa today takes a reset inside the
-# handshake (curl's CURLE_SSL_CONNECT_ERROR) for a final TLS failure and gives up. Lower the
-# minimum to 1 once that is classified as a network failure.
+# The drop offsets (DROP_RANGE, default 1-6000 bytes) include the TLS handshake (about 600 bytes
+# client -> server and 2000 server -> client here): a reset inside it is a network failure for
+# rsp-lpa, retried like any other.
 #
 #   impair_lpa.sh RSPCTL RSP_SMDP RSP_LPA RSP_IMPAIR
 set -euo pipefail
@@ -77,7 +76,7 @@ done
 # requests lost on the way (IMPAIR_SEED=N to try others).
 "$IMPAIR" --listen 127.0.0.1:0 --upstream "127.0.0.1:$smdp_port" --port-file "$DIR/impair.port" \
   --log "$DIR/impair.log" --seed "${IMPAIR_SEED:-6}" --latency 40 --jitter 20 --drop-fraction 0.3 \
-  --drop-range "${DROP_RANGE:-2000-6000}" --drop-dir both --drop-first 1 2>"$DIR/impair.err" &
+  --drop-range "${DROP_RANGE:-1-6000}" --drop-dir both --drop-first 1 2>"$DIR/impair.err" &
 impair_pid=$!
 for _ in $(seq 100); do [ -s "$DIR/impair.port" ] && break; sleep 0.05; done
 [ -s "$DIR/impair.port" ] || die "rsp-impair did not start: $(cat "$DIR/impair.err")"
