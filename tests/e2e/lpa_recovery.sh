@@ -55,14 +55,16 @@ done
 "$RSPCTL" profiles import --db "$DIR/smdp.db" --operator-cert "$DIR/op.pub.pem" \
   --operator "$OPERATOR" --dir "$DIR/profiles" >/dev/null
 
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p && break; fi
-done
-[ -n "$port" ] || die "no free TCP port"
 token_hash=$(printf '%s' "$TOKEN" | openssl dgst -sha256 -r | cut -d' ' -f1)
-cat >"$DIR/smdp.conf" <<CONF
+free_port() {
+  for _ in $(seq 50); do
+    local p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p" && return 0; fi
+  done
+  die "no free TCP port"
+}
+write_conf() {
+  cat >"$DIR/smdp.conf" <<CONF
 host = $HOST:$port
 listen_address = 127.0.0.1
 port = $port
@@ -76,17 +78,27 @@ ci_certs = $DIR/pki/nist/ci.pem
 db_path = $DIR/smdp.db
 operator = $OPERATOR token_sha256=$token_hash
 CONF
+}
 
-start_smdp() {
+# 0 when rsp-smdp answers; 1 when it exited (e.g. another process took the port meanwhile)
+try_smdp() {
   "$SMDP" -c "$DIR/smdp.conf" >>"$DIR/smdp.log" 2>&1 &
   smdp_pid=$!
   for _ in $(seq 100); do
     curl -s -o /dev/null --cacert "$DIR/pki/nist/ci.pem" "https://$HOST:$port/" && return 0
-    kill -0 "$smdp_pid" 2>/dev/null || die "rsp-smdp exited"
+    kill -0 "$smdp_pid" 2>/dev/null || { smdp_pid= && return 1; }
     sleep 0.1
   done
   die "rsp-smdp did not start"
 }
+start_smdp() { try_smdp || die "rsp-smdp exited"; }
+# the first start picks the port; a port taken between the probe and the bind is picked again
+for try in 1 2 3 4 5; do
+  port=$(free_port)
+  write_conf
+  try_smdp && break
+  [ "$try" -lt 5 ] || die "rsp-smdp exited (port $port)"
+done
 stop_smdp() {
   kill "$smdp_pid" && wait "$smdp_pid" 2>/dev/null || true
   smdp_pid=
@@ -123,7 +135,6 @@ assert_installed() { # ICCID
   lpa --json profile list | grep -q "\"iccid\":\"$1\"" || die "profile $1 is not on the eUICC"
 }
 
-start_smdp
 AC() { echo "LPA:1\$$HOST:$port\$$1"; }
 FAST=(--backoff-base 200 --backoff-cap 1000)
 
