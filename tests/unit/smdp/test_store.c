@@ -489,13 +489,13 @@ static void test_migrations(void **state)
     const char *path = db_path("mig.db");
     unlink(path);
     struct rsp_store *st = open_store(path);
-    assert_int_equal(rsp_store_sqlite_schema_version(st), 3);
+    assert_int_equal(rsp_store_sqlite_schema_version(st), 4);
     struct rsp_profile p;
     mkprofile(&p, "8944000000000000777", "t");
     assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "t"), 0);
     rsp_store_close(st);
     st = open_store(path); /* re-open: no migration re-run, data kept */
-    assert_int_equal(rsp_store_sqlite_schema_version(st), 3);
+    assert_int_equal(rsp_store_sqlite_schema_version(st), 4);
     assert_int_equal(rsp_store_profile_get(st, "8944000000000000777", &p), 0);
     rsp_store_close(st);
 
