@@ -241,7 +241,7 @@ static int cmd_import(int argc, char **argv)
         fprintf(stderr, "rspctl profiles import: %s: cannot open (%s)\n", db, rsp_strerror(e));
         goto done;
     }
-    if ((e = rsp_store_profile_import(st, items, ps.n, "rspctl")) != 0) {
+    if ((e = rsp_store_profile_import(st, items, ps.n, rspctl_actor())) != 0) {
         fprintf(stderr, "rspctl profiles import: nothing imported: %s\n", rsp_strerror(e));
         goto done;
     }

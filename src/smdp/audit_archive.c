@@ -55,9 +55,9 @@ int rsp_audit_archive_begin(const struct rsp_audit_archive_info *info, struct rs
     snprintf(text, sizeof text,
              "# rspkit audit archive (format %d)\n"
              "#\n"
-             "# SM-DP+ audit records %" PRId64 "..%" PRId64 " (%" PRIu64
-             " records) with the %" PRIu64 " signed\n"
-             "# checkpoints of that range and the public audit key (key id %s...).\n"
+             "# SM-DP+ audit records %" PRId64 "..%" PRId64 " (%" PRIu64 " records), the %" PRIu64
+             " signed\n"
+             "# checkpoint(s) of that range and the public audit key (key id %s...).\n"
              "# Each record carries the SHA-256 of the one before it; the last record is covered\n"
              "# by an ECDSA P-256 checkpoint signature, so any edited, deleted, inserted or\n"
              "# reordered record is detected.\n"
