@@ -632,7 +632,8 @@ int rsp_audit_verifier_record(struct rsp_audit_verifier *v, const struct rsp_aud
 
     if (e->seq <= v->base_seq) {
         report(v, RSP_AUDIT_OUT_OF_RANGE, e->seq, pos,
-               "record at position %" PRIu64 " has seq %" PRId64 ", inside the range that "
+               "record at position %" PRIu64 " has seq %" PRId64
+               " (0: none), inside the range that "
                "precedes the chain (seq <= %" PRId64 "): inserted or renumbered",
                pos, e->seq, v->base_seq);
         return 0;
