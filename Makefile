@@ -25,9 +25,10 @@ build: deps $(BUILD)/build.ninja
 check: deps
 	scripts/check.sh
 
-# Unit tests of the normal build only (quick loop while developing).
+# Unit tests of the normal build only (quick loop while developing), with a private PostgreSQL
+# server for the PostgreSQL tests (scripts/pg.sh).
 test: build
-	meson test -C $(BUILD) --print-errorlogs
+	scripts/pg.sh run -- meson test -C $(BUILD) --print-errorlogs
 
 format:
 	scripts/format.sh fix

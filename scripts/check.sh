@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make check`: every test of the project, from a clean clone.
 #   1. clang-format check
-#   2. build + unit tests (normal build)
-#   3. build + unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   2. build + unit tests (normal build), with a private PostgreSQL server (scripts/pg.sh)
+#   3. build + unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (same server)
 #   4. libFuzzer smoke run of every fuzz target (FUZZ_SMOKE_RUNS executions each)
 # Ends with one line "N passed, N failed, N skipped" counting individual test cases.
 set -uo pipefail
@@ -28,6 +28,16 @@ run_suite() { # build-dir [meson setup args...]
   ninja -C "$dir" -j "$JOBS" || { fail "build $dir"; return 1; }
   meson test -C "$dir" --print-errorlogs --num-processes "$JOBS" || fail "tests in $dir"
 }
+
+# One private PostgreSQL server (scripts/pg.sh: initdb in a temporary directory, 127.0.0.1 on a
+# free port) for the PostgreSQL tests of both builds; stopped and removed when this script ends.
+step "PostgreSQL for the tests (scripts/pg.sh)"
+if pg_dir=$(scripts/pg.sh start); then
+  eval "$(scripts/pg.sh env "$pg_dir")"
+  trap 'scripts/pg.sh stop "$pg_dir"' EXIT
+else
+  fail "cannot start PostgreSQL (scripts/pg.sh start): its tests will be skipped"
+fi
 
 step "unit tests (normal build: $BUILD)"
 run_suite "$BUILD"

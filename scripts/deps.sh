@@ -9,6 +9,7 @@ PKGS=(
   pcscd libpcsclite-dev vsmartcard-vpcd
   libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
   libqrencode-dev libpng-dev zbar-tools
+  libpq-dev postgresql
 )
 
 missing=()

@@ -110,6 +110,18 @@ struct rsp_lpa_download_opts {
     uint8_t imei[8];
     rsp_lpa_event_fn event;
     void *event_ctx;
+    /* Recovery hooks (rsp_lpa_run, rsp/lpa_attempt.h); each may be NULL. */
+    /* Before getBoundProfilePackage, the heavy step: non-zero defers it (the session is cancelled
+     * with reason postponed, the result is RSP_LPA_DL_DEFERRED). */
+    int (*before_heavy)(void *ctx, const char *step);
+    /* The bound profile package as received, before any segment is sent (persist it): non-zero
+     * stops the download (RSP_LPA_DL_OTHER; the eUICC session is left as it is). */
+    int (*on_bpp)(void *ctx, const struct rsp_tid *tid, const uint8_t *bpp, size_t len,
+                  size_t segments);
+    /* Before segment `index` (1-based, of n) is sent (done false) and once the eUICC took it
+     * (done true); the PIR-bearing last segment gets no done call. */
+    void (*on_segment)(void *ctx, size_t index, size_t n, bool done);
+    void *hook_ctx;
 };
 
 enum rsp_lpa_dl_kind {
@@ -121,6 +133,10 @@ enum rsp_lpa_dl_kind {
     RSP_LPA_DL_TLS,           /* es9.tls */
     RSP_LPA_DL_CC_REQUIRED,   /* the SM-DP+ wants a confirmation code; session cancelled */
     RSP_LPA_DL_OTHER,
+    RSP_LPA_DL_EUICC_IO,     /* the eUICC stopped answering (reset, power loss, removed):
+                                code is the status word or 0 */
+    RSP_LPA_DL_DEFERRED,     /* before_heavy said wait: session cancelled (postponed) */
+    RSP_LPA_DL_SESSION_LOST, /* resume: the eUICC no longer holds the session (6985) */
 };
 
 /* What the end user was shown and consented to: the profileMetadata of authenticateClient. The
@@ -144,6 +160,9 @@ struct rsp_lpa_download_result {
     uint8_t aid[16];                  /* ISD-P AID on success */
     struct rsp_lpa_expected expected; /* from the profile metadata, when known */
     bool notification_sent;
+    struct rsp_tid tid; /* the ES9+ session (tid.len 0 before initiateAuthentication answered) */
+    bool session_open;  /* the eUICC holds that session (AuthenticateServer done, no PIR, no
+                           CancelSession): a CancelSession for it can be signed */
     char message[256];
 };
 
@@ -151,6 +170,14 @@ struct rsp_lpa_download_result {
  * negative RSP_E* with result saying why. */
 int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
                      const struct rsp_lpa_download_opts *o, struct rsp_lpa_download_result *result);
+/* Resumes a download whose BPP (transaction `tid`) was fetched and whose first `acked` segments
+ * the eUICC took in an earlier run (rsp_lpa_download's on_bpp / on_segment): sends the rest, then
+ * the PIR to the SM-DP+, as rsp_lpa_download does. RSP_LPA_DL_SESSION_LOST when the eUICC no
+ * longer has that session (it was reset): then only a new download (the retry path) helps. */
+int rsp_lpa_download_resume(struct rsp_es10 *s, struct rsp_es9p_client *c,
+                            const struct rsp_lpa_download_opts *o, const struct rsp_tid *tid,
+                            const uint8_t *bpp, size_t len, size_t acked,
+                            struct rsp_lpa_download_result *result);
 
 /* Local verification (Stage 3): the profile installed at `aid` must exist, be disabled, and carry
  * exactly the ICCID, class, service provider name, profile name and owner (MCC/MNC) the user

@@ -120,12 +120,27 @@ int rsp_euicc_process(void *euicc, const uint8_t *cmd, size_t len, struct rsp_bu
 
 /* The persistent state in its file form (deterministic: equal states give equal bytes). */
 int rsp_euicc_state_serialize(const struct rsp_euicc *e, struct rsp_buf *out);
+/* Parses a fault specification for programs (rsp-euicc serve --fault, rsp-lpa --euicc-fault):
+ * comma-separated "tear-at-segment=N", "fail-at-segment=N", "fail-reason=R" (PIR errorReason,
+ * 1..127), "insufficient-memory", "delay-ms=N", added to *f. RSP_ESYNTAX with err naming the
+ * item; *f is unchanged then. */
+int rsp_euicc_faults_parse(const char *spec, struct rsp_euicc_faults *f, char *err, size_t err_len);
 /* Replaces the fault-injection settings (tests). */
 void rsp_euicc_set_faults(struct rsp_euicc *e, const struct rsp_euicc_faults *f);
 /* TEST ONLY: replaces the test hooks (NULL: none), effective from the next command. */
 void rsp_euicc_set_test_hooks(struct rsp_euicc *e, const struct rsp_euicc_test_hooks *h);
 /* True once a simulated tear happened. */
 bool rsp_euicc_torn(const struct rsp_euicc *e);
+/* Power cycle (the card loses power and comes back): the volatile download session is discarded,
+ * a tear is over (the state is what the last commit left, which is also what the state file
+ * holds) and the one-shot tear fault is cleared so that the next download can succeed. Profiles,
+ * notifications and the kept otSK stay. */
+void rsp_euicc_power_cycle(struct rsp_euicc *e);
+/* Replaces the whole persistent state by a state image (rsp_euicc_state_serialize form) and
+ * discards the session, as loading the state file at creation does; the file is not written.
+ * RSP_ESYNTAX (detail says why) leaves an empty state. */
+int rsp_euicc_state_load(struct rsp_euicc *e, const uint8_t *p, size_t n, char *detail,
+                         size_t detail_len);
 
 /* Credentials of a software eUICC as `rspctl pki init DIR` writes them: DIR/<curve>/
  * euicc.key.pem, euicc.der, eum.der and ci.der (the CI of the other curve is trusted too when

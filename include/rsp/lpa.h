@@ -82,6 +82,22 @@ int rsp_lpa_load_bpp(struct rsp_es10 *s, const uint8_t *bpp, size_t len, struct 
                      struct rsp_sgp22_pir *pir, size_t *sent, rsp_lpa_progress_fn progress,
                      void *progress_ctx);
 
+/* The same with resume support: `skip` segments loaded by an earlier run are not sent again
+ * (the eUICC must still hold the session that received them); `progress` is called before each
+ * segment sent, `acked` after each one the eUICC answered with nothing (so it has it). *sent
+ * counts the segments sent by this call. RSP_EINVAL when skip is not below the segment count. */
+struct rsp_lpa_load_opts {
+    size_t skip;
+    rsp_lpa_progress_fn progress;
+    rsp_lpa_progress_fn acked;
+    void *ctx;
+};
+int rsp_lpa_load_bpp_ex(struct rsp_es10 *s, const uint8_t *bpp, size_t len,
+                        const struct rsp_lpa_load_opts *o, struct rsp_buf *raw,
+                        struct rsp_sgp22_pir *pir, size_t *sent);
+/* Number of LoadBoundProfilePackage segments of a BPP. */
+int rsp_lpa_bpp_segments(const uint8_t *bpp, size_t len, size_t *n);
+
 /* ListNotification (req NULL: all) and RetrieveNotificationsList (req NULL: all). out->is_error:
  * out->error is the eUICC's error code. */
 int rsp_lpa_list_notifications(struct rsp_es10 *s, const struct rsp_es10_list_notif_req *req,

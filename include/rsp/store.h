@@ -4,12 +4,13 @@
  * so handlers read a row, decide, and write it back with a compare-and-set on (state, version).
  * A lost race is RSP_ESTATE, a missing row RSP_ENOTFOUND.
  *
- * The store is a vtable (struct rsp_store_ops) so that a PostgreSQL backend can implement the
- * same interface; handlers only call the rsp_store_* wrappers below, which validate transitions
- * against the state tables before the backend is asked to write.
+ * The store is a vtable (struct rsp_store_ops) with two backends, SQLite (store_sqlite.c) and
+ * PostgreSQL (store_pg.c); handlers only call the rsp_store_* wrappers below, which validate
+ * transitions against the state tables before the backend is asked to write.
  *
  * Threading: one struct rsp_store is one connection and is used by one thread at a time. Open one
- * per worker thread on the same database (SQLite: the same file, WAL mode).
+ * per worker thread on the same database (SQLite: the same file, WAL mode; PostgreSQL: the same
+ * database, from any number of processes and machines).
  *
  * Audit: every audit record is appended to one hash chain (rsp/audit.h, docs/AUDIT.md). A backend
  * writes a record in the same transaction as the change it records: it reads the one-row chain
@@ -192,6 +193,10 @@ struct rsp_store_ops {
     int (*profile_manifest)(struct rsp_store *st, const char *iccid, struct rsp_buf *out);
     int (*profile_list)(struct rsp_store *st, const enum rsp_profile_state *state,
                         rsp_store_profile_cb cb, void *arg);
+    /* Optional (NULL when a backend lacks them); see the rsp_store_* wrappers of the same name. */
+    int (*schema_version)(struct rsp_store *st);
+    const char *(*last_error)(struct rsp_store *st);
+    void (*set_fault_hook)(struct rsp_store *st, void (*hook)(const char *point));
     /* ---- audit chain (see the wrappers rsp_store_audit_* below for the contracts) ---- */
     int (*audit_append)(struct rsp_store *st, struct rsp_audit_entry *e);
     int (*audit_head)(struct rsp_store *st, struct rsp_audit_head *out);
@@ -221,6 +226,37 @@ int rsp_store_sqlite_schema_version(struct rsp_store *st);
 /* Test hook: called with a point name between the statements of a multi-step change (inside the
  * transaction). NULL to remove. For crash tests only. */
 void rsp_store_sqlite_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point));
+
+/* PostgreSQL backend (libpq). `conninfo` is a libpq connection string or URI
+ * (postgresql://USER@HOST:PORT/DB?...). Connects and migrates the schema to the current version
+ * (the same numbering as SQLite: same version = same logical schema). RSP_EIO when the server
+ * cannot be reached, RSP_ESTATE when the database was written by a newer rspkit. A connection
+ * lost during an operation is re-established once and the operation re-run when nothing can have
+ * been committed; otherwise RSP_EIO (rsp_store_last_error says what happened). */
+int rsp_store_pg_open(const char *conninfo, struct rsp_store **out);
+/* Same, with the reason of a failure in err (no password). */
+int rsp_store_pg_open_err(const char *conninfo, struct rsp_store **out, char *err, size_t err_len);
+/* rsp_store_open_fn for the PostgreSQL backend: arg is the conninfo (const char *). */
+int rsp_store_pg_opener(void *conninfo, struct rsp_store **out);
+/* The server process id of the connection (tests); 0 for a store of another backend. */
+int rsp_store_pg_backend_pid(struct rsp_store *st);
+
+/* Opens a store by URL: "postgres://..." or "postgresql://..." (PostgreSQL), "sqlite:PATH" or a
+ * plain file path (SQLite). Any other "scheme://" is RSP_EINVAL. err (may be NULL) gets the
+ * reason of a failure; it never contains a password. */
+int rsp_store_open_url(const char *url, struct rsp_store **out, char *err, size_t err_len);
+/* rsp_store_open_fn for rsp_store_open_url: arg is the URL (const char *). */
+int rsp_store_url_opener(void *url, struct rsp_store **out);
+/* "postgres" or "sqlite" for a URL as rsp_store_open_url reads it; NULL if it refuses it. */
+const char *rsp_store_url_backend(const char *url);
+/* The URL with any password replaced by "***" (for logs and messages). */
+void rsp_store_url_redact(const char *url, char *out, size_t cap);
+/* Schema version of the open store (-1 on failure). */
+int rsp_store_schema_version(struct rsp_store *st);
+/* Human-readable reason of the last failure of this connection ("" if none is known). */
+const char *rsp_store_last_error(struct rsp_store *st);
+/* Test hook, as rsp_store_sqlite_set_fault_hook, for any backend that has fault points. */
+void rsp_store_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point));
 
 void rsp_store_close(struct rsp_store *st);
 

@@ -29,6 +29,21 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
+/* The card behind vpcd: a simulated tear (--fault tear-at-segment=N) is a power loss during
+ * that command; the card comes back at once with what it had committed (the next command
+ * works), as a real card does after the phone restores power. */
+static int process(void *ctx, const uint8_t *cmd, size_t len, struct rsp_buf *resp)
+{
+    struct rsp_euicc *e = ctx;
+    int rc = rsp_euicc_process(e, cmd, len, resp);
+    if (rsp_euicc_torn(e)) {
+        fprintf(stderr, "rsp-euicc: power lost during a write (fault injection): the card "
+                        "restarts with its committed state\n");
+        rsp_euicc_power_cycle(e);
+    }
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -55,6 +70,13 @@ static void usage(FILE *f)
             "                     with --config it must match CERT.EUICC)\n"
             "  --default-dp ADDR  initial default SM-DP+ address\n"
             "  --isdr-aid HEX     ISD-R AID (default A0000005591010FFFFFFFF8900000100)\n"
+            "  --fault SPEC       fault injection for tests (comma-separated):\n"
+            "                     tear-at-segment=N (power lost while LoadBoundProfilePackage\n"
+            "                     segment N is written: nothing of the download is committed,\n"
+            "                     the card restarts; once), fail-at-segment=N and\n"
+            "                     fail-reason=R (a PIR errorResult for segment N, reason R,\n"
+            "                     default 127; every download), insufficient-memory,\n"
+            "                     delay-ms=N (before each answer)\n"
             "  -v, --verbose      log connection and power events to stderr\n"
             "  -h, --help         this text\n"
             "\n"
@@ -157,6 +179,8 @@ int main(int argc, char **argv)
     const char *aid_s = NULL;
     const char *config = NULL, *curve = "nist", *state = NULL, *default_dp = NULL;
     int verbose = 0;
+    struct rsp_euicc_faults faults;
+    memset(&faults, 0, sizeof faults);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -166,11 +190,15 @@ int main(int argc, char **argv)
             verbose = 1;
         } else if (!strcmp(a, "--vpcd") || !strcmp(a, "--eid") || !strcmp(a, "--isdr-aid") ||
                    !strcmp(a, "--config") || !strcmp(a, "--curve") || !strcmp(a, "--state") ||
-                   !strcmp(a, "--default-dp")) {
+                   !strcmp(a, "--default-dp") || !strcmp(a, "--fault")) {
             if (i + 1 >= argc)
                 return usage_error("option needs a value", a);
             const char *v = argv[++i];
-            if (!strcmp(a, "--vpcd"))
+            char ferr[RSP_EUICC_DETAIL_SZ];
+            if (!strcmp(a, "--fault")) {
+                if (rsp_euicc_faults_parse(v, &faults, ferr, sizeof ferr) != 0)
+                    return usage_error(ferr, v);
+            } else if (!strcmp(a, "--vpcd"))
                 vpcd = v;
             else if (!strcmp(a, "--eid"))
                 eid_s = v;
@@ -227,6 +255,7 @@ int main(int argc, char **argv)
         cfg.n_ci = cr.n_ci;
         cfg.default_dp = default_dp;
         cfg.state_path = state;
+        cfg.faults = faults;
         char detail[RSP_EUICC_DETAIL_SZ];
         rc = rsp_euicc_new(&cfg, &euicc, detail, sizeof detail);
         if (rc != 0)
@@ -254,7 +283,7 @@ int main(int argc, char **argv)
     struct rsp_apdu_card_opts opts = {
         .isdr_aid = aid_s ? aid.data : NULL,
         .isdr_aid_len = aid.len,
-        .handle = rsp_euicc_process,
+        .handle = process,
         .handle_ctx = euicc,
     };
     struct rsp_apdu_card *card = NULL;

@@ -8,6 +8,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include "rsp/es9p_client.h"
 #include "rsp/euicc.h"
 #include "rsp/lpa.h"
+#include "rsp/lpa_attempt.h"
 
 enum {
     EXIT_OK = 0,
@@ -31,7 +35,8 @@ enum {
     EXIT_EUICC = 3,
     EXIT_SMDP = 4,
     EXIT_NETWORK = 5,
-    EXIT_VERIFY = 6, /* installed, failed local verification, deleted */
+    EXIT_VERIFY = 6,   /* installed, failed local verification, deleted */
+    EXIT_DEFERRED = 7, /* --no-wait: waiting for device conditions or a back-off; resume later */
 };
 
 /* ---- options and output ---- */
@@ -45,6 +50,9 @@ struct g {
     const char *at_dev; /* --at: AT-command modem port */
     struct rsp_buf aid;
     size_t block_size;
+    const char *state_dir;          /* --state-dir: attempt records (one subdirectory per EID) */
+    struct rsp_euicc_faults faults; /* --euicc-fault (soft:DIR only) */
+    bool has_faults;
     const char *command; /* "profile list", for JSON results */
     /* ES9+ */
     const char *ca, *ca_path, *pin;
@@ -162,6 +170,12 @@ static const char *const help_main =
     "                      3GPP TS 27.007 AT+CCHO/AT+CGLA)\n"
     "  --isdr-aid HEX      ISD-R AID (default A0000005591010FFFFFFFF8900000100)\n"
     "  --block-size N      STORE DATA block size 1..255 (default 255)\n"
+    "  --euicc-fault SPEC  (soft:DIR, tests) fault injection of the software eUICC, as\n"
+    "                      'rsp-euicc serve --fault': tear-at-segment=N, fail-at-segment=N,\n"
+    "                      fail-reason=R, insufficient-memory, delay-ms=N\n"
+    "  --state-dir DIR     where download attempts are kept for resuming (a subdirectory per\n"
+    "                      EID; default DIR/lpa with soft:DIR, else $RSP_LPA_STATE_DIR,\n"
+    "                      $XDG_STATE_HOME/rsp-lpa or ~/.local/state/rsp-lpa)\n"
     "\n"
     "output:\n"
     "  --json              one JSON object per line: {\"type\":\"progress\",...} events and one\n"
@@ -174,7 +188,7 @@ static const char *const help_main =
     "  profile delete ID\n"
     "  profile nickname ICCID [NAME]     set (or clear) a nickname\n"
     "  profile download [-a AC | -s HOST [-m ID]] [-c CODE] [--imei IMEI]\n"
-    "                                    download and install a profile\n"
+    "                                    download and install a profile (retried, resumable)\n"
     "  notification list                 pending notifications\n"
     "  notification remove SEQ...|--all  remove notifications without sending them\n"
     "  notification process [SEQ...|--all]  send pending notifications and remove them\n"
@@ -192,7 +206,8 @@ static const char *const help_main =
     "  --timeout SECONDS   per ES9+ exchange (default 60)\n"
     "\n"
     "exit status: 0 ok, 1 other failure, 2 usage error, 3 refused by the eUICC, 4 refused by the\n"
-    "SM-DP+, 5 network failure after retries.\n";
+    "SM-DP+, 5 network failure after retries, 6 installed but failed local verification\n"
+    "(deleted), 7 waiting (--no-wait: back-off or device conditions; run again to resume).\n";
 
 struct cmd_help {
     const char *name;
@@ -245,7 +260,34 @@ static const struct cmd_help cmd_helps[] = {
      "  -m ID         matching ID\n"
      "  -c CODE       confirmation code (never printed)\n"
      "  --imei IMEI   15 digits; its TAC goes into deviceInfo\n"
-     "With --json, one {\"type\":\"progress\",\"step\":...} line per step.\n"},
+     "\n"
+     "Recovery. Transient failures (network, HTTP 5xx/408/429, the eUICC reset mid-download)\n"
+     "are retried with exponential back-off and jitter; refusals by the SM-DP+ or the eUICC\n"
+     "and TLS trust failures are not. The attempt (transaction, BPP, segments the eUICC took)\n"
+     "is saved in the state directory after every step: run the same command again (or\n"
+     "--resume) after a crash and the download continues where it stopped -- without fetching\n"
+     "the BPP again when the eUICC still holds the session, else through the SGP.22 retry\n"
+     "path (bppEuiccOtpk). Giving up after the eUICC session was opened sends CancelSession\n"
+     "(timeout, or loadBppExecutionError after eUICC resets); one that cannot be delivered is\n"
+     "kept and sent by the next download or 'notification process'. Every decision goes to\n"
+     "STATE/events.jsonl.\n"
+     "  --resume            continue the pending download (no -a/-s needed)\n"
+     "  --abandon           cancel the pending download (CancelSession) and forget it\n"
+     "  --max-attempts N    attempts in all (default 8)\n"
+     "  --backoff-base MS   first back-off (default 1000); doubles up to --backoff-cap MS\n"
+     "                      (default 60000), each drawn in [d/2, d]\n"
+     "  --budget SECONDS    no new attempt after this long (default 900; deferral not counted)\n"
+     "  --no-wait           do not sleep through a back-off or a deferral: exit 7 instead\n"
+     "Device conditions (heavy steps -- starting a download, getBoundProfilePackage -- wait\n"
+     "while the battery is below --min-battery and not charging, or the signal is below\n"
+     "--min-signal):\n"
+     "  --battery PCT --charging --signal BARS (0..4)\n"
+     "  --conditions FILE   battery=NN / charging=0|1 / signal=N lines, re-read while waiting\n"
+     "  --min-battery PCT   default 20;  --min-signal BARS  default 1\n"
+     "With --json, one {\"type\":\"progress\",\"step\":...} line per step (segments carry\n"
+     "index and n; back-off carries delay_ms).\n"
+     "Tests: RSP_LPA_TEST_KILL_AT=acked:K (or sending:K) makes the first attempt kill the\n"
+     "process with SIGKILL right after saving that point.\n"},
     {"notification list", "usage: rsp-lpa EUICC notification list\n"
                           "\n"
                           "Lists the pending notifications: sequence number, operation, address,\n"
@@ -302,6 +344,7 @@ static int soft_open(struct g *g)
     memset(&cfg, 0, sizeof cfg);
     rsp_euicc_pki_files_apply(&files, &cfg);
     cfg.state_path = state;
+    cfg.faults = g->faults;
     detail[0] = 0;
     rc = rsp_euicc_new(&cfg, &g->euicc, detail, sizeof detail);
     rsp_euicc_pki_files_free(&files);
@@ -819,12 +862,29 @@ static int es9_client(struct g *g, struct rsp_es9p_client **c)
 static void on_progress(void *ctx, const char *step, size_t i, size_t n)
 {
     struct g *g = ctx;
-    (void)i;
-    (void)n;
-    if (g->json)
-        emit(json_pack("{s:s, s:s, s:s}", "type", "progress", "command", g->command, "step", step));
-    else
+    bool seg = !strcmp(step, "loadBoundProfilePackage") && n;
+    bool backoff = !strcmp(step, "backoff");
+    if (g->json) {
+        json_t *o =
+            json_pack("{s:s, s:s, s:s}", "type", "progress", "command", g->command, "step", step);
+        if (seg) {
+            json_object_set_new(o, "index", json_integer((json_int_t)i));
+            json_object_set_new(o, "n", json_integer((json_int_t)n));
+        } else if (backoff) {
+            json_object_set_new(o, "delay_ms", json_integer((json_int_t)i));
+            json_object_set_new(o, "failures", json_integer((json_int_t)n));
+        } else if (!strcmp(step, "attempt")) {
+            json_object_set_new(o, "attempt", json_integer((json_int_t)i));
+        }
+        emit(o);
+    } else if (seg) {
+        if (i == 1 || i == n || i % 10 == 0)
+            fprintf(stderr, "rsp-lpa: %s %zu/%zu\n", step, i, n);
+    } else if (backoff) {
+        fprintf(stderr, "rsp-lpa: backing off %zu ms (failure %zu)\n", i, n);
+    } else {
         fprintf(stderr, "rsp-lpa: %s\n", step);
+    }
 }
 
 /* IMEI (15 digits) -> TAC (4 bytes BCD) and the 8-byte IMEI in swapped-nibble BCD, F-padded. */
@@ -908,16 +968,181 @@ static int after_install(struct g *g, const struct rsp_lpa_download_result *r, b
                                   "verified", 1, "enabled", enabled, "notifications_sent", sent));
 }
 
+/* ---- download state directory, eUICC reopening, test kill points ---- */
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -1;
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* STATE/EID: --state-dir, soft:DIR/lpa, $RSP_LPA_STATE_DIR, $XDG_STATE_HOME/rsp-lpa,
+ * ~/.local/state/rsp-lpa. */
+static int state_dir_for(struct g *g, const char *eid, char *out, size_t n)
+{
+    const char *base = g->state_dir;
+    char buf[4096];
+    if (!base && g->soft_dir) {
+        snprintf(buf, sizeof buf, "%s/lpa", g->soft_dir);
+        base = buf;
+    }
+    if (!base)
+        base = getenv("RSP_LPA_STATE_DIR");
+    if (!base && getenv("XDG_STATE_HOME") && *getenv("XDG_STATE_HOME")) {
+        snprintf(buf, sizeof buf, "%s/rsp-lpa", getenv("XDG_STATE_HOME"));
+        base = buf;
+    }
+    if (!base && getenv("HOME")) {
+        snprintf(buf, sizeof buf, "%s/.local/state/rsp-lpa", getenv("HOME"));
+        base = buf;
+    }
+    if (!base)
+        return -1;
+    if (snprintf(out, n, "%s/%s", base, eid) >= (int)n)
+        return -1;
+    return mkdir_p(out);
+}
+
+/* After an eUICC reset: power-cycle the in-process card, or reconnect the reader/modem; then
+ * open the ISD-R again. */
+static int reopen_euicc(void *ctx, struct rsp_es10 *s)
+{
+    struct g *g = ctx;
+    (void)s;
+    if (g->open)
+        rsp_es10_close(&g->s);
+    g->open = false;
+    if (g->euicc) {
+        rsp_euicc_power_cycle(g->euicc);
+        rsp_apdu_card_reset(g->card);
+    } else {
+        rsp_apdu_transport_free(g->t);
+        g->t = NULL;
+        int rc = g->at_dev ? rsp_apdu_at_new(&g->t, g->at_dev, NULL)
+                           : rsp_apdu_pcsc_new(&g->t, g->reader);
+        if (rc != 0)
+            return rc;
+    }
+    struct rsp_es10_opts eo = {.isdr_aid = g->aid.len ? g->aid.data : NULL,
+                               .isdr_aid_len = g->aid.len,
+                               .block_size = g->block_size};
+    int rc = rsp_es10_open(&g->s, g->t, &eo);
+    g->open = rc == 0;
+    return rc;
+}
+
+struct kill_at {
+    char what[16];
+    size_t index;
+};
+
+/* RSP_LPA_TEST_KILL_AT=WHAT:K (tests): SIGKILL right after the record was saved at that point
+ * of the first attempt -- a crash at an exact place, nothing flushed or cleaned up. */
+static void test_kill_hook(void *ctx, const char *what, size_t index, unsigned attempt)
+{
+    const struct kill_at *k = ctx;
+    if (attempt == 1 && index == k->index && !strcmp(what, k->what)) {
+        fflush(stdout);
+        kill(getpid(), SIGKILL);
+    }
+}
+
+static int parse_kill_at(const char *v, struct kill_at *k)
+{
+    const char *colon = strchr(v, ':');
+    uint64_t n;
+    if (!colon || (size_t)(colon - v) >= sizeof k->what || parse_u64(colon + 1, &n) != 0)
+        return -1;
+    memcpy(k->what, v, (size_t)(colon - v));
+    k->what[colon - v] = 0;
+    k->index = (size_t)n;
+    return 0;
+}
+
+static uint32_t seeded_random(void *ctx)
+{
+    uint64_t *x = ctx; /* xorshift64: reproducible jitter for tests (RSP_LPA_TEST_SEED) */
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (uint32_t)(*x >> 32);
+}
+
+/* --abandon: CancelSession(endUserRejection) for a session the eUICC still holds, delivered or
+ * kept; then the record is removed. */
+static int abandon(struct g *g, const char *dir)
+{
+    struct rsp_lpa_attempt a;
+    char err[160] = "";
+    int rc = rsp_lpa_attempt_load(dir, &a, NULL, err, sizeof err);
+    if (rc == RSP_ENOTFOUND)
+        return fail(g, EXIT_USAGE, "usage", -1, "no pending download in %s", dir);
+    if (rc == 0 && a.tid[0] && a.state != RSP_LPA_ATT_GAVE_UP) {
+        struct rsp_tid tid;
+        struct rsp_buf raw = RSP_BUF_INIT;
+        struct rsp_sgp22_cancel_session_response cr;
+        if (rsp_tid_from_hex(a.tid, &tid) == 0 &&
+            rsp_lpa_cancel_session(&g->s, tid.b, tid.len, RSP_SGP22_CANCEL_END_USER_REJECTION, &raw,
+                                   &cr) == 0 &&
+            2 * raw.len < sizeof a.pending_cancel) {
+            rsp_hex_str(a.pending_cancel, raw.data, raw.len, 1);
+            snprintf(a.cancel_tid, sizeof a.cancel_tid, "%s", a.tid);
+            a.has_bpp = false;
+            rsp_lpa_attempt_save(dir, &a);
+            struct rsp_es9p_client *c = NULL;
+            if (es9_client(g, &c) == EXIT_OK) {
+                if (rsp_lpa_deliver_pending_cancel(c, dir) != 0 && !g->json)
+                    fprintf(stderr, "rsp-lpa: the SM-DP+ could not be told; the session expires "
+                                    "there on its own\n");
+                rsp_es9p_client_free(c);
+            }
+        }
+        rsp_buf_free(&raw);
+    }
+    rsp_lpa_attempt_clear(dir);
+    if (!g->json)
+        printf("pending download abandoned\n");
+    return finish_ok(g, json_pack("{s:b}", "abandoned", 1));
+}
+
+static int num_opt(const char *v, uint64_t max, uint64_t *out)
+{
+    return parse_u64(v, out) != 0 || *out > max ? -1 : 0;
+}
+
 static int cmd_profile_download(struct g *g, int argc, char **argv)
 {
     const char *ac_s = NULL, *host = NULL, *mid = NULL, *cc = NULL, *imei_s = NULL;
-    bool enable = false;
+    bool enable = false, resume = false, do_abandon = false;
+    struct rsp_lpa_run_opts ro;
+    memset(&ro, 0, sizeof ro);
+    rsp_lpa_retry_policy_default(&ro.retry);
+    rsp_lpa_conditions_policy_default(&ro.cond_policy);
+    rsp_lpa_conditions_unknown(&ro.conditions);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        uint64_t n;
         if (!strcmp(a, "--enable")) {
             enable = true;
+        } else if (!strcmp(a, "--resume")) {
+            resume = true;
+        } else if (!strcmp(a, "--abandon")) {
+            do_abandon = true;
+        } else if (!strcmp(a, "--no-wait")) {
+            ro.no_wait = true;
+        } else if (!strcmp(a, "--charging")) {
+            ro.conditions.charging = 1;
         } else if ((!strcmp(a, "-a") || !strcmp(a, "-s") || !strcmp(a, "-m") || !strcmp(a, "-c") ||
-                    !strcmp(a, "--imei")) &&
+                    !strcmp(a, "--imei") || !strcmp(a, "--conditions")) &&
                    i + 1 < argc) {
             const char *v = argv[++i];
             if (!strcmp(a, "-a"))
@@ -928,26 +1153,80 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
                 mid = v;
             else if (!strcmp(a, "-c"))
                 cc = v;
+            else if (!strcmp(a, "--conditions"))
+                ro.conditions_file = v;
             else
                 imei_s = v;
+        } else if ((!strcmp(a, "--max-attempts") || !strcmp(a, "--backoff-base") ||
+                    !strcmp(a, "--backoff-cap") || !strcmp(a, "--budget") ||
+                    !strcmp(a, "--battery") || !strcmp(a, "--signal") ||
+                    !strcmp(a, "--min-battery") || !strcmp(a, "--min-signal")) &&
+                   i + 1 < argc) {
+            const char *v = argv[++i];
+            bool pct = !strcmp(a, "--battery") || !strcmp(a, "--min-battery");
+            bool bars = !strcmp(a, "--signal") || !strcmp(a, "--min-signal");
+            uint64_t max = pct ? 100 : bars ? 4 : !strcmp(a, "--max-attempts") ? 1000 : 86400000;
+            if (num_opt(v, max, &n) != 0 || (!strcmp(a, "--max-attempts") && n == 0))
+                return usage_err(g, "bad number for", a);
+            if (!strcmp(a, "--max-attempts"))
+                ro.retry.max_attempts = (unsigned)n;
+            else if (!strcmp(a, "--backoff-base"))
+                ro.retry.base_ms = (unsigned)n;
+            else if (!strcmp(a, "--backoff-cap"))
+                ro.retry.cap_ms = (unsigned)n;
+            else if (!strcmp(a, "--budget"))
+                ro.retry.budget_s = (unsigned)n;
+            else if (!strcmp(a, "--battery"))
+                ro.conditions.battery_pct = (int)n;
+            else if (!strcmp(a, "--signal"))
+                ro.conditions.signal = (int)n;
+            else if (!strcmp(a, "--min-battery"))
+                ro.cond_policy.min_battery = (int)n;
+            else
+                ro.cond_policy.min_signal = (int)n;
         } else {
             return usage_err(g, "unexpected download argument (or missing value)", a);
         }
     }
     if (ac_s && (host || mid))
         return usage_err(g, "-a excludes -s and -m", NULL);
+    if ((resume || do_abandon) && (ac_s || host || mid))
+        return usage_err(g, "--resume and --abandon take the pending download, not -a/-s/-m", NULL);
+    char eid[33], dir[4096];
+    int rc = rsp_lpa_get_eid(&g->s, eid);
+    if (rc != 0)
+        return es10_fail(g, rc, "GetEID");
+    if (state_dir_for(g, eid, dir, sizeof dir) != 0)
+        return fail(g, EXIT_OTHER, "error", -1,
+                    "no usable state directory for download attempts (give --state-dir)");
+    if (do_abandon)
+        return abandon(g, dir);
+
     struct rsp_activation_code ac;
-    struct rsp_lpa_download_opts o;
-    memset(&o, 0, sizeof o);
+    struct rsp_lpa_download_opts *o = &ro.dl;
     static const uint8_t default_tac[4] = {0x35, 0x29, 0x06, 0x11};
-    memcpy(o.tac, default_tac, 4);
+    memcpy(o->tac, default_tac, 4);
     if (imei_s) {
-        if (parse_imei(imei_s, o.tac, o.imei) != 0)
+        if (parse_imei(imei_s, o->tac, o->imei) != 0)
             return usage_err(g, "--imei wants 15 digits", imei_s);
-        o.has_imei = true;
+        o->has_imei = true;
     }
     char dp[256] = "";
-    if (ac_s) {
+    if (resume) {
+        struct rsp_lpa_attempt a;
+        char err[160] = "";
+        rc = rsp_lpa_attempt_load(dir, &a, NULL, err, sizeof err);
+        if (rc == RSP_ENOTFOUND ||
+            (rc == 0 && (a.state == RSP_LPA_ATT_GAVE_UP || a.state == RSP_LPA_ATT_IDLE)))
+            return fail(g, EXIT_USAGE, "usage", -1, "no pending download to resume in %s", dir);
+        if (rc != 0)
+            return fail(g, EXIT_OTHER, "error", -1, "attempt record in %s: %s", dir, err);
+        enable = enable || a.enable;
+        if (a.cc_required && !cc && a.state != RSP_LPA_ATT_DOWNLOADING &&
+            a.state != RSP_LPA_ATT_VERIFYING)
+            return usage_err(g, "the pending download needs its confirmation code again (-c)",
+                             NULL);
+    } else if (ac_s) {
         if (rsp_actcode_parse(ac_s, strlen(ac_s), &ac) != 0)
             return usage_err(g, "not an activation code (1$SMDP$MATCHINGID...)", NULL);
         snprintf(dp, sizeof dp, "%s", ac.smdp_address);
@@ -959,7 +1238,7 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
     } else {
         struct rsp_buf raw = RSP_BUF_INIT;
         struct rsp_es10_configured_addresses a;
-        int rc = rsp_lpa_configured_addresses(&g->s, &raw, &a);
+        rc = rsp_lpa_configured_addresses(&g->s, &raw, &a);
         if (rc == 0 && a.default_dp.p && a.default_dp.len && a.default_dp.len < sizeof dp)
             snprintf(dp, sizeof dp, "%.*s", (int)a.default_dp.len, (const char *)a.default_dp.p);
         rsp_buf_free(&raw);
@@ -968,27 +1247,54 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
         if (!dp[0])
             return usage_err(g, "no SM-DP+: give -a or -s (the eUICC has no default SM-DP+)", NULL);
     }
-    o.smdp_address = dp;
-    o.matching_id = mid && *mid ? mid : NULL;
-    o.confirmation_code = cc;
-    o.event = on_progress;
-    o.event_ctx = g;
+    o->smdp_address = dp[0] ? dp : NULL;
+    o->matching_id = mid && *mid ? mid : NULL;
+    o->confirmation_code = cc;
+    o->event = on_progress;
+    o->event_ctx = g;
+    ro.eid = eid;
+    ro.state_dir = dir;
+    ro.enable = enable;
+    ro.reopen = reopen_euicc;
+    ro.reopen_ctx = g;
+    struct kill_at kat;
+    const char *kenv = getenv("RSP_LPA_TEST_KILL_AT");
+    if (kenv && *kenv) {
+        if (parse_kill_at(kenv, &kat) != 0)
+            return usage_err(g, "RSP_LPA_TEST_KILL_AT wants WHAT:K", kenv);
+        ro.saved_hook = test_kill_hook;
+        ro.saved_hook_ctx = &kat;
+    }
+    uint64_t seed = 0;
+    const char *senv = getenv("RSP_LPA_TEST_SEED");
+    if (senv && parse_u64(senv, &seed) == 0 && seed) {
+        ro.random = seeded_random;
+        ro.random_ctx = &seed;
+    }
     struct rsp_es9p_client *c = NULL;
     int st = es9_client(g, &c);
     if (st != EXIT_OK)
         return st;
     struct rsp_lpa_download_result r;
-    rsp_lpa_download(&g->s, c, &o, &r);
+    struct rsp_lpa_attempt fin;
+    memset(&fin, 0, sizeof fin);
+    rc = rsp_lpa_run(&g->s, c, &ro, &r, &fin);
     rsp_es9p_client_free(c);
+    if (rc == RSP_ESTATE && r.kind == RSP_LPA_DL_OTHER && !fin.state)
+        return fail(g, EXIT_USAGE, "usage", -1, "%s", r.message);
+    if (r.kind == RSP_LPA_DL_OK) {
+        st = after_install(g, &r, enable);
+        /* Stage 3 done (or refused and the profile deleted): the attempt is over */
+        rsp_lpa_attempt_clear(dir);
+        return st;
+    }
     switch (r.kind) {
-    case RSP_LPA_DL_OK:
-        return after_install(g, &r, enable);
     case RSP_LPA_DL_EUICC_REFUSED:
         return fail(g, EXIT_EUICC, "euicc", (int)r.code, "%s", r.message);
     case RSP_LPA_DL_SMDP_REFUSED:
         if (g->json) {
             json_t *err = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kind", "smdp", "step",
-                                    r.step, "subject_code", r.es9.status.code.subject,
+                                    r.step ? r.step : "", "subject_code", r.es9.status.code.subject,
                                     "reason_code", r.es9.status.code.reason, "smdp_message",
                                     r.es9.status.code.message, "message", r.message);
             emit(json_pack("{s:s, s:s, s:b, s:o}", "type", "result", "command", g->command, "ok", 0,
@@ -996,14 +1302,28 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
             return EXIT_SMDP;
         }
         return fail(g, EXIT_SMDP, "smdp", -1, "refused by the SM-DP+: %s", r.message);
+    case RSP_LPA_DL_DEFERRED:
+        return fail(g, EXIT_DEFERRED, "deferred", -1, "%s (run the download again to resume)",
+                    r.message);
     case RSP_LPA_DL_NETWORK:
+    case RSP_LPA_DL_EUICC_IO:
+        if (ro.no_wait && fin.state == RSP_LPA_ATT_BACKOFF)
+            return fail(g, EXIT_DEFERRED, "backoff", -1,
+                        "%s; backing off after %u attempt(s) (run the download again to resume)",
+                        r.message, fin.attempts);
+        if (r.kind == RSP_LPA_DL_EUICC_IO)
+            return fail(g, EXIT_EUICC, "euicc", (int)r.code, "%s (after %u attempts)", r.message,
+                        fin.attempts);
         return fail(g, EXIT_NETWORK, "network", -1, "%s (after %u attempts)", r.message,
-                    r.es9.attempts);
+                    fin.attempts);
     case RSP_LPA_DL_CC_REQUIRED:
         return fail(g, EXIT_USAGE, "usage", -1, "%s", r.message);
     case RSP_LPA_DL_TLS:
         return fail(g, EXIT_OTHER, "tls", (int)r.es9.tls, "%s", r.message);
     default:
+        if (r.es9.kind == RSP_ES9P_HTTP_ERROR)
+            return fail(g, EXIT_NETWORK, "network", -1, "%s (after %u attempts)", r.message,
+                        fin.attempts);
         return fail(g, EXIT_OTHER, "error", -1, "%s", r.message);
     }
 }
@@ -1090,6 +1410,9 @@ static int cmd_notification_process(struct g *g, int argc, char **argv)
         return st;
     json_t *sent = json_array();
     st = send_notifications(g, c, all, want, nwant, sent);
+    char eid[33], dir[4096];
+    if (rsp_lpa_get_eid(&g->s, eid) == 0 && state_dir_for(g, eid, dir, sizeof dir) == 0)
+        rsp_lpa_deliver_pending_cancel(c, dir); /* a CancelSession kept by a download */
     rsp_es9p_client_free(c);
     if (st != EXIT_OK) {
         json_decref(sent);
@@ -1189,6 +1512,17 @@ int main(int argc, char **argv)
                 g.retries = (unsigned)n;
             else
                 g.timeout_s = (long)n;
+        } else if ((!strcmp(a, "--state-dir") || !strcmp(a, "--euicc-fault")) && i + 1 < argc) {
+            const char *v = argv[++i];
+            char ferr[RSP_EUICC_DETAIL_SZ];
+            if (!strcmp(a, "--state-dir")) {
+                g.state_dir = v;
+            } else if (rsp_euicc_faults_parse(v, &g.faults, ferr, sizeof ferr) != 0) {
+                rsp_buf_free(&g.aid);
+                return usage_err(&g, ferr, NULL);
+            } else {
+                g.has_faults = true;
+            }
         } else if (!strcmp(a, "--euicc") || !strcmp(a, "--curve") || !strcmp(a, "--isdr-aid") ||
                    !strcmp(a, "--block-size")) {
             if (i + 1 >= argc) {
@@ -1265,6 +1599,11 @@ int main(int argc, char **argv)
             rsp_buf_free(&g.aid);
             return usage_err(
                 &g, "choose one eUICC: --euicc soft:DIR, --pcsc [READER] or --at DEVICE", NULL);
+        }
+        if (g.has_faults && !g.soft_dir) {
+            rsp_buf_free(&g.aid);
+            return usage_err(&g, "--euicc-fault applies to the software eUICC (--euicc soft:DIR)",
+                             NULL);
         }
         st = euicc_open(&g);
         if (st == EXIT_OK)

@@ -57,6 +57,7 @@ struct config {
     char dppb_key[PATH_MAX];
     char ci_certs[4 * PATH_MAX]; /* comma-separated */
     char db_path[PATH_MAX];
+    char database[1024]; /* store URL; empty: db_path (SQLite) */
     unsigned threads;
     unsigned body_limit;
     unsigned conn_timeout;
@@ -104,7 +105,10 @@ static const struct cfg_key cfg_keys[] = {
     K("dppb_cert", T_STR, dppb_cert, "CERT.DPpb.SIG (PEM or DER)"),
     K("dppb_key", T_STR, dppb_key, "SK.DPpb.SIG (PEM)"),
     K("ci_certs", T_STR, ci_certs, "comma-separated CI certificate files"),
-    K("db_path", T_STR, db_path, "SQLite database file"),
+    K("db_path", T_STR, db_path, "SQLite database file (when database is not set)"),
+    K("database", T_STR, database,
+      "store URL: postgresql://USER@HOST/DB (PostgreSQL), sqlite:PATH or a path (SQLite);\n"
+      "                      overrides db_path"),
     K("threads", T_UINT, threads, "HTTP worker threads (4)"),
     K("body_limit", T_UINT, body_limit, "largest request body in bytes (1048576)"),
     K("conn_timeout", T_UINT, conn_timeout, "idle connection timeout in seconds (30)"),
@@ -340,11 +344,22 @@ static int config_check(const struct config *c)
         fprintf(stderr, "rsp-smdp: notify_poll_ms must be > 0\n");
         bad = 1;
     }
-    if (!c->db_path[0]) {
-        fprintf(stderr, "rsp-smdp: db_path is required\n");
+    if (!c->database[0] && !c->db_path[0]) {
+        fprintf(stderr, "rsp-smdp: db_path or database is required\n");
+        bad = 1;
+    }
+    if (c->database[0] && !rsp_store_url_backend(c->database)) {
+        fprintf(stderr, "rsp-smdp: database: not a store URL (postgresql://..., postgres://..., "
+                        "sqlite:PATH or a file path)\n");
         bad = 1;
     }
     return bad ? -1 : 0;
+}
+
+/* The store to open: `database` when set, else the SQLite file db_path. */
+static const char *store_url(const struct config *c)
+{
+    return c->database[0] ? c->database : c->db_path;
 }
 
 /* ---- routes ---- */
@@ -479,10 +494,25 @@ static int es9p_load(const struct config *cfg, struct es9p_creds *c)
     return 0;
 }
 
+/* detail is escaped: it may carry a database's error message (quotes, newlines). */
 static void log_event(const char *event, const char *detail)
 {
+    char esc[1024];
+    size_t n = 0;
+    for (const char *p = detail; *p && n + 7 < sizeof esc; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            esc[n++] = '\\';
+            esc[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(esc + n, sizeof esc - n, "\\u%04x", c);
+        } else {
+            esc[n++] = (char)c;
+        }
+    }
+    esc[n] = 0;
     fprintf(stderr, "{\"ts\":%lld,\"event\":\"%s\",\"detail\":\"%s\"}\n", (long long)time(NULL),
-            event, detail);
+            event, esc);
 }
 
 /* ---- audit (docs/AUDIT.md) ---- */
@@ -557,7 +587,13 @@ static int config_fingerprint(const struct config *c, const struct audit_state *
         const char *p = (const char *)c + cfg_keys[i].offset;
         switch (cfg_keys[i].type) {
         case T_STR:
-            snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, p);
+            if (p == c->database) { /* a password in the URL must not feed the fingerprint */
+                char shown[sizeof c->database];
+                rsp_store_url_redact(p, shown, sizeof shown);
+                snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, shown);
+            } else {
+                snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, p);
+            }
             break;
         case T_UINT:
             snprintf(line, sizeof line, "%s=%u\n", cfg_keys[i].name, *(const unsigned *)p);
@@ -631,7 +667,7 @@ static int audit_start(struct rsp_store *st, const struct config *cfg, const str
     rsp_hex_str(hex, fp, 32, 0);
     struct rsp_audit_entry e;
     snprintf(reason, sizeof reason, "pid %ld, host %.200s, schema %d", (long)getpid(), cfg->host,
-             rsp_store_sqlite_schema_version(st));
+             rsp_store_schema_version(st));
     rsp_audit_entry_set(&e, "process", "rsp-smdp", "", "Started", "rsp-smdp", "", reason);
     int rc = rsp_store_audit_append(st, &e);
     bool changed = true;
@@ -837,10 +873,15 @@ int main(int argc, char **argv)
     if (config_load(&cfg, config_path, explicit_config) || config_env(&cfg) || config_check(&cfg))
         return 1;
 
+    /* One connection for the sweeper here; the HTTP workers and the notifier open their own. */
     struct rsp_store *store = NULL;
-    int rc = rsp_store_sqlite_open(cfg.db_path, &store);
+    const char *url = store_url(&cfg);
+    char shown[sizeof cfg.database], why[512];
+    rsp_store_url_redact(url, shown, sizeof shown);
+    int rc = rsp_store_open_url(url, &store, why, sizeof why);
     if (rc) {
-        fprintf(stderr, "rsp-smdp: cannot open the store %s: %s\n", cfg.db_path, rsp_strerror(rc));
+        fprintf(stderr, "rsp-smdp: cannot open the store %s: %s (%s)\n", shown, rsp_strerror(rc),
+                why);
         return 1;
     }
     struct es9p_creds es9p;
@@ -859,9 +900,9 @@ int main(int argc, char **argv)
         char kid[17] = "";
         if (audit.key)
             rsp_hex_str(kid, audit.key_id, 8, 0);
-        printf("rsp-smdp: configuration ok (store schema version %d, ES9+ %s, audit checkpoints "
-               "%s%s%s, pseudonyms %s)\n",
-               rsp_store_sqlite_schema_version(store),
+        printf("rsp-smdp: configuration ok (store %s, %s schema version %d, ES9+ %s, audit "
+               "checkpoints %s%s%s, pseudonyms %s)\n",
+               shown, rsp_store_url_backend(url), rsp_store_schema_version(store),
                es9p_rc == 0 ? "configured" : "not configured", audit.key ? "signed by key " : "off",
                kid, audit.key ? "..." : "",
                audit.have_pseudonym ? "on" : "off (no EID in audit records or logs)");
@@ -895,7 +936,7 @@ int main(int argc, char **argv)
     struct smdp_ctx ctx = {&cfg, NULL, {es9p_rc == 0 ? &es9p.cfg : NULL, NULL}};
     if (es9p_rc != 0)
         log_event("es9p", "not configured (no DPauth): ES9+ answers 1.6/3.7");
-    rc = rsp_store_pool_create(rsp_store_sqlite_opener, cfg.db_path, &ctx.stores);
+    rc = rsp_store_pool_create(rsp_store_url_opener, (void *)url, &ctx.stores);
     if (rc == 0)
         rsp_store_pool_set_pseudonym_key(ctx.stores, pk);
     ctx.es9p_http.stores = ctx.stores;
@@ -950,7 +991,7 @@ int main(int argc, char **argv)
         .log = stderr,
     };
     struct rsp_es2p_notifier *notifier = NULL;
-    rc = rsp_es2p_notifier_start(&nc, rsp_store_sqlite_opener, cfg.db_path, cfg.notify_poll_ms,
+    rc = rsp_es2p_notifier_start(&nc, rsp_store_url_opener, (void *)url, cfg.notify_poll_ms,
                                  &notifier);
     if (rc) {
         fprintf(stderr, "rsp-smdp: cannot start the notification worker: %s\n", rsp_strerror(rc));
@@ -961,7 +1002,9 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return 1;
     }
-    char detail[128];
+    char detail[sizeof shown + 64];
+    snprintf(detail, sizeof detail, "%s %s", rsp_store_url_backend(url), shown);
+    log_event("store", detail);
     snprintf(detail, sizeof detail, "%s port %u%s", cfg.listen_address,
              (unsigned)rsp_http_server_port(srv), cfg.plain_http ? " plain-http" : " tls");
     log_event("listening", detail);
@@ -988,8 +1031,9 @@ int main(int argc, char **argv)
             unsigned n = 0;
             rc = rsp_store_sweep_expired(store, (int64_t)time(NULL), &n);
             if (rc || n) {
-                snprintf(detail, sizeof detail, "%u expired%s%s", n, rc ? ", error: " : "",
-                         rc ? rsp_strerror(rc) : "");
+                snprintf(detail, sizeof detail, "%u expired%s%s%s%s", n, rc ? ", error: " : "",
+                         rc ? rsp_strerror(rc) : "", rc ? ": " : "",
+                         rc ? rsp_store_last_error(store) : "");
                 log_event("sweep", detail);
             }
         }

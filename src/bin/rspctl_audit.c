@@ -1,4 +1,5 @@
-/* rspctl audit: the tamper-evident audit trail of the SM-DP+ (docs/AUDIT.md).
+/* rspctl audit: the tamper-evident audit trail of the SM-DP+ (docs/AUDIT.md). SMDP.sqlite below
+ * stands for any store --db takes: a file path, sqlite:PATH or a postgresql:// URL.
  *
  *   rspctl audit keygen DIR [--force]
  *   rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem
@@ -41,17 +42,26 @@ static int parse_seq(const char *s, int64_t *out)
     return 0;
 }
 
-/* Opens an existing store (never creates one). */
+/* Opens an existing store (never creates an SQLite file): a file path, sqlite:PATH or a
+ * postgresql:// URL, as for 'rspctl profiles --db'. */
 static int open_db(const char *cmd, const char *db, struct rsp_store **st)
 {
-    if (access(db, R_OK | W_OK) != 0) {
-        fprintf(stderr, "rspctl audit %s: %s: %s\n", cmd, db, strerror(errno));
-        return -1;
+    char why[512], shown[1024];
+    const char *backend = rsp_store_url_backend(db);
+    if (backend && strcmp(backend, "sqlite") == 0) {
+        const char *path = strncmp(db, "sqlite:", 7) == 0 ? db + 7 : db;
+        if (strncmp(path, "//", 2) == 0)
+            path += 2;
+        if (access(path, R_OK | W_OK) != 0) {
+            fprintf(stderr, "rspctl audit %s: %s: %s\n", cmd, path, strerror(errno));
+            return -1;
+        }
     }
-    int rc = rsp_store_sqlite_open(db, st);
+    int rc = rsp_store_open_url(db, st, why, sizeof why);
     if (rc) {
-        fprintf(stderr, "rspctl audit %s: cannot open the store %s: %s\n", cmd, db,
-                rsp_strerror(rc));
+        rsp_store_url_redact(db, shown, sizeof shown);
+        fprintf(stderr, "rspctl audit %s: cannot open the store %s: %s (%s)\n", cmd, shown,
+                rsp_strerror(rc), why);
         return -1;
     }
     return 0;

@@ -1,8 +1,11 @@
 /* rspctl profiles: the SM-DP+ inventory (docs/MANIFEST.md).
  *
- *   rspctl profiles import --db SMDP.sqlite --operator-cert OPERATOR.pem [--operator ID]
+ *   rspctl profiles import --db STORE --operator-cert OPERATOR.pem [--operator ID]
  *          (--package UPP --manifest M | --dir DIR | --csv FILE) [--store-packages-in DIR]
- *   rspctl profiles list --db SMDP.sqlite [--state S] [--json]
+ *   rspctl profiles list --db STORE [--state S] [--json]
+ *
+ * STORE is the SM-DP+ store: an SQLite file (a path or sqlite:PATH) or a PostgreSQL database
+ * (postgresql://USER@HOST/DB), as rsp-smdp's `database` setting.
  *   rspctl profiles generate --iccid ICCID --imsi IMSI [--spn S] [--profile-type T] -o UPP.der
  */
 #include <dirent.h>
@@ -144,11 +147,25 @@ static int collect_csv(const char *csv, struct pairs *ps)
     return rc;
 }
 
+/* Opens the store named by --db (a path, sqlite:PATH or a postgresql:// URL); prints why not. */
+static int open_store(const char *db, struct rsp_store **st, const char *cmd)
+{
+    char why[512], shown[1024];
+    int e = rsp_store_open_url(db, st, why, sizeof why);
+    if (e) {
+        rsp_store_url_redact(db, shown, sizeof shown);
+        fprintf(stderr, "rspctl profiles %s: %s: cannot open (%s: %s)\n", cmd, shown,
+                rsp_strerror(e), why);
+    }
+    return e;
+}
+
 static void import_usage(FILE *f)
 {
-    fprintf(f, "usage: rspctl profiles import --db SMDP.sqlite --operator-cert OPERATOR.pem\n"
+    fprintf(f, "usage: rspctl profiles import --db STORE --operator-cert OPERATOR.pem\n"
                "         [--operator ID] (--package UPP --manifest M | --dir DIR | --csv FILE)\n"
-               "         [--store-packages-in DIR]\n");
+               "         [--store-packages-in DIR]\n"
+               "  STORE: SQLite file (PATH or sqlite:PATH) or postgresql://USER@HOST/DB\n");
 }
 
 static int cmd_import(int argc, char **argv)
@@ -237,12 +254,11 @@ static int cmd_import(int argc, char **argv)
             items[i].pkg_len = 0;
         }
     }
-    if ((e = rsp_store_sqlite_open(db, &st)) != 0) {
-        fprintf(stderr, "rspctl profiles import: %s: cannot open (%s)\n", db, rsp_strerror(e));
+    if ((e = open_store(db, &st, "import")) != 0)
         goto done;
-    }
     if ((e = rsp_store_profile_import(st, items, ps.n, rspctl_actor())) != 0) {
-        fprintf(stderr, "rspctl profiles import: nothing imported: %s\n", rsp_strerror(e));
+        fprintf(stderr, "rspctl profiles import: nothing imported: %s%s%s\n", rsp_strerror(e),
+                *rsp_store_last_error(st) ? ": " : "", rsp_store_last_error(st));
         goto done;
     }
     size_t added = 0, present = 0;
@@ -341,7 +357,8 @@ static int cmd_list(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int r;
         if (rspctl_is_help(argv[i])) {
-            printf("usage: rspctl profiles list --db SMDP.sqlite [--state S] [--json]\n");
+            printf("usage: rspctl profiles list --db STORE [--state S] [--json]\n"
+                   "  STORE: SQLite file (PATH or sqlite:PATH) or postgresql://USER@HOST/DB\n");
             return 0;
         }
         if (strcmp(argv[i], "--json") == 0) {
@@ -359,28 +376,25 @@ static int cmd_list(int argc, char **argv)
     }
     enum rsp_profile_state s;
     if (!db || (state && rsp_profile_state_from_name(state, &s))) {
-        fprintf(stderr, "usage: rspctl profiles list --db SMDP.sqlite [--state S] [--json]\n"
+        fprintf(stderr, "usage: rspctl profiles list --db STORE [--state S] [--json]\n"
                         "  S: Available, Allocated, Linked, Confirmed, Released, Downloaded,\n"
                         "     Installed, Error, Unavailable\n");
         return EXIT_USAGE;
     }
     struct rsp_store *st;
-    int e = rsp_store_sqlite_open(db, &st);
-    if (e) {
-        fprintf(stderr, "rspctl profiles list: %s: cannot open (%s)\n", db, rsp_strerror(e));
+    int e = open_store(db, &st, "list");
+    if (e)
         return 1;
-    }
     if (c.json)
         printf("[");
     e = rsp_store_profile_list(st, state ? &s : NULL, list_one, &c);
     if (c.json)
         printf("]\n");
+    if (e)
+        fprintf(stderr, "rspctl profiles list: %s%s%s\n", rsp_strerror(e),
+                *rsp_store_last_error(st) ? ": " : "", rsp_store_last_error(st));
     rsp_store_close(st);
-    if (e) {
-        fprintf(stderr, "rspctl profiles list: %s\n", rsp_strerror(e));
-        return 1;
-    }
-    return 0;
+    return e ? 1 : 0;
 }
 
 /* ---- generate ---- */

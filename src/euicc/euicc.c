@@ -255,6 +255,63 @@ int rsp_euicc_state_serialize(const struct rsp_euicc *e, struct rsp_buf *out)
     return state_serialize(e, out);
 }
 
+static int fault_num(const char *v, size_t n, unsigned long max, unsigned long *out)
+{
+    if (n == 0 || n > 7)
+        return -1;
+    unsigned long x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (unsigned long)(v[i] - '0');
+    }
+    if (x > max)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int rsp_euicc_faults_parse(const char *spec, struct rsp_euicc_faults *f, char *err, size_t err_len)
+{
+    if (!spec || !f)
+        return RSP_EINVAL;
+    struct rsp_euicc_faults n = *f;
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t kl = eq ? (size_t)(eq - p) : len;
+        const char *v = eq ? eq + 1 : NULL;
+        size_t vl = eq ? len - kl - 1 : 0;
+        unsigned long x = 0;
+#define KEY(s) (kl == sizeof(s) - 1 && !memcmp(p, s, kl))
+        if (KEY("tear-at-segment") && v && fault_num(v, vl, 100000, &x) == 0 && x > 0)
+            n.tear_at_segment = (unsigned)x;
+        else if (KEY("fail-at-segment") && v && fault_num(v, vl, 100000, &x) == 0 && x > 0)
+            n.fail_at_segment = (unsigned)x;
+        else if (KEY("fail-reason") && v && fault_num(v, vl, 127, &x) == 0 && x > 0)
+            n.fail_reason = (int)x;
+        else if (KEY("delay-ms") && v && fault_num(v, vl, 600000, &x) == 0)
+            n.delay_ms = (unsigned)x;
+        else if (KEY("insufficient-memory") && !v)
+            n.insufficient_memory = true;
+        else {
+            set_detail(err, err_len,
+                       "bad fault '%.*s' (tear-at-segment=N, fail-at-segment=N, "
+                       "fail-reason=1..127, insufficient-memory, delay-ms=N)",
+                       (int)len, p);
+            return RSP_ESYNTAX;
+        }
+#undef KEY
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    *f = n;
+    return 0;
+}
+
 void rsp_euicc_set_faults(struct rsp_euicc *e, const struct rsp_euicc_faults *f)
 {
     if (e && f)
@@ -280,6 +337,27 @@ void rsp_euicc_set_test_hooks(struct rsp_euicc *e, const struct rsp_euicc_test_h
 bool rsp_euicc_torn(const struct rsp_euicc *e)
 {
     return e && e->torn;
+}
+
+void rsp_euicc_power_cycle(struct rsp_euicc *e)
+{
+    if (!e)
+        return;
+    es10b_session_discard(e);
+    if (e->torn)
+        e->faults.tear_at_segment = 0;
+    e->torn = false;
+}
+
+int rsp_euicc_state_load(struct rsp_euicc *e, const uint8_t *p, size_t n, char *detail,
+                         size_t detail_len)
+{
+    if (!e || (!p && n))
+        return RSP_EINVAL;
+    es10b_session_discard(e);
+    e->torn = false;
+    state_clear(e);
+    return state_parse(e, p, n, detail, detail_len);
 }
 
 typedef int (*es10_fn)(struct rsp_euicc *e, const uint8_t *cmd, size_t len, struct rsp_buf *resp);

@@ -194,6 +194,8 @@ int es10c_set_nickname(struct rsp_euicc *e, const uint8_t *cmd, size_t len, stru
 int state_serialize(const struct rsp_euicc *e, struct rsp_buf *out);
 /* Parses a state image into e (which must hold no state yet). On failure e's state is cleared. */
 int state_parse(struct rsp_euicc *e, const uint8_t *p, size_t n, char *detail, size_t detail_len);
+/* Drops every profile, notification and the kept key (default address kept). */
+void state_clear(struct rsp_euicc *e);
 int state_write_file(const char *path, const uint8_t *p, size_t n);
 /* 0 and the bytes, RSP_ENOTFOUND if the file does not exist, RSP_EIO otherwise. */
 int state_read_file(const char *path, struct rsp_buf *out);

@@ -27,6 +27,7 @@
 
 #include "euicc_int.h"
 #include "rsp/err.h"
+#include "rsp/fileio.h"
 
 #define STATE_VERSION 1
 
@@ -217,7 +218,7 @@ static int load_kept(struct rsp_euicc *e, struct loader *ld, const struct rsp_tl
     return 0;
 }
 
-static void clear_state(struct rsp_euicc *e)
+void state_clear(struct rsp_euicc *e)
 {
     for (size_t i = 0; i < e->n_profiles; i++)
         euicc_profile_clear(&e->profiles[i]);
@@ -298,7 +299,7 @@ int state_parse(struct rsp_euicc *e, const uint8_t *p, size_t n, char *detail, s
     struct loader ld = {detail, detail_len};
     int rc = parse(e, &ld, p, n);
     if (rc != 0)
-        clear_state(e);
+        state_clear(e);
     return rc;
 }
 
@@ -306,65 +307,10 @@ int state_parse(struct rsp_euicc *e, const uint8_t *p, size_t n, char *detail, s
 
 int state_read_file(const char *path, struct rsp_buf *out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errno == ENOENT ? RSP_ENOTFOUND : RSP_EIO;
-    uint8_t chunk[4096];
-    size_t k;
-    int rc = 0;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if ((rc = rsp_buf_append(out, chunk, k)) != 0)
-            break;
-    if (rc == 0 && ferror(f))
-        rc = RSP_EIO;
-    fclose(f);
-    rsp_memzero(chunk, sizeof chunk);
-    return rc;
+    return rsp_file_read(path, out);
 }
 
 int state_write_file(const char *path, const uint8_t *p, size_t n)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp)
-        return RSP_ENOMEM;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    int rc = RSP_EIO;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        size_t off = 0;
-        while (off < n) {
-            ssize_t w = write(fd, p + off, n - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        if (off == n && fsync(fd) == 0)
-            rc = 0;
-        if (close(fd) != 0)
-            rc = RSP_EIO;
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = RSP_EIO;
-        if (rc != 0)
-            unlink(tmp);
-    }
-    if (rc == 0) {
-        /* make the rename itself durable */
-        char *slash = strrchr(tmp, '/');
-        const char *dir = ".";
-        if (slash) {
-            *slash = 0;
-            dir = slash == tmp ? "/" : tmp;
-        }
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
-    free(tmp);
-    return rc;
+    return rsp_file_write_atomic(path, p, n, 0600);
 }

@@ -154,8 +154,9 @@ struct seg_walk {
     struct rsp_es10 *s;
     struct rsp_buf *raw;
     size_t n, index, max_len;
-    bool dry; /* only count and measure */
-    rsp_lpa_progress_fn progress;
+    bool dry;    /* only count and measure */
+    size_t skip; /* segments loaded by an earlier run: not sent again */
+    rsp_lpa_progress_fn progress, acked;
     void *progress_ctx;
     bool answered;
 };
@@ -170,6 +171,8 @@ static int seg(struct seg_walk *w, const uint8_t *p, size_t len)
         return 0;
     }
     w->index++;
+    if (w->index <= w->skip)
+        return 0;
     if (w->progress)
         w->progress(w->progress_ctx, w->index, w->n);
     int rc = rsp_es10_transceive(w->s, p, len, w->raw);
@@ -179,6 +182,8 @@ static int seg(struct seg_walk *w, const uint8_t *p, size_t len)
         w->answered = true;
         return 1;
     }
+    if (w->acked)
+        w->acked(w->progress_ctx, w->index, w->n);
     return 0;
 }
 
@@ -216,9 +221,32 @@ int rsp_lpa_load_bpp(struct rsp_es10 *s, const uint8_t *bpp, size_t len, struct 
                      struct rsp_sgp22_pir *pir, size_t *sent, rsp_lpa_progress_fn progress,
                      void *progress_ctx)
 {
+    struct rsp_lpa_load_opts o = {.progress = progress, .ctx = progress_ctx};
+    return rsp_lpa_load_bpp_ex(s, bpp, len, &o, raw, pir, sent);
+}
+
+int rsp_lpa_bpp_segments(const uint8_t *bpp, size_t len, size_t *n)
+{
+    if (!bpp || !n)
+        return RSP_EINVAL;
+    struct rsp_sgp22_bpp b;
+    int rc = rsp_sgp22_bpp_decode(bpp, len, &b);
+    if (rc != 0)
+        return rc;
+    struct seg_walk w = {.dry = true};
+    if ((rc = walk(&w, &b)) != 0)
+        return rc;
+    *n = w.n;
+    return 0;
+}
+
+int rsp_lpa_load_bpp_ex(struct rsp_es10 *s, const uint8_t *bpp, size_t len,
+                        const struct rsp_lpa_load_opts *o, struct rsp_buf *raw,
+                        struct rsp_sgp22_pir *pir, size_t *sent)
+{
     if (sent)
         *sent = 0;
-    if (!s || !bpp || !raw || !pir)
+    if (!s || !bpp || !raw || !pir || !o)
         return RSP_EINVAL;
     struct rsp_sgp22_bpp b;
     int rc = rsp_sgp22_bpp_decode(bpp, len, &b);
@@ -232,12 +260,16 @@ int rsp_lpa_load_bpp(struct rsp_es10 *s, const uint8_t *bpp, size_t len, struct 
     size_t block = s->block_size ? s->block_size : RSP_ES10_BLOCK_DEFAULT;
     if (w.max_len > 256 * block)
         return RSP_ERANGE;
+    if (o->skip >= w.n)
+        return RSP_EINVAL;
     w.dry = false;
-    w.progress = progress;
-    w.progress_ctx = progress_ctx;
+    w.skip = o->skip;
+    w.progress = o->progress;
+    w.acked = o->acked;
+    w.progress_ctx = o->ctx;
     rc = walk(&w, &b);
     if (sent)
-        *sent = w.index;
+        *sent = w.index > w.skip ? w.index - w.skip : 0;
     if (rc < 0)
         return rc;
     if (!w.answered)

@@ -203,6 +203,17 @@ static bool is_tls_code(CURLcode cc)
            cc == CURLE_USE_SSL_FAILED;
 }
 
+/* A connection cut during the TLS handshake (reset, EOF) is a network failure, not a TLS one:
+ * nothing was wrong with the certificates, and a retry may well succeed. */
+static bool dropped_in_handshake(CURLcode cc, long verify, const char *errbuf)
+{
+    if (cc != CURLE_SSL_CONNECT_ERROR || verify != X509_V_OK)
+        return false;
+    return strstr(errbuf, "SSL_ERROR_SYSCALL") || strstr(errbuf, "reset by peer") ||
+           strstr(errbuf, "unexpected eof") || strstr(errbuf, "EOF") ||
+           strstr(errbuf, "Connection refused");
+}
+
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -240,7 +251,7 @@ int rsp_es9p_post(struct rsp_es9p_client *c, const char *host, const char *fn, c
             break;
         if (resp_body->err)
             return resp_body->err;
-        if (is_tls_code(cc)) {
+        if (is_tls_code(cc) && !dropped_in_handshake(cc, verify, errbuf)) {
             classify_tls(oc, cc, errbuf);
             return RSP_EIO;
         }

@@ -41,6 +41,13 @@ __attribute__((format(printf, 5, 6))) static int stop(struct dl *d, enum rsp_lpa
 static int es10_stop(struct dl *d, int rc, const char *what)
 {
     char m[128];
+    if (rc == RSP_EIO || (rc == RSP_ESW && (d->s->last_sw & 0xFF00) == 0x6F00)) {
+        /* no answer, or "no precise diagnosis": the card was reset or lost power */
+        snprintf(m, sizeof m, "%s: the eUICC stopped answering (%s)", what,
+                 rc == RSP_ESW ? "SW 6Fxx" : "I/O error");
+        d->r->session_open = false;
+        return stop(d, RSP_LPA_DL_EUICC_IO, rc == RSP_ESW ? d->s->last_sw : 0, rc, "%s", m);
+    }
     if (rc == RSP_ESW) {
         snprintf(m, sizeof m, "%s: the eUICC answered SW %04X", what, (unsigned)d->s->last_sw);
         return stop(d, RSP_LPA_DL_EUICC_REFUSED, d->s->last_sw, rc, "%s", m);
@@ -86,6 +93,7 @@ static bool bytes_eq(const struct rsp_sgp22_bytes *b, const uint8_t *p, size_t n
 static void cancel(struct dl *d, const struct rsp_tid *tid, int reason)
 {
     ev(d, "cancelSession", 0, 0);
+    d->r->session_open = false;
     struct rsp_buf raw = RSP_BUF_INIT;
     struct rsp_sgp22_cancel_session_response cr;
     if (rsp_lpa_cancel_session(d->s, tid->b, tid->len, reason, &raw, &cr) == 0) {
@@ -105,6 +113,9 @@ static void split_host(struct dl *d, const char *addr)
     snprintf(d->host, sizeof d->host, "%s", addr);
 }
 
+static int load_and_report(struct dl *d, const struct rsp_tid *tid, const uint8_t *bpp,
+                           size_t bpp_len, size_t skip);
+
 /* After AuthenticateServer: authenticateClient, PrepareDownload, getBoundProfilePackage,
  * LoadBoundProfilePackage, handleNotification. */
 static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct rsp_buf *asr)
@@ -121,6 +132,15 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
         return stop(d, RSP_LPA_DL_OTHER, 0, rc, "%s", "out of memory");
     rc = rsp_es9p_call(d->c, d->host, &rq, &rs, &r->es9);
     rsp_es9_request_free(&rq);
+    if (rc != 0 && r->es9.kind == RSP_ES9P_REFUSED && r->es9.attempts > 1) {
+        /* authenticateClient is not idempotent: a repeat after a lost answer is refused because
+         * the first one went through. The session is unusable, the network is to blame. */
+        rsp_es9_response_free(&rs);
+        r->es9.kind = RSP_ES9P_NETWORK_ERROR;
+        r->es9.retryable = true;
+        return stop(d, RSP_LPA_DL_NETWORK, 0, RSP_EIO,
+                    "authenticateClient: answer lost, repeat refused (%.160s)", r->es9.message);
+    }
     if (rc != 0) {
         rsp_es9_response_free(&rs);
         return es9_stop(d, rc);
@@ -190,6 +210,14 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
         return es10_stop(d, rc, "PrepareDownload");
     }
 
+    if (pd.ok && d->o->before_heavy &&
+        d->o->before_heavy(d->o->hook_ctx, "getBoundProfilePackage")) {
+        rsp_buf_free(&pdr);
+        cancel(d, tid, RSP_SGP22_CANCEL_POSTPONED);
+        return stop(d, RSP_LPA_DL_DEFERRED, 0, RSP_ESTATE, "%s",
+                    "deferred before getBoundProfilePackage (device conditions); session "
+                    "cancelled as postponed");
+    }
     ev(d, "getBoundProfilePackage", 0, 0);
     memset(&rq, 0, sizeof rq);
     rq.fn = RSP_ES9_GET_BOUND_PROFILE_PACKAGE;
@@ -201,6 +229,7 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
         return stop(d, RSP_LPA_DL_OTHER, 0, rc, "%s", "out of memory");
     }
     if (!pd.ok) {
+        r->session_open = false;
         /* the SM-DP+ learns the eUICC's refusal from getBoundProfilePackage */
         long code = (long)pd.error_code;
         report(d, &rq);
@@ -211,8 +240,10 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
     rc = rsp_es9p_call(d->c, d->host, &rq, &rs, &r->es9);
     rsp_es9_request_free(&rq);
     if (rc != 0) {
+        /* No CancelSession here: a refusal ended the session at the SM-DP+ already, and after a
+         * network failure the eUICC session stays for the caller to retry or to cancel with the
+         * reason that fits (rsp_lpa_run: timeout when the retry budget is spent). */
         rsp_es9_response_free(&rs);
-        cancel(d, tid, RSP_SGP22_CANCEL_UNDEFINED_REASON);
         return es9_stop(d, rc);
     }
     if (!rsp_tid_equal(&rs.u.gbpp.transaction_id, tid)) {
@@ -222,18 +253,67 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
                     "getBoundProfilePackage: the answer is for another transaction");
     }
 
-    ev(d, "loadBoundProfilePackage", 0, 0);
+    size_t nseg = 0;
+    rc = rsp_lpa_bpp_segments(rs.u.gbpp.bound_profile_package.data,
+                              rs.u.gbpp.bound_profile_package.len, &nseg);
+    if (rc != 0) {
+        rsp_es9_response_free(&rs);
+        cancel(d, tid, RSP_SGP22_CANCEL_LOAD_BPP_EXECUTION_ERROR);
+        return stop(d, RSP_LPA_DL_OTHER, 0, rc, "getBoundProfilePackage: not a usable BPP (%s)",
+                    rsp_strerror(rc));
+    }
+    if (d->o->on_bpp && d->o->on_bpp(d->o->hook_ctx, tid, rs.u.gbpp.bound_profile_package.data,
+                                     rs.u.gbpp.bound_profile_package.len, nseg) != 0) {
+        rsp_es9_response_free(&rs);
+        return stop(d, RSP_LPA_DL_OTHER, 0, RSP_EIO, "%s",
+                    "the BPP could not be saved for a resume: stopped before loading it");
+    }
+    rc = load_and_report(d, tid, rs.u.gbpp.bound_profile_package.data,
+                         rs.u.gbpp.bound_profile_package.len, 0);
+    rsp_es9_response_free(&rs);
+    return rc;
+}
+
+static void seg_progress(void *ctx, size_t i, size_t n)
+{
+    struct dl *d = ctx;
+    ev(d, "loadBoundProfilePackage", i, n);
+    if (d->o->on_segment)
+        d->o->on_segment(d->o->hook_ctx, i, n, false);
+}
+
+static void seg_acked(void *ctx, size_t i, size_t n)
+{
+    struct dl *d = ctx;
+    if (d->o->on_segment)
+        d->o->on_segment(d->o->hook_ctx, i, n, true);
+}
+
+/* LoadBoundProfilePackage from segment skip+1, then the PIR to the SM-DP+. */
+static int load_and_report(struct dl *d, const struct rsp_tid *tid, const uint8_t *bpp,
+                           size_t bpp_len, size_t skip)
+{
+    struct rsp_lpa_download_result *r = d->r;
+    struct rsp_es9_request rq;
+    struct rsp_es9_response rs;
+    int rc;
+    d->r->step = "loadBoundProfilePackage";
     struct rsp_buf pir_raw = RSP_BUF_INIT;
     struct rsp_sgp22_pir pir;
     size_t sent = 0;
-    rc = rsp_lpa_load_bpp(d->s, rs.u.gbpp.bound_profile_package.data,
-                          rs.u.gbpp.bound_profile_package.len, &pir_raw, &pir, &sent,
-                          (rsp_lpa_progress_fn)NULL, NULL);
-    rsp_es9_response_free(&rs);
+    struct rsp_lpa_load_opts lo = {
+        .skip = skip, .progress = seg_progress, .acked = seg_acked, .ctx = d};
+    rc = rsp_lpa_load_bpp_ex(d->s, bpp, bpp_len, &lo, &pir_raw, &pir, &sent);
     if (rc != 0) {
         rsp_buf_free(&pir_raw);
+        if (skip && sent <= 1 && rc == RSP_ESW && d->s->last_sw == 0x6985) {
+            r->session_open = false;
+            return stop(d, RSP_LPA_DL_SESSION_LOST, 0x6985, RSP_ESTATE, "%s",
+                        "resume: the eUICC no longer holds the download session (it was reset)");
+        }
         return es10_stop(d, rc, "LoadBoundProfilePackage");
     }
+    r->session_open = false; /* the PIR ends the session on the eUICC */
     bool ok = pir.data.success;
     long reason = (long)pir.data.error_reason;
     if (ok && pir.data.aid.len == sizeof r->aid)
@@ -255,6 +335,7 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
     rsp_es9_response_free(&rs);
     rsp_es9_request_free(&rq);
     rsp_buf_free(&pir_raw);
+    (void)tid;
     if (!ok)
         return stop(d, RSP_LPA_DL_EUICC_REFUSED, reason, RSP_ESTATE, "installation failed: %s",
                     rsp_lpa_error_reason_name(reason));
@@ -262,6 +343,22 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
                 r->notification_sent
                     ? "installed"
                     : "installed (the installation notification is still pending)");
+}
+
+int rsp_lpa_download_resume(struct rsp_es10 *s, struct rsp_es9p_client *c,
+                            const struct rsp_lpa_download_opts *o, const struct rsp_tid *tid,
+                            const uint8_t *bpp, size_t len, size_t acked,
+                            struct rsp_lpa_download_result *result)
+{
+    if (!s || !c || !o || !result || !tid || !bpp || !o->smdp_address || !*o->smdp_address ||
+        strlen(o->smdp_address) >= 256)
+        return RSP_EINVAL;
+    memset(result, 0, sizeof *result);
+    struct dl d = {.s = s, .c = c, .o = o, .r = result};
+    split_host(&d, o->smdp_address);
+    result->tid = *tid;
+    result->session_open = true;
+    return load_and_report(&d, tid, bpp, len, acked);
 }
 
 int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
@@ -305,6 +402,7 @@ int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
     }
     struct rsp_es9_initiate_auth_resp *ia = &rs.u.initiate_auth;
     struct rsp_tid tid = ia->transaction_id;
+    result->tid = tid;
     struct rsp_sgp22_server_signed1 s1;
     if (rsp_sgp22_server_signed1_decode(ia->server_signed1.data, ia->server_signed1.len, &s1) !=
             0 ||
@@ -339,6 +437,7 @@ int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,
         rsp_buf_free(&asr);
         return es10_stop(&d, rc, "AuthenticateServer");
     }
+    result->session_open = ar.ok;
     if (!ar.ok) {
         long code = (long)ar.error_code;
         /* the SM-DP+ learns the refusal from authenticateClient */

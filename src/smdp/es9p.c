@@ -447,7 +447,10 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
         goto out;
     }
-    if (p.state != RSP_PROFILE_RELEASED) {
+    /* Released, or Downloaded again by the EID it was bound to: the retry after an installation
+     * that did not complete (§3.1.3 step 3; addendum §2.8). */
+    bool retry = p.state == RSP_PROFILE_DOWNLOADED && p.eid[0] && strcmp(p.eid, eid) == 0;
+    if (p.state != RSP_PROFILE_RELEASED && !retry) {
         refuse(resp, RSP_SC_MATCHING_ID_REFUSED);
         goto out;
     }
@@ -740,7 +743,8 @@ int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct
     rc = rsp_store_profile_get(st, s.iccid, &p);
     if (rc)
         goto out;
-    if (p.state != RSP_PROFILE_RELEASED) {
+    if (p.state != RSP_PROFILE_RELEASED &&
+        !(p.state == RSP_PROFILE_DOWNLOADED && strcmp(p.eid, s.eid) == 0)) {
         refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
         goto out;
     }

@@ -1533,6 +1533,24 @@ static void sq_close(struct rsp_store *st)
     free(s);
 }
 
+static int read_version(sqlite3 *db, int *v);
+
+static int sq_schema_version(struct rsp_store *st)
+{
+    int v;
+    return read_version(SQ(st)->db, &v) ? -1 : v;
+}
+
+static const char *sq_last_error(struct rsp_store *st)
+{
+    return sqlite3_errcode(SQ(st)->db) == SQLITE_OK ? "" : sqlite3_errmsg(SQ(st)->db);
+}
+
+static void sq_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point))
+{
+    SQ(st)->hook = hook;
+}
+
 static const struct rsp_store_ops sq_ops = {
     .close = sq_close,
     .profile_insert = sq_profile_insert,
@@ -1555,6 +1573,9 @@ static const struct rsp_store_ops sq_ops = {
     .profile_import = sq_profile_import,
     .profile_manifest = sq_profile_manifest,
     .profile_list = sq_profile_list,
+    .schema_version = sq_schema_version,
+    .last_error = sq_last_error,
+    .set_fault_hook = sq_set_fault_hook,
     .audit_append = sq_audit_append,
     .audit_head = sq_audit_head,
     .audit_walk = sq_audit_walk,
@@ -1671,6 +1692,21 @@ static int migrate(sqlite3 *db)
     return exec(db, "COMMIT");
 }
 
+/* journal_mode=WAL answers SQLITE_BUSY at once, without the busy handler, while another
+ * connection is creating the same new database (several processes or pool threads starting
+ * together): retried for up to BUSY_TIMEOUT_MS. */
+static int set_wal(sqlite3 *db)
+{
+    for (int waited = 0;; waited += 10) {
+        int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+            return RSP_EIO;
+        sqlite3_sleep(10);
+    }
+}
+
 int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
 {
     if (!path || !out)
@@ -1688,7 +1724,7 @@ int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
     if (rc == 0)
         sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     if (rc == 0)
-        rc = exec(s->db, "PRAGMA journal_mode=WAL");
+        rc = set_wal(s->db);
     if (rc == 0)
         rc = exec(s->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL");
     if (rc == 0)

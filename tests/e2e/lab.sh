@@ -35,6 +35,9 @@ fi
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rsp-lab.XXXXXX")
 LAB_DIR="$DIR/lab"
+# rsp-lpa keeps download attempts per EID; the test eUICC's EID is the same in every run, so
+# concurrent runs must not share the user's default state directory.
+export RSP_LPA_STATE_DIR="$DIR/lpa-default"
 lab_pid=
 cleanup() {
   local rc=$?
@@ -92,9 +95,36 @@ list=$(timeout 60 "$LAB" exec --dir "$LAB_DIR" -- "$LPA" --json --pcsc rspkit pr
 echo "$list"
 iccid=$(printf '%s' "$list" | sed -n 's/.*"iccid":"\([0-9]*\)".*"state":"enabled".*/\1/p')
 [ -n "$iccid" ] || die "no profile enabled on the eUICC over PC/SC"
-smdp_state=$("$RSPCTL" profiles list --db "$LAB_DIR/smdp.db" | awk -v i="$iccid" '($1 "") == (i "") {print $3}')
+smdp_state_of() {
+  "$RSPCTL" profiles list --db "$LAB_DIR/smdp.db" | awk -v i="$1" '($1 "") == (i "") {print $3}'
+}
+smdp_state=$(smdp_state_of "$iccid")
 [ "$smdp_state" = Installed ] || die "profile $iccid is '$smdp_state' at the SM-DP+, not Installed"
 log "profile $iccid: enabled over PC/SC, Installed at the SM-DP+"
+
+# Recovery through PC/SC: the card (rsp-euicc serve) outlives the LPA, so a restarted rsp-lpa
+# sends the rest of the BPP it saved -- no second getBoundProfilePackage.
+code2=$(grep '^LPA:1\$' "$DIR/lab.out" | sed -n 2p)
+gbpp() { grep -c '"function":"ES9+.GetBoundProfilePackage"' "$LAB_DIR/logs/rsp-smdp.log" || true; }
+g0=$(gbpp)
+log "rsp-lpa --pcsc killed (SIGKILL) right after segment 4 was acked, then --resume"
+st=0
+timeout 120 "$LAB" exec --dir "$LAB_DIR" -- \
+  env RSP_LPA_TEST_KILL_AT=acked:4 "$LPA" --pcsc rspkit --ca "$ci" --state-dir "$DIR/lpa-state" \
+  profile download -a "$code2" || st=$?
+[ "$st" -eq 137 ] || die "the killed rsp-lpa exited with $st, not 137"
+st=0
+timeout 120 "$LAB" exec --dir "$LAB_DIR" -- "$LPA" --pcsc rspkit --ca "$ci" \
+  --state-dir "$DIR/lpa-state" profile download --resume || st=$?
+[ "$st" -eq 0 ] || die "rsp-lpa --resume exited with $st"
+[ "$(gbpp)" -eq $((g0 + 1)) ] || die "the BPP was fetched $(($(gbpp) - g0)) times, not once"
+grep -q '"event":"resume"' "$DIR"/lpa-state/*/events.jsonl || die "no resume event"
+if grep -q '"event":"session-lost"' "$DIR"/lpa-state/*/events.jsonl; then
+  die "the card lost the session"
+fi
+iccid2=$(sed -n 's/.*"event":"installed".*"iccid":"\([0-9]*\)".*/\1/p' "$DIR"/lpa-state/*/events.jsonl)
+[ "$(smdp_state_of "$iccid2")" = Installed ] || die "resumed profile $iccid2 not Installed"
+log "resumed over PC/SC: profile $iccid2 Installed, one BPP download"
 
 log "SIGTERM to the lab"
 kill -TERM "$lab_pid"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "euicc_fx.h"
+#include "rsp/apdu_card.h"
 #include "rsp/err.h"
 #include "rsp/saip.h"
 
@@ -153,6 +154,62 @@ static void test_tear_and_retry(void **st)
 }
 
 /* A retry whose bppEuiccOtpk names no kept key (or without one) gets a fresh pair. */
+/* The card loses power and comes back without the process restarting (rsp-euicc serve, the LPA's
+ * in-process eUICC): rsp_euicc_power_cycle ends the tear, keeps what was committed and clears the
+ * one-shot tear fault; rsp_euicc_state_load replaces the state from an image, all or nothing. */
+static void test_power_cycle_and_state_load(void **st)
+{
+    (void)st;
+    struct rsp_euicc_faults f = {.tear_at_segment = 4};
+    struct rsp_euicc *e = fx_euicc(0, NULL, NULL);
+    fx_download(e, 0, &prof2, true, NULL);
+    struct rsp_buf before = fx_profiles(e), r = RSP_BUF_INIT;
+    rsp_euicc_set_faults(e, &f);
+    struct fx_dl dl = {.set = 0};
+    fx_authenticate(e, &dl, NULL);
+    fx_prepare(e, &dl, NULL);
+    struct rsp_buf bpp = RSP_BUF_INIT;
+    fx_bpp(&dl, &prof1, false, &bpp);
+    struct fx_segs s;
+    fx_split(&bpp, &s);
+    size_t sent;
+    assert_int_equal(fx_send(e, &s, &r, &sent), RSP_EIO);
+    assert_true(rsp_euicc_torn(e));
+    rsp_euicc_power_cycle(e);
+    assert_false(rsp_euicc_torn(e));
+    struct rsp_buf after = fx_profiles(e), image = fx_state(e);
+    assert_same(&before, &after);
+    /* the session is gone: a segment now has no session to go to */
+    assert_int_equal(fx_send(e, &s, &r, &sent), RSP_SW_COND_NOT_SATISFIED);
+    /* the tear was one-shot: the same download goes through now */
+    fx_download(e, 0, &prof1, false, NULL);
+    struct rsp_buf two = fx_profiles(e);
+    assert_true(two.len > after.len);
+
+    /* state_load: back to the image with one profile, then a corrupt image empties the state */
+    assert_int_equal(rsp_euicc_state_load(e, image.data, image.len, NULL, 0), 0);
+    struct rsp_buf again = fx_state(e);
+    assert_same(&image, &again);
+    char why[RSP_EUICC_DETAIL_SZ] = "";
+    assert_int_equal(image.data[6], 1);
+    image.data[6] = 2; /* 30 82 LL LL 80 01 version: an unknown version */
+    assert_int_equal(rsp_euicc_state_load(e, image.data, image.len, why, sizeof why), RSP_ESYNTAX);
+    assert_true(why[0] != 0);
+    struct rsp_profile_info_list l;
+    struct rsp_buf p = fx_profiles(e);
+    assert_int_equal(rsp_profile_info_list_decode(p.data, p.len, &l), 0);
+    assert_int_equal(l.n, 0);
+    rsp_euicc_free(e);
+    rsp_buf_free(&before);
+    rsp_buf_free(&after);
+    rsp_buf_free(&image);
+    rsp_buf_free(&two);
+    rsp_buf_free(&again);
+    rsp_buf_free(&p);
+    rsp_buf_free(&bpp);
+    rsp_buf_free(&r);
+}
+
 static void test_retry_unknown_otpk(void **st)
 {
     (void)st;
@@ -363,6 +420,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_tear_and_retry),
+        cmocka_unit_test(test_power_cycle_and_state_load),
         cmocka_unit_test(test_retry_unknown_otpk),
         cmocka_unit_test(test_corrupt_file),
         cmocka_unit_test(test_ts48_nist_one_layer),

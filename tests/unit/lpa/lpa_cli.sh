@@ -100,10 +100,18 @@ check 2 "download with a bad IMEI" "$LPA" "${E[@]}" profile download -s x --imei
 check 2 "download without an SM-DP+ (no default)" "$LPA" "${E[@]}" profile download
 check 2 "download with CC flag and no -c" "$LPA" "${E[@]}" profile download -a '1$x$y$$1'
 check 5 "download from an unresolvable SM-DP+" "$LPA" --json --retries 0 "${E[@]}" profile download \
-  -a 'LPA:1$smdp.invalid$MATCH'
+  -a 'LPA:1$smdp.invalid$MATCH' --max-attempts 2 --backoff-base 10
 [ "$(jget "$WORK/out" '.error.kind')" = network ] && ok "JSON network failure" || ko "JSON network failure"
+[ "$(grep -c '"step":"backoff"' "$WORK/out")" -eq 1 ] && ok "one back-off between 2 attempts" ||
+  ko "one back-off between 2 attempts"
 grep -q '"type":"progress","command":"profile download","step":"initiateAuthentication"' "$WORK/out" &&
   ok "JSON progress events" || ko "JSON progress events"
+check 7 "--no-wait leaves the download backing off" "$LPA" --retries 0 "${E[@]}" profile download \
+  -a 'LPA:1$smdp.invalid$MATCH' --no-wait
+check 2 "another download while one is pending" "$LPA" --retries 0 "${E[@]}" profile download \
+  -a 'LPA:1$other.invalid$X'
+check 0 "--abandon the pending download" "$LPA" "${E[@]}" profile download --abandon
+check 2 "--resume with nothing pending" "$LPA" "${E[@]}" profile download --resume
 check 0 "notification process (none pending)" "$LPA" --json "${E[@]}" notification process
 [ "$(jget "$WORK/out" '.data.sent | length')" -eq 0 ] && ok "nothing sent" || ko "notification process"
 check 1 "PC/SC without a reader" "$LPA" --pcsc "no such reader" chip info

@@ -22,6 +22,7 @@
 #include "rsp/es9p_json.h"
 #include "rsp/http_server.h"
 #include "rsp/lpa.h"
+#include "rsp/lpa_attempt.h"
 #include "rsp/smdp_bpp.h"
 
 static const struct fx_profile prof = {
@@ -36,7 +37,17 @@ static struct {
     uint8_t tid[16];
     unsigned notifications;
     unsigned cancels;
+    int64_t cancel_reason;  /* of the last cancelSession */
+    unsigned gbpp_calls;    /* getBoundProfilePackage answered */
+    unsigned fail_initiate; /* the next N initiateAuthentication calls get HTTP 503 */
+    bool fail_gbpp;         /* every getBoundProfilePackage gets HTTP 503 */
 } dp;
+
+static bool http_503(struct rsp_http_response *resp)
+{
+    resp->status = 503;
+    return rsp_buf_set(&resp->body, (const uint8_t *)"busy", 4) == 0;
+}
 
 static const struct rsp_pki_item *item(enum rsp_pki_role r)
 {
@@ -56,6 +67,10 @@ static int h_initiate(void *ctx, const struct rsp_http_request *req, struct rsp_
     (void)ctx;
     struct rsp_es9_request rq;
     struct rsp_status_code sc;
+    if (dp.fail_initiate) {
+        dp.fail_initiate--;
+        return http_503(resp) ? 0 : RSP_ENOMEM;
+    }
     if (rsp_es9_decode_request(RSP_ES9_INITIATE_AUTHENTICATION, (const char *)req->body,
                                req->body_len, &rq, &sc) != 0)
         return rsp_es_encode_failure(&sc, &resp->body);
@@ -151,9 +166,12 @@ static int h_gbpp(void *ctx, const struct rsp_http_request *req, struct rsp_http
     (void)ctx;
     struct rsp_es9_request rq;
     struct rsp_status_code sc;
+    if (dp.fail_gbpp)
+        return http_503(resp) ? 0 : RSP_ENOMEM;
     if (rsp_es9_decode_request(RSP_ES9_GET_BOUND_PROFILE_PACKAGE, (const char *)req->body,
                                req->body_len, &rq, &sc) != 0)
         return rsp_es_encode_failure(&sc, &resp->body);
+    dp.gbpp_calls++;
     struct rsp_sgp22_prepare_download_response pd;
     struct rsp_buf *pdr = &rq.u.gbpp.prepare_download_response;
     if (rsp_sgp22_prepare_download_response_decode(pdr->data, pdr->len, &pd) != 0 || !pd.ok) {
@@ -191,6 +209,11 @@ static int h_cancel(void *ctx, const struct rsp_http_request *req, struct rsp_ht
                                &sc) != 0)
         return rsp_es_encode_failure(&sc, &resp->body);
     dp.cancels++;
+    struct rsp_sgp22_cancel_session_response cr;
+    struct rsp_buf *csr = &rq.u.cancel_session.cancel_session_response;
+    dp.cancel_reason = -1;
+    if (rsp_sgp22_cancel_session_response_decode(csr->data, csr->len, &cr) == 0 && cr.ok)
+        dp.cancel_reason = cr.signed_part.reason;
     struct rsp_es9_response r;
     memset(&r, 0, sizeof r);
     r.fn = RSP_ES9_CANCEL_SESSION;
@@ -207,6 +230,16 @@ static const struct rsp_http_route routes[] = {
     {"/gsma/rsp2/es9plus/cancelSession", "cancelSession", h_cancel, NULL},
 };
 
+/* The LPA's link to the card: when `link_dead`, commands never reach the eUICC (the LPA died or
+ * the reader was unplugged) while the eUICC keeps its session. */
+static bool link_dead;
+static int card_handle(void *ctx, const uint8_t *cmd, size_t len, struct rsp_buf *resp)
+{
+    if (link_dead)
+        return RSP_EIO;
+    return rsp_euicc_process(ctx, cmd, len, resp);
+}
+
 struct env {
     struct rsp_euicc *e;
     struct rsp_apdu_card *card;
@@ -222,7 +255,7 @@ static void env_open(struct env *v)
     memset(v, 0, sizeof *v);
     memset(&dp, 0, sizeof dp);
     v->e = fx_euicc(0, NULL, NULL);
-    struct rsp_apdu_card_opts co = {.handle = rsp_euicc_process, .handle_ctx = v->e};
+    struct rsp_apdu_card_opts co = {.handle = card_handle, .handle_ctx = v->e};
     assert_int_equal(rsp_apdu_card_new(&v->card, &co), 0);
     assert_int_equal(rsp_apdu_loopback_new(&v->t, v->card), 0);
     struct rsp_es10_opts eo = {.block_size = 120};
@@ -399,6 +432,249 @@ static void test_download_network(void **st)
     env_close(&v);
 }
 
+/* ---- recovery ---- */
+
+struct capture {
+    struct rsp_buf bpp;
+    size_t cut_after; /* the link dies once this segment was acked */
+    size_t acked;
+};
+
+static int cap_bpp(void *ctx, const struct rsp_tid *tid, const uint8_t *bpp, size_t len,
+                   size_t segments)
+{
+    struct capture *c = ctx;
+    (void)tid;
+    assert_true(segments > c->cut_after);
+    return rsp_buf_set(&c->bpp, bpp, len);
+}
+
+static void cap_segment(void *ctx, size_t index, size_t n, bool done)
+{
+    struct capture *c = ctx;
+    (void)n;
+    if (done) {
+        c->acked = index;
+        if (index == c->cut_after)
+            link_dead = true;
+    }
+}
+
+/* The LPA stops after segment 4 (its link to the card is gone; the eUICC keeps the session):
+ * rsp_lpa_download_resume sends segments 5.. of the saved BPP, and the profile installs with ONE
+ * getBoundProfilePackage. Resuming into an eUICC that lost the session says SESSION_LOST. */
+static void test_resume_saved_bpp(void **st)
+{
+    (void)st;
+    struct env v;
+    env_open(&v);
+    struct capture cap = {.bpp = RSP_BUF_INIT, .cut_after = 4};
+    struct rsp_lpa_download_opts o = {.smdp_address = v.host,
+                                      .matching_id = "MATCH-1",
+                                      .tac = {0x35, 0x29, 0x06, 0x11},
+                                      .on_bpp = cap_bpp,
+                                      .on_segment = cap_segment,
+                                      .hook_ctx = &cap};
+    struct rsp_lpa_download_result r;
+    assert_int_equal(rsp_lpa_download(&v.s, v.c, &o, &r), RSP_ESW);
+    assert_int_equal(r.kind, RSP_LPA_DL_EUICC_IO);
+    assert_int_equal(cap.acked, 4);
+    assert_int_equal(dp.gbpp_calls, 1);
+    link_dead = false;
+    struct rsp_tid tid = r.tid;
+    /* a new LPA process: the ES10 session is opened again, the card keeps its RSP session */
+    rsp_es10_close(&v.s);
+    struct rsp_es10_opts eo = {.block_size = 120};
+    assert_int_equal(rsp_es10_open(&v.s, v.t, &eo), 0);
+    struct rsp_lpa_download_opts o2 = {.smdp_address = v.host};
+    assert_int_equal(
+        rsp_lpa_download_resume(&v.s, v.c, &o2, &tid, cap.bpp.data, cap.bpp.len, 4, &r), 0);
+    assert_int_equal(r.kind, RSP_LPA_DL_OK);
+    assert_int_equal(dp.gbpp_calls, 1);
+    assert_int_equal(dp.notifications, 1);
+    assert_int_equal(count_profiles(&v), 1);
+    /* the same BPP again: this session is over on the eUICC */
+    assert_int_equal(
+        rsp_lpa_download_resume(&v.s, v.c, &o2, &tid, cap.bpp.data, cap.bpp.len, 4, &r),
+        RSP_ESTATE);
+    assert_int_equal(r.kind, RSP_LPA_DL_SESSION_LOST);
+    rsp_buf_free(&cap.bpp);
+    env_close(&v);
+}
+
+static unsigned slept[32], n_slept;
+static void fake_sleep(void *ctx, unsigned ms)
+{
+    (void)ctx;
+    if (n_slept < 32)
+        slept[n_slept++] = ms;
+}
+static uint32_t fixed_random(void *ctx)
+{
+    (void)ctx;
+    return 0; /* the low end of each jitter window: d/2 */
+}
+
+static void run_opts(struct env *v, struct rsp_lpa_run_opts *ro, const char *dir)
+{
+    memset(ro, 0, sizeof *ro);
+    ro->dl.smdp_address = v->host;
+    ro->dl.matching_id = "MATCH-1";
+    memcpy(ro->dl.tac, "\x35\x29\x06\x11", 4);
+    ro->state_dir = dir;
+    rsp_lpa_retry_policy_default(&ro->retry);
+    ro->retry.base_ms = 1000;
+    ro->retry.cap_ms = 4000;
+    rsp_lpa_conditions_policy_default(&ro->cond_policy);
+    rsp_lpa_conditions_unknown(&ro->conditions);
+    ro->sleep_ms = fake_sleep;
+    ro->random = fixed_random;
+    n_slept = 0;
+}
+
+static size_t count_lines(const char *path, const char *needle)
+{
+    struct rsp_buf b = tu_load(path);
+    size_t n = 0;
+    assert_int_equal(rsp_buf_append_byte(&b, 0), 0);
+    for (const char *p = (const char *)b.data; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    rsp_buf_free(&b);
+    return n;
+}
+
+/* The driver: two HTTP 503 answers -> two back-offs (1000, then 2000 ms before jitter; the
+ * jitter source gives the low end) -> installed, and the record left for Stage 3. */
+static void test_run_backoff_then_success(void **st)
+{
+    (void)st;
+    struct env v;
+    env_open(&v);
+    char dir[512], ev[600];
+    snprintf(dir, sizeof dir, "%s/run1", tu_tmpdir());
+    struct rsp_lpa_run_opts ro;
+    run_opts(&v, &ro, dir);
+    dp.fail_initiate = 2;
+    struct rsp_lpa_download_result r;
+    struct rsp_lpa_attempt a;
+    assert_int_equal(rsp_lpa_run(&v.s, v.c, &ro, &r, &a), 0);
+    assert_int_equal(r.kind, RSP_LPA_DL_OK);
+    assert_int_equal(a.state, RSP_LPA_ATT_VERIFYING);
+    assert_int_equal(a.attempts, 3);
+    assert_int_equal(n_slept, 2);
+    assert_int_equal(slept[0], 500);
+    assert_int_equal(slept[1], 1000);
+    snprintf(ev, sizeof ev, "%s/events.jsonl", dir);
+    assert_int_equal(count_lines(ev, "\"event\":\"backoff\""), 2);
+    assert_int_equal(count_lines(ev, "\"event\":\"installed\""), 1);
+    /* run again: the record says installed, Stage 3 is the caller's; nothing is downloaded */
+    unsigned calls = dp.gbpp_calls;
+    assert_int_equal(rsp_lpa_run(&v.s, v.c, &ro, &r, &a), 0);
+    assert_int_equal(dp.gbpp_calls, calls);
+    assert_int_equal(rsp_lpa_attempt_clear(dir), 0);
+    remove(ev);
+    rmdir(dir);
+    env_close(&v);
+}
+
+/* The driver gives up when the budget is spent: getBoundProfilePackage always fails (503) after
+ * PrepareDownload, so the eUICC holds the session: CancelSession(timeout) goes to the SM-DP+;
+ * an SGP.22 refusal is final at once (no back-off). */
+static void test_run_give_up_cancels(void **st)
+{
+    (void)st;
+    struct env v;
+    env_open(&v);
+    char dir[512], ev[600];
+    snprintf(dir, sizeof dir, "%s/run2", tu_tmpdir());
+    struct rsp_lpa_run_opts ro;
+    run_opts(&v, &ro, dir);
+    ro.retry.max_attempts = 3;
+    dp.fail_gbpp = true;
+    struct rsp_lpa_download_result r;
+    struct rsp_lpa_attempt a;
+    assert_int_not_equal(rsp_lpa_run(&v.s, v.c, &ro, &r, &a), 0);
+    assert_int_equal(a.state, RSP_LPA_ATT_GAVE_UP);
+    assert_int_equal(a.attempts, 3);
+    assert_int_equal(n_slept, 2);
+    assert_int_equal(dp.cancels, 1);
+    assert_int_equal(dp.cancel_reason, RSP_SGP22_CANCEL_TIMEOUT);
+    assert_string_equal(a.pending_cancel, ""); /* delivered */
+    snprintf(ev, sizeof ev, "%s/events.jsonl", dir);
+    assert_int_equal(count_lines(ev, "\"event\":\"gave-up\""), 1);
+    assert_int_equal(count_lines(ev, "\"result\":\"delivered\""), 1);
+    dp.fail_gbpp = false;
+
+    /* a refusal: final, no back-off, no cancel (no eUICC session was opened) */
+    dp.refuse_initiate = true;
+    run_opts(&v, &ro, dir);
+    assert_int_not_equal(rsp_lpa_run(&v.s, v.c, &ro, &r, &a), 0);
+    assert_int_equal(r.kind, RSP_LPA_DL_SMDP_REFUSED);
+    assert_int_equal(a.state, RSP_LPA_ATT_GAVE_UP);
+    assert_int_equal(a.attempts, 1);
+    assert_int_equal(n_slept, 0);
+    assert_int_equal(dp.cancels, 1);
+    assert_int_equal(rsp_lpa_attempt_clear(dir), 0);
+    remove(ev);
+    rmdir(dir);
+    env_close(&v);
+}
+
+/* Device conditions: battery low and not charging -> deferred before anything is sent; with
+ * no_wait the run returns DEFERRED; waiting, it polls the conditions file until the platform
+ * writes charging=1, then installs. */
+static char cond_path[600];
+static void sleep_then_charge(void *ctx, unsigned ms)
+{
+    (void)ctx;
+    fake_sleep(NULL, ms);
+    if (n_slept == 3) {
+        FILE *f = fopen(cond_path, "w");
+        assert_non_null(f);
+        fputs("battery=9\ncharging=1\n", f);
+        fclose(f);
+    }
+}
+
+static void test_run_deferred(void **st)
+{
+    (void)st;
+    struct env v;
+    env_open(&v);
+    char dir[512], ev[600];
+    snprintf(dir, sizeof dir, "%s/run3", tu_tmpdir());
+    snprintf(cond_path, sizeof cond_path, "%s/conditions", tu_tmpdir());
+    FILE *f = fopen(cond_path, "w");
+    assert_non_null(f);
+    fputs("battery=9\ncharging=0\n", f);
+    fclose(f);
+    struct rsp_lpa_run_opts ro;
+    run_opts(&v, &ro, dir);
+    ro.conditions_file = cond_path;
+    ro.no_wait = true;
+    struct rsp_lpa_download_result r;
+    struct rsp_lpa_attempt a;
+    assert_int_not_equal(rsp_lpa_run(&v.s, v.c, &ro, &r, &a), 0);
+    assert_int_equal(r.kind, RSP_LPA_DL_DEFERRED);
+    assert_int_equal(a.state, RSP_LPA_ATT_DEFERRED);
+    assert_int_equal(a.attempts, 0);
+    assert_int_equal(dp.gbpp_calls, 0);
+    ro.no_wait = false;
+    ro.sleep_ms = sleep_then_charge;
+    ro.conditions_poll_ms = 50;
+    assert_int_equal(rsp_lpa_run(&v.s, v.c, &ro, &r, &a), 0);
+    assert_int_equal(r.kind, RSP_LPA_DL_OK);
+    assert_int_equal(n_slept, 3);
+    assert_int_equal(slept[0], 50);
+    snprintf(ev, sizeof ev, "%s/events.jsonl", dir);
+    assert_int_equal(count_lines(ev, "\"event\":\"resumed\""), 1);
+    assert_int_equal(rsp_lpa_attempt_clear(dir), 0);
+    remove(ev);
+    remove(cond_path);
+    rmdir(dir);
+    env_close(&v);
+}
+
 static void put_file(const char *dir, const char *sub, const char *name, const struct rsp_buf *b)
 {
     char path[1024];
@@ -488,6 +764,10 @@ int main(void)
         cmocka_unit_test(test_local_verification),
         cmocka_unit_test(test_download_network),
         cmocka_unit_test(test_cli_download),
+        cmocka_unit_test(test_resume_saved_bpp),
+        cmocka_unit_test(test_run_backoff_then_success),
+        cmocka_unit_test(test_run_give_up_cancels),
+        cmocka_unit_test(test_run_deferred),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_group);
 }

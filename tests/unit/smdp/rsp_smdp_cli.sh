@@ -52,6 +52,33 @@ check 1 "operator defined twice" "$SMDP" -c "$tmp/dupop.conf" --check-config
 { cat "$tmp/plain.conf"; echo "operator = op1 token_sha256=$(printf %064d 0) callback_url=http://127.0.0.1:9/cb"; } > "$tmp/okop.conf"
 check 0 "operator line" "$SMDP" -c "$tmp/okop.conf" --check-config
 
+# The store URL (database): SQLite by sqlite:PATH, PostgreSQL by URL; a refused or unreachable
+# store stops the check with a message that never shows the password.
+check 0 "database = sqlite:PATH" env RSP_SMDP_DATABASE="sqlite:$tmp/url.db" "$SMDP" -c "$tmp/plain.conf" --check-config
+[ -f "$tmp/url.db" ] || { echo "FAIL: database = sqlite:PATH did not create the file"; fail=1; }
+check 1 "database = mysql://" env RSP_SMDP_DATABASE="mysql://h/db" "$SMDP" -c "$tmp/plain.conf" --check-config
+msg=$(RSP_SMDP_DATABASE="postgresql://rspkit:s3cret@127.0.0.1:1/none" "$SMDP" -c "$tmp/plain.conf" --check-config 2>&1)
+st=$?
+if [ "$st" -eq 1 ] && printf '%s' "$msg" | grep -q 'postgresql://rspkit:\*\*\*@127.0.0.1:1/none' &&
+   ! printf '%s' "$msg" | grep -q s3cret; then
+  echo "ok: unreachable PostgreSQL: exit 1, password not shown"
+else
+  echo "FAIL: unreachable PostgreSQL: status $st: $msg"; fail=1
+fi
+if [ -n "${RSP_TEST_PG:-}" ] && command -v psql >/dev/null; then
+  pgdb="rsp_cli_$$"
+  pgurl=$(printf '%s' "$RSP_TEST_PG" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/$pgdb#")
+  psql "$RSP_TEST_PG" -qc "CREATE DATABASE $pgdb" >/dev/null
+  out=$(RSP_SMDP_DATABASE="$pgurl" "$SMDP" -c "$tmp/plain.conf" --check-config 2>&1)
+  psql "$RSP_TEST_PG" -qc "DROP DATABASE $pgdb WITH (FORCE)" >/dev/null
+  case "$out" in
+    *"postgres schema version 3"*) echo "ok: --check-config on PostgreSQL" ;;
+    *) echo "FAIL: --check-config on PostgreSQL: $out"; fail=1 ;;
+  esac
+else
+  echo "ok: --check-config on PostgreSQL # SKIP RSP_TEST_PG unset"
+fi
+
 "$SMDP" -c "$tmp/plain.conf" >"$tmp/out.log" 2>"$tmp/err.log" &
 pid=$!
 port=

@@ -1,8 +1,19 @@
 /* SM-DP+ store: state tables, compare-and-set, races between connections, sessions, the expiry
- * sweeper, migrations and crash consistency (SQLite backend). */
+ * sweeper, migrations and crash consistency, for each backend:
+ *
+ *   test_store sqlite      SQLite files in a temporary directory
+ *   test_store pg          PostgreSQL databases on the server named by RSP_TEST_PG (scripts/pg.sh);
+ *                          every test skips when it is unset
+ *
+ * The same tests run against both; the PostgreSQL run adds tests of its own (a writer blocked on
+ * a row lock loses its compare-and-set, many connections contending, connections killed in the
+ * middle of a transaction, concurrent migration, schema parity with SQLite). */
+#include "pgtest.h"
 #include "testutil.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,19 +27,62 @@
 #include "rsp/err.h"
 #include "rsp/store.h"
 
-static const char *db_path(const char *name)
+static bool use_pg; /* argv[1] == "pg" */
+
+/* The URL of a fresh store called `name`: a file in the temporary directory (SQLite) or a new
+ * database (PostgreSQL; the test skips without a server). Static storage, rotating. */
+static const char *db_url(const char *name)
 {
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tu_tmpdir(), name);
+    static char paths[4][512];
+    static unsigned next;
+    if (use_pg) {
+        TU_REQUIRE_PG();
+        return tu_pg_db(name);
+    }
+    char *path = paths[next++ % 4];
+    snprintf(path, sizeof paths[0], "%s/%s", tu_tmpdir(), name);
     return path;
 }
 
-static struct rsp_store *open_store(const char *path)
+static struct rsp_store *open_store(const char *url)
 {
     struct rsp_store *st = NULL;
-    assert_int_equal(rsp_store_sqlite_open(path, &st), 0);
+    char err[256];
+    int rc = rsp_store_open_url(url, &st, err, sizeof err);
+    if (rc)
+        fail_msg("open %s: %s (%s)", url, rsp_strerror(rc), err);
     assert_non_null(st);
     return st;
+}
+
+/* SQL straight on the database, beside the store (both backends understand these statements). */
+static void raw_exec(const char *url, const char *sql)
+{
+    if (use_pg) {
+        tu_pg_exec(url, sql);
+        return;
+    }
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(url, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err ? err : "?");
+    sqlite3_close(db);
+}
+
+static long long raw_query_ll(const char *url, const char *sql)
+{
+    if (use_pg)
+        return tu_pg_query_ll(url, sql);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open(url, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    long long v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
 }
 
 static void mkprofile(struct rsp_profile *p, const char *iccid, const char *type)
@@ -111,7 +165,7 @@ static void test_profile_table(void **state)
 static void test_profile_transitions_stored(void **state)
 {
     (void)state;
-    struct rsp_store *st = open_store(db_path("trans.db"));
+    struct rsp_store *st = open_store(db_url("trans.db"));
     int n = 0;
     for (int f = 0; f < RSP_PROFILE_NSTATES; f++)
         for (int t = 0; t < RSP_PROFILE_NSTATES; t++) {
@@ -147,7 +201,7 @@ static void test_profile_transitions_stored(void **state)
 static void test_profile_crud_cas(void **state)
 {
     (void)state;
-    struct rsp_store *st = open_store(db_path("crud.db"));
+    struct rsp_store *st = open_store(db_url("crud.db"));
     struct rsp_profile p, a, b, got;
     const uint8_t pkg[] = {0xa0, 0x03, 0x01, 0x02, 0x03};
     mkprofile(&p, "8944476500001234567", "gold");
@@ -238,7 +292,7 @@ static void *race_thread(void *arg)
 {
     struct racer *r = arg;
     struct rsp_store *st = NULL;
-    if (rsp_store_sqlite_open(r->path, &st) != 0) {
+    if (rsp_store_open_url(r->path, &st, NULL, 0) != 0) {
         r->errors++;
         return NULL;
     }
@@ -282,7 +336,7 @@ static void *race_thread(void *arg)
 static void test_race_two_connections(void **state)
 {
     (void)state;
-    const char *path = db_path("race.db");
+    const char *path = db_url("race.db");
     struct rsp_store *st = open_store(path);
     enum { N = 150 };
     pthread_barrier_t bar;
@@ -349,7 +403,7 @@ static void mksession(struct rsp_session *s, const char *tid, int64_t expires_at
 static void test_sessions(void **state)
 {
     (void)state;
-    struct rsp_store *st = open_store(db_path("sess.db"));
+    struct rsp_store *st = open_store(db_url("sess.db"));
     struct rsp_session s, got, next;
     int64_t exp = (int64_t)time(NULL) + 600;
     mksession(&s, "D0A956CD160143F194E0A2D002018770", exp);
@@ -414,7 +468,7 @@ static void test_sessions(void **state)
 static void test_sweeper(void **state)
 {
     (void)state;
-    struct rsp_store *st = open_store(db_path("sweep.db"));
+    struct rsp_store *st = open_store(db_url("sweep.db"));
     int64_t now = (int64_t)time(NULL);
     struct rsp_profile p;
     /* P1 Downloaded, its session expired -> Released. P2 Downloaded but a second, live session
@@ -486,35 +540,121 @@ static void test_sweeper(void **state)
 static void test_migrations(void **state)
 {
     (void)state;
-    const char *path = db_path("mig.db");
-    unlink(path);
+    const char *path = db_url("mig.db");
+    if (!use_pg)
+        unlink(path);
     struct rsp_store *st = open_store(path);
-    assert_int_equal(rsp_store_sqlite_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), 4);
     struct rsp_profile p;
     mkprofile(&p, "8944000000000000777", "t");
     assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "t"), 0);
     rsp_store_close(st);
     st = open_store(path); /* re-open: no migration re-run, data kept */
-    assert_int_equal(rsp_store_sqlite_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), 4);
     assert_int_equal(rsp_store_profile_get(st, "8944000000000000777", &p), 0);
+    rsp_store_close(st);
+    assert_int_equal(raw_query_ll(path, "SELECT count(*) FROM schema_version"), 4);
+
+    /* A database at version 2 (before the ES9+ session columns and the audit chain) is brought
+     * to 4, data kept, its audit rows chained. */
+    raw_exec(path, "ALTER TABLE sessions DROP COLUMN euicc_cert;"
+                   "ALTER TABLE sessions DROP COLUMN euicc_sig1;"
+                   "ALTER TABLE sessions DROP COLUMN smdp_sig2;"
+                   "DROP INDEX audit_seq; ALTER TABLE audit DROP COLUMN seq;"
+                   "ALTER TABLE audit DROP COLUMN subject; ALTER TABLE audit DROP COLUMN prev_hash;"
+                   "ALTER TABLE audit DROP COLUMN hash; DROP TABLE audit_head;"
+                   "DROP TABLE audit_checkpoints; DROP TABLE audit_exports;"
+                   "DELETE FROM schema_version WHERE version >= 3");
+    st = open_store(path);
+    assert_int_equal(rsp_store_schema_version(st), 4);
+    struct rsp_audit_head ah;
+    assert_int_equal(rsp_store_audit_head(st, &ah), 0);
+    assert_int_equal(ah.seq, 1); /* the profile's insert record, chained by the upgrade */
+    assert_int_equal(rsp_store_profile_get(st, "8944000000000000777", &p), 0);
+    struct rsp_session s;
+    rsp_session_init(&s);
+    snprintf(s.tid, sizeof s.tid, "0A0B");
+    s.expires_at = 1;
+    rsp_buf_append(&s.euicc_cert, "\x30\x00", 2);
+    assert_int_equal(rsp_store_session_insert(st, &s, "t"), 0);
+    struct rsp_session g;
+    rsp_session_init(&g);
+    assert_int_equal(rsp_store_session_get(st, "0A0B", &g), 0);
+    tu_assert_hex(g.euicc_cert.data, g.euicc_cert.len, "3000");
+    rsp_session_free(&g);
+    rsp_session_free(&s);
     rsp_store_close(st);
 
     /* A database written by a newer schema is refused. */
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 0)", 0, 0, 0), 0);
-    sqlite3_close(db);
+    raw_exec(path, "INSERT INTO schema_version VALUES (99, 0)");
     struct rsp_store *bad = NULL;
-    assert_int_equal(rsp_store_sqlite_open(path, &bad), RSP_ESTATE);
+    assert_int_equal(rsp_store_open_url(path, &bad, NULL, 0), RSP_ESTATE);
     assert_null(bad);
 
+    if (use_pg) {
+        /* Nothing listening, an unknown database: RSP_EIO with the reason. */
+        char err[256];
+        assert_int_equal(
+            rsp_store_open_url("postgresql://rspkit@127.0.0.1:1/x", &bad, err, sizeof err),
+            RSP_EIO);
+        assert_null(bad);
+        assert_non_null(strstr(err, "cannot connect"));
+        assert_int_equal(
+            rsp_store_open_url(tu_pg_url("rsp_no_such_database"), &bad, err, sizeof err), RSP_EIO);
+        assert_non_null(strstr(err, "rsp_no_such_database"));
+        return;
+    }
     /* Not a database at all */
-    const char *junk = db_path("junk.db");
+    const char *junk = db_url("junk.db");
     FILE *f = fopen(junk, "wb");
     assert_non_null(f);
     fputs("this is not an sqlite file, not at all, not even close, really............", f);
     fclose(f);
-    assert_int_equal(rsp_store_sqlite_open(junk, &bad), RSP_EIO);
+    assert_int_equal(rsp_store_open_url(junk, &bad, NULL, 0), RSP_EIO);
+}
+
+/* Several processes (here: threads with their own connections) opening a new database at the
+ * same moment: each finds the schema complete, and each migration ran exactly once. */
+struct opener {
+    const char *url;
+    pthread_barrier_t *bar;
+    int rc;
+    int version;
+};
+
+static void *open_thread(void *arg)
+{
+    struct opener *o = arg;
+    struct rsp_store *st = NULL;
+    pthread_barrier_wait(o->bar);
+    o->rc = rsp_store_open_url(o->url, &st, NULL, 0);
+    if (o->rc == 0)
+        o->version = rsp_store_schema_version(st);
+    rsp_store_close(st);
+    return NULL;
+}
+
+static void test_concurrent_open(void **state)
+{
+    (void)state;
+    const char *url = db_url("conc.db");
+    enum { NT = 6 };
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, NT);
+    struct opener o[NT];
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) {
+        o[i] = (struct opener){url, &bar, -999, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, open_thread, &o[i]), 0);
+    }
+    for (int i = 0; i < NT; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&bar);
+    for (int i = 0; i < NT; i++) {
+        assert_int_equal(o[i].rc, 0);
+        assert_int_equal(o[i].version, 4);
+    }
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM schema_version"), 4);
 }
 
 /* ---- crash in the middle of a multi-step change ---- */
@@ -531,9 +671,9 @@ static void crash_child(const char *path, int which)
     setrlimit(RLIMIT_CORE, &no_core);
     signal(SIGABRT, SIG_DFL);
     struct rsp_store *st = NULL;
-    if (rsp_store_sqlite_open(path, &st) != 0)
+    if (rsp_store_open_url(path, &st, NULL, 0) != 0)
         _exit(2);
-    rsp_store_sqlite_set_fault_hook(st, die_hook);
+    rsp_store_set_fault_hook(st, die_hook);
     if (which == 0) {
         rsp_store_profile_transition(st, "8944000000000000100", RSP_PROFILE_AVAILABLE,
                                      RSP_PROFILE_LINKED, "child", "crash");
@@ -551,7 +691,7 @@ static void crash_child(const char *path, int which)
 static void test_crash_consistency(void **state)
 {
     (void)state;
-    const char *path = db_path("crash.db");
+    const char *path = db_url("crash.db");
     struct rsp_store *st = open_store(path);
     struct rsp_profile p;
     mkprofile(&p, "8944000000000000100", "t");
@@ -603,6 +743,8 @@ static void test_crash_consistency(void **state)
     assert_int_equal(rsp_store_sweep_expired(st, (int64_t)time(NULL), &n), 0);
     assert_int_equal(n, 1);
     rsp_store_close(st);
+    if (use_pg)
+        return; /* the server rolled the children's transactions back: checked above */
 
     sqlite3 *db;
     sqlite3_stmt *q;
@@ -617,7 +759,7 @@ static void test_crash_consistency(void **state)
 static void test_outbox(void **state)
 {
     (void)state;
-    struct rsp_store *st = open_store(db_path("outbox.db"));
+    struct rsp_store *st = open_store(db_url("outbox.db"));
     struct rsp_outbox_item it = {0}, got;
     snprintf(it.iccid, sizeof it.iccid, "8944000000000000001");
     snprintf(it.url, sizeof it.url,
@@ -661,9 +803,11 @@ static void *pool_thread(void *arg)
 static void test_pool(void **state)
 {
     (void)state;
-    const char *path = db_path("pool.db");
+    const char *path = db_url("pool.db");
     struct rsp_store_pool *pool = NULL;
-    assert_int_equal(rsp_store_pool_create(rsp_store_sqlite_opener, (void *)path, &pool), 0);
+    assert_int_equal(rsp_store_pool_create(use_pg ? rsp_store_pg_opener : rsp_store_sqlite_opener,
+                                           (void *)path, &pool),
+                     0);
     struct rsp_store *mine;
     assert_int_equal(rsp_store_pool_get(pool, &mine), 0);
     struct rsp_profile p;
@@ -690,22 +834,535 @@ static void test_pool(void **state)
     rsp_store_pool_destroy(pool);
     rsp_store_pool_destroy(NULL);
     struct rsp_store_pool *bad = NULL;
-    assert_int_equal(
-        rsp_store_pool_create(rsp_store_sqlite_opener, (void *)"/nonexistent/x/y.db", &bad), 0);
+    const char *unusable =
+        use_pg ? "postgresql://rspkit@127.0.0.1:1/none?connect_timeout=2" : "/nonexistent/x/y.db";
+    assert_int_equal(rsp_store_pool_create(rsp_store_url_opener, (void *)unusable, &bad), 0);
     struct rsp_store *none;
     assert_int_equal(rsp_store_pool_get(bad, &none), RSP_EIO);
     assert_int_equal(rsp_store_pool_size(bad), 0);
     rsp_store_pool_destroy(bad);
 }
 
-int main(void)
+/* ==== PostgreSQL only ==== */
+
+/* A second connection to the test database, for watching and killing the store's backend. */
+static PGconn *admin_connect(const char *url)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_profile_table),    cmocka_unit_test(test_profile_transitions_stored),
-        cmocka_unit_test(test_profile_crud_cas), cmocka_unit_test(test_race_two_connections),
-        cmocka_unit_test(test_sessions),         cmocka_unit_test(test_sweeper),
-        cmocka_unit_test(test_migrations),       cmocka_unit_test(test_crash_consistency),
-        cmocka_unit_test(test_outbox),           cmocka_unit_test(test_pool),
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("admin connection: %s", PQerrorMessage(c));
+    return c;
+}
+
+static long long admin_ll(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    long long v = PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+}
+
+/* ---- a writer blocked on the row lock of an uncommitted CAS loses once it commits ---- */
+
+static sem_t hold_updated, hold_release;
+
+static void hold_hook(const char *point)
+{
+    if (strcmp(point, "profile_cas:after_update") == 0) {
+        sem_post(&hold_updated); /* the row is updated and locked, not committed */
+        sem_wait(&hold_release); /* until the main thread says so */
+    }
+}
+
+struct cas_job {
+    struct rsp_store *st;
+    struct rsp_profile cur, next;
+    int rc;
+};
+
+static void *cas_thread(void *arg)
+{
+    struct cas_job *j = arg;
+    j->rc = rsp_store_profile_update(j->st, &j->cur, &j->next, "job", "race");
+    return NULL;
+}
+
+static void test_pg_blocked_writer_loses(void **state)
+{
+    (void)state;
+    const char *url = db_url("blocked");
+    struct rsp_store *a = open_store(url), *b = open_store(url);
+    struct rsp_profile p;
+    mkprofile(&p, "8944000000000000300", "t");
+    assert_int_equal(rsp_store_profile_insert(a, &p, NULL, 0, "t"), 0);
+    struct cas_job ja, jb;
+    memset(&ja, 0, sizeof ja);
+    memset(&jb, 0, sizeof jb);
+    ja.st = a;
+    jb.st = b;
+    ja.rc = jb.rc = -999;
+    assert_int_equal(rsp_store_profile_get(a, p.iccid, &ja.cur), 0);
+    assert_int_equal(rsp_store_profile_get(b, p.iccid, &jb.cur), 0); /* both read version 0 */
+    ja.next = ja.cur;
+    ja.next.state = RSP_PROFILE_LINKED;
+    snprintf(ja.next.eid, sizeof ja.next.eid, "89049032123451234512345678901235");
+    jb.next = jb.cur;
+    jb.next.state = RSP_PROFILE_ALLOCATED;
+
+    sem_init(&hold_updated, 0, 0);
+    sem_init(&hold_release, 0, 0);
+    rsp_store_set_fault_hook(a, hold_hook);
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, cas_thread, &ja), 0);
+    sem_wait(&hold_updated);
+    assert_int_equal(pthread_create(&tb, NULL, cas_thread, &jb), 0);
+    /* Wait until B's UPDATE is queued behind A's row lock (the server says so). */
+    PGconn *adm = admin_connect(url);
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND wait_event_type = 'Lock'",
+             rsp_store_pg_backend_pid(b));
+    long long waiting = 0;
+    for (int i = 0; i < 3000 && waiting != 1; i++) {
+        waiting = admin_ll(adm, sql);
+        if (waiting != 1)
+            usleep(10000);
+    }
+    PQfinish(adm);
+    sem_post(&hold_release); /* A writes its audit row and commits */
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    rsp_store_set_fault_hook(a, NULL);
+    sem_destroy(&hold_updated);
+    sem_destroy(&hold_release);
+    assert_int_equal(waiting, 1);
+    assert_int_equal(ja.rc, 0);
+    assert_int_equal(jb.rc, RSP_ESTATE);
+    struct rsp_profile got;
+    assert_int_equal(rsp_store_profile_get(b, p.iccid, &got), 0);
+    assert_int_equal(got.state, RSP_PROFILE_LINKED);
+    assert_int_equal(got.version, 1);
+    struct rsp_audit_entry au[4];
+    size_t na;
+    assert_int_equal(rsp_store_audit_list(b, p.iccid, au, 4, &na), 0);
+    assert_int_equal(na, 2);
+    assert_string_equal(au[1].to, "Linked");
+    rsp_store_close(a);
+    rsp_store_close(b);
+}
+
+/* ---- many connections, one profile per round: exactly one CAS wins ---- */
+
+enum { MW_THREADS = 8, MW_ROUNDS = 30 };
+
+struct mw_thread {
+    const char *url;
+    pthread_barrier_t *bar;
+    int id;
+    int won[MW_ROUNDS];
+    int errors;
+};
+
+static void *mw_run(void *arg)
+{
+    struct mw_thread *t = arg;
+    struct rsp_store *st = NULL;
+    int orc = rsp_store_open_url(t->url, &st, NULL, 0);
+    for (int i = 0; i < MW_ROUNDS; i++) {
+        char iccid[21];
+        snprintf(iccid, sizeof iccid, "8988%015d", i);
+        struct rsp_profile cur, next;
+        pthread_barrier_wait(t->bar); /* profile i inserted */
+        int rc = orc ? orc : rsp_store_profile_get(st, iccid, &cur);
+        pthread_barrier_wait(t->bar); /* everyone read version 0 */
+        if (rc == 0) {
+            next = cur;
+            next.state = RSP_PROFILE_LINKED;
+            snprintf(next.eid, sizeof next.eid, "890490321234512345123456789%05u",
+                     (unsigned)t->id % 100000u);
+            rc = rsp_store_profile_update(st, &cur, &next, "mw", "contend");
+        }
+        if (rc == 0)
+            t->won[i] = 1;
+        else if (rc != RSP_ESTATE)
+            t->errors++;
+        pthread_barrier_wait(t->bar); /* round over */
+    }
+    rsp_store_close(st);
+    return NULL;
+}
+
+static void test_pg_many_writers(void **state)
+{
+    (void)state;
+    const char *url = db_url("many");
+    struct rsp_store *st = open_store(url);
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, MW_THREADS + 1);
+    static struct mw_thread t[MW_THREADS];
+    pthread_t th[MW_THREADS];
+    for (int k = 0; k < MW_THREADS; k++) {
+        memset(&t[k], 0, sizeof t[k]);
+        t[k].url = url;
+        t[k].bar = &bar;
+        t[k].id = k;
+        assert_int_equal(pthread_create(&th[k], NULL, mw_run, &t[k]), 0);
+    }
+    for (int i = 0; i < MW_ROUNDS; i++) {
+        char iccid[21];
+        struct rsp_profile p;
+        snprintf(iccid, sizeof iccid, "8988%015d", i);
+        mkprofile(&p, iccid, "mw");
+        assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "t"), 0);
+        pthread_barrier_wait(&bar);
+        pthread_barrier_wait(&bar);
+        pthread_barrier_wait(&bar);
+    }
+    for (int k = 0; k < MW_THREADS; k++)
+        pthread_join(th[k], NULL);
+    pthread_barrier_destroy(&bar);
+    for (int i = 0; i < MW_ROUNDS; i++) {
+        int winners = 0, who = -1;
+        for (int k = 0; k < MW_THREADS; k++)
+            if (t[k].won[i]) {
+                winners++;
+                who = k;
+            }
+        assert_int_equal(winners, 1);
+        char iccid[21], eid[33];
+        struct rsp_profile p;
+        snprintf(iccid, sizeof iccid, "8988%015d", i);
+        snprintf(eid, sizeof eid, "890490321234512345123456789%05u", (unsigned)who % 100000u);
+        assert_int_equal(rsp_store_profile_get(st, iccid, &p), 0);
+        assert_int_equal(p.version, 1);
+        assert_string_equal(p.eid, eid);
+        struct rsp_audit_entry a[4];
+        size_t na;
+        assert_int_equal(rsp_store_audit_list(st, iccid, a, 4, &na), 0);
+        assert_int_equal(na, 2);
+    }
+    for (int k = 0; k < MW_THREADS; k++)
+        assert_int_equal(t[k].errors, 0);
+    rsp_store_close(st);
+}
+
+/* ---- the store's connection killed by the server in the middle of a transaction ---- */
+
+static struct {
+    PGconn *admin;
+    struct rsp_store *victim;
+    const char *point;
+    unsigned every; /* kill at every `every`-th passage of `point` (0: never) */
+    unsigned limit; /* at most this many kills */
+    unsigned passages, kills;
+} kill_ctl;
+
+static void kill_hook(const char *point)
+{
+    if (!kill_ctl.every || strcmp(point, kill_ctl.point) != 0)
+        return;
+    if (++kill_ctl.passages % kill_ctl.every != 0 || kill_ctl.kills >= kill_ctl.limit)
+        return;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d, 10000)::int",
+             rsp_store_pg_backend_pid(kill_ctl.victim));
+    if (admin_ll(kill_ctl.admin, sql) == 1)
+        kill_ctl.kills++;
+}
+
+static void kill_arm(struct rsp_store *st, const char *point, unsigned every, unsigned limit)
+{
+    kill_ctl.victim = st;
+    kill_ctl.point = point;
+    kill_ctl.every = every;
+    kill_ctl.limit = limit;
+    kill_ctl.passages = kill_ctl.kills = 0;
+    rsp_store_set_fault_hook(st, every ? kill_hook : NULL);
+}
+
+static size_t audit_count(struct rsp_store *st, const char *key)
+{
+    struct rsp_audit_entry a[16];
+    size_t n = 99;
+    assert_int_equal(rsp_store_audit_list(st, key, a, 16, &n), 0);
+    return n;
+}
+
+static void test_pg_killed_connection(void **state)
+{
+    (void)state;
+    const char *url = db_url("killed");
+    kill_ctl.admin = admin_connect(url);
+    struct rsp_store *st = open_store(url);
+    struct rsp_profile p, got;
+    mkprofile(&p, "8944000000000000400", "t");
+    assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "t"), 0);
+
+    /* Killed once after the UPDATE, before the audit row and COMMIT: the server rolled the
+     * transaction back; the store reconnects and runs the change once more. One change, one
+     * audit row, version 1 (not applied twice). */
+    int pid_before = rsp_store_pg_backend_pid(st);
+    kill_arm(st, "profile_cas:after_update", 1, 1);
+    assert_int_equal(rsp_store_profile_transition(st, p.iccid, RSP_PROFILE_AVAILABLE,
+                                                  RSP_PROFILE_LINKED, "t", "killed once"),
+                     0);
+    assert_int_equal(kill_ctl.kills, 1);
+    assert_int_not_equal(rsp_store_pg_backend_pid(st), pid_before);
+    assert_int_equal(rsp_store_profile_get(st, p.iccid, &got), 0);
+    assert_int_equal(got.state, RSP_PROFILE_LINKED);
+    assert_int_equal(got.version, 1);
+    assert_int_equal(audit_count(st, p.iccid), 2);
+
+    /* Killed in both attempts: a clear error, nothing written. */
+    kill_arm(st, "profile_cas:after_update", 1, 2);
+    assert_int_equal(rsp_store_profile_transition(st, p.iccid, RSP_PROFILE_LINKED,
+                                                  RSP_PROFILE_CONFIRMED, "t", "killed twice"),
+                     RSP_EIO);
+    assert_int_equal(kill_ctl.kills, 2);
+    print_message("# last error: %s\n", rsp_store_last_error(st));
+    assert_non_null(strstr(rsp_store_last_error(st), "connection lost again"));
+    kill_arm(st, NULL, 0, 0);
+    /* the next operation reconnects by itself */
+    assert_int_equal(rsp_store_profile_get(st, p.iccid, &got), 0);
+    assert_int_equal(got.state, RSP_PROFILE_LINKED);
+    assert_int_equal(got.version, 1);
+    assert_int_equal(audit_count(st, p.iccid), 2);
+
+    /* Killed while idle: a read reconnects transparently. */
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d, 10000)::int",
+             rsp_store_pg_backend_pid(st));
+    assert_int_equal(admin_ll(kill_ctl.admin, sql), 1);
+    assert_int_equal(rsp_store_profile_get(st, p.iccid, &got), 0);
+    assert_int_equal(got.version, 1);
+
+    /* A session insert and a session CAS killed once: each applied exactly once. */
+    struct rsp_session s, cur, next;
+    mksession(&s, "B0B0", (int64_t)time(NULL) + 600);
+    snprintf(s.iccid, sizeof s.iccid, "%s", p.iccid);
+    kill_arm(st, "session_insert:after_insert", 1, 1);
+    assert_int_equal(rsp_store_session_insert(st, &s, "t"), 0);
+    assert_int_equal(kill_ctl.kills, 1);
+    rsp_session_init(&cur);
+    assert_int_equal(rsp_store_session_get(st, "B0B0", &cur), 0);
+    next = cur;
+    rsp_buf_init(&next.otpk_euicc);
+    rsp_buf_init(&next.bpp);
+    rsp_buf_init(&next.euicc_cert);
+    next.state = RSP_SESSION_AUTHENTICATED;
+    kill_arm(st, "session_cas:after_update", 1, 1);
+    assert_int_equal(rsp_store_session_update(st, &cur, &next, "t", "auth"), 0);
+    assert_int_equal(kill_ctl.kills, 1);
+    kill_arm(st, NULL, 0, 0);
+    assert_int_equal(audit_count(st, "B0B0"), 2);
+    rsp_session_free(&cur);
+    rsp_session_init(&cur);
+    assert_int_equal(rsp_store_session_get(st, "B0B0", &cur), 0);
+    assert_int_equal(cur.version, 1);
+    assert_int_equal(cur.state, RSP_SESSION_AUTHENTICATED);
+    rsp_session_free(&cur);
+    rsp_session_free(&next);
+    rsp_session_free(&s);
+
+    /* An import batch killed at its 3rd item in both attempts: none of the batch is in. Killed
+     * once: the whole batch is in, once. */
+    enum { NI = 5 };
+    struct rsp_store_import_item items[NI];
+    static const uint8_t manifest[] = {0x30, 0x03, 0x02, 0x01, 0x07};
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < NI; i++) {
+        char iccid[21];
+        snprintf(iccid, sizeof iccid, "89445000000000005%02d", i);
+        mkprofile(&items[i].profile, iccid, "imp");
+        items[i].manifest = manifest;
+        items[i].manifest_len = sizeof manifest;
+    }
+    kill_arm(st, "profile_import:after_insert", 3, 2);
+    assert_int_equal(rsp_store_profile_import(st, items, NI, "t"), RSP_EIO);
+    assert_int_equal(kill_ctl.kills, 2);
+    for (int i = 0; i < NI; i++) {
+        assert_int_equal(rsp_store_profile_get(st, items[i].profile.iccid, &got), RSP_ENOTFOUND);
+        assert_int_equal(audit_count(st, items[i].profile.iccid), 0);
+    }
+    kill_arm(st, "profile_import:after_insert", 3, 1);
+    assert_int_equal(rsp_store_profile_import(st, items, NI, "t"), 0);
+    assert_int_equal(kill_ctl.kills, 1);
+    kill_arm(st, NULL, 0, 0);
+    for (int i = 0; i < NI; i++) {
+        assert_int_equal(items[i].result, 0);
+        assert_int_equal(rsp_store_profile_get(st, items[i].profile.iccid, &got), 0);
+        assert_int_equal(audit_count(st, items[i].profile.iccid), 1);
+    }
+    assert_int_equal(rsp_store_profile_import(st, items, NI, "t"), 0);
+    for (int i = 0; i < NI; i++)
+        assert_int_equal(items[i].result, RSP_STORE_IMPORT_PRESENT);
+
+    /* The server never sees a half-written change: no transaction was left open. */
+    assert_int_equal(admin_ll(kill_ctl.admin, "SELECT count(*) FROM pg_stat_activity WHERE"
+                                              " datname = current_database() AND"
+                                              " state LIKE 'idle in transaction%'"),
+                     0);
+    rsp_store_close(st);
+    PQfinish(kill_ctl.admin);
+    kill_ctl.admin = NULL;
+}
+
+/* ---- same schema version = same logical schema in both backends ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+enum { MAX_NAMES = 128, NAME_LEN = 96 };
+
+static size_t sqlite_names(const char *path, const char *sql, char names[][NAME_LEN])
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    size_t n = 0;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW && n < MAX_NAMES)
+        snprintf(names[n++], NAME_LEN, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    qsort(names, n, NAME_LEN, cmp_str);
+    return n;
+}
+
+static size_t pg_names(const char *url, const char *sql, char names[][NAME_LEN])
+{
+    PGconn *c = admin_connect(url);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    size_t n = 0;
+    for (int i = 0; i < PQntuples(r) && n < MAX_NAMES; i++)
+        snprintf(names[n++], NAME_LEN, "%s", PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(c);
+    qsort(names, n, NAME_LEN, cmp_str);
+    return n;
+}
+
+static void test_pg_schema_parity(void **state)
+{
+    (void)state;
+    const char *url = db_url("parity");
+    char path[512];
+    snprintf(path, sizeof path, "%s/parity.db", tu_tmpdir());
+    struct rsp_store *a = open_store(url), *b = open_store(path);
+    assert_int_equal(rsp_store_schema_version(a), rsp_store_schema_version(b));
+    rsp_store_close(a);
+    rsp_store_close(b);
+    static char sq[MAX_NAMES][NAME_LEN], pg[MAX_NAMES][NAME_LEN];
+    /* tables and their columns; PostgreSQL's sessions.seq stands for SQLite's rowid */
+    size_t ns = sqlite_names(path,
+                             "SELECT m.name || '.' || p.name FROM sqlite_master m,"
+                             " pragma_table_info(m.name) p WHERE m.type = 'table' AND"
+                             " m.name NOT LIKE 'sqlite_%'",
+                             sq);
+    size_t np = pg_names(url,
+                         "SELECT table_name || '.' || column_name FROM information_schema.columns"
+                         " WHERE table_schema = current_schema() AND NOT (table_name = 'sessions'"
+                         " AND column_name = 'seq')",
+                         pg);
+    assert_true(ns > 40);
+    assert_int_equal(ns, np);
+    for (size_t i = 0; i < ns; i++)
+        assert_string_equal(sq[i], pg[i]);
+    /* secondary indexes by name */
+    ns = sqlite_names(path,
+                      "SELECT name FROM sqlite_master WHERE type = 'index' AND"
+                      " name NOT LIKE 'sqlite_%'",
+                      sq);
+    np = pg_names(url,
+                  "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND"
+                  " indexname NOT LIKE '%_pkey'",
+                  pg);
+    assert_int_equal(ns, np);
+    for (size_t i = 0; i < ns; i++)
+        assert_string_equal(sq[i], pg[i]);
+}
+
+/* ---- store URLs ---- */
+
+static void test_store_urls(void **state)
+{
+    (void)state;
+    assert_string_equal(rsp_store_url_backend("/var/lib/rspkit/smdp.db"), "sqlite");
+    assert_string_equal(rsp_store_url_backend("smdp.db"), "sqlite");
+    assert_string_equal(rsp_store_url_backend("sqlite:/tmp/x.db"), "sqlite");
+    assert_string_equal(rsp_store_url_backend("postgres://h/db"), "postgres");
+    assert_string_equal(rsp_store_url_backend("postgresql://u@h:5432/db?sslmode=require"),
+                        "postgres");
+    assert_null(rsp_store_url_backend("mysql://h/db"));
+    assert_null(rsp_store_url_backend("sqlite:"));
+    assert_null(rsp_store_url_backend(""));
+    struct rsp_store *st = NULL;
+    char err[200];
+    assert_int_equal(rsp_store_open_url("mysql://h/db", &st, err, sizeof err), RSP_EINVAL);
+    assert_null(st);
+    assert_non_null(strstr(err, "postgresql://"));
+    char path[512];
+    snprintf(path, sizeof path, "sqlite:%s/url.db", tu_tmpdir());
+    st = open_store(path);
+    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_string_equal(rsp_store_last_error(st), "");
+    rsp_store_close(st);
+
+    char out[256];
+    rsp_store_url_redact("postgresql://smdp:s3cret@db.example:5432/rsp?sslmode=require", out,
+                         sizeof out);
+    assert_string_equal(out, "postgresql://smdp:***@db.example:5432/rsp?sslmode=require");
+    rsp_store_url_redact("postgres://db.example/rsp?user=x&password=hunter2&sslmode=verify-full",
+                         out, sizeof out);
+    assert_string_equal(out, "postgres://db.example/rsp?user=x&password=***&sslmode=verify-full");
+    rsp_store_url_redact("postgres://u@h/d", out, sizeof out);
+    assert_string_equal(out, "postgres://u@h/d");
+    rsp_store_url_redact("/var/lib/x:y@z.db", out, sizeof out);
+    assert_string_equal(out, "/var/lib/x:y@z.db");
+    rsp_store_url_redact("postgresql://a:b@h/d", out, 12);
+    assert_string_equal(out, "postgresql:");
+}
+
+int main(int argc, char **argv)
+{
+    use_pg = argc > 1 && strcmp(argv[1], "pg") == 0;
+    const struct CMUnitTest common[] = {
+        cmocka_unit_test(test_profile_transitions_stored),
+        cmocka_unit_test(test_profile_crud_cas),
+        cmocka_unit_test(test_race_two_connections),
+        cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_sweeper),
+        cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_concurrent_open),
+        cmocka_unit_test(test_crash_consistency),
+        cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_pool),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest sqlite_only[] = {
+        cmocka_unit_test(test_profile_table),
+        cmocka_unit_test(test_store_urls),
+    };
+    const struct CMUnitTest pg_only[] = {
+        cmocka_unit_test(test_pg_blocked_writer_loses),
+        cmocka_unit_test(test_pg_many_writers),
+        cmocka_unit_test(test_pg_killed_connection),
+        cmocka_unit_test(test_pg_schema_parity),
+    };
+    enum { NC = sizeof common / sizeof common[0] };
+    struct CMUnitTest all[NC + 4];
+    size_t n = 0;
+    const struct CMUnitTest *extra = use_pg ? pg_only : sqlite_only;
+    size_t n_extra =
+        use_pg ? sizeof pg_only / sizeof pg_only[0] : sizeof sqlite_only / sizeof sqlite_only[0];
+    for (size_t i = 0; i < n_extra; i++)
+        all[n++] = extra[i];
+    for (size_t i = 0; i < NC; i++)
+        all[n++] = common[i];
+    return _cmocka_run_group_tests(use_pg ? "store_pg" : "store_sqlite", all, n, NULL, NULL);
 }

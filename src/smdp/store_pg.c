@@ -1,0 +1,2113 @@
+/* PostgreSQL backend of the SM-DP+ store (include/rsp/store.h) on libpq.
+ *
+ * Same semantics as the SQLite backend (store_sqlite.c), so that several rsp-smdp processes on
+ * several machines can serve one deployment:
+ * - Every multi-step change runs in one transaction (BEGIN ... COMMIT, READ COMMITTED). State
+ *   changes are compare-and-set UPDATEs on (state, version): the UPDATE takes the row lock, a
+ *   concurrent writer of the same row waits for it and then finds the version moved, so exactly
+ *   one of them changes the row and the other gets RSP_ESTATE. Integrity violations (a duplicate
+ *   ICCID or matchingId, a session for an unknown ICCID), serialization failures and deadlocks
+ *   are RSP_ESTATE as well (SQLite: constraint / busy).
+ * - Statements are prepared once per connection (protocol-level named statements, re-prepared
+ *   after a reconnect); parameters are sent as text, bytea parameters in binary; results come
+ *   back in binary.
+ * - Schema migrations are numbered like SQLite's (table schema_version): the same version number
+ *   is the same logical schema (tables, columns, keys, indexes). PostgreSQL has no rowid, so
+ *   sessions carry an identity column `seq` for "the latest session"; audit and outbox ids are
+ *   identity columns. Concurrent openers serialise on a transaction-level advisory lock.
+ * - Lost connection: an operation that finds its connection dropped before anything could have
+ *   been committed (the server rolls back an open transaction when the connection dies) is run
+ *   once more on a new connection; if that fails too, or if the connection dropped while a COMMIT
+ *   (or a single-statement write) was in flight, so that the outcome is unknown, the operation
+ *   returns RSP_EIO with a message in rsp_store_last_error(). Nothing is ever half-written: a
+ *   change is either committed whole (with its audit row) or not at all.
+ * - The audit record of a change is written by audit_add_entry() inside the change's
+ *   transaction; it is the one place that appends to the audit log. Records form one hash chain
+ *   (rsp/audit.h, docs/AUDIT.md): the one-row chain head is read with SELECT ... FOR UPDATE, so
+ *   appenders of all processes queue on that row lock until the appending transaction ends; the
+ *   record is sealed with rsp_audit_seal, inserted, and the head moved. The head is always the
+ *   last row a transaction locks (a change updates its rows first and appends its records
+ *   after), so the lock order is the same everywhere and appends cannot deadlock.
+ */
+#include "rsp/store.h"
+
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rsp/crypto.h"
+#include "rsp/err.h"
+
+/* Key of the advisory lock that serialises schema migrations ("rspk"). */
+#define MIGRATION_LOCK 0x7273706bLL
+/* Rows per page of rsp_store_profile_list and of the sweeper's candidate list. */
+#define PAGE_ROWS 500
+
+/* Migrations: entry i brings the schema from version i to i+1, in step with store_sqlite.c (same
+ * tables, columns, keys and indexes; PostgreSQL types). Append only. */
+static const char *const migrations[] = {
+    /* 1: initial schema */
+    "CREATE TABLE profiles ("
+    " iccid TEXT PRIMARY KEY,"
+    " imsi TEXT NOT NULL DEFAULT '',"
+    " profile_type TEXT NOT NULL DEFAULT '',"
+    " spn TEXT NOT NULL DEFAULT '',"
+    " name TEXT NOT NULL DEFAULT '',"
+    " class INTEGER NOT NULL DEFAULT 2,"
+    " owner TEXT NOT NULL DEFAULT '',"
+    " operator TEXT NOT NULL DEFAULT '',"
+    " package_sha256 BYTEA,"
+    " package BYTEA,"
+    " package_path TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL CHECK (state IN ('Available','Allocated','Linked','Confirmed',"
+    "  'Released','Downloaded','Installed','Error','Unavailable')),"
+    " state_since BIGINT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " eid TEXT NOT NULL DEFAULT '',"
+    " matching_id TEXT NOT NULL DEFAULT '',"
+    " cc_hash BYTEA,"
+    " cc_attempts INTEGER NOT NULL DEFAULT 0,"
+    " cc_max_attempts INTEGER NOT NULL DEFAULT 0,"
+    " download_attempts INTEGER NOT NULL DEFAULT 0,"
+    " release_flag INTEGER NOT NULL DEFAULT 0,"
+    " smds_address TEXT NOT NULL DEFAULT '',"
+    " error_reason TEXT NOT NULL DEFAULT '',"
+    " version BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX profiles_type_state ON profiles(profile_type, state, iccid);"
+    "CREATE UNIQUE INDEX profiles_matching_id ON profiles(matching_id) WHERE matching_id <> '';"
+    "CREATE TABLE sessions ("
+    " seq BIGINT GENERATED ALWAYS AS IDENTITY," /* SQLite's rowid: creation order */
+    " tid TEXT PRIMARY KEY,"
+    " iccid TEXT REFERENCES profiles(iccid),"
+    " eid TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL CHECK (state IN ('Started','Authenticated','BPP-bound','Finished',"
+    "  'Cancelled','Expired')),"
+    " server_challenge BYTEA NOT NULL,"
+    " euicc_challenge BYTEA NOT NULL,"
+    " curve INTEGER NOT NULL DEFAULT 0,"
+    " ci_pkid BYTEA,"
+    " otpk_euicc BYTEA,"
+    " bpp BYTEA,"
+    " expires_at BIGINT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " version BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX sessions_expiry ON sessions(state, expires_at);"
+    "CREATE INDEX sessions_iccid ON sessions(iccid);"
+    "CREATE TABLE audit ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " entity TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " from_state TEXT NOT NULL,"
+    " to_state TEXT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " at BIGINT NOT NULL);"
+    "CREATE INDEX audit_key ON audit(key, id);"
+    "CREATE TABLE outbox ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " iccid TEXT NOT NULL,"
+    " url TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_at BIGINT NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE INDEX outbox_due ON outbox(next_attempt_at, id);",
+    /* 2: the operator-signed manifest each imported profile was verified against */
+    "CREATE TABLE profile_manifests ("
+    " iccid TEXT PRIMARY KEY REFERENCES profiles(iccid),"
+    " manifest BYTEA NOT NULL,"
+    " manifest_sha256 BYTEA NOT NULL,"
+    " imported_at BIGINT NOT NULL);",
+    /* 3: what ES9+ keeps between the requests of one session */
+    "ALTER TABLE sessions ADD COLUMN euicc_cert BYTEA;"
+    "ALTER TABLE sessions ADD COLUMN euicc_sig1 BYTEA;"
+    "ALTER TABLE sessions ADD COLUMN smdp_sig2 BYTEA;",
+    /* 4: the audit hash chain (docs/AUDIT.md); older rows are chained by chain_legacy() */
+    "ALTER TABLE audit ADD COLUMN seq BIGINT;"
+    "ALTER TABLE audit ADD COLUMN subject TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit ADD COLUMN prev_hash BYTEA;"
+    "ALTER TABLE audit ADD COLUMN hash BYTEA;"
+    "CREATE UNIQUE INDEX audit_seq ON audit(seq);"
+    "CREATE TABLE audit_head ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq BIGINT NOT NULL,"
+    " hash BYTEA NOT NULL,"
+    " base_seq BIGINT NOT NULL,"
+    " base_hash BYTEA NOT NULL);"
+    "INSERT INTO audit_head VALUES (1, 0, decode(repeat('00', 32), 'hex'), 0,"
+    " decode(repeat('00', 32), 'hex'));"
+    "CREATE TABLE audit_checkpoints ("
+    " seq BIGINT PRIMARY KEY,"
+    " hash BYTEA NOT NULL,"
+    " at BIGINT NOT NULL,"
+    " key_id BYTEA NOT NULL,"
+    " sig BYTEA NOT NULL);"
+    "CREATE TABLE audit_exports ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " first_seq BIGINT NOT NULL,"
+    " last_seq BIGINT NOT NULL,"
+    " sha256 BYTEA NOT NULL,"
+    " at BIGINT NOT NULL);",
+};
+#define AUDIT_CHAIN_VERSION 4
+#define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define PROFILE_COLS                                                                               \
+    "iccid, imsi, profile_type, spn, name, class, owner, operator, package_sha256, package_path,"  \
+    " state, state_since, created_at, eid, matching_id, cc_hash, cc_attempts, cc_max_attempts,"    \
+    " download_attempts, release_flag, smds_address, error_reason, version"
+#define SESSION_COLS                                                                               \
+    "tid, iccid, eid, state, server_challenge, euicc_challenge, curve, ci_pkid, otpk_euicc, bpp,"  \
+    " expires_at, created_at, updated_at, version, euicc_cert, euicc_sig1, smdp_sig2"
+#define LIVE_SESSION "('Started','Authenticated','BPP-bound')"
+#define AUDIT_COLS                                                                                 \
+    "coalesce(seq, 0), at, entity, key, from_state, to_state, actor, subject, reason, prev_hash,"  \
+    " hash"
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+#define PAGE    " LIMIT " STR(PAGE_ROWS)
+
+enum stmt_id {
+    Q_AUDIT_ADD,
+    Q_PROFILE_INSERT,
+    Q_PROFILE_GET,
+    Q_PROFILE_PACKAGE,
+    Q_PROFILE_FIND,
+    Q_PROFILE_FIND_OWNED,
+    Q_PROFILE_TYPE_OWNED,
+    Q_PROFILE_CAS,
+    Q_PROFILE_BY_MID,
+    Q_PROFILE_DEFAULT_DP,
+    Q_PROFILE_EXISTS,
+    Q_SESSION_INSERT,
+    Q_SESSION_GET,
+    Q_SESSION_CAS,
+    Q_SESSION_EXISTS,
+    Q_SESSION_FIND_BOUND,
+    Q_SWEEP_LIST,
+    Q_SWEEP_LOCK,
+    Q_SWEEP_SESSION,
+    Q_SWEEP_PROFILE,
+    Q_AUDIT_LIST,
+    Q_OUTBOX_ADD,
+    Q_OUTBOX_DUE,
+    Q_OUTBOX_DONE,
+    Q_OUTBOX_RETRY,
+    Q_IMPORT_LOOKUP,
+    Q_IMPORT_INSERT,
+    Q_MANIFEST_GET,
+    Q_PROFILE_LIST,
+    Q_PROFILE_LIST_STATE,
+    Q_PROFILE_EID,
+    Q_AUDIT_HEAD,
+    Q_AUDIT_HEAD_LOCK,
+    Q_AUDIT_HEAD_SET,
+    Q_AUDIT_WALK_NOSEQ,
+    Q_AUDIT_WALK,
+    Q_AUDIT_LAST,
+    Q_AUDIT_HASH_AT,
+    Q_CHECKPOINT_ADD,
+    Q_CHECKPOINT_GET,
+    Q_CHECKPOINT_LIST,
+    Q_EXPORT_ADD,
+    Q_EXPORT_LIST,
+    Q_PRUNE_RECORDS,
+    Q_PRUNE_CHECKPOINTS,
+    Q_PRUNE_BASE,
+    Q_LEGACY_LIST,
+    Q_LEGACY_SET,
+    Q_COUNT
+};
+
+struct stmt_def {
+    const char *sql;
+    bool write; /* changes rows: outside a transaction, a lost connection leaves the outcome unknown
+                 */
+};
+
+static const struct stmt_def stmts[Q_COUNT] = {
+    [Q_AUDIT_ADD] = {"INSERT INTO audit (seq, at, entity, key, from_state, to_state, actor,"
+                     " subject, reason, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
+                     "$11)",
+                     true},
+    [Q_PROFILE_INSERT] = {"INSERT INTO profiles (" PROFILE_COLS ", package) VALUES "
+                          "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,"
+                          "$20,$21,$22,0,$23)",
+                          true},
+    [Q_PROFILE_GET] = {"SELECT " PROFILE_COLS " FROM profiles WHERE iccid = $1", false},
+    [Q_PROFILE_PACKAGE] = {"SELECT package FROM profiles WHERE iccid = $1", false},
+    [Q_PROFILE_FIND] = {"SELECT " PROFILE_COLS " FROM profiles WHERE profile_type = $1"
+                        " AND state = 'Available' ORDER BY iccid LIMIT 1",
+                        false},
+    [Q_PROFILE_FIND_OWNED] = {"SELECT " PROFILE_COLS " FROM profiles WHERE profile_type = $1"
+                              " AND owner = $2 AND state = 'Available' ORDER BY iccid LIMIT 1",
+                              false},
+    [Q_PROFILE_TYPE_OWNED] = {"SELECT 1 FROM profiles WHERE profile_type = $1 AND owner = $2"
+                              " LIMIT 1",
+                              false},
+    [Q_PROFILE_CAS] =
+        {"UPDATE profiles SET imsi=$2, profile_type=$3, spn=$4, name=$5, class=$6, owner=$7,"
+         " operator=$8, package_sha256=$9, package_path=$10, state=$11,"
+         " state_since=CASE WHEN state = $11 THEN state_since ELSE $12 END,"
+         " eid=$13, matching_id=$14, cc_hash=$15, cc_attempts=$16, cc_max_attempts=$17,"
+         " download_attempts=$18, release_flag=$19, smds_address=$20, error_reason=$21,"
+         " version = version + 1"
+         " WHERE iccid = $1 AND state = $22 AND version = $23",
+         true},
+    [Q_PROFILE_BY_MID] = {"SELECT " PROFILE_COLS " FROM profiles WHERE matching_id = $1", false},
+    [Q_PROFILE_DEFAULT_DP] = {"SELECT " PROFILE_COLS " FROM profiles WHERE eid = $1 AND"
+                              " matching_id = '' AND state = 'Released' ORDER BY iccid LIMIT 1",
+                              false},
+    [Q_PROFILE_EXISTS] = {"SELECT 1 FROM profiles WHERE iccid = $1", false},
+    /* $14 is the initial version (0), so that the numbering matches Q_SESSION_CAS */
+    [Q_SESSION_INSERT] = {"INSERT INTO sessions (" SESSION_COLS ") VALUES "
+                          "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+                          true},
+    [Q_SESSION_GET] = {"SELECT " SESSION_COLS " FROM sessions WHERE tid = $1", false},
+    [Q_SESSION_CAS] = {"UPDATE sessions SET iccid=$2, eid=$3, state=$4, server_challenge=$5,"
+                       " euicc_challenge=$6, curve=$7, ci_pkid=$8, otpk_euicc=$9, bpp=$10,"
+                       " expires_at=$11, updated_at=$12, euicc_cert=$15, euicc_sig1=$16,"
+                       " smdp_sig2=$17, version = version + 1"
+                       " WHERE tid = $1 AND state = $13 AND version = $14",
+                       true},
+    [Q_SESSION_EXISTS] = {"SELECT 1 FROM sessions WHERE tid = $1", false},
+    [Q_SESSION_FIND_BOUND] = {"SELECT " SESSION_COLS " FROM sessions WHERE iccid = $1"
+                              " AND otpk_euicc IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                              false},
+    [Q_SWEEP_LIST] = {"SELECT tid FROM sessions WHERE state IN " LIVE_SESSION
+                      " AND expires_at <= $1 ORDER BY expires_at LIMIT 64",
+                      false},
+    [Q_SWEEP_LOCK] = {"SELECT state, coalesce(iccid, ''), eid FROM sessions WHERE tid = $1"
+                      " FOR UPDATE",
+                      false},
+    [Q_SWEEP_SESSION] = {"UPDATE sessions SET state = 'Expired', updated_at = $2,"
+                         " version = version + 1 WHERE tid = $1 AND state IN " LIVE_SESSION
+                         " AND expires_at <= $2",
+                         true},
+    [Q_SWEEP_PROFILE] = {"UPDATE profiles SET state = 'Released', state_since = $3,"
+                         " version = version + 1 WHERE iccid = $1 AND state = 'Downloaded'"
+                         " AND NOT EXISTS (SELECT 1 FROM sessions WHERE iccid = $1"
+                         " AND tid <> $2 AND state IN " LIVE_SESSION ")",
+                         true},
+    [Q_AUDIT_LIST] = {"SELECT " AUDIT_COLS " FROM audit WHERE key = $1 ORDER BY seq LIMIT $2",
+                      false},
+    [Q_OUTBOX_ADD] = {"INSERT INTO outbox (iccid, url, body, attempts, next_attempt_at,"
+                      " created_at) VALUES ($1,$2,$3,0,$4,$5) RETURNING id",
+                      true},
+    [Q_OUTBOX_DUE] = {"SELECT id, iccid, url, body, attempts, next_attempt_at FROM outbox"
+                      " WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1",
+                      false},
+    [Q_OUTBOX_DONE] = {"DELETE FROM outbox WHERE id = $1", true},
+    [Q_OUTBOX_RETRY] = {"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2"
+                        " WHERE id = $1",
+                        true},
+    /* no row: not in the inventory; a row with NULL: in it without a manifest */
+    [Q_IMPORT_LOOKUP] = {"SELECT m.manifest_sha256 FROM profiles p LEFT JOIN profile_manifests m"
+                         " ON m.iccid = p.iccid WHERE p.iccid = $1",
+                         false},
+    /* The profile row and its manifest in one statement; a uniqueness conflict (the ICCID, or the
+     * matchingId, taken meanwhile) inserts nothing and returns no row. */
+    [Q_IMPORT_INSERT] = {"WITH p AS (INSERT INTO profiles (" PROFILE_COLS ", package) VALUES "
+                         "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,"
+                         "$20,$21,$22,0,$23) ON CONFLICT DO NOTHING RETURNING iccid)"
+                         " INSERT INTO profile_manifests (iccid, manifest, manifest_sha256,"
+                         " imported_at) SELECT iccid, $24::bytea, $25::bytea, $26::bigint FROM p"
+                         " RETURNING iccid",
+                         true},
+    [Q_MANIFEST_GET] = {"SELECT manifest FROM profile_manifests WHERE iccid = $1", false},
+    [Q_PROFILE_LIST] = {"SELECT " PROFILE_COLS " FROM profiles WHERE iccid > $1"
+                        " ORDER BY iccid" PAGE,
+                        false},
+    [Q_PROFILE_LIST_STATE] = {"SELECT " PROFILE_COLS " FROM profiles WHERE state = $1 AND"
+                              " iccid > $2 ORDER BY iccid" PAGE,
+                              false},
+    [Q_PROFILE_EID] = {"SELECT eid FROM profiles WHERE iccid = $1", false},
+    [Q_AUDIT_HEAD] = {"SELECT seq, hash, base_seq, base_hash FROM audit_head WHERE id = 1", false},
+    /* the appenders' queue: held until the appending transaction ends */
+    [Q_AUDIT_HEAD_LOCK] = {"SELECT seq, hash, base_seq, base_hash FROM audit_head WHERE id = 1"
+                           " FOR UPDATE",
+                           false},
+    [Q_AUDIT_HEAD_SET] = {"UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3",
+                          true},
+    [Q_AUDIT_WALK_NOSEQ] = {"SELECT " AUDIT_COLS ", id FROM audit WHERE seq IS NULL AND id > $1"
+                            " ORDER BY id" PAGE,
+                            false},
+    /* seq is unique: pages by seq */
+    [Q_AUDIT_WALK] = {"SELECT " AUDIT_COLS " FROM audit WHERE seq > $1 AND seq <= $2"
+                      " ORDER BY seq" PAGE,
+                      false},
+    [Q_AUDIT_LAST] = {"SELECT " AUDIT_COLS " FROM audit WHERE key = $1 AND entity = $2"
+                      " ORDER BY id DESC LIMIT 1",
+                      false},
+    [Q_AUDIT_HASH_AT] = {"SELECT hash FROM audit WHERE seq = $1", false},
+    [Q_CHECKPOINT_ADD] = {"INSERT INTO audit_checkpoints (seq, hash, at, key_id, sig)"
+                          " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (seq) DO NOTHING",
+                          true},
+    [Q_CHECKPOINT_GET] = {"SELECT hash FROM audit_checkpoints WHERE seq = $1", false},
+    [Q_CHECKPOINT_LIST] = {"SELECT seq, hash, at, key_id, sig FROM audit_checkpoints WHERE seq > $1"
+                           " ORDER BY seq" PAGE,
+                           false},
+    [Q_EXPORT_ADD] = {"INSERT INTO audit_exports (first_seq, last_seq, sha256, at)"
+                      " VALUES ($1,$2,$3,$4)",
+                      true},
+    [Q_EXPORT_LIST] = {"SELECT first_seq, last_seq FROM audit_exports ORDER BY first_seq", false},
+    [Q_PRUNE_RECORDS] = {"DELETE FROM audit WHERE seq <= $1", true},
+    [Q_PRUNE_CHECKPOINTS] = {"DELETE FROM audit_checkpoints WHERE seq < $1", true},
+    [Q_PRUNE_BASE] = {"UPDATE audit_head SET base_seq = $1, base_hash = $2 WHERE id = 1", true},
+    [Q_LEGACY_LIST] = {"SELECT id, entity, key, from_state, to_state, actor, reason, at FROM audit"
+                       " WHERE seq IS NULL ORDER BY id",
+                       false},
+    [Q_LEGACY_SET] = {"UPDATE audit SET seq=$2, entity=$3, key=$4, from_state=$5, to_state=$6,"
+                      " actor=$7, reason=$8, subject='', prev_hash=$9, hash=$10 WHERE id=$1",
+                      true},
+};
+
+struct pg_store {
+    struct rsp_store base; /* first: the public handle */
+    PGconn *conn;
+    bool prepared[Q_COUNT];
+    bool in_tx;
+    bool lost;      /* the connection dropped during the current attempt */
+    bool ambiguous; /* ... while a COMMIT or a single-statement write was in flight */
+    void (*hook)(const char *point);
+    char err[512];
+};
+
+static struct pg_store *PG(struct rsp_store *st)
+{
+    return (struct pg_store *)st;
+}
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static void fault(struct pg_store *s, const char *point)
+{
+    if (s->hook)
+        s->hook(point);
+}
+
+__attribute__((format(printf, 2, 3))) static void set_err(struct pg_store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    /* libpq messages end with a newline */
+    size_t n = strlen(s->err);
+    while (n && (s->err[n - 1] == '\n' || s->err[n - 1] == ' '))
+        s->err[--n] = 0;
+}
+
+/* ---- parameters: text, or bytea in binary ---- */
+
+#define MAX_PARAMS 26
+
+struct params {
+    int n;
+    const char *v[MAX_PARAMS];
+    int len[MAX_PARAMS];
+    int fmt[MAX_PARAMS];
+    char num[MAX_PARAMS][24];
+};
+
+static void p_init(struct params *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+/* Parameter i (1-based, as $i in the SQL). */
+static void p_text(struct params *p, int i, const char *t)
+{
+    p->v[i - 1] = t ? t : "";
+    p->fmt[i - 1] = 0;
+    if (i > p->n)
+        p->n = i;
+}
+
+static void p_i64(struct params *p, int i, int64_t x)
+{
+    snprintf(p->num[i - 1], sizeof p->num[0], "%lld", (long long)x);
+    p_text(p, i, p->num[i - 1]);
+}
+
+static void p_null(struct params *p, int i)
+{
+    p->v[i - 1] = NULL;
+    if (i > p->n)
+        p->n = i;
+}
+
+static void p_blob(struct params *p, int i, const void *d, size_t n)
+{
+    p->v[i - 1] = n ? (const char *)d : "";
+    p->len[i - 1] = (int)n;
+    p->fmt[i - 1] = 1;
+    if (i > p->n)
+        p->n = i;
+}
+
+/* NULL for an empty blob (as the SQLite backend stores it). */
+static void p_blob_or_null(struct params *p, int i, const void *d, size_t n)
+{
+    if (n)
+        p_blob(p, i, d, n);
+    else
+        p_null(p, i);
+}
+
+/* ---- results (binary format) ---- */
+
+static void col_text(const PGresult *r, int row, int col, char *out, size_t cap)
+{
+    if (PQgetisnull(r, row, col)) {
+        out[0] = 0;
+        return;
+    }
+    snprintf(out, cap, "%.*s", PQgetlength(r, row, col), PQgetvalue(r, row, col));
+}
+
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+    int n = PQgetlength(r, row, col);
+    if (n != 2 && n != 4 && n != 8)
+        return 0;
+    uint64_t v = (p[0] & 0x80) ? UINT64_MAX : 0; /* sign extension */
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return (int64_t)v;
+}
+
+/* Copies a bytea column into a fixed array; its length (0 when NULL or too large). */
+static size_t col_blob(const PGresult *r, int row, int col, uint8_t *out, size_t cap)
+{
+    size_t n = (size_t)PQgetlength(r, row, col);
+    if (PQgetisnull(r, row, col) || n > cap)
+        return 0;
+    memcpy(out, PQgetvalue(r, row, col), n);
+    return n;
+}
+
+static int col_buf(const PGresult *r, int row, int col, struct rsp_buf *out)
+{
+    size_t n = PQgetisnull(r, row, col) ? 0 : (size_t)PQgetlength(r, row, col);
+    return n ? rsp_buf_set(out, PQgetvalue(r, row, col), n) : (rsp_buf_reset(out), 0);
+}
+
+static long affected(const PGresult *r)
+{
+    const char *t = PQcmdTuples((PGresult *)r);
+    return t && *t ? strtol(t, NULL, 10) : 0;
+}
+
+/* ---- execution, errors, the lost connection ---- */
+
+static bool sqlstate_is(const char *st, const char *prefix)
+{
+    return st && strncmp(st, prefix, strlen(prefix)) == 0;
+}
+
+/* 0 when the result is a success; otherwise maps the failure and records it. `ambiguous`: the
+ * statement may have been committed by the server even if its answer is lost. */
+static int check(struct pg_store *s, const PGresult *r, bool ambiguous)
+{
+    ExecStatusType est = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (est == PGRES_COMMAND_OK || est == PGRES_TUPLES_OK)
+        return 0;
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg =
+        r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(s->conn);
+    set_err(s, "PostgreSQL: %s", msg);
+    if (PQstatus(s->conn) != CONNECTION_OK || sqlstate_is(st, "08") || sqlstate_is(st, "57P")) {
+        /* connection exception, or the server is shutting down / terminated this backend */
+        s->lost = true;
+        s->ambiguous |= ambiguous;
+        return RSP_EIO;
+    }
+    if (sqlstate_is(st, "23") || sqlstate_is(st, "40001") || sqlstate_is(st, "40P01") ||
+        sqlstate_is(st, "55P03"))
+        return RSP_ESTATE; /* integrity rule refused the change, or a lost race */
+    if (sqlstate_is(st, "22"))
+        return RSP_EINVAL; /* data exception: a value the database cannot store */
+    return RSP_EIO;
+}
+
+static int simple(struct pg_store *s, const char *sql, bool ambiguous)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    int rc = check(s, r, ambiguous);
+    PQclear(r);
+    return rc;
+}
+
+/* Runs prepared statement `id` (preparing it on first use); on success *out holds the result. */
+static int q_exec(struct pg_store *s, enum stmt_id id, const struct params *p, PGresult **out)
+{
+    char name[16];
+    *out = NULL;
+    snprintf(name, sizeof name, "rsp_q%d", (int)id);
+    if (!s->prepared[id]) {
+        PGresult *r = PQprepare(s->conn, name, stmts[id].sql, 0, NULL);
+        int rc = check(s, r, false);
+        PQclear(r);
+        if (rc)
+            return rc;
+        s->prepared[id] = true;
+    }
+    PGresult *r = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                                 p ? p->fmt : NULL, 1);
+    int rc = check(s, r, stmts[id].write && !s->in_tx);
+    if (rc) {
+        PQclear(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* Runs a statement whose rows do not matter; *n_rows (may be NULL) gets the affected rows. */
+static int q_run(struct pg_store *s, enum stmt_id id, const struct params *p, long *n_rows)
+{
+    PGresult *r;
+    int rc = q_exec(s, id, p, &r);
+    if (rc == 0 && n_rows)
+        *n_rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : affected(r);
+    PQclear(r);
+    return rc;
+}
+
+static int begin(struct pg_store *s)
+{
+    int rc = simple(s, "BEGIN", false);
+    s->in_tx = rc == 0;
+    return rc;
+}
+
+static int commit(struct pg_store *s)
+{
+    int rc = simple(s, "COMMIT", true);
+    s->in_tx = false;
+    return rc;
+}
+
+static void rollback(struct pg_store *s)
+{
+    if (s->in_tx && !s->lost && PQstatus(s->conn) == CONNECTION_OK)
+        simple(s, "ROLLBACK", false);
+    s->in_tx = false;
+}
+
+/* Ends the transaction of a multi-step change: COMMIT when rc is 0, else ROLLBACK. */
+static int finish(struct pg_store *s, int rc)
+{
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+static int reconnect(struct pg_store *s)
+{
+    PQreset(s->conn);
+    memset(s->prepared, 0, sizeof s->prepared);
+    s->in_tx = false;
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        set_err(s, "PostgreSQL: connection lost and reconnecting failed: %s",
+                PQerrorMessage(s->conn));
+        return RSP_EIO;
+    }
+    return 0;
+}
+
+/* Start of one attempt of an operation. A connection already known to be broken (an earlier
+ * operation lost it) is re-established here; that counts as the operation's one reconnect. */
+static int attempt_start(struct pg_store *s, int *reconnects)
+{
+    s->lost = s->ambiguous = false;
+    s->in_tx = false;
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        return 0;
+    if ((*reconnects)++ > 0)
+        return RSP_EIO;
+    return reconnect(s);
+}
+
+/* After one attempt: true when it is to be run again on a new connection (the connection dropped
+ * and nothing can have been committed). Otherwise *rc is the operation's result. */
+static bool attempt_again(struct pg_store *s, int *reconnects, int *rc)
+{
+    if (!s->lost)
+        return false;
+    s->in_tx = false;
+    if (s->ambiguous) {
+        set_err(s, "PostgreSQL: connection lost while a change was being committed; it may or "
+                   "may not have been applied (read it again)");
+        *rc = RSP_EIO;
+        return false;
+    }
+    if ((*reconnects)++ > 0) {
+        set_err(s, "PostgreSQL: connection lost again after reconnecting; nothing was changed");
+        *rc = RSP_EIO;
+        return false;
+    }
+    if (reconnect(s) != 0) {
+        *rc = RSP_EIO;
+        return false;
+    }
+    return true;
+}
+
+/* Runs `expr` (an attempt, assigning rc) with the lost-connection rule above. */
+#define RUN(s, expr)                                                                               \
+    do {                                                                                           \
+        int reconnects_ = 0;                                                                       \
+        do {                                                                                       \
+            rc = attempt_start((s), &reconnects_);                                                 \
+            if (rc == 0)                                                                           \
+                rc = (expr);                                                                       \
+        } while (attempt_again((s), &reconnects_, &rc));                                           \
+    } while (0)
+
+/* ---- audit chain ---- */
+
+static int read_head_row(const PGresult *r, struct rsp_audit_head *h)
+{
+    memset(h, 0, sizeof *h);
+    if (PQntuples(r) != 1)
+        return RSP_EIO; /* the head row is part of the schema */
+    h->seq = col_i64(r, 0, 0);
+    h->base_seq = col_i64(r, 0, 2);
+    return col_blob(r, 0, 1, h->hash, sizeof h->hash) == sizeof h->hash &&
+                   col_blob(r, 0, 3, h->base_hash, sizeof h->base_hash) == sizeof h->base_hash
+               ? 0
+               : RSP_EIO;
+}
+
+/* The chain head; `lock`: FOR UPDATE (inside a transaction that appends or prunes). */
+static int read_head(struct pg_store *s, bool lock, struct rsp_audit_head *h)
+{
+    PGresult *r;
+    int rc = q_exec(s, lock ? Q_AUDIT_HEAD_LOCK : Q_AUDIT_HEAD, NULL, &r);
+    if (rc)
+        return rc;
+    rc = read_head_row(r, h);
+    PQclear(r);
+    return rc;
+}
+
+/* Appends e to the chain inside the caller's transaction (the only writer of the audit log):
+ * head locked, record sealed (rsp_audit_seal), inserted, head moved. */
+static int audit_add_entry(struct pg_store *s, struct rsp_audit_entry *e)
+{
+    struct rsp_audit_head h;
+    e->at = now_s();
+    int rc = read_head(s, true, &h);
+    if (rc == 0)
+        rc = rsp_audit_seal(e, h.seq, h.hash);
+    if (rc)
+        return rc;
+    struct params p;
+    p_init(&p);
+    p_i64(&p, 1, e->seq);
+    p_i64(&p, 2, e->at);
+    p_text(&p, 3, e->entity);
+    p_text(&p, 4, e->key);
+    p_text(&p, 5, e->from);
+    p_text(&p, 6, e->to);
+    p_text(&p, 7, e->actor);
+    p_text(&p, 8, e->subject);
+    p_text(&p, 9, e->reason);
+    p_blob(&p, 10, e->prev, sizeof e->prev);
+    p_blob(&p, 11, e->hash, sizeof e->hash);
+    rc = q_run(s, Q_AUDIT_ADD, &p, NULL);
+    if (rc)
+        return rc;
+    fault(s, "audit:after_record");
+    p_init(&p);
+    p_i64(&p, 1, e->seq);
+    p_blob(&p, 2, e->hash, sizeof e->hash);
+    p_i64(&p, 3, h.seq);
+    long n = 0;
+    rc = q_run(s, Q_AUDIT_HEAD_SET, &p, &n);
+    return rc ? rc : n == 1 ? 0 : RSP_ESTATE;
+}
+
+static int audit_add(struct pg_store *s, const char *entity, const char *key, const char *from,
+                     const char *to, const char *actor, const char *subject, const char *reason)
+{
+    struct rsp_audit_entry e;
+    rsp_audit_entry_set(&e, entity, key, from, to, actor, subject, reason);
+    return audit_add_entry(s, &e);
+}
+
+static void eid_subject(struct pg_store *s, const char *eid, char out[RSP_AUDIT_SUBJECT_MAX + 1])
+{
+    rsp_store_subject(&s->base, RSP_PSEUDONYM_EID, eid, out);
+}
+
+/* Schema 4: rows written before the chain existed are chained in id order inside the migration
+ * transaction (text normalised as rsp_audit_entry_set does); see store_sqlite.c. */
+static int chain_legacy(struct pg_store *s)
+{
+    PGresult *r;
+    int rc = q_exec(s, Q_LEGACY_LIST, NULL, &r);
+    if (rc)
+        return rc;
+    int64_t seq = 0;
+    uint8_t prev[32] = {0};
+    int rows = PQntuples(r);
+    for (int i = 0; rc == 0 && i < rows; i++) {
+        char f[6][RSP_AUDIT_REASON_MAX + 1];
+        for (int c = 0; c < 6; c++)
+            col_text(r, i, c + 1, f[c], sizeof f[c]);
+        struct rsp_audit_entry e;
+        rsp_audit_entry_set(&e, f[0], f[1], f[2], f[3], f[4], "", f[5]);
+        e.at = col_i64(r, i, 7);
+        rc = rsp_audit_seal(&e, seq, prev);
+        struct params p;
+        p_init(&p);
+        p_i64(&p, 1, col_i64(r, i, 0));
+        p_i64(&p, 2, e.seq);
+        p_text(&p, 3, e.entity);
+        p_text(&p, 4, e.key);
+        p_text(&p, 5, e.from);
+        p_text(&p, 6, e.to);
+        p_text(&p, 7, e.actor);
+        p_text(&p, 8, e.reason);
+        p_blob(&p, 9, e.prev, 32);
+        p_blob(&p, 10, e.hash, 32);
+        if (rc == 0)
+            rc = q_run(s, Q_LEGACY_SET, &p, NULL);
+        seq = e.seq;
+        memcpy(prev, e.hash, 32);
+    }
+    PQclear(r);
+    if (rc == 0 && seq > 0) {
+        struct params p;
+        p_init(&p);
+        p_i64(&p, 1, seq);
+        p_blob(&p, 2, prev, 32);
+        p_i64(&p, 3, 0);
+        long n = 0;
+        rc = q_run(s, Q_AUDIT_HEAD_SET, &p, &n);
+        if (rc == 0 && n != 1)
+            rc = RSP_EIO;
+    }
+    return rc;
+}
+
+/* ---- profiles ---- */
+
+static void read_profile(const PGresult *r, int row, struct rsp_profile *p)
+{
+    memset(p, 0, sizeof *p);
+    char state[16];
+    col_text(r, row, 0, p->iccid, sizeof p->iccid);
+    col_text(r, row, 1, p->imsi, sizeof p->imsi);
+    col_text(r, row, 2, p->profile_type, sizeof p->profile_type);
+    col_text(r, row, 3, p->spn, sizeof p->spn);
+    col_text(r, row, 4, p->name, sizeof p->name);
+    p->pclass = (enum rsp_profile_class)col_i64(r, row, 5);
+    col_text(r, row, 6, p->owner, sizeof p->owner);
+    col_text(r, row, 7, p->operator_, sizeof p->operator_);
+    col_blob(r, row, 8, p->package_sha256, sizeof p->package_sha256);
+    col_text(r, row, 9, p->package_path, sizeof p->package_path);
+    col_text(r, row, 10, state, sizeof state);
+    rsp_profile_state_from_name(state, &p->state);
+    p->state_since = col_i64(r, row, 11);
+    p->created_at = col_i64(r, row, 12);
+    col_text(r, row, 13, p->eid, sizeof p->eid);
+    col_text(r, row, 14, p->matching_id, sizeof p->matching_id);
+    p->cc_set = col_blob(r, row, 15, p->cc_hash, sizeof p->cc_hash) == sizeof p->cc_hash;
+    p->cc_attempts = (unsigned)col_i64(r, row, 16);
+    p->cc_max_attempts = (unsigned)col_i64(r, row, 17);
+    p->download_attempts = (unsigned)col_i64(r, row, 18);
+    p->release_flag = col_i64(r, row, 19) != 0;
+    col_text(r, row, 20, p->smds_address, sizeof p->smds_address);
+    col_text(r, row, 21, p->error_reason, sizeof p->error_reason);
+    p->version = col_i64(r, row, 22);
+}
+
+/* Parameters $1..$23 of an INSERT of one profile row (Q_PROFILE_INSERT, Q_IMPORT_INSERT). */
+static void bind_profile_insert(struct params *q, const struct rsp_profile *p, const uint8_t *pkg,
+                                size_t pkg_len, int64_t now)
+{
+    p_text(q, 1, p->iccid);
+    p_text(q, 2, p->imsi);
+    p_text(q, 3, p->profile_type);
+    p_text(q, 4, p->spn);
+    p_text(q, 5, p->name);
+    p_i64(q, 6, (int)p->pclass);
+    p_text(q, 7, p->owner);
+    p_text(q, 8, p->operator_);
+    p_blob(q, 9, p->package_sha256, sizeof p->package_sha256);
+    p_text(q, 10, p->package_path);
+    p_text(q, 11, rsp_profile_state_name(p->state));
+    p_i64(q, 12, now);
+    p_i64(q, 13, now);
+    p_text(q, 14, p->eid);
+    p_text(q, 15, p->matching_id);
+    p_blob_or_null(q, 16, p->cc_hash, p->cc_set ? sizeof p->cc_hash : 0);
+    p_i64(q, 17, (int)p->cc_attempts);
+    p_i64(q, 18, (int)p->cc_max_attempts);
+    p_i64(q, 19, (int)p->download_attempts);
+    p_i64(q, 20, p->release_flag);
+    p_text(q, 21, p->smds_address);
+    p_text(q, 22, p->error_reason);
+    p_blob_or_null(q, 23, pkg, pkg_len);
+}
+
+static int profile_insert_once(struct pg_store *s, const struct rsp_profile *p, const uint8_t *pkg,
+                               size_t pkg_len, const char *actor)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct params q;
+    p_init(&q);
+    bind_profile_insert(&q, p, pkg, pkg_len, now_s());
+    rc = q_run(s, Q_PROFILE_INSERT, &q, NULL);
+    if (rc == 0) {
+        fault(s, "profile_insert:after_insert");
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, p->eid, subject);
+        rc = audit_add(s, "profile", p->iccid, "", rsp_profile_state_name(p->state), actor, subject,
+                       "inserted");
+    }
+    return finish(s, rc);
+}
+
+static int pg_profile_insert(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
+                             size_t pkg_len, const char *actor)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, profile_insert_once(s, p, pkg, pkg_len, actor));
+    return rc;
+}
+
+/* One profile row by a one- or two-parameter query; RSP_ENOTFOUND when none. */
+static int profile_query_once(struct pg_store *s, enum stmt_id id, const char *a, const char *b,
+                              struct rsp_profile *out)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, a);
+    if (b)
+        p_text(&q, 2, b);
+    PGresult *r;
+    int rc = q_exec(s, id, &q, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) > 0)
+        read_profile(r, 0, out);
+    else
+        rc = RSP_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static int pg_profile_get(struct rsp_store *st, const char *iccid, struct rsp_profile *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, profile_query_once(s, Q_PROFILE_GET, iccid, NULL, out));
+    return rc;
+}
+
+/* A single bytea value by key into out; RSP_ENOTFOUND when there is no row or it is NULL. */
+static int blob_query_once(struct pg_store *s, enum stmt_id id, const char *key,
+                           struct rsp_buf *out)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, key);
+    PGresult *r;
+    int rc = q_exec(s, id, &q, &r);
+    if (rc)
+        return rc;
+    rc = PQntuples(r) == 0 || PQgetisnull(r, 0, 0) ? RSP_ENOTFOUND : col_buf(r, 0, 0, out);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_profile_package(struct rsp_store *st, const char *iccid, struct rsp_buf *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, blob_query_once(s, Q_PROFILE_PACKAGE, iccid, out));
+    return rc;
+}
+
+static int pg_profile_find_available(struct rsp_store *st, const char *profile_type,
+                                     struct rsp_profile *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, profile_query_once(s, Q_PROFILE_FIND, profile_type, NULL, out));
+    return rc;
+}
+
+static int find_owned_once(struct pg_store *s, const char *profile_type, const char *owner,
+                           struct rsp_profile *out)
+{
+    int rc = profile_query_once(s, Q_PROFILE_FIND_OWNED, profile_type, owner, out);
+    if (rc != RSP_ENOTFOUND)
+        return rc;
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, profile_type);
+    p_text(&q, 2, owner);
+    long n = 0;
+    rc = q_run(s, Q_PROFILE_TYPE_OWNED, &q, &n);
+    return rc ? rc : n ? RSP_ESTATE : RSP_ENOTFOUND;
+}
+
+static int pg_profile_find_available_owned(struct rsp_store *st, const char *profile_type,
+                                           const char *owner, struct rsp_profile *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, find_owned_once(s, profile_type, owner, out));
+    return rc;
+}
+
+static int pg_profile_find_download(struct rsp_store *st, const char *matching_id, const char *eid,
+                                    struct rsp_profile *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, profile_query_once(s, matching_id[0] ? Q_PROFILE_BY_MID : Q_PROFILE_DEFAULT_DP,
+                              matching_id[0] ? matching_id : eid, NULL, out));
+    return rc;
+}
+
+/* After a CAS changed no row: RSP_ENOTFOUND if the key does not exist, else RSP_ESTATE. */
+static int cas_lost(struct pg_store *s, enum stmt_id exists, const char *key)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, key);
+    long n = 0;
+    int rc = q_run(s, exists, &q, &n);
+    return rc ? rc : n ? RSP_ESTATE : RSP_ENOTFOUND;
+}
+
+static int profile_cas_once(struct pg_store *s, const struct rsp_profile *p,
+                            enum rsp_profile_state expect_state, int64_t expect_version,
+                            const char *actor, const char *reason)
+{
+    const char *from = rsp_profile_state_name(expect_state), *to = rsp_profile_state_name(p->state);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct params q;
+    /* The record's subject: the EID the profile is (or, when this change unlinks it, was) bound
+     * to, read before the update inside the transaction. */
+    char subject[RSP_AUDIT_SUBJECT_MAX + 1] = "", old_eid[33] = "";
+    if (expect_state != p->state && !p->eid[0] && s->base.pseudonym_key) {
+        p_init(&q);
+        p_text(&q, 1, p->iccid);
+        PGresult *r;
+        rc = q_exec(s, Q_PROFILE_EID, &q, &r);
+        if (rc)
+            return finish(s, rc);
+        if (PQntuples(r) > 0)
+            col_text(r, 0, 0, old_eid, sizeof old_eid);
+        PQclear(r);
+    }
+    if (expect_state != p->state)
+        eid_subject(s, p->eid[0] ? p->eid : old_eid, subject);
+    p_init(&q);
+    p_text(&q, 1, p->iccid);
+    p_text(&q, 2, p->imsi);
+    p_text(&q, 3, p->profile_type);
+    p_text(&q, 4, p->spn);
+    p_text(&q, 5, p->name);
+    p_i64(&q, 6, (int)p->pclass);
+    p_text(&q, 7, p->owner);
+    p_text(&q, 8, p->operator_);
+    p_blob(&q, 9, p->package_sha256, sizeof p->package_sha256);
+    p_text(&q, 10, p->package_path);
+    p_text(&q, 11, to);
+    p_i64(&q, 12, now_s());
+    p_text(&q, 13, p->eid);
+    p_text(&q, 14, p->matching_id);
+    p_blob_or_null(&q, 15, p->cc_hash, p->cc_set ? sizeof p->cc_hash : 0);
+    p_i64(&q, 16, (int)p->cc_attempts);
+    p_i64(&q, 17, (int)p->cc_max_attempts);
+    p_i64(&q, 18, (int)p->download_attempts);
+    p_i64(&q, 19, p->release_flag);
+    p_text(&q, 20, p->smds_address);
+    p_text(&q, 21, p->error_reason);
+    p_text(&q, 22, from);
+    p_i64(&q, 23, expect_version);
+    long n = 0;
+    rc = q_run(s, Q_PROFILE_CAS, &q, &n);
+    if (rc == 0 && n == 0)
+        rc = cas_lost(s, Q_PROFILE_EXISTS, p->iccid);
+    if (rc == 0 && expect_state != p->state) {
+        fault(s, "profile_cas:after_update");
+        rc = audit_add(s, "profile", p->iccid, from, to, actor, subject, reason);
+    }
+    return finish(s, rc);
+}
+
+static int pg_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
+                          enum rsp_profile_state expect_state, int64_t expect_version,
+                          const char *actor, const char *reason)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, profile_cas_once(s, p, expect_state, expect_version, actor, reason));
+    return rc;
+}
+
+/* ---- inventory import ---- */
+
+/* Looks an ICCID up: 0 not in the inventory, 1 with a manifest (digest in `have`), 2 without. */
+static int import_lookup(struct pg_store *s, const char *iccid, uint8_t have[32])
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, iccid);
+    PGresult *r;
+    int rc = q_exec(s, Q_IMPORT_LOOKUP, &q, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = 0;
+    else if (PQgetisnull(r, 0, 0))
+        rc = 2;
+    else
+        rc = col_blob(r, 0, 0, have, 32) == 32 ? 1 : RSP_EIO;
+    PQclear(r);
+    return rc;
+}
+
+static int import_one(struct pg_store *s, struct rsp_store_import_item *it, const char *actor)
+{
+    const char *key = it->profile.iccid[0] ? it->profile.iccid : "-";
+    char reason[128];
+    if (it->refused) {
+        it->result = RSP_EVERIFY;
+        snprintf(reason, sizeof reason, "%s", it->refused);
+        return audit_add(s, "import", key, "", "Refused", actor, "", reason);
+    }
+    uint8_t digest[32], have[32];
+    if (rsp_sha256(it->manifest, it->manifest_len, digest))
+        return RSP_ECRYPTO;
+    int rc = import_lookup(s, it->profile.iccid, have);
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && memcmp(have, digest, 32) == 0) {
+        it->result = RSP_STORE_IMPORT_PRESENT;
+        return 0;
+    }
+    if (rc != 0) {
+        it->result = RSP_ESTATE;
+        return audit_add(s, "import", key, "", "Refused", actor, "",
+                         rc == 1 ? "ICCID already imported with another manifest"
+                                 : "ICCID already in the inventory without a manifest");
+    }
+    struct params q;
+    p_init(&q);
+    int64_t now = now_s();
+    bind_profile_insert(&q, &it->profile, it->pkg, it->pkg_len, now);
+    p_blob(&q, 24, it->manifest, it->manifest_len);
+    p_blob(&q, 25, digest, sizeof digest);
+    p_i64(&q, 26, now);
+    long n = 0;
+    rc = q_run(s, Q_IMPORT_INSERT, &q, &n);
+    if (rc)
+        return rc;
+    if (n == 0) { /* uniqueness: e.g. a duplicate matchingId */
+        it->result = RSP_ESTATE;
+        return audit_add(s, "import", key, "", "Refused", actor, "", "row refused by the database");
+    }
+    char hex[17];
+    rsp_hex_str(hex, digest, 8, 0);
+    snprintf(reason, sizeof reason, "imported (manifest sha256 %s...)", hex);
+    fault(s, "profile_import:after_insert");
+    it->result = 0;
+    return audit_add(s, "profile", it->profile.iccid, "",
+                     rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, "", reason);
+}
+
+static int import_once(struct pg_store *s, struct rsp_store_import_item *items, size_t n,
+                       const char *actor)
+{
+    int rc = begin(s);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = import_one(s, &items[i], actor);
+    if (rc == 0)
+        return commit(s);
+    rollback(s);
+    return rc;
+}
+
+static int pg_profile_import(struct rsp_store *st, struct rsp_store_import_item *items, size_t n,
+                             const char *actor)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, import_once(s, items, n, actor));
+    return rc;
+}
+
+static int pg_profile_manifest(struct rsp_store *st, const char *iccid, struct rsp_buf *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, blob_query_once(s, Q_MANIFEST_GET, iccid, out));
+    return rc;
+}
+
+/* One page of the listing after `after`; *rows gets the result (the caller frees). */
+static int list_page_once(struct pg_store *s, const enum rsp_profile_state *state,
+                          const char *after, PGresult **rows)
+{
+    struct params q;
+    p_init(&q);
+    if (state) {
+        p_text(&q, 1, rsp_profile_state_name(*state));
+        p_text(&q, 2, after);
+    } else {
+        p_text(&q, 1, after);
+    }
+    return q_exec(s, state ? Q_PROFILE_LIST_STATE : Q_PROFILE_LIST, &q, rows);
+}
+
+/* Walks the profiles in pages by ICCID (each page its own statement: a lost connection costs one
+ * page, never a callback twice). Unlike SQLite's single read, the walk is not one snapshot. */
+static int pg_profile_list(struct rsp_store *st, const enum rsp_profile_state *state,
+                           rsp_store_profile_cb cb, void *arg)
+{
+    struct pg_store *s = PG(st);
+    char after[sizeof((struct rsp_profile *)0)->iccid] = "";
+    for (;;) {
+        PGresult *r = NULL;
+        int rc;
+        RUN(s, list_page_once(s, state, after, &r));
+        if (rc)
+            return rc;
+        int n = PQntuples(r), stop = 0;
+        struct rsp_profile p;
+        for (int i = 0; i < n && stop == 0; i++) {
+            read_profile(r, i, &p);
+            snprintf(after, sizeof after, "%s", p.iccid);
+            stop = cb(arg, &p);
+        }
+        PQclear(r);
+        if (stop || n < PAGE_ROWS)
+            return stop;
+    }
+}
+
+/* ---- sessions ---- */
+
+/* Parameters $1..$11 and $15..$17 (Q_SESSION_INSERT, Q_SESSION_CAS). */
+static void bind_session(struct params *q, const struct rsp_session *x)
+{
+    p_text(q, 1, x->tid);
+    if (x->iccid[0])
+        p_text(q, 2, x->iccid);
+    else
+        p_null(q, 2);
+    p_text(q, 3, x->eid);
+    p_text(q, 4, rsp_session_state_name(x->state));
+    p_blob(q, 5, x->server_challenge, sizeof x->server_challenge);
+    p_blob(q, 6, x->euicc_challenge, sizeof x->euicc_challenge);
+    p_i64(q, 7, x->curve);
+    p_blob_or_null(q, 8, x->ci_pkid, x->ci_pkid_len);
+    p_blob_or_null(q, 9, x->otpk_euicc.data, x->otpk_euicc.len);
+    p_blob_or_null(q, 10, x->bpp.data, x->bpp.len);
+    p_i64(q, 11, x->expires_at);
+    p_blob_or_null(q, 15, x->euicc_cert.data, x->euicc_cert.len);
+    p_blob(q, 16, x->euicc_sig1, sizeof x->euicc_sig1);
+    p_blob(q, 17, x->smdp_sig2, sizeof x->smdp_sig2);
+}
+
+static int session_insert_once(struct pg_store *s, const struct rsp_session *x, const char *actor)
+{
+    int64_t now = now_s();
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct params q;
+    p_init(&q);
+    bind_session(&q, x);
+    p_i64(&q, 12, now);
+    p_i64(&q, 13, now);
+    p_i64(&q, 14, 0);
+    rc = q_run(s, Q_SESSION_INSERT, &q, NULL);
+    if (rc == 0) {
+        fault(s, "session_insert:after_insert");
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, x->eid, subject);
+        rc = audit_add(s, "session", x->tid, "", rsp_session_state_name(x->state), actor, subject,
+                       "created");
+    }
+    return finish(s, rc);
+}
+
+static int pg_session_insert(struct rsp_store *st, const struct rsp_session *x, const char *actor)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, session_insert_once(s, x, actor));
+    return rc;
+}
+
+static int read_session(const PGresult *r, int row, struct rsp_session *out)
+{
+    /* keep the caller's buffers (initialised by rsp_session_init), reset everything else */
+    struct rsp_buf otpk = out->otpk_euicc, bpp = out->bpp, cert = out->euicc_cert;
+    char state[16];
+    memset(out, 0, sizeof *out);
+    out->otpk_euicc = otpk;
+    out->bpp = bpp;
+    out->euicc_cert = cert;
+    col_text(r, row, 0, out->tid, sizeof out->tid);
+    col_text(r, row, 1, out->iccid, sizeof out->iccid);
+    col_text(r, row, 2, out->eid, sizeof out->eid);
+    col_text(r, row, 3, state, sizeof state);
+    rsp_session_state_from_name(state, &out->state);
+    col_blob(r, row, 4, out->server_challenge, sizeof out->server_challenge);
+    col_blob(r, row, 5, out->euicc_challenge, sizeof out->euicc_challenge);
+    out->curve = (int)col_i64(r, row, 6);
+    out->ci_pkid_len = col_blob(r, row, 7, out->ci_pkid, sizeof out->ci_pkid);
+    int rc = col_buf(r, row, 8, &out->otpk_euicc);
+    if (rc == 0)
+        rc = col_buf(r, row, 9, &out->bpp);
+    out->expires_at = col_i64(r, row, 10);
+    out->created_at = col_i64(r, row, 11);
+    out->updated_at = col_i64(r, row, 12);
+    out->version = col_i64(r, row, 13);
+    if (rc == 0)
+        rc = col_buf(r, row, 14, &out->euicc_cert);
+    col_blob(r, row, 15, out->euicc_sig1, sizeof out->euicc_sig1);
+    col_blob(r, row, 16, out->smdp_sig2, sizeof out->smdp_sig2);
+    return rc;
+}
+
+static int session_query_once(struct pg_store *s, enum stmt_id id, const char *key,
+                              struct rsp_session *out)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, key);
+    PGresult *r;
+    int rc = q_exec(s, id, &q, &r);
+    if (rc)
+        return rc;
+    rc = PQntuples(r) > 0 ? read_session(r, 0, out) : RSP_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static int pg_session_get(struct rsp_store *st, const char *tid, struct rsp_session *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, session_query_once(s, Q_SESSION_GET, tid, out));
+    return rc;
+}
+
+static int pg_session_find_bound(struct rsp_store *st, const char *iccid, struct rsp_session *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, session_query_once(s, Q_SESSION_FIND_BOUND, iccid, out));
+    return rc;
+}
+
+static int session_cas_once(struct pg_store *s, const struct rsp_session *x,
+                            enum rsp_session_state expect_state, int64_t expect_version,
+                            const char *actor, const char *reason)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct params q;
+    p_init(&q);
+    bind_session(&q, x);
+    p_i64(&q, 12, now_s());
+    p_text(&q, 13, rsp_session_state_name(expect_state));
+    p_i64(&q, 14, expect_version);
+    long n = 0;
+    rc = q_run(s, Q_SESSION_CAS, &q, &n);
+    if (rc == 0 && n == 0)
+        rc = cas_lost(s, Q_SESSION_EXISTS, x->tid);
+    if (rc == 0 && expect_state != x->state) {
+        fault(s, "session_cas:after_update");
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, x->eid, subject);
+        rc = audit_add(s, "session", x->tid, rsp_session_state_name(expect_state),
+                       rsp_session_state_name(x->state), actor, subject, reason);
+    }
+    return finish(s, rc);
+}
+
+static int pg_session_cas(struct rsp_store *st, const struct rsp_session *x,
+                          enum rsp_session_state expect_state, int64_t expect_version,
+                          const char *actor, const char *reason)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, session_cas_once(s, x, expect_state, expect_version, actor, reason));
+    return rc;
+}
+
+/* ---- expiry sweeper ---- */
+
+/* One expired session in one transaction; *done is 1 when it was expired here. Both rows are
+ * changed before the records are appended (the chain head is the last lock taken). */
+static int sweep_one_once(struct pg_store *s, const char *tid, int64_t now, int *done)
+{
+    char iccid[21] = "", from[16] = "", eid[33] = "", subject[RSP_AUDIT_SUBJECT_MAX + 1];
+    *done = 0;
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    /* Lock the session row and read its state before the update. */
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, tid);
+    PGresult *r;
+    rc = q_exec(s, Q_SWEEP_LOCK, &q, &r);
+    if (rc == 0) {
+        if (PQntuples(r) > 0) {
+            col_text(r, 0, 0, from, sizeof from);
+            col_text(r, 0, 1, iccid, sizeof iccid);
+            col_text(r, 0, 2, eid, sizeof eid);
+        } else {
+            rc = RSP_ENOTFOUND;
+        }
+        PQclear(r);
+    }
+    eid_subject(s, eid, subject);
+    long n = 0;
+    if (rc == 0) {
+        p_init(&q);
+        p_text(&q, 1, tid);
+        p_i64(&q, 2, now);
+        rc = q_run(s, Q_SWEEP_SESSION, &q, &n);
+    }
+    int expired = rc == 0 && n == 1, released = 0;
+    if (rc == 0 && expired && iccid[0]) {
+        /* Rollback rule (store.h): Downloaded -> Released, unless another live session. */
+        if (rsp_profile_transition_check(RSP_PROFILE_DOWNLOADED, RSP_PROFILE_RELEASED) != 0)
+            rc = RSP_ESTATE;
+        if (rc == 0) {
+            p_init(&q);
+            p_text(&q, 1, iccid);
+            p_text(&q, 2, tid);
+            p_i64(&q, 3, now_s());
+            rc = q_run(s, Q_SWEEP_PROFILE, &q, &n);
+            released = rc == 0 && n == 1;
+        }
+    }
+    if (rc == 0 && expired) {
+        rc = audit_add(s, "session", tid, from, "Expired", "sweeper", subject,
+                       "session lifetime over");
+        fault(s, "sweep:after_session");
+    }
+    if (rc == 0 && released)
+        rc = audit_add(s, "profile", iccid, "Downloaded", "Released", "sweeper", subject,
+                       "download session expired");
+    rc = finish(s, rc == RSP_ENOTFOUND ? 0 : rc);
+    *done = rc == 0 && expired;
+    return rc;
+}
+
+static int sweep_list_once(struct pg_store *s, int64_t now, PGresult **out)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, now);
+    return q_exec(s, Q_SWEEP_LIST, &q, out);
+}
+
+static int pg_sweep_expired(struct rsp_store *st, int64_t now, unsigned *n_expired)
+{
+    struct pg_store *s = PG(st);
+    *n_expired = 0;
+    for (;;) {
+        PGresult *r = NULL;
+        int rc;
+        RUN(s, sweep_list_once(s, now, &r));
+        if (rc)
+            return rc;
+        int n = PQntuples(r);
+        unsigned swept = 0;
+        for (int i = 0; i < n; i++) {
+            char tid[2 * RSP_TID_MAX + 1];
+            int done = 0;
+            col_text(r, i, 0, tid, sizeof tid);
+            RUN(s, sweep_one_once(s, tid, now, &done));
+            if (rc && rc != RSP_ESTATE) {
+                PQclear(r);
+                return rc;
+            }
+            swept += (unsigned)done;
+        }
+        PQclear(r);
+        *n_expired += swept;
+        if (n < 64 || swept == 0)
+            return 0;
+    }
+}
+
+/* ---- audit list, outbox ---- */
+
+static void read_audit(const PGresult *r, int row, struct rsp_audit_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->seq = col_i64(r, row, 0);
+    e->at = col_i64(r, row, 1);
+    col_text(r, row, 2, e->entity, sizeof e->entity);
+    col_text(r, row, 3, e->key, sizeof e->key);
+    col_text(r, row, 4, e->from, sizeof e->from);
+    col_text(r, row, 5, e->to, sizeof e->to);
+    col_text(r, row, 6, e->actor, sizeof e->actor);
+    col_text(r, row, 7, e->subject, sizeof e->subject);
+    col_text(r, row, 8, e->reason, sizeof e->reason);
+    /* a missing or mis-sized hash reads as zeros: the verifier reports the record */
+    col_blob(r, row, 9, e->prev, sizeof e->prev);
+    col_blob(r, row, 10, e->hash, sizeof e->hash);
+    /* an over-long text (edited in the database) must fail the canonical check, not pass as
+     * its cut copy */
+    static const size_t caps[] = {sizeof e->entity, sizeof e->key,   sizeof e->from,
+                                  sizeof e->to,     sizeof e->actor, sizeof e->subject,
+                                  sizeof e->reason};
+    for (int i = 0; i < 7; i++)
+        if ((size_t)PQgetlength(r, row, 2 + i) >= caps[i])
+            e->entity[0] = '\x01';
+}
+
+static int audit_list_once(struct pg_store *s, const char *key, struct rsp_audit_entry *out,
+                           size_t max, size_t *n)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, key);
+    p_i64(&q, 2, (int64_t)max);
+    PGresult *r;
+    *n = 0;
+    int rc = q_exec(s, Q_AUDIT_LIST, &q, &r);
+    if (rc)
+        return rc;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && (size_t)i < max; i++) {
+        read_audit(r, i, &out[i]);
+        (*n)++;
+    }
+    PQclear(r);
+    return 0;
+}
+
+static int pg_audit_list(struct rsp_store *st, const char *key, struct rsp_audit_entry *out,
+                         size_t max, size_t *n)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, audit_list_once(s, key, out, max, n));
+    return rc;
+}
+
+static int outbox_add_once(struct pg_store *s, struct rsp_outbox_item *it)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, it->iccid);
+    p_text(&q, 2, it->url);
+    p_text(&q, 3, it->body);
+    p_i64(&q, 4, it->next_attempt_at);
+    p_i64(&q, 5, now_s());
+    PGresult *r;
+    int rc = q_exec(s, Q_OUTBOX_ADD, &q, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1) {
+        it->id = col_i64(r, 0, 0);
+        it->attempts = 0;
+    } else {
+        rc = RSP_EIO;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_outbox_add(struct rsp_store *st, struct rsp_outbox_item *it)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, outbox_add_once(s, it));
+    return rc;
+}
+
+static int outbox_due_once(struct pg_store *s, int64_t now, struct rsp_outbox_item *out)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, now);
+    PGresult *r;
+    int rc = q_exec(s, Q_OUTBOX_DUE, &q, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) > 0) {
+        memset(out, 0, sizeof *out);
+        out->id = col_i64(r, 0, 0);
+        col_text(r, 0, 1, out->iccid, sizeof out->iccid);
+        col_text(r, 0, 2, out->url, sizeof out->url);
+        col_text(r, 0, 3, out->body, sizeof out->body);
+        out->attempts = (unsigned)col_i64(r, 0, 4);
+        out->next_attempt_at = col_i64(r, 0, 5);
+    } else {
+        rc = RSP_ENOTFOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_outbox_next_due(struct rsp_store *st, int64_t now, struct rsp_outbox_item *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, outbox_due_once(s, now, out));
+    return rc;
+}
+
+static int outbox_change_once(struct pg_store *s, enum stmt_id id, int64_t item, int64_t next)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, item);
+    if (id == Q_OUTBOX_RETRY)
+        p_i64(&q, 2, next);
+    long n = 0;
+    int rc = q_run(s, id, &q, &n);
+    return rc ? rc : n ? 0 : RSP_ENOTFOUND;
+}
+
+static int pg_outbox_done(struct rsp_store *st, int64_t id)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, outbox_change_once(s, Q_OUTBOX_DONE, id, 0));
+    return rc;
+}
+
+static int pg_outbox_retry(struct rsp_store *st, int64_t id, int64_t next_attempt_at)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, outbox_change_once(s, Q_OUTBOX_RETRY, id, next_attempt_at));
+    return rc;
+}
+
+/* ---- audit chain operations ---- */
+
+static int audit_append_once(struct pg_store *s, struct rsp_audit_entry *e)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    return finish(s, audit_add_entry(s, e));
+}
+
+static int pg_audit_append(struct rsp_store *st, struct rsp_audit_entry *e)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, audit_append_once(s, e));
+    return rc;
+}
+
+static int pg_audit_head(struct rsp_store *st, struct rsp_audit_head *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, read_head(s, false, out));
+    return rc;
+}
+
+static int audit_page_once(struct pg_store *s, bool noseq, int64_t after, int64_t to,
+                           PGresult **rows)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, after);
+    if (!noseq)
+        p_i64(&q, 2, to);
+    return q_exec(s, noseq ? Q_AUDIT_WALK_NOSEQ : Q_AUDIT_WALK, &q, rows);
+}
+
+/* In pages (each its own statement, like pg_profile_list): rows without a seq first (by id),
+ * then by seq. Not one snapshot: the verifier follows the head. */
+static int pg_audit_walk(struct rsp_store *st, int64_t from, int64_t to, rsp_store_audit_cb cb,
+                         void *arg)
+{
+    struct pg_store *s = PG(st);
+    for (int pass = from <= 0 ? 0 : 1; pass < 2; pass++) {
+        int64_t after = pass == 0 || from <= 0 ? INT64_MIN : from - 1;
+        for (;;) {
+            PGresult *r = NULL;
+            int rc;
+            RUN(s, audit_page_once(s, pass == 0, after, to, &r));
+            if (rc)
+                return rc;
+            int n = PQntuples(r), stop = 0;
+            struct rsp_audit_entry e;
+            for (int i = 0; i < n && stop == 0; i++) {
+                read_audit(r, i, &e);
+                after = pass == 0 ? col_i64(r, i, 11) : e.seq;
+                stop = cb(arg, &e);
+            }
+            PQclear(r);
+            if (stop)
+                return stop;
+            if (n < PAGE_ROWS)
+                break;
+        }
+    }
+    return 0;
+}
+
+static int audit_last_once(struct pg_store *s, const char *entity, const char *key,
+                           struct rsp_audit_entry *out)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, key);
+    p_text(&q, 2, entity);
+    PGresult *r;
+    int rc = q_exec(s, Q_AUDIT_LAST, &q, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) > 0)
+        read_audit(r, 0, out);
+    else
+        rc = RSP_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static int pg_audit_last(struct rsp_store *st, const char *entity, const char *key,
+                         struct rsp_audit_entry *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, audit_last_once(s, entity, key, out));
+    return rc;
+}
+
+/* One 32-byte hash by seq (Q_AUDIT_HASH_AT, Q_CHECKPOINT_GET): 1 found, 0 not, negative. */
+static int hash_by_seq(struct pg_store *s, enum stmt_id id, int64_t seq, uint8_t out[32])
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, seq);
+    PGresult *r;
+    int rc = q_exec(s, id, &q, &r);
+    if (rc)
+        return rc;
+    rc = PQntuples(r) > 0 && col_blob(r, 0, 0, out, 32) == 32 ? 1 : 0;
+    PQclear(r);
+    return rc;
+}
+
+static int checkpoint_add_once(struct pg_store *s, const struct rsp_audit_checkpoint *cp)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    uint8_t have[32];
+    rc = hash_by_seq(s, Q_AUDIT_HASH_AT, cp->seq, have);
+    if (rc == 1)
+        rc = memcmp(have, cp->hash, 32) == 0 ? 0 : RSP_ESTATE;
+    else if (rc == 0)
+        rc = RSP_ESTATE;
+    long n = 0;
+    if (rc == 0) {
+        struct params q;
+        p_init(&q);
+        p_i64(&q, 1, cp->seq);
+        p_blob(&q, 2, cp->hash, sizeof cp->hash);
+        p_i64(&q, 3, cp->at);
+        p_blob(&q, 4, cp->key_id, sizeof cp->key_id);
+        p_blob(&q, 5, cp->sig, sizeof cp->sig);
+        rc = q_run(s, Q_CHECKPOINT_ADD, &q, &n);
+    }
+    rc = finish(s, rc);
+    return rc ? rc : n == 1 ? 0 : 1; /* 1: that seq had a checkpoint already */
+}
+
+static int pg_audit_checkpoint_add(struct rsp_store *st, const struct rsp_audit_checkpoint *cp)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, checkpoint_add_once(s, cp));
+    return rc;
+}
+
+static int checkpoint_page_once(struct pg_store *s, int64_t after, PGresult **rows)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, after);
+    return q_exec(s, Q_CHECKPOINT_LIST, &q, rows);
+}
+
+static int pg_audit_checkpoint_walk(struct rsp_store *st, rsp_store_checkpoint_cb cb, void *arg)
+{
+    struct pg_store *s = PG(st);
+    int64_t after = INT64_MIN;
+    for (;;) {
+        PGresult *r = NULL;
+        int rc;
+        RUN(s, checkpoint_page_once(s, after, &r));
+        if (rc)
+            return rc;
+        int n = PQntuples(r), stop = 0;
+        struct rsp_audit_checkpoint cp;
+        for (int i = 0; i < n && stop == 0; i++) {
+            memset(&cp, 0, sizeof cp);
+            cp.seq = after = col_i64(r, i, 0);
+            col_blob(r, i, 1, cp.hash, sizeof cp.hash);
+            cp.at = col_i64(r, i, 2);
+            col_blob(r, i, 3, cp.key_id, sizeof cp.key_id);
+            col_blob(r, i, 4, cp.sig, sizeof cp.sig);
+            stop = cb(arg, &cp);
+        }
+        PQclear(r);
+        if (stop || n < PAGE_ROWS)
+            return stop;
+    }
+}
+
+static int export_mark_once(struct pg_store *s, int64_t first, int64_t last,
+                            const uint8_t sha256[32], const char *actor)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct rsp_audit_head h;
+    rc = read_head(s, true, &h);
+    if (rc == 0 && (last > h.seq || first <= h.base_seq))
+        rc = RSP_EINVAL;
+    if (rc == 0) {
+        struct params q;
+        p_init(&q);
+        p_i64(&q, 1, first);
+        p_i64(&q, 2, last);
+        p_blob(&q, 3, sha256, 32);
+        p_i64(&q, 4, now_s());
+        rc = q_run(s, Q_EXPORT_ADD, &q, NULL);
+    }
+    if (rc == 0) {
+        char key[48], hex[65], reason[160];
+        snprintf(key, sizeof key, "%lld-%lld", (long long)first, (long long)last);
+        rsp_hex_str(hex, sha256, 32, 0);
+        snprintf(reason, sizeof reason, "records %lld..%lld archived, archive sha256 %s",
+                 (long long)first, (long long)last, hex);
+        rc = audit_add(s, "audit-export", key, "", "Exported", actor, "", reason);
+    }
+    return finish(s, rc);
+}
+
+static int pg_audit_export_mark(struct rsp_store *st, int64_t first, int64_t last,
+                                const uint8_t sha256[32], const char *actor)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, export_mark_once(s, first, last, sha256, actor));
+    return rc;
+}
+
+/* 1 when the exports cover every seq in [from, to], 0 if not, negative on failure. */
+static int exports_cover(struct pg_store *s, int64_t from, int64_t to)
+{
+    PGresult *r;
+    int rc = q_exec(s, Q_EXPORT_LIST, NULL, &r);
+    if (rc)
+        return rc;
+    int64_t next = from;
+    for (int i = 0; i < PQntuples(r) && next <= to; i++) {
+        int64_t a = col_i64(r, i, 0), b = col_i64(r, i, 1);
+        if (a <= next && b >= next)
+            next = b + 1;
+    }
+    PQclear(r);
+    return next > to;
+}
+
+static int prune_once(struct pg_store *s, int64_t through, const char *actor, int64_t *n_removed,
+                      const char **why)
+{
+    *n_removed = 0;
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct rsp_audit_head h;
+    uint8_t cp_hash[32], rec_hash[32];
+    rc = read_head(s, true, &h); /* no append runs meanwhile */
+    if (rc == 0 && (through <= h.base_seq || through > h.seq)) {
+        *why = "SEQ must lie between the current base and the chain head";
+        rc = RSP_ESTATE;
+    }
+    if (rc == 0) {
+        rc = hash_by_seq(s, Q_CHECKPOINT_GET, through, cp_hash);
+        if (rc == 0) {
+            *why = "SEQ has no checkpoint (prune only through a checkpointed record)";
+            rc = RSP_ESTATE;
+        } else if (rc == 1) {
+            rc = 0;
+        }
+    }
+    if (rc == 0) {
+        rc = hash_by_seq(s, Q_AUDIT_HASH_AT, through, rec_hash);
+        if (rc == 1 && memcmp(rec_hash, cp_hash, 32) == 0) {
+            rc = 0;
+        } else if (rc >= 0) {
+            *why = "the record at SEQ does not match its checkpoint (run rspctl audit verify)";
+            rc = RSP_ESTATE;
+        }
+    }
+    if (rc == 0) {
+        rc = exports_cover(s, h.base_seq + 1, through);
+        if (rc == 0) {
+            *why = "records up to SEQ have not all been exported (rspctl audit export)";
+            rc = RSP_ESTATE;
+        } else if (rc == 1) {
+            rc = 0;
+        }
+    }
+    struct params q;
+    long n = 0;
+    if (rc == 0) {
+        p_init(&q);
+        p_i64(&q, 1, through);
+        rc = q_run(s, Q_PRUNE_RECORDS, &q, &n);
+    }
+    if (rc == 0) {
+        fault(s, "prune:after_delete");
+        rc = q_run(s, Q_PRUNE_CHECKPOINTS, &q, NULL);
+    }
+    if (rc == 0) {
+        p_init(&q);
+        p_i64(&q, 1, through);
+        p_blob(&q, 2, cp_hash, 32);
+        rc = q_run(s, Q_PRUNE_BASE, &q, NULL);
+    }
+    if (rc == 0) {
+        char key[24], hex[17], reason[200];
+        snprintf(key, sizeof key, "%lld", (long long)through);
+        rsp_hex_str(hex, cp_hash, 8, 0);
+        snprintf(reason, sizeof reason,
+                 "records %lld..%lld removed after export; anchor: checkpoint at seq %lld, "
+                 "hash %s...",
+                 (long long)h.base_seq + 1, (long long)through, (long long)through, hex);
+        rc = audit_add(s, "audit-prune", key, "", "Pruned", actor, "", reason);
+    }
+    rc = finish(s, rc);
+    if (rc == 0)
+        *n_removed = n;
+    return rc;
+}
+
+static int pg_audit_prune(struct rsp_store *st, int64_t through, const char *actor,
+                          int64_t *n_removed, const char **why)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, prune_once(s, through, actor, n_removed, why));
+    return rc;
+}
+
+/* ---- schema, open, close ---- */
+
+static int read_version(struct pg_store *s, int *v)
+{
+    PGresult *r = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_version");
+    int rc = check(s, r, false);
+    if (rc == 0)
+        *v = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return rc;
+}
+
+static int migrate_once(struct pg_store *s)
+{
+    int v = 0, rc = begin(s);
+    if (rc)
+        return rc;
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%lld)", (long long)MIGRATION_LOCK);
+    rc = simple(s, sql, false);
+    if (rc == 0)
+        rc = simple(s,
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,"
+                    " applied_at BIGINT NOT NULL)",
+                    false);
+    if (rc == 0)
+        rc = read_version(s, &v);
+    if (rc == 0 && v > SCHEMA_VERSION) {
+        set_err(s, "PostgreSQL: schema version %d is newer than this rspkit (%d)", v,
+                SCHEMA_VERSION);
+        rc = RSP_ESTATE;
+    }
+    for (; rc == 0 && v < SCHEMA_VERSION; v++) {
+        rc = simple(s, migrations[v], false);
+        if (rc == 0 && v + 1 == AUDIT_CHAIN_VERSION)
+            rc = chain_legacy(s);
+        snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, %lld)", v + 1,
+                 (long long)now_s());
+        if (rc == 0)
+            rc = simple(s, sql, false);
+    }
+    return finish(s, rc);
+}
+
+static int pg_schema_version(struct rsp_store *st)
+{
+    struct pg_store *s = PG(st);
+    int v = -1, rc;
+    RUN(s, read_version(s, &v));
+    return rc ? -1 : v;
+}
+
+static const char *pg_last_error(struct rsp_store *st)
+{
+    return PG(st)->err;
+}
+
+static void pg_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point))
+{
+    PG(st)->hook = hook;
+}
+
+static void pg_close(struct rsp_store *st)
+{
+    struct pg_store *s = PG(st);
+    if (s->conn)
+        PQfinish(s->conn);
+    free(s);
+}
+
+static const struct rsp_store_ops pg_ops = {
+    .close = pg_close,
+    .profile_insert = pg_profile_insert,
+    .profile_get = pg_profile_get,
+    .profile_package = pg_profile_package,
+    .profile_find_available = pg_profile_find_available,
+    .profile_find_available_owned = pg_profile_find_available_owned,
+    .profile_find_download = pg_profile_find_download,
+    .profile_cas = pg_profile_cas,
+    .session_insert = pg_session_insert,
+    .session_get = pg_session_get,
+    .session_cas = pg_session_cas,
+    .session_find_bound = pg_session_find_bound,
+    .sweep_expired = pg_sweep_expired,
+    .audit_list = pg_audit_list,
+    .outbox_add = pg_outbox_add,
+    .outbox_next_due = pg_outbox_next_due,
+    .outbox_done = pg_outbox_done,
+    .outbox_retry = pg_outbox_retry,
+    .profile_import = pg_profile_import,
+    .profile_manifest = pg_profile_manifest,
+    .profile_list = pg_profile_list,
+    .schema_version = pg_schema_version,
+    .last_error = pg_last_error,
+    .set_fault_hook = pg_set_fault_hook,
+    .audit_append = pg_audit_append,
+    .audit_head = pg_audit_head,
+    .audit_walk = pg_audit_walk,
+    .audit_last = pg_audit_last,
+    .audit_checkpoint_add = pg_audit_checkpoint_add,
+    .audit_checkpoint_walk = pg_audit_checkpoint_walk,
+    .audit_export_mark = pg_audit_export_mark,
+    .audit_prune = pg_audit_prune,
+};
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+int rsp_store_pg_open_err(const char *conninfo, struct rsp_store **out, char *err, size_t err_len)
+{
+    if (err && err_len)
+        err[0] = 0;
+    if (!conninfo || !out)
+        return RSP_EINVAL;
+    *out = NULL;
+    struct pg_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return RSP_ENOMEM;
+    s->base.ops = &pg_ops;
+    /* Defaults first: the conninfo (expanded from "dbname") comes last and overrides them. */
+    const char *const keys[] = {"connect_timeout",
+                                "application_name",
+                                "client_encoding",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                "gssencmode",
+                                "dbname",
+                                NULL};
+    const char *const vals[] = {"10", "rspkit", "UTF8", "30", "10", "3", "disable", conninfo, NULL};
+    s->conn = PQconnectdbParams(keys, vals, 1);
+    if (s->conn) /* notices ("already exists, skipping") are not for the process's log */
+        PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
+    int rc = 0;
+    if (!s->conn) {
+        rc = RSP_ENOMEM;
+    } else if (PQstatus(s->conn) != CONNECTION_OK) {
+        set_err(s, "PostgreSQL: cannot connect: %s", PQerrorMessage(s->conn));
+        rc = RSP_EIO;
+    }
+    if (rc == 0) {
+        int reconnects = 0;
+        do {
+            rc = attempt_start(s, &reconnects);
+            if (rc == 0)
+                rc = migrate_once(s);
+        } while (attempt_again(s, &reconnects, &rc));
+    }
+    if (rc) {
+        if (err && err_len)
+            snprintf(err, err_len, "%s", s->err[0] ? s->err : rsp_strerror(rc));
+        pg_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+int rsp_store_pg_open(const char *conninfo, struct rsp_store **out)
+{
+    return rsp_store_pg_open_err(conninfo, out, NULL, 0);
+}
+
+int rsp_store_pg_opener(void *conninfo, struct rsp_store **out)
+{
+    return rsp_store_pg_open((const char *)conninfo, out);
+}
+
+int rsp_store_pg_backend_pid(struct rsp_store *st)
+{
+    return st && st->ops == &pg_ops ? PQbackendPID(PG(st)->conn) : 0;
+}
