@@ -301,7 +301,7 @@ static bool has(const struct findings *fs, enum rsp_audit_problem p, int64_t seq
 static void dump(const struct findings *fs)
 {
     for (size_t i = 0; i < fs->n; i++)
-        print_message("  %s seq %lld: %s\n", rsp_audit_problem_name(fs->f[i].problem),
+        print_message("# %s seq %lld: %s\n", rsp_audit_problem_name(fs->f[i].problem),
                       (long long)fs->f[i].seq, fs->f[i].detail);
 }
 

@@ -109,7 +109,7 @@ static struct rsp_audit_verify_result verify(struct rsp_store *st, const struct 
     struct rsp_audit_verify_result r;
     assert_int_equal(rsp_store_audit_verify(st, keys, k ? 1 : 0, NULL, 0, collect, fs, &r), 0);
     for (size_t i = 0; i < fs->n; i++)
-        print_message("  %s seq %lld: %s\n", rsp_audit_problem_name(fs->f[i].problem),
+        print_message("# %s seq %lld: %s\n", rsp_audit_problem_name(fs->f[i].problem),
                       (long long)fs->f[i].seq, fs->f[i].detail);
     return r;
 }
