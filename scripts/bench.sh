@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 ITERS=${BENCH_ITERS:-2000}
-ninja -C "$BUILD" bench/bench_crypto >/dev/null
+AUDIT_RECORDS=${BENCH_AUDIT_RECORDS:-20000}
+ninja -C "$BUILD" bench/bench_crypto bench/bench_audit >/dev/null
 crypto=$("$BUILD/bench/bench_crypto" "$ITERS")
+audit=$("$BUILD/bench/bench_audit" "$AUDIT_RECORDS")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 {
   echo "# Benchmarks"
@@ -22,5 +24,13 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
   echo "compared against it once the SM-DP+ load generator exists."
   echo
   echo "$crypto"
+  echo
+  echo "## Audit trail"
+  echo
+  echo "Command: \`$BUILD/bench/bench_audit $AUDIT_RECORDS\` (docs/AUDIT.md). Sealing is CPU time; the"
+  echo "store, verification and archive rows are wall time on a SQLite file in /tmp (WAL,"
+  echo "synchronous=NORMAL), so they depend on the disk and on other load."
+  echo
+  echo "$audit"
 } > BENCHMARKS.md
 cat BENCHMARKS.md

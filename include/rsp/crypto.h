@@ -29,6 +29,9 @@ enum rsp_curve {
 const char *rsp_curve_name(enum rsp_curve c);
 
 int rsp_sha256(const void *p, size_t n, uint8_t out[RSP_SHA256_LEN]);
+/* HMAC-SHA-256 (RFC 2104) of msg under key (key_len 1..1024 bytes, else RSP_EINVAL). */
+int rsp_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t n,
+                    uint8_t out[RSP_SHA256_LEN]);
 /* Cryptographically secure random bytes. */
 int rsp_random(void *out, size_t n);
 

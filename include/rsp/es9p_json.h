@@ -202,6 +202,9 @@ struct rsp_es9_request {
 struct rsp_es9_response {
     enum rsp_es9_function fn;
     struct rsp_es_exec_status status;
+    /* The EID the exchange concerns, once the SM-DP+ learnt it (authenticateClient onwards; empty
+     * before): for the pseudonymised audit record only, never encoded. */
+    char eid[33];
     union {
         struct rsp_es9_initiate_auth_resp initiate_auth;
         struct rsp_es9_auth_client_resp auth_client;

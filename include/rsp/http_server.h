@@ -8,7 +8,7 @@
  * - Handlers run on the server's thread pool and must not keep pointers to the request across
  *   calls (sessions are referred to by transactionId in the store).
  * - One JSON log line per request: path, function, transactionId, outcome, HTTP status, duration in
- *   ms. Handlers fill the log fields; bodies are never logged; EIDs only as a short prefix.
+ *   ms. Handlers fill the log fields; bodies are never logged; EIDs only as keyed pseudonyms.
  * - TLS keys must be on a curve GnuTLS supports for TLS (NIST P-256/P-384): a brainpool DPtls
  *   key makes rsp_http_server_start fail with RSP_EIO.
  * - rsp_http_server_stop() quiesces (stops accepting), waits for the requests in flight, then
@@ -38,15 +38,13 @@ struct rsp_http_request {
     const char *authorization;  /* Authorization header, NULL when absent (never logged) */
 };
 
-#define RSP_HTTP_EID_LOG_PREFIX 8 /* digits of an EID that may appear in a log line */
-
 struct rsp_http_response {
     int status;          /* HTTP status; 200 unless the handler says otherwise */
     struct rsp_buf body; /* owned by the server; empty for 204 */
     /* log fields (optional, NUL-terminated; never secrets) */
     char log_tid[33];
     char log_outcome[48]; /* e.g. "Executed-Success" or "Failed 8.10.1/3.9" */
-    char log_eid[RSP_HTTP_EID_LOG_PREFIX + 1];
+    char log_subject[40]; /* pseudonym of the EID concerned ("p:..."), never the EID itself */
     char log_call_id[65]; /* ES2+ functionCallIdentifier (first 64 characters) */
 };
 
@@ -92,7 +90,8 @@ unsigned rsp_http_server_in_flight(struct rsp_http_server *s);
  * everything and free the server. */
 void rsp_http_server_stop(struct rsp_http_server *s, unsigned grace_ms);
 
-/* Copies the first RSP_HTTP_EID_LOG_PREFIX characters of an EID into resp->log_eid. */
-void rsp_http_log_eid(struct rsp_http_response *resp, const char *eid);
+/* Sets the "eid" field of the log line to a pseudonym (rsp_store_subject, "p:..."); anything
+ * that is not a pseudonym is ignored, so a raw EID can never reach the log this way. */
+void rsp_http_log_subject(struct rsp_http_response *resp, const char *pseudonym);
 
 #endif

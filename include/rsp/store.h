@@ -11,6 +11,13 @@
  * Threading: one struct rsp_store is one connection and is used by one thread at a time. Open one
  * per worker thread on the same database (SQLite: the same file, WAL mode; PostgreSQL: the same
  * database, from any number of processes and machines).
+ *
+ * Audit: every audit record is appended to one hash chain (rsp/audit.h, docs/AUDIT.md). A backend
+ * writes a record in the same transaction as the change it records: it reads the one-row chain
+ * head (last seq and hash) under its write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: SELECT ...
+ * FOR UPDATE of that row), seals the record with rsp_audit_seal, inserts it and moves the head.
+ * So several processes may append concurrently and the chain stays one sequence. Records carry
+ * pseudonyms (rsp_store_subject), never raw EIDs.
  */
 #ifndef RSP_STORE_H
 #define RSP_STORE_H
@@ -19,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rsp/audit.h"
 #include "rsp/buf.h"
 #include "rsp/sgp22_types.h"
 
@@ -114,17 +122,8 @@ void rsp_session_init(struct rsp_session *s);
 /* Frees the buffers (the BPP is wiped). */
 void rsp_session_free(struct rsp_session *s);
 
-/* One audit log row. */
-struct rsp_audit_entry {
-    int64_t id;
-    char entity[16]; /* "profile" or "session" */
-    char key[33];    /* iccid or transactionId */
-    char from[16];
-    char to[16];
-    char actor[RSP_STORE_TEXT_MAX + 1];
-    char reason[128];
-    int64_t at;
-};
+/* Audit records are struct rsp_audit_entry (rsp/audit.h): one hash-chained record per state
+ * change, import, ES9+/ES2+ outcome, operator action and configuration change (docs/AUDIT.md). */
 
 /* One pending ES2+ notification (HandleDownloadProgressInfo to the operator). */
 struct rsp_outbox_item {
@@ -140,6 +139,9 @@ struct rsp_store;
 struct rsp_store_import_item;
 /* Callback of rsp_store_profile_list. */
 typedef int (*rsp_store_profile_cb)(void *arg, const struct rsp_profile *p);
+/* Callbacks of rsp_store_audit_walk and rsp_store_audit_checkpoints. */
+typedef int (*rsp_store_audit_cb)(void *arg, const struct rsp_audit_entry *e);
+typedef int (*rsp_store_checkpoint_cb)(void *arg, const struct rsp_audit_checkpoint *cp);
 
 /* Backend vtable. Implementations may assume the wrappers validated the arguments. Every method
  * that writes more than one row does so in one transaction. */
@@ -176,7 +178,7 @@ struct rsp_store_ops {
     /* Sessions not in a final state with expires_at <= now become Expired; the profile of each
      * follows the rollback rule (rsp_store_sweep_expired). */
     int (*sweep_expired)(struct rsp_store *st, int64_t now, unsigned *n_expired);
-    /* Audit rows for one entity key, oldest first, up to max; *n gets the count. */
+    /* Audit records for one entity key, oldest first, up to max; *n gets the count. */
     int (*audit_list)(struct rsp_store *st, const char *key, struct rsp_audit_entry *out,
                       size_t max, size_t *n);
     int (*outbox_add)(struct rsp_store *st, struct rsp_outbox_item *it);
@@ -195,10 +197,26 @@ struct rsp_store_ops {
     int (*schema_version)(struct rsp_store *st);
     const char *(*last_error)(struct rsp_store *st);
     void (*set_fault_hook)(struct rsp_store *st, void (*hook)(const char *point));
+    /* ---- audit chain (see the wrappers rsp_store_audit_* below for the contracts) ---- */
+    int (*audit_append)(struct rsp_store *st, struct rsp_audit_entry *e);
+    int (*audit_head)(struct rsp_store *st, struct rsp_audit_head *out);
+    int (*audit_walk)(struct rsp_store *st, int64_t from, int64_t to, rsp_store_audit_cb cb,
+                      void *arg);
+    int (*audit_last)(struct rsp_store *st, const char *entity, const char *key,
+                      struct rsp_audit_entry *out);
+    int (*audit_checkpoint_add)(struct rsp_store *st, const struct rsp_audit_checkpoint *cp);
+    int (*audit_checkpoint_walk)(struct rsp_store *st, rsp_store_checkpoint_cb cb, void *arg);
+    int (*audit_export_mark)(struct rsp_store *st, int64_t first, int64_t last,
+                             const uint8_t sha256[32], const char *actor);
+    int (*audit_prune)(struct rsp_store *st, int64_t through, const char *actor, int64_t *n_removed,
+                       const char **why);
 };
 
 struct rsp_store {
     const struct rsp_store_ops *ops;
+    /* Key of the pseudonyms in audit records and logs (rsp_store_set_pseudonym_key); NULL: no
+     * person-related identifier is recorded at all. Backends allocate the struct zeroed. */
+    const struct rsp_pseudonym_key *pseudonym_key;
 };
 
 /* SQLite backend. Creates the file and migrates the schema to the current version. */
@@ -253,6 +271,10 @@ int rsp_store_pool_get(struct rsp_store_pool *p, struct rsp_store **out);
 size_t rsp_store_pool_size(struct rsp_store_pool *p);
 /* Closes every connection; no thread may use one afterwards. */
 void rsp_store_pool_destroy(struct rsp_store_pool *p);
+/* The pseudonym key every connection of the pool gets (rsp_store_set_pseudonym_key); call it
+ * before the first rsp_store_pool_get. Not owned. */
+void rsp_store_pool_set_pseudonym_key(struct rsp_store_pool *p,
+                                      const struct rsp_pseudonym_key *key);
 /* rsp_store_open_fn for the SQLite backend: arg is the database path (const char *). */
 int rsp_store_sqlite_opener(void *path, struct rsp_store **out);
 
@@ -342,5 +364,66 @@ int rsp_store_profile_manifest(struct rsp_store *st, const char *iccid, struct r
  * non-zero return of cb stops the walk and is returned. */
 int rsp_store_profile_list(struct rsp_store *st, const enum rsp_profile_state *state,
                            rsp_store_profile_cb cb, void *arg);
+
+/* ---- Audit chain (rsp/audit.h, docs/AUDIT.md) ---- */
+
+/* Sets the key of the pseudonyms this connection writes into audit records (subject) and that
+ * handlers put in logs; NULL: none (records and logs then name no EID). Not owned. */
+void rsp_store_set_pseudonym_key(struct rsp_store *st, const struct rsp_pseudonym_key *key);
+/* The subject of a record about identifier `id` of class `cls`: its pseudonym, or "" when id is
+ * NULL or empty or no pseudonym key is set. */
+void rsp_store_subject(const struct rsp_store *st, enum rsp_pseudonym_class cls, const char *id,
+                       char out[RSP_AUDIT_SUBJECT_MAX + 1]);
+
+/* Appends one record not tied to a row change (ES9+/ES2+ outcomes, operator actions,
+ * configuration): in its own transaction, chained like every other record. In: the text fields
+ * (rsp_audit_entry_set); out: seq, at, prev and hash. */
+int rsp_store_audit_append(struct rsp_store *st, struct rsp_audit_entry *e);
+/* The chain head and the base (rsp_audit_head). */
+int rsp_store_audit_head(struct rsp_store *st, struct rsp_audit_head *out);
+/* Records with from <= seq <= to in seq order (then storage order); with from <= 0 also the rows
+ * that have no seq at all (given as seq 0), so a verifier sees everything. A non-zero return of
+ * cb stops the walk and is returned. */
+int rsp_store_audit_walk(struct rsp_store *st, int64_t from, int64_t to, rsp_store_audit_cb cb,
+                         void *arg);
+/* The latest record with this entity and key; RSP_ENOTFOUND if none is retained. */
+int rsp_store_audit_last(struct rsp_store *st, const char *entity, const char *key,
+                         struct rsp_audit_entry *out);
+/* Stores a signed checkpoint of record cp->seq, which must be in the chain with hash cp->hash
+ * (RSP_ESTATE otherwise; the signature is the caller's). Returns 1, writing nothing, when that seq
+ * already has a checkpoint (another process made it). */
+int rsp_store_audit_checkpoint_add(struct rsp_store *st, const struct rsp_audit_checkpoint *cp);
+/* Every stored checkpoint, by seq. */
+int rsp_store_audit_checkpoints(struct rsp_store *st, rsp_store_checkpoint_cb cb, void *arg);
+/* Notes that records first..last were written to an archive whose file has this SHA-256: one
+ * export row and one "audit-export" record, in one transaction. RSP_EINVAL unless
+ * 1 <= first <= last <= head. */
+int rsp_store_audit_export_mark(struct rsp_store *st, int64_t first, int64_t last,
+                                const uint8_t sha256[32], const char *actor);
+/* Drops the records up to `through` once they are archived: `through` must be above the base, a
+ * checkpointed record, and every record from base+1 to it must be covered by exports
+ * (RSP_ESTATE otherwise, *why saying which rule; static text). In one transaction: the records
+ * and the older checkpoints go, the checkpoint at `through` stays as the anchor, the base becomes
+ * (through, its hash) and an "audit-prune" record (key: through) is appended, so the rest still
+ * verifies. *n_removed (may be NULL) gets the number of records removed. */
+int rsp_store_audit_prune(struct rsp_store *st, int64_t through, const char *actor,
+                          int64_t *n_removed, const char **why);
+
+/* Signs a checkpoint of the current head with `key` (P-256) at time `now` and stores it: 0 with
+ * *out filled, 1 when there is nothing to sign (empty chain, or the head already has one). */
+int rsp_store_audit_checkpoint(struct rsp_store *st, const struct rsp_key *key, int64_t now,
+                               struct rsp_audit_checkpoint *out);
+/* (seq, hash) pairs known from outside the store, for rsp_store_audit_verify. */
+struct rsp_audit_expect {
+    int64_t seq;
+    uint8_t hash[RSP_AUDIT_HASH_LEN];
+};
+/* Verifies the whole retained chain of a live store: every checkpoint (signatures with `keys`;
+ * none = not checked), every record, the head and the prune anchor, plus the expected pairs.
+ * Findings go to cb as they are found; *res sums up. Appends running meanwhile are taken into
+ * account (the walk follows the head). 0 or a negative RSP_E* on failure to read. */
+int rsp_store_audit_verify(struct rsp_store *st, const struct rsp_key *const *keys, size_t n_keys,
+                           const struct rsp_audit_expect *expect, size_t n_expect,
+                           rsp_audit_finding_cb cb, void *arg, struct rsp_audit_verify_result *res);
 
 #endif

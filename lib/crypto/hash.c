@@ -1,4 +1,4 @@
-/* SHA-256, the CSPRNG and curve names. */
+/* SHA-256, HMAC-SHA-256, the CSPRNG and curve names. */
 #include <limits.h>
 
 #include <openssl/err.h>
@@ -26,6 +26,21 @@ int rsp_sha256(const void *p, size_t n, uint8_t out[RSP_SHA256_LEN])
         return RSP_EINVAL;
     unsigned int len = 0;
     if (EVP_Digest(p ? p : (const void *)"", n, out, &len, EVP_sha256(), NULL) <= 0 ||
+        len != RSP_SHA256_LEN) {
+        ERR_clear_error();
+        return RSP_ECRYPTO;
+    }
+    return 0;
+}
+
+int rsp_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t n,
+                    uint8_t out[RSP_SHA256_LEN])
+{
+    if (!key || key_len == 0 || key_len > 1024 || (!msg && n) || !out)
+        return RSP_EINVAL;
+    size_t len = 0;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, msg ? msg : (const void *)"",
+                   n, out, RSP_SHA256_LEN, &len) ||
         len != RSP_SHA256_LEN) {
         ERR_clear_error();
         return RSP_ECRYPTO;

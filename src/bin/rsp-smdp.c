@@ -26,6 +26,7 @@
 
 #include <curl/curl.h>
 
+#include "rsp/audit.h"
 #include "rsp/err.h"
 #include "rsp/es2p.h"
 #include "rsp/es2p_json.h"
@@ -70,6 +71,10 @@ struct config {
     unsigned notify_base_delay;
     unsigned notify_max_delay;
     unsigned notify_poll_ms;
+    char audit_key[PATH_MAX];
+    unsigned audit_checkpoint_records;
+    unsigned audit_checkpoint_interval;
+    char pseudonym_key[PATH_MAX];
     struct rsp_es2p_operator operators[RSP_ES2P_MAX_OPERATORS]; /* `operator` lines */
     size_t n_operators;
 };
@@ -121,6 +126,14 @@ static const struct cfg_key cfg_keys[] = {
       "first retry delay in seconds, doubled per attempt, plus jitter (5)"),
     K("notify_max_delay", T_UINT, notify_max_delay, "largest retry delay in seconds (3600)"),
     K("notify_poll_ms", T_UINT, notify_poll_ms, "outbox poll interval in milliseconds (1000)"),
+    K("audit_key", T_STR, audit_key,
+      "PEM: P-256 private key signing audit checkpoints (none: no checkpoints)"),
+    K("audit_checkpoint_records", T_UINT, audit_checkpoint_records,
+      "sign a checkpoint once this many audit records accumulated (1000; 0 = off)"),
+    K("audit_checkpoint_interval", T_UINT, audit_checkpoint_interval,
+      "or once this many seconds passed with new records (300; 0 = off)"),
+    K("pseudonym_key", T_STR, pseudonym_key,
+      "hex key (64-128 digits) of the EID pseudonyms in audit records and logs"),
 };
 #define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
 
@@ -142,6 +155,8 @@ static void config_defaults(struct config *c)
     c->notify_base_delay = 5;
     c->notify_max_delay = 3600;
     c->notify_poll_ms = 1000;
+    c->audit_checkpoint_records = 1000;
+    c->audit_checkpoint_interval = 300;
 }
 
 /* operator = ID token_sha256=HEX [cert_sha256=HEX] [callback_url=URL] [callback_ca=FILE]
@@ -323,6 +338,8 @@ static int config_check(const struct config *c)
         bad |= check_readable("ci_certs", trim(t), true) != 0;
     for (size_t i = 0; i < c->n_operators; i++)
         bad |= check_readable("callback_ca", c->operators[i].callback_ca, false) != 0;
+    bad |= check_readable("audit_key", c->audit_key, false) != 0;
+    bad |= check_readable("pseudonym_key", c->pseudonym_key, false) != 0;
     if (c->notify_poll_ms == 0) {
         fprintf(stderr, "rsp-smdp: notify_poll_ms must be > 0\n");
         bad = 1;
@@ -477,6 +494,264 @@ static int es9p_load(const struct config *cfg, struct es9p_creds *c)
     return 0;
 }
 
+/* detail is escaped: it may carry a database's error message (quotes, newlines). */
+static void log_event(const char *event, const char *detail)
+{
+    char esc[1024];
+    size_t n = 0;
+    for (const char *p = detail; *p && n + 7 < sizeof esc; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            esc[n++] = '\\';
+            esc[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(esc + n, sizeof esc - n, "\\u%04x", c);
+        } else {
+            esc[n++] = (char)c;
+        }
+    }
+    esc[n] = 0;
+    fprintf(stderr, "{\"ts\":%lld,\"event\":\"%s\",\"detail\":\"%s\"}\n", (long long)time(NULL),
+            event, esc);
+}
+
+/* ---- audit (docs/AUDIT.md) ---- */
+
+struct audit_state {
+    struct rsp_key *key; /* checkpoint signing key; NULL: no checkpoints */
+    uint8_t key_id[RSP_AUDIT_HASH_LEN];
+    bool have_pseudonym;
+    struct rsp_pseudonym_key pseudonym;
+    int64_t last_cp_seq; /* latest checkpoint known to this process */
+    int64_t last_cp_at;
+};
+
+/* Loads audit_key (P-256 only) and pseudonym_key. 0 or -1 (message printed). */
+static int audit_load(const struct config *cfg, struct audit_state *a)
+{
+    memset(a, 0, sizeof *a);
+    if (cfg->audit_key[0]) {
+        if (load_key("audit_key", cfg->audit_key, &a->key))
+            return -1;
+        if (rsp_key_curve(a->key) != RSP_CURVE_NIST_P256) {
+            fprintf(stderr, "rsp-smdp: audit_key: %s is not a P-256 key (ECDSA P-256 only)\n",
+                    cfg->audit_key);
+            return -1;
+        }
+        if (rsp_audit_key_id(a->key, a->key_id))
+            return -1;
+    }
+    if (cfg->pseudonym_key[0]) {
+        struct rsp_buf b = RSP_BUF_INIT;
+        int rc = read_all("pseudonym_key", cfg->pseudonym_key, &b);
+        if (rc == 0 && rsp_pseudonym_key_parse(b.data, b.len, &a->pseudonym) != 0) {
+            fprintf(stderr, "rsp-smdp: pseudonym_key: %s must hold 64 to 128 hex digits\n",
+                    cfg->pseudonym_key);
+            rc = -1;
+        }
+        rsp_buf_free_secure(&b);
+        if (rc)
+            return -1;
+        a->have_pseudonym = true;
+    }
+    return 0;
+}
+
+static void audit_free(struct audit_state *a)
+{
+    rsp_key_free(a->key);
+    rsp_memzero(&a->pseudonym, sizeof a->pseudonym);
+}
+
+/* SHA-256 of a file's bytes into h (message printed on failure). */
+static int file_sha256(const char *key, const char *path, uint8_t h[32])
+{
+    struct rsp_buf b = RSP_BUF_INIT;
+    int rc = read_all(key, path, &b);
+    if (rc == 0 && rsp_sha256(b.data, b.len, h) != 0)
+        rc = -1;
+    rsp_buf_free(&b);
+    return rc;
+}
+
+/* The configuration's fingerprint: SHA-256 over every effective key = value line (file values and
+ * environment overrides alike), the operator lines, the digests of the certificate files and the
+ * ids of the audit and pseudonym keys. Secrets enter only as those ids. */
+static int config_fingerprint(const struct config *c, const struct audit_state *a, uint8_t out[32])
+{
+    struct rsp_buf t = RSP_BUF_INIT;
+    char line[8192], hex[65];
+    uint8_t h[32];
+    int rc = 0;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const char *p = (const char *)c + cfg_keys[i].offset;
+        switch (cfg_keys[i].type) {
+        case T_STR:
+            if (p == c->database) { /* a password in the URL must not feed the fingerprint */
+                char shown[sizeof c->database];
+                rsp_store_url_redact(p, shown, sizeof shown);
+                snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, shown);
+            } else {
+                snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, p);
+            }
+            break;
+        case T_UINT:
+            snprintf(line, sizeof line, "%s=%u\n", cfg_keys[i].name, *(const unsigned *)p);
+            break;
+        case T_BOOL:
+            snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name,
+                     *(const bool *)p ? "true" : "false");
+            break;
+        }
+        rsp_buf_append(&t, line, strlen(line));
+    }
+    for (size_t i = 0; i < c->n_operators; i++) {
+        const struct rsp_es2p_operator *op = &c->operators[i];
+        char tok[65] = "", cert[65] = "";
+        if (op->has_token)
+            rsp_hex_str(tok, op->token_sha256, 32, 0);
+        if (op->has_cert)
+            rsp_hex_str(cert, op->cert_sha256, 32, 0);
+        snprintf(line, sizeof line,
+                 "operator=%s token_sha256=%s cert_sha256=%s callback_url=%s callback_ca=%s\n",
+                 op->id, tok, cert, op->callback_url, op->callback_ca);
+        rsp_buf_append(&t, line, strlen(line));
+    }
+    const struct {
+        const char *key, *path;
+    } files[] = {
+        {"tls_chain", c->tls_chain}, {"dpauth_cert", c->dpauth_cert}, {"dppb_cert", c->dppb_cert}};
+    for (size_t i = 0; rc == 0 && i < sizeof files / sizeof files[0]; i++) {
+        if (!files[i].path[0])
+            continue;
+        rc = file_sha256(files[i].key, files[i].path, h);
+        rsp_hex_str(hex, h, 32, 0);
+        snprintf(line, sizeof line, "sha256(%s)=%s\n", files[i].key, hex);
+        rsp_buf_append(&t, line, strlen(line));
+    }
+    char list[sizeof c->ci_certs];
+    snprintf(list, sizeof list, "%s", c->ci_certs);
+    char *save = NULL;
+    for (char *f = strtok_r(list, ",", &save); rc == 0 && f; f = strtok_r(NULL, ",", &save)) {
+        rc = file_sha256("ci_certs", trim(f), h);
+        rsp_hex_str(hex, h, 32, 0);
+        snprintf(line, sizeof line, "sha256(ci_certs)=%s\n", hex);
+        rsp_buf_append(&t, line, strlen(line));
+    }
+    if (a->key) {
+        rsp_hex_str(hex, a->key_id, 32, 0);
+        snprintf(line, sizeof line, "audit_key_id=%s\n", hex);
+        rsp_buf_append(&t, line, strlen(line));
+    }
+    if (a->have_pseudonym && rsp_pseudonym_key_id(&a->pseudonym, h) == 0) {
+        rsp_hex_str(hex, h, 32, 0);
+        snprintf(line, sizeof line, "pseudonym_key_id=%s\n", hex);
+        rsp_buf_append(&t, line, strlen(line));
+    }
+    if (rc == 0 && (t.err || rsp_sha256(t.data, t.len, out) != 0))
+        rc = -1;
+    rsp_buf_free(&t);
+    return rc;
+}
+
+#define CONFIG_TAG "configuration sha256 "
+
+/* At start: a "process Started" record, and a "config" record saying whether the configuration
+ * changed since the last start recorded in the chain. */
+static int audit_start(struct rsp_store *st, const struct config *cfg, const struct audit_state *a)
+{
+    uint8_t fp[32];
+    char hex[65], reason[RSP_AUDIT_REASON_MAX + 1], prev[24] = "";
+    if (config_fingerprint(cfg, a, fp))
+        return -1;
+    rsp_hex_str(hex, fp, 32, 0);
+    struct rsp_audit_entry e;
+    snprintf(reason, sizeof reason, "pid %ld, host %.200s, schema %d", (long)getpid(), cfg->host,
+             rsp_store_schema_version(st));
+    rsp_audit_entry_set(&e, "process", "rsp-smdp", "", "Started", "rsp-smdp", "", reason);
+    int rc = rsp_store_audit_append(st, &e);
+    bool changed = true;
+    if (rc == 0) {
+        struct rsp_audit_entry last;
+        int lr = rsp_store_audit_last(st, "config", "rsp-smdp", &last);
+        if (lr == 0 && strncmp(last.reason, CONFIG_TAG, strlen(CONFIG_TAG)) == 0) {
+            const char *old = last.reason + strlen(CONFIG_TAG);
+            changed = strncmp(old, hex, 64) != 0;
+            snprintf(prev, sizeof prev, "%.16s", old);
+        } else if (lr != 0 && lr != RSP_ENOTFOUND) {
+            rc = lr;
+        }
+    }
+    if (rc == 0) {
+        char aid[17] = "none";
+        if (a->key)
+            rsp_hex_str(aid, a->key_id, 8, 0);
+        snprintf(reason, sizeof reason, CONFIG_TAG "%s; audit key %s%s; pseudonyms %s; %s%s%s", hex,
+                 aid, a->key ? "..." : "", a->have_pseudonym ? "on" : "off",
+                 prev[0] ? "previous " : "no earlier configuration record", prev,
+                 prev[0] ? "..." : "");
+        rsp_audit_entry_set(&e, "config", "rsp-smdp", "", changed ? "Changed" : "Unchanged",
+                            "rsp-smdp", "", reason);
+        rc = rsp_store_audit_append(st, &e);
+    }
+    if (rc)
+        fprintf(stderr, "rsp-smdp: cannot write the start audit records: %s\n", rsp_strerror(rc));
+    else
+        log_event(changed ? "config-changed" : "config", hex);
+    return rc ? -1 : 0;
+}
+
+static int max_checkpoint(void *arg, const struct rsp_audit_checkpoint *cp)
+{
+    struct audit_state *a = arg;
+    if (cp->seq > a->last_cp_seq) {
+        a->last_cp_seq = cp->seq;
+        a->last_cp_at = cp->at;
+    }
+    return 0;
+}
+
+/* Signs a checkpoint of the head when `force`, or N records or T seconds (with new records)
+ * after the last one; every checkpoint is also a log line, a copy kept outside the store. */
+static void audit_tick(struct rsp_store *st, const struct config *cfg, struct audit_state *a,
+                       bool force)
+{
+    if (!a->key)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    struct rsp_audit_head h;
+    if (rsp_store_audit_head(st, &h) != 0 || h.seq <= a->last_cp_seq)
+        return;
+    bool due = force ||
+               (cfg->audit_checkpoint_records &&
+                h.seq - a->last_cp_seq >= (int64_t)cfg->audit_checkpoint_records) ||
+               (cfg->audit_checkpoint_interval &&
+                now - a->last_cp_at >= (int64_t)cfg->audit_checkpoint_interval);
+    if (!due)
+        return;
+    struct rsp_audit_checkpoint cp;
+    int rc = rsp_store_audit_checkpoint(st, a->key, now, &cp);
+    if (rc < 0) {
+        log_event("audit-checkpoint", rsp_strerror(rc));
+        return;
+    }
+    a->last_cp_at = now;
+    if (rc == 1) { /* another process signed this head */
+        a->last_cp_seq = h.seq;
+        return;
+    }
+    a->last_cp_seq = cp.seq;
+    char hash[65], sig[129], kid[65];
+    rsp_hex_str(hash, cp.hash, 32, 0);
+    rsp_hex_str(sig, cp.sig, 64, 0);
+    rsp_hex_str(kid, cp.key_id, 32, 0);
+    fprintf(stderr,
+            "{\"ts\":%lld,\"event\":\"audit-checkpoint\",\"seq\":%lld,\"hash\":\"%s\","
+            "\"at\":%lld,\"key_id\":\"%s\",\"sig\":\"%s\"}\n",
+            (long long)now, (long long)cp.seq, hash, (long long)cp.at, kid, sig);
+    fflush(stderr);
+}
+
 /* What every handler gets: the configuration and the per-thread store connections. Handlers
  * refer to sessions by transactionId through the store, never by pointer. */
 struct smdp_ctx {
@@ -569,27 +844,6 @@ static void usage(FILE *f)
                "failure or an invalid configuration, 2 on a usage error.\n");
 }
 
-/* detail is escaped: it may carry a database's error message (quotes, newlines). */
-static void log_event(const char *event, const char *detail)
-{
-    char esc[1024];
-    size_t n = 0;
-    for (const char *p = detail; *p && n + 7 < sizeof esc; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            esc[n++] = '\\';
-            esc[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(esc + n, sizeof esc - n, "\\u%04x", c);
-        } else {
-            esc[n++] = (char)c;
-        }
-    }
-    esc[n] = 0;
-    fprintf(stderr, "{\"ts\":%lld,\"event\":\"%s\",\"detail\":\"%s\"}\n", (long long)time(NULL),
-            event, esc);
-}
-
 int main(int argc, char **argv)
 {
     const char *config_path = DEFAULT_CONFIG;
@@ -636,14 +890,40 @@ int main(int argc, char **argv)
         rsp_store_close(store);
         return 1;
     }
+    static struct audit_state audit; /* outlives every store connection */
+    if (audit_load(&cfg, &audit)) {
+        es9p_creds_free(&es9p);
+        rsp_store_close(store);
+        return 1;
+    }
     if (check_only) {
-        printf("rsp-smdp: configuration ok (store %s, %s schema version %d, ES9+ %s)\n", shown,
-               rsp_store_url_backend(url), rsp_store_schema_version(store),
-               es9p_rc == 0 ? "configured" : "not configured");
+        char kid[17] = "";
+        if (audit.key)
+            rsp_hex_str(kid, audit.key_id, 8, 0);
+        printf("rsp-smdp: configuration ok (store %s, %s schema version %d, ES9+ %s, audit "
+               "checkpoints %s%s%s, pseudonyms %s)\n",
+               shown, rsp_store_url_backend(url), rsp_store_schema_version(store),
+               es9p_rc == 0 ? "configured" : "not configured", audit.key ? "signed by key " : "off",
+               kid, audit.key ? "..." : "",
+               audit.have_pseudonym ? "on" : "off (no EID in audit records or logs)");
+        audit_free(&audit);
         es9p_creds_free(&es9p);
         rsp_store_close(store);
         return 0;
     }
+    const struct rsp_pseudonym_key *pk = audit.have_pseudonym ? &audit.pseudonym : NULL;
+    rsp_store_set_pseudonym_key(store, pk);
+    if (rsp_store_audit_checkpoints(store, max_checkpoint, &audit) != 0 ||
+        audit_start(store, &cfg, &audit) != 0) {
+        audit_free(&audit);
+        es9p_creds_free(&es9p);
+        rsp_store_close(store);
+        return 1;
+    }
+    if (!audit.key)
+        log_event("audit", "no audit_key: checkpoints are not signed");
+    if (!pk)
+        log_event("audit", "no pseudonym_key: audit records and logs carry no EID");
 
     /* Signals are taken synchronously by the main thread; the server threads inherit the mask. */
     sigset_t sigs;
@@ -657,6 +937,8 @@ int main(int argc, char **argv)
     if (es9p_rc != 0)
         log_event("es9p", "not configured (no DPauth): ES9+ answers 1.6/3.7");
     rc = rsp_store_pool_create(rsp_store_url_opener, (void *)url, &ctx.stores);
+    if (rc == 0)
+        rsp_store_pool_set_pseudonym_key(ctx.stores, pk);
     ctx.es9p_http.stores = ctx.stores;
     if (rc) {
         es9p_creds_free(&es9p);
@@ -728,8 +1010,15 @@ int main(int argc, char **argv)
     log_event("listening", detail);
 
     int status = 0;
+    audit_tick(store, &cfg, &audit, true); /* the start records, signed */
+    /* With an audit key the loop wakes every second to check whether a checkpoint is due. */
+    time_t next_sweep = time(NULL) + (time_t)cfg.sweep_interval;
     for (;;) {
-        struct timespec ts = {(time_t)cfg.sweep_interval, 0};
+        time_t now = time(NULL);
+        time_t wait = next_sweep > now ? next_sweep - now : 0;
+        if (audit.key && wait > 1)
+            wait = 1;
+        struct timespec ts = {wait, 0};
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             break;
@@ -737,14 +1026,18 @@ int main(int argc, char **argv)
             status = 1;
             break;
         }
-        unsigned n = 0;
-        rc = rsp_store_sweep_expired(store, (int64_t)time(NULL), &n);
-        if (rc || n) {
-            snprintf(detail, sizeof detail, "%u expired%s%s%s%s", n, rc ? ", error: " : "",
-                     rc ? rsp_strerror(rc) : "", rc ? ": " : "",
-                     rc ? rsp_store_last_error(store) : "");
-            log_event("sweep", detail);
+        if (time(NULL) >= next_sweep) {
+            next_sweep = time(NULL) + (time_t)cfg.sweep_interval;
+            unsigned n = 0;
+            rc = rsp_store_sweep_expired(store, (int64_t)time(NULL), &n);
+            if (rc || n) {
+                snprintf(detail, sizeof detail, "%u expired%s%s%s%s", n, rc ? ", error: " : "",
+                         rc ? rsp_strerror(rc) : "", rc ? ": " : "",
+                         rc ? rsp_store_last_error(store) : "");
+                log_event("sweep", detail);
+            }
         }
+        audit_tick(store, &cfg, &audit, false);
     }
     log_event("stopping", "waiting for requests in flight");
     rsp_http_server_stop(srv, cfg.shutdown_grace * 1000);
@@ -752,6 +1045,14 @@ int main(int argc, char **argv)
     rsp_store_pool_destroy(ctx.stores); /* the worker threads are gone */
     curl_global_cleanup();
     es9p_creds_free(&es9p);
+    /* The stop is recorded and signed: nothing after it can be cut off unnoticed. */
+    struct rsp_audit_entry stop;
+    rsp_audit_entry_set(&stop, "process", "rsp-smdp", "", "Stopped", "rsp-smdp", "",
+                        status ? "stopped after a failure" : "clean stop");
+    if (rsp_store_audit_append(store, &stop) != 0)
+        log_event("audit", "cannot record the stop");
+    audit_tick(store, &cfg, &audit, true);
+    audit_free(&audit);
     rsp_store_close(store);
     log_event("stopped", "");
     return status;

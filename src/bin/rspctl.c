@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,17 @@ int rspctl_opt_value(int argc, char **argv, int *i, const char *name, const char
     return 1;
 }
 
+const char *rspctl_actor(void)
+{
+    static char actor[80];
+    const struct passwd *pw = getpwuid(geteuid());
+    if (pw && pw->pw_name)
+        snprintf(actor, sizeof actor, "rspctl:%.60s", pw->pw_name);
+    else
+        snprintf(actor, sizeof actor, "rspctl:uid%lu", (unsigned long)geteuid());
+    return actor;
+}
+
 /* Top-level subcommands: add rows here. */
 static const struct subcommand commands[] = {
     {"pki", "test PKI: generate and verify certificate sets", rspctl_cmd_pki},
@@ -156,6 +168,7 @@ static const struct subcommand commands[] = {
     {"qr", "QR code of an activation code: terminal, PNG, SVG", rspctl_cmd_qr},
     {"es2-sink", "receive ES2+ HandleDownloadProgressInfo notifications (operator side)",
      rspctl_cmd_es2sink},
+    {"audit", "SM-DP+ audit trail: verify, export, prune, checkpoint, keys", rspctl_cmd_audit},
 };
 
 int main(int argc, char **argv)

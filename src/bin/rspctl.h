@@ -41,6 +41,10 @@ int rspctl_cmd_qr(int argc, char **argv);
 int rspctl_cmd_es2sink(int argc, char **argv);
 int rspctl_cmd_manifest(int argc, char **argv);
 int rspctl_cmd_profiles(int argc, char **argv);
+int rspctl_cmd_audit(int argc, char **argv);
+
+/* The actor of operator actions in audit records: "rspctl:" and the user's login name (or uid). */
+const char *rspctl_actor(void);
 
 /* rspctl_write_atomic for a whole path ("dir/name" or "name"). */
 int rspctl_write_path(const char *path, const void *data, size_t len, mode_t mode);

@@ -256,7 +256,7 @@ static int cmd_import(int argc, char **argv)
     }
     if ((e = open_store(db, &st, "import")) != 0)
         goto done;
-    if ((e = rsp_store_profile_import(st, items, ps.n, "rspctl")) != 0) {
+    if ((e = rsp_store_profile_import(st, items, ps.n, rspctl_actor())) != 0) {
         fprintf(stderr, "rspctl profiles import: nothing imported: %s%s%s\n", rsp_strerror(e),
                 *rsp_store_last_error(st) ? ": " : "", rsp_store_last_error(st));
         goto done;

@@ -87,6 +87,22 @@ static int64_t backoff(const struct rsp_es2p_notify_config *cfg, unsigned attemp
     return (int64_t)d;
 }
 
+/* Final delivery outcomes are audited (not each retry): delivered, or parked as failed. */
+static int audit_delivery(struct rsp_store *st, const struct rsp_outbox_item *it, bool delivered,
+                          long http)
+{
+    char reason[160];
+    snprintf(reason, sizeof reason,
+             "HandleDownloadProgressInfo %s after %u attempt(s), last HTTP status %ld, outbox "
+             "item %lld",
+             delivered ? "delivered" : "parked as failed", it->attempts + 1, http,
+             (long long)it->id);
+    struct rsp_audit_entry e;
+    rsp_audit_entry_set(&e, "es2p-notify", it->iccid, "", delivered ? "Delivered" : "Failed",
+                        "es2p-notify", "", reason);
+    return rsp_store_audit_append(st, &e);
+}
+
 int rsp_es2p_notify_run(struct rsp_store *st, const struct rsp_es2p_notify_config *cfg, int64_t now,
                         unsigned *delivered, unsigned *failed)
 {
@@ -106,10 +122,14 @@ int rsp_es2p_notify_run(struct rsp_store *st, const struct rsp_es2p_notify_confi
         long http = post(cfg, &it);
         if (http == 204) {
             rc = rsp_store_outbox_done(st, it.id);
+            if (rc == 0)
+                rc = audit_delivery(st, &it, true, http);
             log_line(cfg, &it, "delivered", http, 0);
             ok++;
         } else if (it.attempts + 1 >= max) {
             rc = rsp_store_outbox_retry(st, it.id, RSP_ES2P_OUTBOX_FAILED);
+            if (rc == 0)
+                rc = audit_delivery(st, &it, false, http);
             log_line(cfg, &it, "failed", http, RSP_ES2P_OUTBOX_FAILED);
             ko++;
         } else {

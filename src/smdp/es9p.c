@@ -410,6 +410,8 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
     char eid[33];
     rc = check_euicc_chain(cfg, s.ci_pkid, s.ci_pkid_len, &ar.eum_certificate,
                            &ar.euicc_certificate, &code, eid);
+    if (rc == 0)
+        snprintf(resp->eid, sizeof resp->eid, "%s", eid);
     if (rc != 0) {
         if (rc > 0) {
             rc = 0;
@@ -689,6 +691,7 @@ int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct
             refuse(resp, RSP_SC_TID_UNKNOWN);
         goto out;
     }
+    snprintf(resp->eid, sizeof resp->eid, "%s", s.eid);
     struct rsp_sgp22_prepare_download_response pr;
     if (rsp_sgp22_prepare_download_response_decode(req->prepare_download_response.data,
                                                    req->prepare_download_response.len, &pr) != 0) {
@@ -863,7 +866,7 @@ out:
 /* ---- handleNotification ---- */
 
 static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
-                      const struct rsp_sgp22_pir *pir)
+                      const struct rsp_sgp22_pir *pir, char eid_out[33])
 {
     struct rsp_tid tid;
     if (pir->data.transaction_id.len < 1 || pir->data.transaction_id.len > RSP_TID_MAX)
@@ -879,6 +882,7 @@ static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
     if (verify_with(s.euicc_cert.data, s.euicc_cert.len, pir->data.raw.raw, pir->data.raw.raw_len,
                     pir->euicc_sign_pir.p, pir->euicc_sign_pir.len) != 0)
         goto out;
+    snprintf(eid_out, 33, "%s", s.eid);
     struct rsp_profile p, pn;
     rc = rsp_store_profile_get(st, s.iccid, &p);
     if (rc)
@@ -914,7 +918,7 @@ int rsp_es9p_handle_notification(const struct rsp_es9p_config *cfg, struct rsp_s
         return refuse(resp, RSP_SC_BAD_FORMAT);
     int rc = 0;
     if (pn.is_pir) {
-        rc = handle_pir(cfg, st, &pn.pir);
+        rc = handle_pir(cfg, st, &pn.pir, resp->eid);
     } else {
         /* Other notifications: verified with the certificate they carry; nothing to change in
          * the download inventory. */
@@ -960,6 +964,7 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
             refuse(resp, RSP_SC_TID_UNKNOWN);
         goto out;
     }
+    snprintf(resp->eid, sizeof resp->eid, "%s", s.eid);
     struct rsp_sgp22_cancel_session_response cr;
     if (rsp_sgp22_cancel_session_response_decode(req->cancel_session_response.data,
                                                  req->cancel_session_response.len, &cr) != 0) {
@@ -1055,11 +1060,34 @@ static void tid_of(const struct rsp_es9_request *rq, const struct rsp_es9_respon
     }
 }
 
-int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store *st,
-                             enum rsp_es9_function fn, const char *json, size_t len,
-                             struct rsp_buf *out, int *http_status,
-                             struct rsp_es_exec_status *outcome, struct rsp_tid *tid)
+/* One audit record per ES9+ exchange that reached its function: the function, the outcome with
+ * its subject/reason code, the transactionId and the pseudonym of the EID when known. */
+static int audit_outcome(struct rsp_store *st, enum rsp_es9_function fn, const struct rsp_tid *tid,
+                         const struct rsp_es9_response *rs)
 {
+    char key[2 * RSP_TID_MAX + 1] = "-", subject[RSP_AUDIT_SUBJECT_MAX + 1], reason[200];
+    if (tid->len)
+        rsp_tid_to_hex(tid, key);
+    rsp_store_subject(st, RSP_PSEUDONYM_EID, rs->eid, subject);
+    const struct rsp_es_exec_status *o = &rs->status;
+    if (o->status == RSP_ES_FAILED && o->has_code)
+        snprintf(reason, sizeof reason, "%s %s/%s %.120s", rsp_es9_function_name(fn),
+                 o->code.subject, o->code.reason, o->code.message);
+    else
+        snprintf(reason, sizeof reason, "%s", rsp_es9_function_name(fn));
+    struct rsp_audit_entry e;
+    rsp_audit_entry_set(&e, "es9p", key, "", rsp_es_status_name(o->status), ACTOR, subject, reason);
+    return rsp_store_audit_append(st, &e);
+}
+
+/* rsp_es9p_handle_json_tid, and *subject (may be NULL) gets the EID's pseudonym for the log. */
+static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                       enum rsp_es9_function fn, const char *json, size_t len, struct rsp_buf *out,
+                       int *http_status, struct rsp_es_exec_status *outcome, struct rsp_tid *tid,
+                       char subject[RSP_AUDIT_SUBJECT_MAX + 1])
+{
+    if (subject)
+        subject[0] = 0;
     if (tid)
         memset(tid, 0, sizeof *tid);
     if (!cfg || !st || !out || !http_status || (unsigned)fn >= RSP_ES9_NFUNCTIONS)
@@ -1070,6 +1098,8 @@ int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store
     memset(&rs, 0, sizeof rs);
     rs.fn = fn;
     struct rsp_status_code refusal;
+    struct rsp_tid t;
+    memset(&t, 0, sizeof t);
     int rc = 0;
     *http_status = 200;
     rsp_buf_reset(out);
@@ -1098,11 +1128,12 @@ int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store
             refuse(&rs, RSP_SC_INTERNAL);
             rc = 0;
         }
-        if (tid) {
-            rq.fn = fn;
-            tid_of(&rq, &rs, tid);
-        }
+        rq.fn = fn;
+        tid_of(&rq, &rs, &t);
+        if (tid)
+            *tid = t;
     }
+    int audited = audit_outcome(st, fn, &t, &rs);
     if (rs.status.status == RSP_ES_FAILED) {
         rc = rsp_es_encode_failure(&rs.status.code, out);
     } else if (fn == RSP_ES9_HANDLE_NOTIFICATION) {
@@ -1110,12 +1141,24 @@ int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store
     } else {
         rc = rsp_es9_encode_response(&rs, out);
     }
+    if (rc == 0)
+        rc = audited; /* no answer goes out without its audit record */
     if (outcome)
         *outcome = rs.status;
+    if (subject)
+        rsp_store_subject(st, RSP_PSEUDONYM_EID, rs.eid, subject);
     rs.fn = fn;
     rsp_es9_response_free(&rs);
     rsp_es9_request_free(&rq);
     return rc;
+}
+
+int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                             enum rsp_es9_function fn, const char *json, size_t len,
+                             struct rsp_buf *out, int *http_status,
+                             struct rsp_es_exec_status *outcome, struct rsp_tid *tid)
+{
+    return handle_json(cfg, st, fn, json, len, out, http_status, outcome, tid, NULL);
 }
 
 int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
@@ -1134,8 +1177,8 @@ int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
     memset(&out, 0, sizeof out);
     struct rsp_tid tid;
     if (rc == 0)
-        rc = rsp_es9p_handle_json_tid(h->cfg, st, fn, (const char *)req->body, req->body_len,
-                                      &resp->body, &resp->status, &out, &tid);
+        rc = handle_json(h->cfg, st, fn, (const char *)req->body, req->body_len, &resp->body,
+                         &resp->status, &out, &tid, resp->log_subject);
     if (rc)
         return rc;
     if (tid.len)

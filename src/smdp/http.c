@@ -79,9 +79,9 @@ static void log_line(struct rsp_http_server *s, const char *method, const char *
         fputs(",\"functionCallIdentifier\":", s->log);
         log_str(s->log, r->log_call_id);
     }
-    if (r->log_eid[0]) {
-        fputs(",\"eidPrefix\":", s->log);
-        log_str(s->log, r->log_eid);
+    if (r->log_subject[0]) {
+        fputs(",\"eid\":", s->log);
+        log_str(s->log, r->log_subject);
     }
     fputs(",\"outcome\":", s->log);
     log_str(s->log, r->log_outcome);
@@ -90,13 +90,19 @@ static void log_line(struct rsp_http_server *s, const char *method, const char *
     funlockfile(s->log);
 }
 
-void rsp_http_log_eid(struct rsp_http_response *resp, const char *eid)
+void rsp_http_log_subject(struct rsp_http_response *resp, const char *pseudonym)
 {
     if (!resp)
         return;
-    size_t n = eid ? strnlen(eid, RSP_HTTP_EID_LOG_PREFIX) : 0;
-    memcpy(resp->log_eid, eid ? eid : "", n);
-    resp->log_eid[n] = 0;
+    resp->log_subject[0] = 0;
+    size_t n = pseudonym ? strnlen(pseudonym, sizeof resp->log_subject) : 0;
+    if (n < 3 || n >= sizeof resp->log_subject || strncmp(pseudonym, "p:", 2) != 0)
+        return;
+    for (size_t i = 2; i < n; i++)
+        if (!((pseudonym[i] >= 'a' && pseudonym[i] <= 'z') ||
+              (pseudonym[i] >= '2' && pseudonym[i] <= '7')))
+            return;
+    memcpy(resp->log_subject, pseudonym, n + 1);
 }
 
 /* A JSON failure envelope with the given HTTP status. */

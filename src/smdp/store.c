@@ -326,6 +326,7 @@ struct pool_entry {
 struct rsp_store_pool {
     rsp_store_open_fn open;
     void *arg;
+    const struct rsp_pseudonym_key *pseudonym_key;
     pthread_mutex_t mu;
     struct pool_entry *e;
     size_t n, cap;
@@ -371,8 +372,10 @@ int rsp_store_pool_get(struct rsp_store_pool *p, struct rsp_store **out)
         }
         if (rc == 0)
             rc = p->open(p->arg, out);
-        if (rc == 0)
+        if (rc == 0) {
+            rsp_store_set_pseudonym_key(*out, p->pseudonym_key);
             p->e[p->n++] = (struct pool_entry){self, *out};
+        }
     }
     pthread_mutex_unlock(&p->mu);
     return rc;
@@ -384,6 +387,12 @@ size_t rsp_store_pool_size(struct rsp_store_pool *p)
     size_t n = p->n;
     pthread_mutex_unlock(&p->mu);
     return n;
+}
+
+void rsp_store_pool_set_pseudonym_key(struct rsp_store_pool *p, const struct rsp_pseudonym_key *key)
+{
+    if (p)
+        p->pseudonym_key = key;
 }
 
 void rsp_store_pool_destroy(struct rsp_store_pool *p)
@@ -434,4 +443,118 @@ int rsp_store_profile_list(struct rsp_store *st, const enum rsp_profile_state *s
     if (!st->ops->profile_list)
         return RSP_ESTATE;
     return st->ops->profile_list(st, state, cb, arg);
+}
+
+/* ---- audit chain ---- */
+
+void rsp_store_set_pseudonym_key(struct rsp_store *st, const struct rsp_pseudonym_key *key)
+{
+    if (st)
+        st->pseudonym_key = key;
+}
+
+void rsp_store_subject(const struct rsp_store *st, enum rsp_pseudonym_class cls, const char *id,
+                       char out[RSP_AUDIT_SUBJECT_MAX + 1])
+{
+    char p[RSP_PSEUDONYM_LEN + 1];
+    out[0] = 0;
+    if (!st || !st->pseudonym_key || !id || !*id)
+        return;
+    if (rsp_pseudonym(st->pseudonym_key, cls, id, p) == 0)
+        memcpy(out, p, sizeof p);
+}
+
+static bool audit_entry_ok(const struct rsp_audit_entry *e)
+{
+    struct rsp_buf b = RSP_BUF_INIT;
+    int rc = rsp_audit_encode(e, &b);
+    rsp_buf_free(&b);
+    return rc == 0 && e->entity[0];
+}
+
+int rsp_store_audit_append(struct rsp_store *st, struct rsp_audit_entry *e)
+{
+    if (!st || !e || !audit_entry_ok(e))
+        return RSP_EINVAL;
+    if (!st->ops->audit_append)
+        return RSP_ESTATE;
+    return st->ops->audit_append(st, e);
+}
+
+int rsp_store_audit_head(struct rsp_store *st, struct rsp_audit_head *out)
+{
+    if (!st || !out)
+        return RSP_EINVAL;
+    if (!st->ops->audit_head)
+        return RSP_ESTATE;
+    return st->ops->audit_head(st, out);
+}
+
+int rsp_store_audit_walk(struct rsp_store *st, int64_t from, int64_t to, rsp_store_audit_cb cb,
+                         void *arg)
+{
+    if (!st || !cb || from > to)
+        return RSP_EINVAL;
+    if (!st->ops->audit_walk)
+        return RSP_ESTATE;
+    return st->ops->audit_walk(st, from, to, cb, arg);
+}
+
+int rsp_store_audit_last(struct rsp_store *st, const char *entity, const char *key,
+                         struct rsp_audit_entry *out)
+{
+    if (!st || !entity || !key || !out)
+        return RSP_EINVAL;
+    if (!st->ops->audit_last)
+        return RSP_ESTATE;
+    return st->ops->audit_last(st, entity, key, out);
+}
+
+int rsp_store_audit_checkpoint_add(struct rsp_store *st, const struct rsp_audit_checkpoint *cp)
+{
+    if (!st || !cp || cp->seq <= 0)
+        return RSP_EINVAL;
+    if (!st->ops->audit_checkpoint_add)
+        return RSP_ESTATE;
+    return st->ops->audit_checkpoint_add(st, cp);
+}
+
+int rsp_store_audit_checkpoints(struct rsp_store *st, rsp_store_checkpoint_cb cb, void *arg)
+{
+    if (!st || !cb)
+        return RSP_EINVAL;
+    if (!st->ops->audit_checkpoint_walk)
+        return RSP_ESTATE;
+    return st->ops->audit_checkpoint_walk(st, cb, arg);
+}
+
+int rsp_store_audit_export_mark(struct rsp_store *st, int64_t first, int64_t last,
+                                const uint8_t sha256[32], const char *actor)
+{
+    if (!st || !sha256 || first < 1 || last < first)
+        return RSP_EINVAL;
+    if (!st->ops->audit_export_mark)
+        return RSP_ESTATE;
+    return st->ops->audit_export_mark(st, first, last, sha256, actor_or_default(actor));
+}
+
+int rsp_store_audit_prune(struct rsp_store *st, int64_t through, const char *actor,
+                          int64_t *n_removed, const char **why)
+{
+    int64_t n = 0;
+    const char *w = NULL;
+    if (why)
+        *why = "";
+    if (n_removed)
+        *n_removed = 0;
+    if (!st || through < 1)
+        return RSP_EINVAL;
+    if (!st->ops->audit_prune)
+        return RSP_ESTATE;
+    int rc = st->ops->audit_prune(st, through, actor_or_default(actor), &n, &w);
+    if (n_removed)
+        *n_removed = n;
+    if (why && w)
+        *why = w;
+    return rc;
 }

@@ -21,8 +21,13 @@
  *   (or a single-statement write) was in flight, so that the outcome is unknown, the operation
  *   returns RSP_EIO with a message in rsp_store_last_error(). Nothing is ever half-written: a
  *   change is either committed whole (with its audit row) or not at all.
- * - The audit row of a change is written by audit_add() inside the change's transaction; it is
- *   the one place that appends to the audit log.
+ * - The audit record of a change is written by audit_add_entry() inside the change's
+ *   transaction; it is the one place that appends to the audit log. Records form one hash chain
+ *   (rsp/audit.h, docs/AUDIT.md): the one-row chain head is read with SELECT ... FOR UPDATE, so
+ *   appenders of all processes queue on that row lock until the appending transaction ends; the
+ *   record is sealed with rsp_audit_seal, inserted, and the head moved. The head is always the
+ *   last row a transaction locks (a change updates its rows first and appends its records
+ *   after), so the lock order is the same everywhere and appends cannot deadlock.
  */
 #include "rsp/store.h"
 
@@ -121,8 +126,35 @@ static const char *const migrations[] = {
     "ALTER TABLE sessions ADD COLUMN euicc_cert BYTEA;"
     "ALTER TABLE sessions ADD COLUMN euicc_sig1 BYTEA;"
     "ALTER TABLE sessions ADD COLUMN smdp_sig2 BYTEA;",
+    /* 4: the audit hash chain (docs/AUDIT.md); older rows are chained by chain_legacy() */
+    "ALTER TABLE audit ADD COLUMN seq BIGINT;"
+    "ALTER TABLE audit ADD COLUMN subject TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit ADD COLUMN prev_hash BYTEA;"
+    "ALTER TABLE audit ADD COLUMN hash BYTEA;"
+    "CREATE UNIQUE INDEX audit_seq ON audit(seq);"
+    "CREATE TABLE audit_head ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq BIGINT NOT NULL,"
+    " hash BYTEA NOT NULL,"
+    " base_seq BIGINT NOT NULL,"
+    " base_hash BYTEA NOT NULL);"
+    "INSERT INTO audit_head VALUES (1, 0, decode(repeat('00', 32), 'hex'), 0,"
+    " decode(repeat('00', 32), 'hex'));"
+    "CREATE TABLE audit_checkpoints ("
+    " seq BIGINT PRIMARY KEY,"
+    " hash BYTEA NOT NULL,"
+    " at BIGINT NOT NULL,"
+    " key_id BYTEA NOT NULL,"
+    " sig BYTEA NOT NULL);"
+    "CREATE TABLE audit_exports ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " first_seq BIGINT NOT NULL,"
+    " last_seq BIGINT NOT NULL,"
+    " sha256 BYTEA NOT NULL,"
+    " at BIGINT NOT NULL);",
 };
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+#define AUDIT_CHAIN_VERSION 4
+#define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define PROFILE_COLS                                                                               \
     "iccid, imsi, profile_type, spn, name, class, owner, operator, package_sha256, package_path,"  \
@@ -132,9 +164,12 @@ static const char *const migrations[] = {
     "tid, iccid, eid, state, server_challenge, euicc_challenge, curve, ci_pkid, otpk_euicc, bpp,"  \
     " expires_at, created_at, updated_at, version, euicc_cert, euicc_sig1, smdp_sig2"
 #define LIVE_SESSION "('Started','Authenticated','BPP-bound')"
-#define STR_(x)      #x
-#define STR(x)       STR_(x)
-#define PAGE         " LIMIT " STR(PAGE_ROWS)
+#define AUDIT_COLS                                                                                 \
+    "coalesce(seq, 0), at, entity, key, from_state, to_state, actor, subject, reason, prev_hash,"  \
+    " hash"
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+#define PAGE    " LIMIT " STR(PAGE_ROWS)
 
 enum stmt_id {
     Q_AUDIT_ADD,
@@ -167,6 +202,24 @@ enum stmt_id {
     Q_MANIFEST_GET,
     Q_PROFILE_LIST,
     Q_PROFILE_LIST_STATE,
+    Q_PROFILE_EID,
+    Q_AUDIT_HEAD,
+    Q_AUDIT_HEAD_LOCK,
+    Q_AUDIT_HEAD_SET,
+    Q_AUDIT_WALK_NOSEQ,
+    Q_AUDIT_WALK,
+    Q_AUDIT_LAST,
+    Q_AUDIT_HASH_AT,
+    Q_CHECKPOINT_ADD,
+    Q_CHECKPOINT_GET,
+    Q_CHECKPOINT_LIST,
+    Q_EXPORT_ADD,
+    Q_EXPORT_LIST,
+    Q_PRUNE_RECORDS,
+    Q_PRUNE_CHECKPOINTS,
+    Q_PRUNE_BASE,
+    Q_LEGACY_LIST,
+    Q_LEGACY_SET,
     Q_COUNT
 };
 
@@ -177,8 +230,9 @@ struct stmt_def {
 };
 
 static const struct stmt_def stmts[Q_COUNT] = {
-    [Q_AUDIT_ADD] = {"INSERT INTO audit (entity, key, from_state, to_state, actor, reason, at)"
-                     " VALUES ($1,$2,$3,$4,$5,$6,$7)",
+    [Q_AUDIT_ADD] = {"INSERT INTO audit (seq, at, entity, key, from_state, to_state, actor,"
+                     " subject, reason, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,"
+                     "$11)",
                      true},
     [Q_PROFILE_INSERT] = {"INSERT INTO profiles (" PROFILE_COLS ", package) VALUES "
                           "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,"
@@ -227,7 +281,8 @@ static const struct stmt_def stmts[Q_COUNT] = {
     [Q_SWEEP_LIST] = {"SELECT tid FROM sessions WHERE state IN " LIVE_SESSION
                       " AND expires_at <= $1 ORDER BY expires_at LIMIT 64",
                       false},
-    [Q_SWEEP_LOCK] = {"SELECT state, coalesce(iccid, '') FROM sessions WHERE tid = $1 FOR UPDATE",
+    [Q_SWEEP_LOCK] = {"SELECT state, coalesce(iccid, ''), eid FROM sessions WHERE tid = $1"
+                      " FOR UPDATE",
                       false},
     [Q_SWEEP_SESSION] = {"UPDATE sessions SET state = 'Expired', updated_at = $2,"
                          " version = version + 1 WHERE tid = $1 AND state IN " LIVE_SESSION
@@ -238,8 +293,7 @@ static const struct stmt_def stmts[Q_COUNT] = {
                          " AND NOT EXISTS (SELECT 1 FROM sessions WHERE iccid = $1"
                          " AND tid <> $2 AND state IN " LIVE_SESSION ")",
                          true},
-    [Q_AUDIT_LIST] = {"SELECT id, entity, key, from_state, to_state, actor, reason, at FROM audit"
-                      " WHERE key = $1 ORDER BY id LIMIT $2",
+    [Q_AUDIT_LIST] = {"SELECT " AUDIT_COLS " FROM audit WHERE key = $1 ORDER BY seq LIMIT $2",
                       false},
     [Q_OUTBOX_ADD] = {"INSERT INTO outbox (iccid, url, body, attempts, next_attempt_at,"
                       " created_at) VALUES ($1,$2,$3,0,$4,$5) RETURNING id",
@@ -271,6 +325,45 @@ static const struct stmt_def stmts[Q_COUNT] = {
     [Q_PROFILE_LIST_STATE] = {"SELECT " PROFILE_COLS " FROM profiles WHERE state = $1 AND"
                               " iccid > $2 ORDER BY iccid" PAGE,
                               false},
+    [Q_PROFILE_EID] = {"SELECT eid FROM profiles WHERE iccid = $1", false},
+    [Q_AUDIT_HEAD] = {"SELECT seq, hash, base_seq, base_hash FROM audit_head WHERE id = 1", false},
+    /* the appenders' queue: held until the appending transaction ends */
+    [Q_AUDIT_HEAD_LOCK] = {"SELECT seq, hash, base_seq, base_hash FROM audit_head WHERE id = 1"
+                           " FOR UPDATE",
+                           false},
+    [Q_AUDIT_HEAD_SET] = {"UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3",
+                          true},
+    [Q_AUDIT_WALK_NOSEQ] = {"SELECT " AUDIT_COLS ", id FROM audit WHERE seq IS NULL AND id > $1"
+                            " ORDER BY id" PAGE,
+                            false},
+    /* seq is unique: pages by seq */
+    [Q_AUDIT_WALK] = {"SELECT " AUDIT_COLS " FROM audit WHERE seq > $1 AND seq <= $2"
+                      " ORDER BY seq" PAGE,
+                      false},
+    [Q_AUDIT_LAST] = {"SELECT " AUDIT_COLS " FROM audit WHERE key = $1 AND entity = $2"
+                      " ORDER BY id DESC LIMIT 1",
+                      false},
+    [Q_AUDIT_HASH_AT] = {"SELECT hash FROM audit WHERE seq = $1", false},
+    [Q_CHECKPOINT_ADD] = {"INSERT INTO audit_checkpoints (seq, hash, at, key_id, sig)"
+                          " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (seq) DO NOTHING",
+                          true},
+    [Q_CHECKPOINT_GET] = {"SELECT hash FROM audit_checkpoints WHERE seq = $1", false},
+    [Q_CHECKPOINT_LIST] = {"SELECT seq, hash, at, key_id, sig FROM audit_checkpoints WHERE seq > $1"
+                           " ORDER BY seq" PAGE,
+                           false},
+    [Q_EXPORT_ADD] = {"INSERT INTO audit_exports (first_seq, last_seq, sha256, at)"
+                      " VALUES ($1,$2,$3,$4)",
+                      true},
+    [Q_EXPORT_LIST] = {"SELECT first_seq, last_seq FROM audit_exports ORDER BY first_seq", false},
+    [Q_PRUNE_RECORDS] = {"DELETE FROM audit WHERE seq <= $1", true},
+    [Q_PRUNE_CHECKPOINTS] = {"DELETE FROM audit_checkpoints WHERE seq < $1", true},
+    [Q_PRUNE_BASE] = {"UPDATE audit_head SET base_seq = $1, base_hash = $2 WHERE id = 1", true},
+    [Q_LEGACY_LIST] = {"SELECT id, entity, key, from_state, to_state, actor, reason, at FROM audit"
+                       " WHERE seq IS NULL ORDER BY id",
+                       false},
+    [Q_LEGACY_SET] = {"UPDATE audit SET seq=$2, entity=$3, key=$4, from_state=$5, to_state=$6,"
+                      " actor=$7, reason=$8, subject='', prev_hash=$9, hash=$10 WHERE id=$1",
+                      true},
 };
 
 struct pg_store {
@@ -585,22 +678,132 @@ static bool attempt_again(struct pg_store *s, int *reconnects, int *rc)
         } while (attempt_again((s), &reconnects_, &rc));                                           \
     } while (0)
 
-/* ---- audit ---- */
+/* ---- audit chain ---- */
 
-/* Appends one audit row inside the caller's transaction: the only writer of the audit log. */
-static int audit_add(struct pg_store *s, const char *entity, const char *key, const char *from,
-                     const char *to, const char *actor, const char *reason)
+static int read_head_row(const PGresult *r, struct rsp_audit_head *h)
 {
+    memset(h, 0, sizeof *h);
+    if (PQntuples(r) != 1)
+        return RSP_EIO; /* the head row is part of the schema */
+    h->seq = col_i64(r, 0, 0);
+    h->base_seq = col_i64(r, 0, 2);
+    return col_blob(r, 0, 1, h->hash, sizeof h->hash) == sizeof h->hash &&
+                   col_blob(r, 0, 3, h->base_hash, sizeof h->base_hash) == sizeof h->base_hash
+               ? 0
+               : RSP_EIO;
+}
+
+/* The chain head; `lock`: FOR UPDATE (inside a transaction that appends or prunes). */
+static int read_head(struct pg_store *s, bool lock, struct rsp_audit_head *h)
+{
+    PGresult *r;
+    int rc = q_exec(s, lock ? Q_AUDIT_HEAD_LOCK : Q_AUDIT_HEAD, NULL, &r);
+    if (rc)
+        return rc;
+    rc = read_head_row(r, h);
+    PQclear(r);
+    return rc;
+}
+
+/* Appends e to the chain inside the caller's transaction (the only writer of the audit log):
+ * head locked, record sealed (rsp_audit_seal), inserted, head moved. */
+static int audit_add_entry(struct pg_store *s, struct rsp_audit_entry *e)
+{
+    struct rsp_audit_head h;
+    e->at = now_s();
+    int rc = read_head(s, true, &h);
+    if (rc == 0)
+        rc = rsp_audit_seal(e, h.seq, h.hash);
+    if (rc)
+        return rc;
     struct params p;
     p_init(&p);
-    p_text(&p, 1, entity);
-    p_text(&p, 2, key);
-    p_text(&p, 3, from);
-    p_text(&p, 4, to);
-    p_text(&p, 5, actor);
-    p_text(&p, 6, reason);
-    p_i64(&p, 7, now_s());
-    return q_run(s, Q_AUDIT_ADD, &p, NULL);
+    p_i64(&p, 1, e->seq);
+    p_i64(&p, 2, e->at);
+    p_text(&p, 3, e->entity);
+    p_text(&p, 4, e->key);
+    p_text(&p, 5, e->from);
+    p_text(&p, 6, e->to);
+    p_text(&p, 7, e->actor);
+    p_text(&p, 8, e->subject);
+    p_text(&p, 9, e->reason);
+    p_blob(&p, 10, e->prev, sizeof e->prev);
+    p_blob(&p, 11, e->hash, sizeof e->hash);
+    rc = q_run(s, Q_AUDIT_ADD, &p, NULL);
+    if (rc)
+        return rc;
+    fault(s, "audit:after_record");
+    p_init(&p);
+    p_i64(&p, 1, e->seq);
+    p_blob(&p, 2, e->hash, sizeof e->hash);
+    p_i64(&p, 3, h.seq);
+    long n = 0;
+    rc = q_run(s, Q_AUDIT_HEAD_SET, &p, &n);
+    return rc ? rc : n == 1 ? 0 : RSP_ESTATE;
+}
+
+static int audit_add(struct pg_store *s, const char *entity, const char *key, const char *from,
+                     const char *to, const char *actor, const char *subject, const char *reason)
+{
+    struct rsp_audit_entry e;
+    rsp_audit_entry_set(&e, entity, key, from, to, actor, subject, reason);
+    return audit_add_entry(s, &e);
+}
+
+static void eid_subject(struct pg_store *s, const char *eid, char out[RSP_AUDIT_SUBJECT_MAX + 1])
+{
+    rsp_store_subject(&s->base, RSP_PSEUDONYM_EID, eid, out);
+}
+
+/* Schema 4: rows written before the chain existed are chained in id order inside the migration
+ * transaction (text normalised as rsp_audit_entry_set does); see store_sqlite.c. */
+static int chain_legacy(struct pg_store *s)
+{
+    PGresult *r;
+    int rc = q_exec(s, Q_LEGACY_LIST, NULL, &r);
+    if (rc)
+        return rc;
+    int64_t seq = 0;
+    uint8_t prev[32] = {0};
+    int rows = PQntuples(r);
+    for (int i = 0; rc == 0 && i < rows; i++) {
+        char f[6][RSP_AUDIT_REASON_MAX + 1];
+        for (int c = 0; c < 6; c++)
+            col_text(r, i, c + 1, f[c], sizeof f[c]);
+        struct rsp_audit_entry e;
+        rsp_audit_entry_set(&e, f[0], f[1], f[2], f[3], f[4], "", f[5]);
+        e.at = col_i64(r, i, 7);
+        rc = rsp_audit_seal(&e, seq, prev);
+        struct params p;
+        p_init(&p);
+        p_i64(&p, 1, col_i64(r, i, 0));
+        p_i64(&p, 2, e.seq);
+        p_text(&p, 3, e.entity);
+        p_text(&p, 4, e.key);
+        p_text(&p, 5, e.from);
+        p_text(&p, 6, e.to);
+        p_text(&p, 7, e.actor);
+        p_text(&p, 8, e.reason);
+        p_blob(&p, 9, e.prev, 32);
+        p_blob(&p, 10, e.hash, 32);
+        if (rc == 0)
+            rc = q_run(s, Q_LEGACY_SET, &p, NULL);
+        seq = e.seq;
+        memcpy(prev, e.hash, 32);
+    }
+    PQclear(r);
+    if (rc == 0 && seq > 0) {
+        struct params p;
+        p_init(&p);
+        p_i64(&p, 1, seq);
+        p_blob(&p, 2, prev, 32);
+        p_i64(&p, 3, 0);
+        long n = 0;
+        rc = q_run(s, Q_AUDIT_HEAD_SET, &p, &n);
+        if (rc == 0 && n != 1)
+            rc = RSP_EIO;
+    }
+    return rc;
 }
 
 /* ---- profiles ---- */
@@ -676,7 +879,9 @@ static int profile_insert_once(struct pg_store *s, const struct rsp_profile *p, 
     rc = q_run(s, Q_PROFILE_INSERT, &q, NULL);
     if (rc == 0) {
         fault(s, "profile_insert:after_insert");
-        rc = audit_add(s, "profile", p->iccid, "", rsp_profile_state_name(p->state), actor,
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, p->eid, subject);
+        rc = audit_add(s, "profile", p->iccid, "", rsp_profile_state_name(p->state), actor, subject,
                        "inserted");
     }
     return finish(s, rc);
@@ -807,6 +1012,22 @@ static int profile_cas_once(struct pg_store *s, const struct rsp_profile *p,
     if (rc)
         return rc;
     struct params q;
+    /* The record's subject: the EID the profile is (or, when this change unlinks it, was) bound
+     * to, read before the update inside the transaction. */
+    char subject[RSP_AUDIT_SUBJECT_MAX + 1] = "", old_eid[33] = "";
+    if (expect_state != p->state && !p->eid[0] && s->base.pseudonym_key) {
+        p_init(&q);
+        p_text(&q, 1, p->iccid);
+        PGresult *r;
+        rc = q_exec(s, Q_PROFILE_EID, &q, &r);
+        if (rc)
+            return finish(s, rc);
+        if (PQntuples(r) > 0)
+            col_text(r, 0, 0, old_eid, sizeof old_eid);
+        PQclear(r);
+    }
+    if (expect_state != p->state)
+        eid_subject(s, p->eid[0] ? p->eid : old_eid, subject);
     p_init(&q);
     p_text(&q, 1, p->iccid);
     p_text(&q, 2, p->imsi);
@@ -837,7 +1058,7 @@ static int profile_cas_once(struct pg_store *s, const struct rsp_profile *p,
         rc = cas_lost(s, Q_PROFILE_EXISTS, p->iccid);
     if (rc == 0 && expect_state != p->state) {
         fault(s, "profile_cas:after_update");
-        rc = audit_add(s, "profile", p->iccid, from, to, actor, reason);
+        rc = audit_add(s, "profile", p->iccid, from, to, actor, subject, reason);
     }
     return finish(s, rc);
 }
@@ -881,7 +1102,7 @@ static int import_one(struct pg_store *s, struct rsp_store_import_item *it, cons
     if (it->refused) {
         it->result = RSP_EVERIFY;
         snprintf(reason, sizeof reason, "%s", it->refused);
-        return audit_add(s, "import", key, "", "Refused", actor, reason);
+        return audit_add(s, "import", key, "", "Refused", actor, "", reason);
     }
     uint8_t digest[32], have[32];
     if (rsp_sha256(it->manifest, it->manifest_len, digest))
@@ -895,7 +1116,7 @@ static int import_one(struct pg_store *s, struct rsp_store_import_item *it, cons
     }
     if (rc != 0) {
         it->result = RSP_ESTATE;
-        return audit_add(s, "import", key, "", "Refused", actor,
+        return audit_add(s, "import", key, "", "Refused", actor, "",
                          rc == 1 ? "ICCID already imported with another manifest"
                                  : "ICCID already in the inventory without a manifest");
     }
@@ -912,7 +1133,7 @@ static int import_one(struct pg_store *s, struct rsp_store_import_item *it, cons
         return rc;
     if (n == 0) { /* uniqueness: e.g. a duplicate matchingId */
         it->result = RSP_ESTATE;
-        return audit_add(s, "import", key, "", "Refused", actor, "row refused by the database");
+        return audit_add(s, "import", key, "", "Refused", actor, "", "row refused by the database");
     }
     char hex[17];
     rsp_hex_str(hex, digest, 8, 0);
@@ -920,7 +1141,7 @@ static int import_one(struct pg_store *s, struct rsp_store_import_item *it, cons
     fault(s, "profile_import:after_insert");
     it->result = 0;
     return audit_add(s, "profile", it->profile.iccid, "",
-                     rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, reason);
+                     rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, "", reason);
 }
 
 static int import_once(struct pg_store *s, struct rsp_store_import_item *items, size_t n,
@@ -1032,8 +1253,10 @@ static int session_insert_once(struct pg_store *s, const struct rsp_session *x, 
     rc = q_run(s, Q_SESSION_INSERT, &q, NULL);
     if (rc == 0) {
         fault(s, "session_insert:after_insert");
-        rc =
-            audit_add(s, "session", x->tid, "", rsp_session_state_name(x->state), actor, "created");
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, x->eid, subject);
+        rc = audit_add(s, "session", x->tid, "", rsp_session_state_name(x->state), actor, subject,
+                       "created");
     }
     return finish(s, rc);
 }
@@ -1128,8 +1351,10 @@ static int session_cas_once(struct pg_store *s, const struct rsp_session *x,
         rc = cas_lost(s, Q_SESSION_EXISTS, x->tid);
     if (rc == 0 && expect_state != x->state) {
         fault(s, "session_cas:after_update");
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, x->eid, subject);
         rc = audit_add(s, "session", x->tid, rsp_session_state_name(expect_state),
-                       rsp_session_state_name(x->state), actor, reason);
+                       rsp_session_state_name(x->state), actor, subject, reason);
     }
     return finish(s, rc);
 }
@@ -1146,10 +1371,11 @@ static int pg_session_cas(struct rsp_store *st, const struct rsp_session *x,
 
 /* ---- expiry sweeper ---- */
 
-/* One expired session in one transaction; *done is 1 when it was expired here. */
+/* One expired session in one transaction; *done is 1 when it was expired here. Both rows are
+ * changed before the records are appended (the chain head is the last lock taken). */
 static int sweep_one_once(struct pg_store *s, const char *tid, int64_t now, int *done)
 {
-    char iccid[21] = "", from[16] = "";
+    char iccid[21] = "", from[16] = "", eid[33] = "", subject[RSP_AUDIT_SUBJECT_MAX + 1];
     *done = 0;
     int rc = begin(s);
     if (rc)
@@ -1164,11 +1390,13 @@ static int sweep_one_once(struct pg_store *s, const char *tid, int64_t now, int 
         if (PQntuples(r) > 0) {
             col_text(r, 0, 0, from, sizeof from);
             col_text(r, 0, 1, iccid, sizeof iccid);
+            col_text(r, 0, 2, eid, sizeof eid);
         } else {
             rc = RSP_ENOTFOUND;
         }
         PQclear(r);
     }
+    eid_subject(s, eid, subject);
     long n = 0;
     if (rc == 0) {
         p_init(&q);
@@ -1176,11 +1404,7 @@ static int sweep_one_once(struct pg_store *s, const char *tid, int64_t now, int 
         p_i64(&q, 2, now);
         rc = q_run(s, Q_SWEEP_SESSION, &q, &n);
     }
-    int expired = rc == 0 && n == 1;
-    if (expired) {
-        rc = audit_add(s, "session", tid, from, "Expired", "sweeper", "session lifetime over");
-        fault(s, "sweep:after_session");
-    }
+    int expired = rc == 0 && n == 1, released = 0;
     if (rc == 0 && expired && iccid[0]) {
         /* Rollback rule (store.h): Downloaded -> Released, unless another live session. */
         if (rsp_profile_transition_check(RSP_PROFILE_DOWNLOADED, RSP_PROFILE_RELEASED) != 0)
@@ -1191,11 +1415,17 @@ static int sweep_one_once(struct pg_store *s, const char *tid, int64_t now, int 
             p_text(&q, 2, tid);
             p_i64(&q, 3, now_s());
             rc = q_run(s, Q_SWEEP_PROFILE, &q, &n);
+            released = rc == 0 && n == 1;
         }
-        if (rc == 0 && n == 1)
-            rc = audit_add(s, "profile", iccid, "Downloaded", "Released", "sweeper",
-                           "download session expired");
     }
+    if (rc == 0 && expired) {
+        rc = audit_add(s, "session", tid, from, "Expired", "sweeper", subject,
+                       "session lifetime over");
+        fault(s, "sweep:after_session");
+    }
+    if (rc == 0 && released)
+        rc = audit_add(s, "profile", iccid, "Downloaded", "Released", "sweeper", subject,
+                       "download session expired");
     rc = finish(s, rc == RSP_ENOTFOUND ? 0 : rc);
     *done = rc == 0 && expired;
     return rc;
@@ -1241,6 +1471,31 @@ static int pg_sweep_expired(struct rsp_store *st, int64_t now, unsigned *n_expir
 
 /* ---- audit list, outbox ---- */
 
+static void read_audit(const PGresult *r, int row, struct rsp_audit_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->seq = col_i64(r, row, 0);
+    e->at = col_i64(r, row, 1);
+    col_text(r, row, 2, e->entity, sizeof e->entity);
+    col_text(r, row, 3, e->key, sizeof e->key);
+    col_text(r, row, 4, e->from, sizeof e->from);
+    col_text(r, row, 5, e->to, sizeof e->to);
+    col_text(r, row, 6, e->actor, sizeof e->actor);
+    col_text(r, row, 7, e->subject, sizeof e->subject);
+    col_text(r, row, 8, e->reason, sizeof e->reason);
+    /* a missing or mis-sized hash reads as zeros: the verifier reports the record */
+    col_blob(r, row, 9, e->prev, sizeof e->prev);
+    col_blob(r, row, 10, e->hash, sizeof e->hash);
+    /* an over-long text (edited in the database) must fail the canonical check, not pass as
+     * its cut copy */
+    static const size_t caps[] = {sizeof e->entity, sizeof e->key,   sizeof e->from,
+                                  sizeof e->to,     sizeof e->actor, sizeof e->subject,
+                                  sizeof e->reason};
+    for (int i = 0; i < 7; i++)
+        if ((size_t)PQgetlength(r, row, 2 + i) >= caps[i])
+            e->entity[0] = '\x01';
+}
+
 static int audit_list_once(struct pg_store *s, const char *key, struct rsp_audit_entry *out,
                            size_t max, size_t *n)
 {
@@ -1255,15 +1510,7 @@ static int audit_list_once(struct pg_store *s, const char *key, struct rsp_audit
         return rc;
     int rows = PQntuples(r);
     for (int i = 0; i < rows && (size_t)i < max; i++) {
-        struct rsp_audit_entry *e = &out[i];
-        e->id = col_i64(r, i, 0);
-        col_text(r, i, 1, e->entity, sizeof e->entity);
-        col_text(r, i, 2, e->key, sizeof e->key);
-        col_text(r, i, 3, e->from, sizeof e->from);
-        col_text(r, i, 4, e->to, sizeof e->to);
-        col_text(r, i, 5, e->actor, sizeof e->actor);
-        col_text(r, i, 6, e->reason, sizeof e->reason);
-        e->at = col_i64(r, i, 7);
+        read_audit(r, i, &out[i]);
         (*n)++;
     }
     PQclear(r);
@@ -1370,6 +1617,325 @@ static int pg_outbox_retry(struct rsp_store *st, int64_t id, int64_t next_attemp
     return rc;
 }
 
+/* ---- audit chain operations ---- */
+
+static int audit_append_once(struct pg_store *s, struct rsp_audit_entry *e)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    return finish(s, audit_add_entry(s, e));
+}
+
+static int pg_audit_append(struct rsp_store *st, struct rsp_audit_entry *e)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, audit_append_once(s, e));
+    return rc;
+}
+
+static int pg_audit_head(struct rsp_store *st, struct rsp_audit_head *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, read_head(s, false, out));
+    return rc;
+}
+
+static int audit_page_once(struct pg_store *s, bool noseq, int64_t after, int64_t to,
+                           PGresult **rows)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, after);
+    if (!noseq)
+        p_i64(&q, 2, to);
+    return q_exec(s, noseq ? Q_AUDIT_WALK_NOSEQ : Q_AUDIT_WALK, &q, rows);
+}
+
+/* In pages (each its own statement, like pg_profile_list): rows without a seq first (by id),
+ * then by seq. Not one snapshot: the verifier follows the head. */
+static int pg_audit_walk(struct rsp_store *st, int64_t from, int64_t to, rsp_store_audit_cb cb,
+                         void *arg)
+{
+    struct pg_store *s = PG(st);
+    for (int pass = from <= 0 ? 0 : 1; pass < 2; pass++) {
+        int64_t after = pass == 0 || from <= 0 ? INT64_MIN : from - 1;
+        for (;;) {
+            PGresult *r = NULL;
+            int rc;
+            RUN(s, audit_page_once(s, pass == 0, after, to, &r));
+            if (rc)
+                return rc;
+            int n = PQntuples(r), stop = 0;
+            struct rsp_audit_entry e;
+            for (int i = 0; i < n && stop == 0; i++) {
+                read_audit(r, i, &e);
+                after = pass == 0 ? col_i64(r, i, 11) : e.seq;
+                stop = cb(arg, &e);
+            }
+            PQclear(r);
+            if (stop)
+                return stop;
+            if (n < PAGE_ROWS)
+                break;
+        }
+    }
+    return 0;
+}
+
+static int audit_last_once(struct pg_store *s, const char *entity, const char *key,
+                           struct rsp_audit_entry *out)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, key);
+    p_text(&q, 2, entity);
+    PGresult *r;
+    int rc = q_exec(s, Q_AUDIT_LAST, &q, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) > 0)
+        read_audit(r, 0, out);
+    else
+        rc = RSP_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static int pg_audit_last(struct rsp_store *st, const char *entity, const char *key,
+                         struct rsp_audit_entry *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, audit_last_once(s, entity, key, out));
+    return rc;
+}
+
+/* One 32-byte hash by seq (Q_AUDIT_HASH_AT, Q_CHECKPOINT_GET): 1 found, 0 not, negative. */
+static int hash_by_seq(struct pg_store *s, enum stmt_id id, int64_t seq, uint8_t out[32])
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, seq);
+    PGresult *r;
+    int rc = q_exec(s, id, &q, &r);
+    if (rc)
+        return rc;
+    rc = PQntuples(r) > 0 && col_blob(r, 0, 0, out, 32) == 32 ? 1 : 0;
+    PQclear(r);
+    return rc;
+}
+
+static int checkpoint_add_once(struct pg_store *s, const struct rsp_audit_checkpoint *cp)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    uint8_t have[32];
+    rc = hash_by_seq(s, Q_AUDIT_HASH_AT, cp->seq, have);
+    if (rc == 1)
+        rc = memcmp(have, cp->hash, 32) == 0 ? 0 : RSP_ESTATE;
+    else if (rc == 0)
+        rc = RSP_ESTATE;
+    long n = 0;
+    if (rc == 0) {
+        struct params q;
+        p_init(&q);
+        p_i64(&q, 1, cp->seq);
+        p_blob(&q, 2, cp->hash, sizeof cp->hash);
+        p_i64(&q, 3, cp->at);
+        p_blob(&q, 4, cp->key_id, sizeof cp->key_id);
+        p_blob(&q, 5, cp->sig, sizeof cp->sig);
+        rc = q_run(s, Q_CHECKPOINT_ADD, &q, &n);
+    }
+    rc = finish(s, rc);
+    return rc ? rc : n == 1 ? 0 : 1; /* 1: that seq had a checkpoint already */
+}
+
+static int pg_audit_checkpoint_add(struct rsp_store *st, const struct rsp_audit_checkpoint *cp)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, checkpoint_add_once(s, cp));
+    return rc;
+}
+
+static int checkpoint_page_once(struct pg_store *s, int64_t after, PGresult **rows)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, after);
+    return q_exec(s, Q_CHECKPOINT_LIST, &q, rows);
+}
+
+static int pg_audit_checkpoint_walk(struct rsp_store *st, rsp_store_checkpoint_cb cb, void *arg)
+{
+    struct pg_store *s = PG(st);
+    int64_t after = INT64_MIN;
+    for (;;) {
+        PGresult *r = NULL;
+        int rc;
+        RUN(s, checkpoint_page_once(s, after, &r));
+        if (rc)
+            return rc;
+        int n = PQntuples(r), stop = 0;
+        struct rsp_audit_checkpoint cp;
+        for (int i = 0; i < n && stop == 0; i++) {
+            memset(&cp, 0, sizeof cp);
+            cp.seq = after = col_i64(r, i, 0);
+            col_blob(r, i, 1, cp.hash, sizeof cp.hash);
+            cp.at = col_i64(r, i, 2);
+            col_blob(r, i, 3, cp.key_id, sizeof cp.key_id);
+            col_blob(r, i, 4, cp.sig, sizeof cp.sig);
+            stop = cb(arg, &cp);
+        }
+        PQclear(r);
+        if (stop || n < PAGE_ROWS)
+            return stop;
+    }
+}
+
+static int export_mark_once(struct pg_store *s, int64_t first, int64_t last,
+                            const uint8_t sha256[32], const char *actor)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct rsp_audit_head h;
+    rc = read_head(s, true, &h);
+    if (rc == 0 && (last > h.seq || first <= h.base_seq))
+        rc = RSP_EINVAL;
+    if (rc == 0) {
+        struct params q;
+        p_init(&q);
+        p_i64(&q, 1, first);
+        p_i64(&q, 2, last);
+        p_blob(&q, 3, sha256, 32);
+        p_i64(&q, 4, now_s());
+        rc = q_run(s, Q_EXPORT_ADD, &q, NULL);
+    }
+    if (rc == 0) {
+        char key[48], hex[65], reason[160];
+        snprintf(key, sizeof key, "%lld-%lld", (long long)first, (long long)last);
+        rsp_hex_str(hex, sha256, 32, 0);
+        snprintf(reason, sizeof reason, "records %lld..%lld archived, archive sha256 %s",
+                 (long long)first, (long long)last, hex);
+        rc = audit_add(s, "audit-export", key, "", "Exported", actor, "", reason);
+    }
+    return finish(s, rc);
+}
+
+static int pg_audit_export_mark(struct rsp_store *st, int64_t first, int64_t last,
+                                const uint8_t sha256[32], const char *actor)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, export_mark_once(s, first, last, sha256, actor));
+    return rc;
+}
+
+/* 1 when the exports cover every seq in [from, to], 0 if not, negative on failure. */
+static int exports_cover(struct pg_store *s, int64_t from, int64_t to)
+{
+    PGresult *r;
+    int rc = q_exec(s, Q_EXPORT_LIST, NULL, &r);
+    if (rc)
+        return rc;
+    int64_t next = from;
+    for (int i = 0; i < PQntuples(r) && next <= to; i++) {
+        int64_t a = col_i64(r, i, 0), b = col_i64(r, i, 1);
+        if (a <= next && b >= next)
+            next = b + 1;
+    }
+    PQclear(r);
+    return next > to;
+}
+
+static int prune_once(struct pg_store *s, int64_t through, const char *actor, int64_t *n_removed,
+                      const char **why)
+{
+    *n_removed = 0;
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct rsp_audit_head h;
+    uint8_t cp_hash[32], rec_hash[32];
+    rc = read_head(s, true, &h); /* no append runs meanwhile */
+    if (rc == 0 && (through <= h.base_seq || through > h.seq)) {
+        *why = "SEQ must lie between the current base and the chain head";
+        rc = RSP_ESTATE;
+    }
+    if (rc == 0) {
+        rc = hash_by_seq(s, Q_CHECKPOINT_GET, through, cp_hash);
+        if (rc == 0) {
+            *why = "SEQ has no checkpoint (prune only through a checkpointed record)";
+            rc = RSP_ESTATE;
+        } else if (rc == 1) {
+            rc = 0;
+        }
+    }
+    if (rc == 0) {
+        rc = hash_by_seq(s, Q_AUDIT_HASH_AT, through, rec_hash);
+        if (rc == 1 && memcmp(rec_hash, cp_hash, 32) == 0) {
+            rc = 0;
+        } else if (rc >= 0) {
+            *why = "the record at SEQ does not match its checkpoint (run rspctl audit verify)";
+            rc = RSP_ESTATE;
+        }
+    }
+    if (rc == 0) {
+        rc = exports_cover(s, h.base_seq + 1, through);
+        if (rc == 0) {
+            *why = "records up to SEQ have not all been exported (rspctl audit export)";
+            rc = RSP_ESTATE;
+        } else if (rc == 1) {
+            rc = 0;
+        }
+    }
+    struct params q;
+    long n = 0;
+    if (rc == 0) {
+        p_init(&q);
+        p_i64(&q, 1, through);
+        rc = q_run(s, Q_PRUNE_RECORDS, &q, &n);
+    }
+    if (rc == 0) {
+        fault(s, "prune:after_delete");
+        rc = q_run(s, Q_PRUNE_CHECKPOINTS, &q, NULL);
+    }
+    if (rc == 0) {
+        p_init(&q);
+        p_i64(&q, 1, through);
+        p_blob(&q, 2, cp_hash, 32);
+        rc = q_run(s, Q_PRUNE_BASE, &q, NULL);
+    }
+    if (rc == 0) {
+        char key[24], hex[17], reason[200];
+        snprintf(key, sizeof key, "%lld", (long long)through);
+        rsp_hex_str(hex, cp_hash, 8, 0);
+        snprintf(reason, sizeof reason,
+                 "records %lld..%lld removed after export; anchor: checkpoint at seq %lld, "
+                 "hash %s...",
+                 (long long)h.base_seq + 1, (long long)through, (long long)through, hex);
+        rc = audit_add(s, "audit-prune", key, "", "Pruned", actor, "", reason);
+    }
+    rc = finish(s, rc);
+    if (rc == 0)
+        *n_removed = n;
+    return rc;
+}
+
+static int pg_audit_prune(struct rsp_store *st, int64_t through, const char *actor,
+                          int64_t *n_removed, const char **why)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, prune_once(s, through, actor, n_removed, why));
+    return rc;
+}
+
 /* ---- schema, open, close ---- */
 
 static int read_version(struct pg_store *s, int *v)
@@ -1404,6 +1970,8 @@ static int migrate_once(struct pg_store *s)
     }
     for (; rc == 0 && v < SCHEMA_VERSION; v++) {
         rc = simple(s, migrations[v], false);
+        if (rc == 0 && v + 1 == AUDIT_CHAIN_VERSION)
+            rc = chain_legacy(s);
         snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, %lld)", v + 1,
                  (long long)now_s());
         if (rc == 0)
@@ -1463,6 +2031,14 @@ static const struct rsp_store_ops pg_ops = {
     .schema_version = pg_schema_version,
     .last_error = pg_last_error,
     .set_fault_hook = pg_set_fault_hook,
+    .audit_append = pg_audit_append,
+    .audit_head = pg_audit_head,
+    .audit_walk = pg_audit_walk,
+    .audit_last = pg_audit_last,
+    .audit_checkpoint_add = pg_audit_checkpoint_add,
+    .audit_checkpoint_walk = pg_audit_checkpoint_walk,
+    .audit_export_mark = pg_audit_export_mark,
+    .audit_prune = pg_audit_prune,
 };
 
 static void ignore_notice(void *arg, const char *message)

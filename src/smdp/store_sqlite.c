@@ -95,8 +95,36 @@ static const char *const migrations[] = {
     "ALTER TABLE sessions ADD COLUMN euicc_cert BLOB;"
     "ALTER TABLE sessions ADD COLUMN euicc_sig1 BLOB;"
     "ALTER TABLE sessions ADD COLUMN smdp_sig2 BLOB;",
+    /* 4: the audit hash chain (docs/AUDIT.md): seq, subject pseudonym, prev and own hash per
+     * record; the one-row chain head (and the base after a prune); signed checkpoints; the
+     * exported ranges. Rows of older versions are chained by chain_legacy() right after. */
+    "ALTER TABLE audit ADD COLUMN seq INTEGER;"
+    "ALTER TABLE audit ADD COLUMN subject TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit ADD COLUMN prev_hash BLOB;"
+    "ALTER TABLE audit ADD COLUMN hash BLOB;"
+    "CREATE UNIQUE INDEX audit_seq ON audit(seq);"
+    "CREATE TABLE audit_head ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " base_seq INTEGER NOT NULL,"
+    " base_hash BLOB NOT NULL);"
+    "INSERT INTO audit_head VALUES (1, 0, zeroblob(32), 0, zeroblob(32));"
+    "CREATE TABLE audit_checkpoints ("
+    " seq INTEGER PRIMARY KEY,"
+    " hash BLOB NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " key_id BLOB NOT NULL,"
+    " sig BLOB NOT NULL);"
+    "CREATE TABLE audit_exports ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " first_seq INTEGER NOT NULL,"
+    " last_seq INTEGER NOT NULL,"
+    " sha256 BLOB NOT NULL,"
+    " at INTEGER NOT NULL);",
 };
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+#define AUDIT_CHAIN_VERSION 4
+#define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define PROFILE_COLS                                                                               \
     "iccid, imsi, profile_type, spn, name, class, owner, operator, package_sha256, package_path,"  \
@@ -106,6 +134,9 @@ static const char *const migrations[] = {
     "tid, iccid, eid, state, server_challenge, euicc_challenge, curve, ci_pkid, otpk_euicc, bpp,"  \
     " expires_at, created_at, updated_at, version, euicc_cert, euicc_sig1, smdp_sig2"
 #define LIVE_SESSION "('Started','Authenticated','BPP-bound')"
+#define AUDIT_COLS                                                                                 \
+    "coalesce(seq, 0), at, entity, key, from_state, to_state, actor, subject, reason, prev_hash,"  \
+    " hash"
 
 enum stmt_id {
     Q_BEGIN,
@@ -140,6 +171,22 @@ enum stmt_id {
     Q_MANIFEST_HASH,
     Q_PROFILE_LIST,
     Q_PROFILE_LIST_STATE,
+    Q_PROFILE_EID,
+    Q_AUDIT_HEAD,
+    Q_AUDIT_HEAD_SET,
+    Q_AUDIT_WALK,
+    Q_AUDIT_WALK_ALL,
+    Q_AUDIT_LAST,
+    Q_AUDIT_HASH_AT,
+    Q_CHECKPOINT_ADD,
+    Q_CHECKPOINT_EXISTS,
+    Q_CHECKPOINT_LIST,
+    Q_CHECKPOINT_GET,
+    Q_EXPORT_ADD,
+    Q_EXPORT_LIST,
+    Q_PRUNE_RECORDS,
+    Q_PRUNE_CHECKPOINTS,
+    Q_PRUNE_BASE,
     Q_COUNT
 };
 
@@ -147,8 +194,8 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
-    [Q_AUDIT_ADD] = "INSERT INTO audit (entity, key, from_state, to_state, actor, reason, at)"
-                    " VALUES (?,?,?,?,?,?,?)",
+    [Q_AUDIT_ADD] = "INSERT INTO audit (seq, at, entity, key, from_state, to_state, actor,"
+                    " subject, reason, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     [Q_PROFILE_INSERT] = "INSERT INTO profiles (" PROFILE_COLS ", package) VALUES "
                          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
     [Q_PROFILE_GET] = "SELECT " PROFILE_COLS " FROM profiles WHERE iccid = ?",
@@ -191,8 +238,7 @@ static const char *const stmt_sql[Q_COUNT] = {
                         " version = version + 1 WHERE iccid = ?1 AND state = 'Downloaded'"
                         " AND NOT EXISTS (SELECT 1 FROM sessions WHERE iccid = ?1"
                         " AND tid <> ?2 AND state IN " LIVE_SESSION ")",
-    [Q_AUDIT_LIST] = "SELECT id, entity, key, from_state, to_state, actor, reason, at FROM audit"
-                     " WHERE key = ? ORDER BY id LIMIT ?",
+    [Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE key = ? ORDER BY seq LIMIT ?",
     [Q_OUTBOX_ADD] = "INSERT INTO outbox (iccid, url, body, attempts, next_attempt_at,"
                      " created_at) VALUES (?,?,?,0,?,?)",
     [Q_OUTBOX_DUE] = "SELECT id, iccid, url, body, attempts, next_attempt_at FROM outbox"
@@ -206,6 +252,26 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_MANIFEST_HASH] = "SELECT manifest_sha256 FROM profile_manifests WHERE iccid = ?",
     [Q_PROFILE_LIST] = "SELECT " PROFILE_COLS " FROM profiles ORDER BY iccid",
     [Q_PROFILE_LIST_STATE] = "SELECT " PROFILE_COLS " FROM profiles WHERE state = ? ORDER BY iccid",
+    [Q_PROFILE_EID] = "SELECT eid FROM profiles WHERE iccid = ?",
+    [Q_AUDIT_HEAD] = "SELECT seq, hash, base_seq, base_hash FROM audit_head WHERE id = 1",
+    [Q_AUDIT_HEAD_SET] = "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1 AND seq = ?3",
+    [Q_AUDIT_WALK] = "SELECT " AUDIT_COLS " FROM audit WHERE seq BETWEEN ?1 AND ?2"
+                     " ORDER BY seq, id",
+    [Q_AUDIT_WALK_ALL] = "SELECT " AUDIT_COLS " FROM audit WHERE seq IS NULL OR seq <= ?1"
+                         " ORDER BY seq, id",
+    [Q_AUDIT_LAST] = "SELECT " AUDIT_COLS " FROM audit WHERE key = ?1 AND entity = ?2"
+                     " ORDER BY id DESC LIMIT 1",
+    [Q_AUDIT_HASH_AT] = "SELECT hash FROM audit WHERE seq = ?",
+    [Q_CHECKPOINT_ADD] = "INSERT INTO audit_checkpoints (seq, hash, at, key_id, sig)"
+                         " VALUES (?,?,?,?,?)",
+    [Q_CHECKPOINT_EXISTS] = "SELECT 1 FROM audit_checkpoints WHERE seq = ?",
+    [Q_CHECKPOINT_LIST] = "SELECT seq, hash, at, key_id, sig FROM audit_checkpoints ORDER BY seq",
+    [Q_CHECKPOINT_GET] = "SELECT hash FROM audit_checkpoints WHERE seq = ?",
+    [Q_EXPORT_ADD] = "INSERT INTO audit_exports (first_seq, last_seq, sha256, at) VALUES (?,?,?,?)",
+    [Q_EXPORT_LIST] = "SELECT first_seq, last_seq FROM audit_exports ORDER BY first_seq",
+    [Q_PRUNE_RECORDS] = "DELETE FROM audit WHERE seq <= ?",
+    [Q_PRUNE_CHECKPOINTS] = "DELETE FROM audit_checkpoints WHERE seq < ?",
+    [Q_PRUNE_BASE] = "UPDATE audit_head SET base_seq = ?1, base_hash = ?2 WHERE id = 1",
 };
 
 struct sq_store {
@@ -335,20 +401,81 @@ static int col_buf(sqlite3_stmt *q, int i, struct rsp_buf *out)
     return n ? rsp_buf_set(out, p, n) : (rsp_buf_reset(out), 0);
 }
 
-static int audit_add(struct sq_store *s, const char *entity, const char *key, const char *from,
-                     const char *to, const char *actor, const char *reason)
+/* ---- audit chain ---- */
+
+/* The chain head (inside the caller's transaction). */
+static int read_head(struct sq_store *s, struct rsp_audit_head *h)
 {
+    sqlite3_stmt *q = Q(s, Q_AUDIT_HEAD);
+    if (!q)
+        return RSP_EIO;
+    memset(h, 0, sizeof *h);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        h->seq = sqlite3_column_int64(q, 0);
+        h->base_seq = sqlite3_column_int64(q, 2);
+        rc = col_blob(q, 1, h->hash, sizeof h->hash) == sizeof h->hash &&
+                     col_blob(q, 3, h->base_hash, sizeof h->base_hash) == sizeof h->base_hash
+                 ? 0
+                 : RSP_EIO;
+    } else {
+        rc = rc == SQLITE_DONE ? RSP_EIO : map_rc(rc); /* the head row is part of the schema */
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* Appends e to the chain inside the caller's write transaction: head read under the write lock,
+ * record sealed (rsp_audit_seal), inserted, head moved with a compare-and-set on its seq. */
+static int audit_add_entry(struct sq_store *s, struct rsp_audit_entry *e)
+{
+    struct rsp_audit_head h;
+    e->at = now_s();
+    int rc = read_head(s, &h);
+    if (rc == 0)
+        rc = rsp_audit_seal(e, h.seq, h.hash);
+    if (rc)
+        return rc;
     sqlite3_stmt *q = Q(s, Q_AUDIT_ADD);
     if (!q)
         return RSP_EIO;
-    bind_text(q, 1, entity);
-    bind_text(q, 2, key);
-    bind_text(q, 3, from);
-    bind_text(q, 4, to);
-    bind_text(q, 5, actor);
-    bind_text(q, 6, reason);
-    sqlite3_bind_int64(q, 7, now_s());
-    return run(q);
+    sqlite3_bind_int64(q, 1, e->seq);
+    sqlite3_bind_int64(q, 2, e->at);
+    bind_text(q, 3, e->entity);
+    bind_text(q, 4, e->key);
+    bind_text(q, 5, e->from);
+    bind_text(q, 6, e->to);
+    bind_text(q, 7, e->actor);
+    bind_text(q, 8, e->subject);
+    bind_text(q, 9, e->reason);
+    sqlite3_bind_blob(q, 10, e->prev, sizeof e->prev, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(q, 11, e->hash, sizeof e->hash, SQLITE_TRANSIENT);
+    rc = run(q);
+    if (rc)
+        return rc;
+    fault(s, "audit:after_record");
+    q = Q(s, Q_AUDIT_HEAD_SET);
+    if (!q)
+        return RSP_EIO;
+    sqlite3_bind_int64(q, 1, e->seq);
+    sqlite3_bind_blob(q, 2, e->hash, sizeof e->hash, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 3, h.seq);
+    rc = run(q);
+    return rc ? rc : sqlite3_changes(s->db) == 1 ? 0 : RSP_ESTATE;
+}
+
+static int audit_add(struct sq_store *s, const char *entity, const char *key, const char *from,
+                     const char *to, const char *actor, const char *subject, const char *reason)
+{
+    struct rsp_audit_entry e;
+    rsp_audit_entry_set(&e, entity, key, from, to, actor, subject, reason);
+    return audit_add_entry(s, &e);
+}
+
+/* Subject pseudonym of an EID for this connection ("" without a pseudonym key). */
+static void eid_subject(struct sq_store *s, const char *eid, char out[RSP_AUDIT_SUBJECT_MAX + 1])
+{
+    rsp_store_subject(&s->base, RSP_PSEUDONYM_EID, eid, out);
 }
 
 /* ---- profiles ---- */
@@ -426,7 +553,9 @@ static int sq_profile_insert(struct rsp_store *st, const struct rsp_profile *p, 
     rc = insert_profile_row(s, p, pkg, pkg_len);
     if (rc == 0) {
         fault(s, "profile_insert:after_insert");
-        rc = audit_add(s, "profile", p->iccid, "", rsp_profile_state_name(p->state), actor,
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, p->eid, subject);
+        rc = audit_add(s, "profile", p->iccid, "", rsp_profile_state_name(p->state), actor, subject,
                        "inserted");
     }
     if (rc) {
@@ -472,7 +601,7 @@ static int import_one(struct sq_store *s, struct rsp_store_import_item *it, cons
     if (it->refused) {
         it->result = RSP_EVERIFY;
         snprintf(reason, sizeof reason, "%s", it->refused);
-        return audit_add(s, "import", key, "", "Refused", actor, reason);
+        return audit_add(s, "import", key, "", "Refused", actor, "", reason);
     }
     uint8_t digest[32], have[32];
     if (rsp_sha256(it->manifest, it->manifest_len, digest))
@@ -489,7 +618,7 @@ static int import_one(struct sq_store *s, struct rsp_store_import_item *it, cons
             return 0;
         }
         it->result = RSP_ESTATE;
-        return audit_add(s, "import", key, "", "Refused", actor,
+        return audit_add(s, "import", key, "", "Refused", actor, "",
                          rc == 1 ? "ICCID already imported with another manifest"
                                  : "ICCID already in the inventory without a manifest");
     }
@@ -518,12 +647,12 @@ static int import_one(struct sq_store *s, struct rsp_store_import_item *it, cons
         snprintf(reason, sizeof reason, "imported (manifest sha256 %s...)", hex);
         fault(s, "profile_import:after_insert");
         rc = audit_add(s, "profile", it->profile.iccid, "",
-                       rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, reason);
+                       rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, "", reason);
     }
     if (rc == RSP_ESTATE) { /* constraint: e.g. a duplicate matchingId */
         sqlite3_exec(s->db, "ROLLBACK TO import_item; RELEASE import_item", NULL, NULL, NULL);
         it->result = RSP_ESTATE;
-        return audit_add(s, "import", key, "", "Refused", actor, "row refused by the database");
+        return audit_add(s, "import", key, "", "Refused", actor, "", "row refused by the database");
     }
     if (rc)
         return rc;
@@ -697,6 +826,24 @@ static int sq_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
     int rc = begin(s);
     if (rc)
         return rc;
+    /* The record's subject: the EID the profile is (or, when this change unlinks it, was) bound
+     * to, read before the update inside the transaction. */
+    char subject[RSP_AUDIT_SUBJECT_MAX + 1] = "";
+    if (expect_state != p->state) {
+        char old_eid[33] = "";
+        if (!p->eid[0] && st->pseudonym_key) {
+            sqlite3_stmt *e = Q(s, Q_PROFILE_EID);
+            if (!e) {
+                rollback(s);
+                return RSP_EIO;
+            }
+            bind_text(e, 1, p->iccid);
+            if (sqlite3_step(e) == SQLITE_ROW)
+                col_text(e, 0, old_eid, sizeof old_eid);
+            sqlite3_reset(e);
+        }
+        eid_subject(s, p->eid[0] ? p->eid : old_eid, subject);
+    }
     sqlite3_stmt *q = Q(s, Q_PROFILE_CAS);
     if (!q) {
         rollback(s);
@@ -731,7 +878,7 @@ static int sq_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
         rc = cas_lost(s, Q_PROFILE_EXISTS, p->iccid);
     if (rc == 0 && expect_state != p->state) {
         fault(s, "profile_cas:after_update");
-        rc = audit_add(s, "profile", p->iccid, from, to, actor, reason);
+        rc = audit_add(s, "profile", p->iccid, from, to, actor, subject, reason);
     }
     if (rc) {
         rollback(s);
@@ -781,8 +928,10 @@ static int sq_session_insert(struct rsp_store *st, const struct rsp_session *x, 
     rc = run(q);
     if (rc == 0) {
         fault(s, "session_insert:after_insert");
-        rc =
-            audit_add(s, "session", x->tid, "", rsp_session_state_name(x->state), actor, "created");
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, x->eid, subject);
+        rc = audit_add(s, "session", x->tid, "", rsp_session_state_name(x->state), actor, subject,
+                       "created");
     }
     if (rc) {
         rollback(s);
@@ -868,8 +1017,10 @@ static int sq_session_cas(struct rsp_store *st, const struct rsp_session *x,
         rc = cas_lost(s, Q_SESSION_EXISTS, x->tid);
     if (rc == 0 && expect_state != x->state) {
         fault(s, "session_cas:after_update");
+        char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+        eid_subject(s, x->eid, subject);
         rc = audit_add(s, "session", x->tid, rsp_session_state_name(expect_state),
-                       rsp_session_state_name(x->state), actor, reason);
+                       rsp_session_state_name(x->state), actor, subject, reason);
     }
     if (rc) {
         rollback(s);
@@ -884,6 +1035,7 @@ static int sweep_one(struct sq_store *s, const char *tid, int64_t now, int *done
     char iccid[21] = "";
     const char *from = "";
     char from_buf[16] = "";
+    char subject[RSP_AUDIT_SUBJECT_MAX + 1] = "";
     *done = 0;
     int rc = begin(s);
     if (rc)
@@ -896,6 +1048,7 @@ static int sweep_one(struct sq_store *s, const char *tid, int64_t now, int *done
         snprintf(from_buf, sizeof from_buf, "%s", rsp_session_state_name(cur.state));
         from = from_buf;
         snprintf(iccid, sizeof iccid, "%s", cur.iccid);
+        eid_subject(s, cur.eid, subject);
     }
     rsp_session_free(&cur);
     sqlite3_stmt *q = rc ? NULL : Q(s, Q_SWEEP_SESSION);
@@ -908,7 +1061,8 @@ static int sweep_one(struct sq_store *s, const char *tid, int64_t now, int *done
         *done = rc == 0 && sqlite3_changes(s->db) == 1;
     }
     if (rc == 0 && *done) {
-        rc = audit_add(s, "session", tid, from, "Expired", "sweeper", "session lifetime over");
+        rc = audit_add(s, "session", tid, from, "Expired", "sweeper", subject,
+                       "session lifetime over");
         fault(s, "sweep:after_session");
     }
     if (rc == 0 && *done && iccid[0]) {
@@ -924,7 +1078,7 @@ static int sweep_one(struct sq_store *s, const char *tid, int64_t now, int *done
             sqlite3_bind_int64(q, 3, now_s());
             rc = run(q);
             if (rc == 0 && sqlite3_changes(s->db) == 1)
-                rc = audit_add(s, "profile", iccid, "Downloaded", "Released", "sweeper",
+                rc = audit_add(s, "profile", iccid, "Downloaded", "Released", "sweeper", subject,
                                "download session expired");
         }
     }
@@ -967,6 +1121,34 @@ static int sq_sweep_expired(struct rsp_store *st, int64_t now, unsigned *n_expir
     }
 }
 
+static void read_audit(sqlite3_stmt *q, struct rsp_audit_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->seq = sqlite3_column_int64(q, 0);
+    e->at = sqlite3_column_int64(q, 1);
+    col_text(q, 2, e->entity, sizeof e->entity);
+    col_text(q, 3, e->key, sizeof e->key);
+    col_text(q, 4, e->from, sizeof e->from);
+    col_text(q, 5, e->to, sizeof e->to);
+    col_text(q, 6, e->actor, sizeof e->actor);
+    col_text(q, 7, e->subject, sizeof e->subject);
+    col_text(q, 8, e->reason, sizeof e->reason);
+    /* a missing or mis-sized hash reads as zeros: the verifier reports the record */
+    col_blob(q, 9, e->prev, sizeof e->prev);
+    col_blob(q, 10, e->hash, sizeof e->hash);
+    /* An over-long text (edited in the database) must not pass as its cut copy: make it fail the
+     * canonical check instead. */
+    static const struct {
+        int col;
+        size_t cap;
+    } texts[] = {{2, sizeof e->entity}, {3, sizeof e->key},   {4, sizeof e->from},
+                 {5, sizeof e->to},     {6, sizeof e->actor}, {7, sizeof e->subject},
+                 {8, sizeof e->reason}};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if ((size_t)sqlite3_column_bytes(q, texts[i].col) >= texts[i].cap)
+            e->entity[0] = '\x01';
+}
+
 static int sq_audit_list(struct rsp_store *st, const char *key, struct rsp_audit_entry *out,
                          size_t max, size_t *n)
 {
@@ -977,19 +1159,304 @@ static int sq_audit_list(struct rsp_store *st, const char *key, struct rsp_audit
     sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
     int rc;
     *n = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct rsp_audit_entry *e = &out[(*n)++];
-        e->id = sqlite3_column_int64(q, 0);
-        col_text(q, 1, e->entity, sizeof e->entity);
-        col_text(q, 2, e->key, sizeof e->key);
-        col_text(q, 3, e->from, sizeof e->from);
-        col_text(q, 4, e->to, sizeof e->to);
-        col_text(q, 5, e->actor, sizeof e->actor);
-        col_text(q, 6, e->reason, sizeof e->reason);
-        e->at = sqlite3_column_int64(q, 7);
-    }
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        read_audit(q, &out[(*n)++]);
     sqlite3_reset(q);
     return map_rc(rc);
+}
+
+static int sq_audit_append(struct rsp_store *st, struct rsp_audit_entry *e)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    rc = audit_add_entry(s, e);
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+static int sq_audit_head(struct rsp_store *st, struct rsp_audit_head *out)
+{
+    return read_head(SQ(st), out);
+}
+
+/* Walks with a statement of its own: the callback may use this connection meanwhile. */
+static int sq_audit_walk(struct rsp_store *st, int64_t from, int64_t to, rsp_store_audit_cb cb,
+                         void *arg)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    const char *sql = stmt_sql[from <= 0 ? Q_AUDIT_WALK_ALL : Q_AUDIT_WALK];
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return RSP_EIO;
+    if (from <= 0) {
+        sqlite3_bind_int64(q, 1, to);
+    } else {
+        sqlite3_bind_int64(q, 1, from);
+        sqlite3_bind_int64(q, 2, to);
+    }
+    int rc, stop = 0;
+    struct rsp_audit_entry e;
+    while (stop == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        read_audit(q, &e);
+        stop = cb(arg, &e);
+    }
+    sqlite3_finalize(q);
+    return stop ? stop : map_rc(rc);
+}
+
+static int sq_audit_last(struct rsp_store *st, const char *entity, const char *key,
+                         struct rsp_audit_entry *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_AUDIT_LAST);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, key);
+    bind_text(q, 2, entity);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_audit(q, out);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* The stored hash of the record at seq (1 found, 0 not found, negative). */
+static int hash_at(struct sq_store *s, int64_t seq, uint8_t out[32])
+{
+    sqlite3_stmt *q = Q(s, Q_AUDIT_HASH_AT);
+    if (!q)
+        return RSP_EIO;
+    sqlite3_bind_int64(q, 1, seq);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        rc = col_blob(q, 0, out, 32) == 32 ? 1 : 0;
+    else
+        rc = rc == SQLITE_DONE ? 0 : map_rc(rc);
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_audit_checkpoint_add(struct rsp_store *st, const struct rsp_audit_checkpoint *cp)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    uint8_t have[32];
+    sqlite3_stmt *q = Q(s, Q_CHECKPOINT_EXISTS);
+    if (!q)
+        rc = RSP_EIO;
+    else {
+        sqlite3_bind_int64(q, 1, cp->seq);
+        rc = sqlite3_step(q);
+        rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : map_rc(rc);
+        sqlite3_reset(q);
+    }
+    if (rc == 0) {
+        rc = hash_at(s, cp->seq, have);
+        rc = rc == 1   ? (memcmp(have, cp->hash, 32) == 0 ? 0 : RSP_ESTATE)
+             : rc == 0 ? RSP_ESTATE
+                       : rc;
+    }
+    if (rc == 0) {
+        q = Q(s, Q_CHECKPOINT_ADD);
+        if (!q) {
+            rc = RSP_EIO;
+        } else {
+            sqlite3_bind_int64(q, 1, cp->seq);
+            sqlite3_bind_blob(q, 2, cp->hash, sizeof cp->hash, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(q, 3, cp->at);
+            sqlite3_bind_blob(q, 4, cp->key_id, sizeof cp->key_id, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(q, 5, cp->sig, sizeof cp->sig, SQLITE_TRANSIENT);
+            rc = run(q);
+        }
+    }
+    if (rc < 0) {
+        rollback(s);
+        return rc;
+    }
+    int c = commit(s);
+    return c ? c : rc;
+}
+
+static int sq_audit_checkpoint_walk(struct rsp_store *st, rsp_store_checkpoint_cb cb, void *arg)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, stmt_sql[Q_CHECKPOINT_LIST], -1, &q, NULL) != SQLITE_OK)
+        return RSP_EIO;
+    int rc, stop = 0;
+    struct rsp_audit_checkpoint cp;
+    while (stop == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        memset(&cp, 0, sizeof cp);
+        cp.seq = sqlite3_column_int64(q, 0);
+        col_blob(q, 1, cp.hash, sizeof cp.hash);
+        cp.at = sqlite3_column_int64(q, 2);
+        col_blob(q, 3, cp.key_id, sizeof cp.key_id);
+        col_blob(q, 4, cp.sig, sizeof cp.sig);
+        stop = cb(arg, &cp);
+    }
+    sqlite3_finalize(q);
+    return stop ? stop : map_rc(rc);
+}
+
+static int sq_audit_export_mark(struct rsp_store *st, int64_t first, int64_t last,
+                                const uint8_t sha256[32], const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct rsp_audit_head h;
+    rc = read_head(s, &h);
+    if (rc == 0 && (last > h.seq || first <= h.base_seq))
+        rc = RSP_EINVAL;
+    sqlite3_stmt *q = rc ? NULL : Q(s, Q_EXPORT_ADD);
+    if (rc == 0 && !q)
+        rc = RSP_EIO;
+    if (rc == 0) {
+        sqlite3_bind_int64(q, 1, first);
+        sqlite3_bind_int64(q, 2, last);
+        sqlite3_bind_blob(q, 3, sha256, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 4, now_s());
+        rc = run(q);
+    }
+    if (rc == 0) {
+        char key[48], hex[65], reason[160];
+        snprintf(key, sizeof key, "%lld-%lld", (long long)first, (long long)last);
+        rsp_hex_str(hex, sha256, 32, 0);
+        snprintf(reason, sizeof reason, "records %lld..%lld archived, archive sha256 %s",
+                 (long long)first, (long long)last, hex);
+        rc = audit_add(s, "audit-export", key, "", "Exported", actor, "", reason);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+/* 1 when the exports cover every seq in [from, to], 0 if not, negative on failure. */
+static int exports_cover(struct sq_store *s, int64_t from, int64_t to)
+{
+    sqlite3_stmt *q = Q(s, Q_EXPORT_LIST);
+    if (!q)
+        return RSP_EIO;
+    int64_t next = from; /* first seq not yet covered */
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW && next <= to) {
+        int64_t a = sqlite3_column_int64(q, 0), b = sqlite3_column_int64(q, 1);
+        if (a <= next && b >= next)
+            next = b + 1;
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return map_rc(rc);
+    return next > to;
+}
+
+static int sq_audit_prune(struct rsp_store *st, int64_t through, const char *actor,
+                          int64_t *n_removed, const char **why)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct rsp_audit_head h;
+    uint8_t cp_hash[32], rec_hash[32];
+    rc = read_head(s, &h);
+    if (rc == 0 && (through <= h.base_seq || through > h.seq)) {
+        *why = "SEQ must lie between the current base and the chain head";
+        rc = RSP_ESTATE;
+    }
+    sqlite3_stmt *q = rc ? NULL : Q(s, Q_CHECKPOINT_GET);
+    if (rc == 0 && !q)
+        rc = RSP_EIO;
+    if (rc == 0) {
+        sqlite3_bind_int64(q, 1, through);
+        rc = sqlite3_step(q);
+        rc = rc == SQLITE_ROW && col_blob(q, 0, cp_hash, 32) == 32 ? 0
+             : rc == SQLITE_ROW || rc == SQLITE_DONE               ? RSP_ESTATE
+                                                                   : map_rc(rc);
+        sqlite3_reset(q);
+        if (rc == RSP_ESTATE)
+            *why = "SEQ has no checkpoint (prune only through a checkpointed record)";
+    }
+    if (rc == 0) {
+        rc = hash_at(s, through, rec_hash);
+        if (rc == 1 && memcmp(rec_hash, cp_hash, 32) == 0)
+            rc = 0;
+        else if (rc >= 0) {
+            *why = "the record at SEQ does not match its checkpoint (run rspctl audit verify)";
+            rc = RSP_ESTATE;
+        }
+    }
+    if (rc == 0) {
+        rc = exports_cover(s, h.base_seq + 1, through);
+        if (rc == 0) {
+            *why = "records up to SEQ have not all been exported (rspctl audit export)";
+            rc = RSP_ESTATE;
+        } else if (rc == 1) {
+            rc = 0;
+        }
+    }
+    if (rc == 0) {
+        q = Q(s, Q_PRUNE_RECORDS);
+        if (!q)
+            rc = RSP_EIO;
+        else {
+            sqlite3_bind_int64(q, 1, through);
+            rc = run(q);
+            *n_removed = sqlite3_changes64(s->db);
+        }
+    }
+    if (rc == 0) {
+        fault(s, "prune:after_delete");
+        q = Q(s, Q_PRUNE_CHECKPOINTS);
+        if (!q)
+            rc = RSP_EIO;
+        else {
+            sqlite3_bind_int64(q, 1, through);
+            rc = run(q);
+        }
+    }
+    if (rc == 0) {
+        q = Q(s, Q_PRUNE_BASE);
+        if (!q)
+            rc = RSP_EIO;
+        else {
+            sqlite3_bind_int64(q, 1, through);
+            sqlite3_bind_blob(q, 2, cp_hash, 32, SQLITE_TRANSIENT);
+            rc = run(q);
+        }
+    }
+    if (rc == 0) {
+        char key[24], hex[17], reason[200];
+        snprintf(key, sizeof key, "%lld", (long long)through);
+        rsp_hex_str(hex, cp_hash, 8, 0);
+        snprintf(reason, sizeof reason,
+                 "records %lld..%lld removed after export; anchor: checkpoint at seq %lld, "
+                 "hash %s...",
+                 (long long)h.base_seq + 1, (long long)through, (long long)through, hex);
+        rc = audit_add(s, "audit-prune", key, "", "Pruned", actor, "", reason);
+    }
+    if (rc) {
+        rollback(s);
+        *n_removed = 0;
+        return rc;
+    }
+    rc = commit(s);
+    if (rc)
+        *n_removed = 0;
+    return rc;
 }
 
 static int sq_outbox_add(struct rsp_store *st, struct rsp_outbox_item *it)
@@ -1109,6 +1576,14 @@ static const struct rsp_store_ops sq_ops = {
     .schema_version = sq_schema_version,
     .last_error = sq_last_error,
     .set_fault_hook = sq_set_fault_hook,
+    .audit_append = sq_audit_append,
+    .audit_head = sq_audit_head,
+    .audit_walk = sq_audit_walk,
+    .audit_last = sq_audit_last,
+    .audit_checkpoint_add = sq_audit_checkpoint_add,
+    .audit_checkpoint_walk = sq_audit_checkpoint_walk,
+    .audit_export_mark = sq_audit_export_mark,
+    .audit_prune = sq_audit_prune,
 };
 
 static int exec(sqlite3 *db, const char *sql)
@@ -1129,6 +1604,65 @@ static int read_version(sqlite3 *db, int *v)
     return rc == SQLITE_ROW ? 0 : RSP_EIO;
 }
 
+/* Schema 4: rows written before the chain existed are chained in id order, in the migration's
+ * transaction (their text normalised as rsp_audit_entry_set does). The chain proves nothing about
+ * what happened to them before this moment (docs/AUDIT.md). */
+static int chain_legacy(sqlite3 *db)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL, *head = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, entity, key, from_state, to_state, actor, reason, at"
+                           " FROM audit WHERE seq IS NULL ORDER BY id",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "UPDATE audit SET seq=?2, entity=?3, key=?4, from_state=?5,"
+                           " to_state=?6, actor=?7, reason=?8, subject='', prev_hash=?9, hash=?10"
+                           " WHERE id=?1",
+                           -1, &upd, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE audit_head SET seq=?1, hash=?2 WHERE id=1", -1, &head,
+                           NULL) != SQLITE_OK)
+        rc = RSP_EIO;
+    int64_t seq = 0;
+    uint8_t prev[32] = {0};
+    struct rsp_audit_entry e;
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+        char f[7][RSP_AUDIT_REASON_MAX + 1];
+        for (int i = 0; i < 6; i++)
+            col_text(sel, i + 1, f[i], sizeof f[i]);
+        rsp_audit_entry_set(&e, f[0], f[1], f[2], f[3], f[4], "", f[5]);
+        e.at = sqlite3_column_int64(sel, 7);
+        rc = rsp_audit_seal(&e, seq, prev);
+        if (rc)
+            break;
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_int64(upd, 2, e.seq);
+        bind_text(upd, 3, e.entity);
+        bind_text(upd, 4, e.key);
+        bind_text(upd, 5, e.from);
+        bind_text(upd, 6, e.to);
+        bind_text(upd, 7, e.actor);
+        bind_text(upd, 8, e.reason);
+        sqlite3_bind_blob(upd, 9, e.prev, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(upd, 10, e.hash, 32, SQLITE_TRANSIENT);
+        rc = run(upd);
+        seq = e.seq;
+        memcpy(prev, e.hash, 32);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = map_rc(step);
+    if (rc == 0 && seq > 0) {
+        sqlite3_bind_int64(head, 1, seq);
+        sqlite3_bind_blob(head, 2, prev, 32, SQLITE_TRANSIENT);
+        rc = run(head);
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    sqlite3_finalize(head);
+    return rc;
+}
+
 /* Brings the schema to SCHEMA_VERSION in one write transaction (concurrent openers wait). */
 static int migrate(sqlite3 *db)
 {
@@ -1144,6 +1678,8 @@ static int migrate(sqlite3 *db)
     for (; rc == 0 && v < SCHEMA_VERSION; v++) {
         char sql[128];
         rc = exec(db, migrations[v]);
+        if (rc == 0 && v + 1 == AUDIT_CHAIN_VERSION)
+            rc = chain_legacy(db);
         snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, %lld)", v + 1,
                  (long long)now_s());
         if (rc == 0)

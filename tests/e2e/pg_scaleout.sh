@@ -5,7 +5,8 @@
 #   - ES9+: the four calls of one download alternate between A and B (split_download: the LPA
 #     and software eUICC behind a layer-4 forwarder that is pointed at the other process before
 #     each call), plan ABAB for the first profile, BABA for the second;
-#   - both profiles end Installed, each session Finished, the audit trail complete, and the
+#   - both profiles end Installed, each session Finished, the audit trail complete (one hash
+#     chain written by both processes, verified by rspctl audit verify), and the
 #     operator receives the installation notification (from whichever process's outbox worker).
 # Needs the server of scripts/pg.sh (RSP_TEST_PG); exit 77 (skipped) without it.
 #
@@ -165,13 +166,17 @@ echo "# the database: both Installed, sessions Finished, full audit trail"
 for i in "$iccid_1" "$iccid_2"; do
   state=$("$RSPCTL" profiles list --db "$url" --json | jq -r --arg i "$i" '.[] | select(.iccid==$i) | .state')
   [ "$state" = Installed ] || fail "profile $i is $state, not Installed"
-  trail=$(psql "$url" -Atc "SELECT string_agg(to_state, ',' ORDER BY id) FROM audit WHERE key = '$i'")
+  trail=$(psql "$url" -Atc "SELECT string_agg(to_state, ',' ORDER BY seq) FROM audit WHERE key = '$i' AND entity = 'profile'")
   [ "$trail" = "Available,Allocated,Confirmed,Released,Downloaded,Installed" ] ||
     fail "audit trail of $i: $trail"
   echo "#   $i Installed; audit $trail"
 done
 finished=$(psql "$url" -Atc "SELECT count(*) FROM sessions WHERE state = 'Finished'")
 [ "$finished" = 2 ] || fail "$finished sessions Finished, expected 2"
+# both processes appended to one audit hash chain (docs/AUDIT.md): it verifies as one sequence
+"$RSPCTL" audit verify --db "$url" --chain-only > "$work/verify.out" 2>&1 ||
+  { cat "$work/verify.out"; fail "the audit chain written by both processes does not verify"; }
+echo "#   $(grep 'audit verify:' "$work/verify.out")"
 
 echo "# the operator is told of both installations (by either process's outbox worker)"
 for _ in $(seq 1 100); do

@@ -26,7 +26,7 @@ static int h_echo(void *ctx, const struct rsp_http_request *req, struct rsp_http
     rsp_buf_set(&resp->body, tmp, strlen(tmp));
     snprintf(resp->log_tid, sizeof resp->log_tid, "D0A9");
     snprintf(resp->log_outcome, sizeof resp->log_outcome, "Executed-Success");
-    rsp_http_log_eid(resp, "89049032123451234512345678901235");
+    rsp_http_log_subject(resp, "p:abcdefghijklmnopqrstuv23");
     return 0;
 }
 
@@ -314,7 +314,8 @@ static void test_plain_routes(void **state)
             strcmp(json_string_value(json_object_get(j, "outcome")), "Executed-Success") == 0) {
             assert_string_equal(json_string_value(json_object_get(j, "function")), "echo");
             assert_string_equal(json_string_value(json_object_get(j, "transactionId")), "D0A9");
-            assert_string_equal(json_string_value(json_object_get(j, "eidPrefix")), "89049032");
+            assert_string_equal(json_string_value(json_object_get(j, "eid")),
+                                "p:abcdefghijklmnopqrstuv23");
             echo_seen++;
         }
         json_decref(j);
@@ -323,6 +324,22 @@ static void test_plain_routes(void **state)
     assert_int_equal(n, 12);
     assert_int_equal(echo_seen, 3);
     fclose(log);
+}
+
+/* The log's "eid" field takes pseudonyms only: a raw EID (or a prefix of one) never gets in. */
+static void test_log_subject(void **state)
+{
+    (void)state;
+    struct rsp_http_response r;
+    memset(&r, 0, sizeof r);
+    rsp_http_log_subject(&r, "p:abcdefghijklmnopqrstuv23");
+    assert_string_equal(r.log_subject, "p:abcdefghijklmnopqrstuv23");
+    static const char *const refused[] = {
+        "89049032123451234512345678901235", "89049032", "p:8904903212345123", "p:", "", NULL};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        rsp_http_log_subject(&r, refused[i]);
+        assert_string_equal(r.log_subject, "");
+    }
 }
 
 static void test_config_refused(void **state)
@@ -537,9 +554,8 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_routes),
-        cmocka_unit_test(test_config_refused),
-        cmocka_unit_test(test_https),
+        cmocka_unit_test(test_plain_routes),      cmocka_unit_test(test_log_subject),
+        cmocka_unit_test(test_config_refused),    cmocka_unit_test(test_https),
         cmocka_unit_test(test_graceful_shutdown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
