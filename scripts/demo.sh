@@ -70,7 +70,7 @@ for _ in $(seq 1 50); do [ -s "$OUT/sink.port" ] && break; sleep 0.1; done
 sink_port=$(cat "$OUT/sink.port")
 echo "   operator callback receiver (rspctl es2-sink) on http://127.0.0.1:$sink_port"
 token_hash=$(printf '%s' "$TOKEN" | openssl dgst -sha256 -r | cut -d' ' -f1)
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(( 20000 + RANDOM % 12000 ))
 cat > "$OUT/rsp-smdp.conf" <<CONF
 host = $HOST:$port
 listen_address = 127.0.0.1

@@ -119,7 +119,7 @@ if [ "$cmd" = __pcsc ]; then
   mount -t tmpfs -o mode=0755 rsp-lab-run /run || die "cannot mount a private /run"
   vport=
   for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
     [ "$p" = "$PORT" ] || port_busy "$p" || { vport=$p && break; }
   done
   [ -n "$vport" ] || die "no free TCP port for vpcd"

@@ -64,7 +64,7 @@ start() {
     return 1
   fi
   for tries in 1 2 3 4 5 6 7 8 9 10; do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    port=$(( 20000 + RANDOM % 12000 ))
     port_free "$port" || continue
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off -c max_connections=300" \

@@ -64,7 +64,7 @@ done
 # SM-DP+ calls itself by the proxy's address (serverAddress must match the activation code).
 smdp_port=
 for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
+  p=$((20000 + RANDOM % 12000))
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then smdp_port=$p && break; fi
 done
 [ -n "$smdp_port" ] || die "no free TCP port"

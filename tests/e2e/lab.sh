@@ -61,7 +61,7 @@ trap 'exit 130' INT TERM
 
 port=
 for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
+  p=$((20000 + RANDOM % 12000))
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p && break; fi
 done
 [ -n "$port" ] || die "no free TCP port"

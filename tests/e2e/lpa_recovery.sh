@@ -56,9 +56,10 @@ done
   --operator "$OPERATOR" --dir "$DIR/profiles" >/dev/null
 
 token_hash=$(printf '%s' "$TOKEN" | openssl dgst -sha256 -r | cut -d' ' -f1)
+# below the ephemeral range (32768-60999): a port an outgoing connection holds cannot be bound
 free_port() {
   for _ in $(seq 50); do
-    local p=$((20000 + RANDOM % 40000))
+    local p=$((20000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p" && return 0; fi
   done
   die "no free TCP port"

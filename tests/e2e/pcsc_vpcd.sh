@@ -137,7 +137,7 @@ fi
 # A free TCP port for vpcd (it binds on all addresses; the card connects to 127.0.0.1).
 PORT=
 for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
+  p=$((20000 + RANDOM % 12000))
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     PORT=$p
     break

@@ -36,10 +36,11 @@ fail() {
   for f in "$work"/logs/*; do echo "--- $f"; tail -n 30 "$f"; done
   exit 1
 }
+# below the ephemeral range (32768-60999): a port an outgoing connection holds cannot be bound
 free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    p=$(( 20000 + RANDOM % 12000 ))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
   return 1
