@@ -44,30 +44,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$RSPCTL" pki init "$DIR/pki" --curve nist --smdp-host "$HOST" >/dev/null
-openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
-  openssl pkcs8 -topk8 -nocrypt -out "$DIR/op.key.pem"
-openssl pkey -in "$DIR/op.key.pem" -pubout -out "$DIR/op.pub.pem" 2>/dev/null
-mkdir -p "$DIR/profiles"
-for i in $(seq "$DOWNLOADS"); do
-  "$RSPCTL" profiles generate --iccid "$(printf '8949000000000002%02d' "$i")" \
-    --imsi "$(printf '0010100000020%02d' "$i")" --spn "impair" --profile-type imp \
-    -o "$DIR/profiles/p$i.der" >/dev/null
-  "$RSPCTL" manifest sign --key "$DIR/op.key.pem" --operator "$OPERATOR" \
-    --package "$DIR/profiles/p$i.der" --name "Impair $i" --class operational \
-    --profile-type imp -o "$DIR/profiles/p$i.manifest" >/dev/null
-done
-"$RSPCTL" profiles import --db "$DIR/smdp.db" --operator-cert "$DIR/op.pub.pem" \
-  --operator "$OPERATOR" --dir "$DIR/profiles" >/dev/null
+PROFILE_TYPE=imp
+. "$(dirname "$(readlink -f "$0")")/smdp_env.sh"
+e2e_inventory "$DOWNLOADS" 8949000000000002 0010100000020
 
 # The SM-DP+ listens on a free port; the proxy in front of it picks its own (port file), and the
 # SM-DP+ calls itself by the proxy's address (serverAddress must match the activation code).
-smdp_port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 12000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then smdp_port=$p && break; fi
-done
-[ -n "$smdp_port" ] || die "no free TCP port"
+smdp_port=$(e2e_free_port)
 
 # 30% of connections reset at a byte offset in DROP_RANGE of either direction (a download is one
 # keep-alive connection of about 4.4 kB up and 6.4 kB down), 40 +- 20 ms each way, the first
@@ -82,50 +65,9 @@ for _ in $(seq 100); do [ -s "$DIR/impair.port" ] && break; sleep 0.05; done
 [ -s "$DIR/impair.port" ] || die "rsp-impair did not start: $(cat "$DIR/impair.err")"
 iport=$(cat "$DIR/impair.port")
 
-token_hash=$(printf '%s' "$TOKEN" | openssl dgst -sha256 -r | cut -d' ' -f1)
-cat >"$DIR/smdp.conf" <<CONF
-host = $HOST:$iport
-listen_address = 127.0.0.1
-port = $smdp_port
-tls_chain = $DIR/pki/nist/dptls.chain.pem
-tls_key = $DIR/pki/nist/dptls.key.pem
-dpauth_cert = $DIR/pki/nist/dpauth.pem
-dpauth_key = $DIR/pki/nist/dpauth.key.pem
-dppb_cert = $DIR/pki/nist/dppb.pem
-dppb_key = $DIR/pki/nist/dppb.key.pem
-ci_certs = $DIR/pki/nist/ci.pem
-db_path = $DIR/smdp.db
-operator = $OPERATOR token_sha256=$token_hash
-CONF
-"$SMDP" -c "$DIR/smdp.conf" >>"$DIR/smdp.log" 2>&1 &
-smdp_pid=$!
-for _ in $(seq 100); do
-  curl -s -o /dev/null --cacert "$DIR/pki/nist/ci.pem" "https://$HOST:$smdp_port/" && break
-  kill -0 "$smdp_pid" 2>/dev/null || die "rsp-smdp exited"
-  sleep 0.1
-done
-
-# ES2+ goes straight to the SM-DP+ (the operator's network is not the phone's).
-es2() {
-  curl -sS --cacert "$DIR/pki/nist/ci.pem" -H 'Content-Type: application/json' \
-    -H 'X-Admin-Protocol: gsma/rsp/v2.5.0' -H "Authorization: Bearer $TOKEN" \
-    -d "$2" "https://$HOST:$smdp_port/gsma/rsp2/es2plus/$1"
-}
-n=0
-order() { # prints "ICCID MATCHINGID"
-  n=$((n + 1))
-  local hdr="\"header\":{\"functionRequesterIdentifier\":\"$OPERATOR\",\"functionCallIdentifier\":\"i$n\"}"
-  local o c iccid mid
-  o=$(es2 downloadOrder "{$hdr,\"profileType\":\"imp\"}")
-  iccid=$(printf '%s' "$o" | sed -n 's/.*"iccid":"\([0-9F]*\)".*/\1/p')
-  c=$(es2 confirmOrder "{$hdr,\"iccid\":\"$iccid\",\"releaseFlag\":true}")
-  mid=$(printf '%s' "$c" | sed -n 's/.*"matchingId":"\([^"]*\)".*/\1/p')
-  [ -n "$iccid" ] && [ -n "$mid" ] || die "ES2+ order failed: $o $c"
-  echo "${iccid%F} $mid"
-}
-smdp_state() {
-  "$RSPCTL" profiles list --db "$DIR/smdp.db" | awk -v i="$1" '($1 "") == (i "") {print $3}'
-}
+e2e_smdp_conf "$smdp_port" "$iport"
+e2e_smdp_try "$smdp_port" || die "rsp-smdp exited"
+ES2_PORT=$smdp_port
 cp -r "$DIR/pki" "$DIR/device"
 events() { cat "$DIR"/device/lpa/*/events.jsonl 2>/dev/null || true; }
 

@@ -40,90 +40,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$RSPCTL" pki init "$DIR/pki" --curve nist --smdp-host "$HOST" >/dev/null
-openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
-  openssl pkcs8 -topk8 -nocrypt -out "$DIR/op.key.pem"
-openssl pkey -in "$DIR/op.key.pem" -pubout -out "$DIR/op.pub.pem" 2>/dev/null
-mkdir -p "$DIR/profiles"
-for i in 1 2 3 4 5 6; do
-  "$RSPCTL" profiles generate --iccid "89490000000000001$i" --imsi "00101000000010$i" \
-    --spn "recovery" --profile-type rec -o "$DIR/profiles/p$i.der" >/dev/null
-  "$RSPCTL" manifest sign --key "$DIR/op.key.pem" --operator "$OPERATOR" \
-    --package "$DIR/profiles/p$i.der" --name "Recovery $i" --class operational \
-    --profile-type rec -o "$DIR/profiles/p$i.manifest" >/dev/null
-done
-"$RSPCTL" profiles import --db "$DIR/smdp.db" --operator-cert "$DIR/op.pub.pem" \
-  --operator "$OPERATOR" --dir "$DIR/profiles" >/dev/null
+PROFILE_TYPE=rec
+. "$(dirname "$(readlink -f "$0")")/smdp_env.sh"
+e2e_inventory 6 8949000000000001 0010100000001
 
-token_hash=$(printf '%s' "$TOKEN" | openssl dgst -sha256 -r | cut -d' ' -f1)
-# below the ephemeral range (32768-60999): a port an outgoing connection holds cannot be bound
-free_port() {
-  for _ in $(seq 50); do
-    local p=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p" && return 0; fi
-  done
-  die "no free TCP port"
-}
-write_conf() {
-  cat >"$DIR/smdp.conf" <<CONF
-host = $HOST:$port
-listen_address = 127.0.0.1
-port = $port
-tls_chain = $DIR/pki/nist/dptls.chain.pem
-tls_key = $DIR/pki/nist/dptls.key.pem
-dpauth_cert = $DIR/pki/nist/dpauth.pem
-dpauth_key = $DIR/pki/nist/dpauth.key.pem
-dppb_cert = $DIR/pki/nist/dppb.pem
-dppb_key = $DIR/pki/nist/dppb.key.pem
-ci_certs = $DIR/pki/nist/ci.pem
-db_path = $DIR/smdp.db
-operator = $OPERATOR token_sha256=$token_hash
-CONF
-}
-
-# 0 when rsp-smdp answers; 1 when it exited (e.g. another process took the port meanwhile)
-try_smdp() {
-  "$SMDP" -c "$DIR/smdp.conf" >>"$DIR/smdp.log" 2>&1 &
-  smdp_pid=$!
-  for _ in $(seq 100); do
-    curl -s -o /dev/null --cacert "$DIR/pki/nist/ci.pem" "https://$HOST:$port/" && return 0
-    kill -0 "$smdp_pid" 2>/dev/null || { smdp_pid= && return 1; }
-    sleep 0.1
-  done
-  die "rsp-smdp did not start"
-}
-start_smdp() { try_smdp || die "rsp-smdp exited"; }
-# the first start picks the port; a port taken between the probe and the bind is picked again
-for try in 1 2 3 4 5; do
-  port=$(free_port)
-  write_conf
-  try_smdp && break
-  [ "$try" -lt 5 ] || die "rsp-smdp exited (port $port)"
-done
+start_smdp() { e2e_smdp_try "$port" || die "rsp-smdp exited"; }
 stop_smdp() {
   kill "$smdp_pid" && wait "$smdp_pid" 2>/dev/null || true
   smdp_pid=
 }
-es2() {
-  curl -sS --cacert "$DIR/pki/nist/ci.pem" -H 'Content-Type: application/json' \
-    -H 'X-Admin-Protocol: gsma/rsp/v2.5.0' -H "Authorization: Bearer $TOKEN" \
-    -d "$2" "https://$HOST:$port/gsma/rsp2/es2plus/$1"
-}
-n=0
-order() { # prints "ICCID MATCHINGID"
-  n=$((n + 1))
-  local hdr="\"header\":{\"functionRequesterIdentifier\":\"$OPERATOR\",\"functionCallIdentifier\":\"r$n\"}"
-  local o c iccid mid
-  o=$(es2 downloadOrder "{$hdr,\"profileType\":\"rec\"}")
-  iccid=$(printf '%s' "$o" | sed -n 's/.*"iccid":"\([0-9F]*\)".*/\1/p')
-  c=$(es2 confirmOrder "{$hdr,\"iccid\":\"$iccid\",\"releaseFlag\":true}")
-  mid=$(printf '%s' "$c" | sed -n 's/.*"matchingId":"\([^"]*\)".*/\1/p')
-  [ -n "$iccid" ] && [ -n "$mid" ] || die "ES2+ order failed: $o $c"
-  echo "${iccid%F} $mid"
-}
-smdp_state() {
-  "$RSPCTL" profiles list --db "$DIR/smdp.db" | awk -v i="$1" '($1 "") == (i "") {print $3}'
-}
+# the first start picks the port; a port taken between the probe and the bind is picked again
+for try in 1 2 3 4 5; do
+  port=$(e2e_free_port)
+  e2e_smdp_conf "$port"
+  e2e_smdp_try "$port" && break
+  [ "$try" -lt 5 ] || die "rsp-smdp exited (port $port)"
+done
+ES2_PORT=$port
 cp -r "$DIR/pki" "$DIR/device"
 lpa() { "$LPA" --euicc "soft:$DIR/device" "$@"; }
 events() { cat "$DIR"/device/lpa/*/events.jsonl 2>/dev/null || true; }
