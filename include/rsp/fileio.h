@@ -13,4 +13,7 @@ int rsp_file_read(const char *path, struct rsp_buf *out);
  * directory. */
 int rsp_file_write_atomic(const char *path, const void *data, size_t n, unsigned mode);
 
+/* Creates a directory and its missing parents (mode 0700); an existing one is fine. RSP_EIO. */
+int rsp_dir_create(const char *path);
+
 #endif

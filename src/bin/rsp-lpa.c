@@ -25,6 +25,7 @@
 #include "rsp/err.h"
 #include "rsp/es9p_client.h"
 #include "rsp/euicc.h"
+#include "rsp/fileio.h"
 #include "rsp/lpa.h"
 #include "rsp/lpa_attempt.h"
 
@@ -970,21 +971,6 @@ static int after_install(struct g *g, const struct rsp_lpa_download_result *r, b
 
 /* ---- download state directory, eUICC reopening, test kill points ---- */
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -1;
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* STATE/EID: --state-dir, soft:DIR/lpa, $RSP_LPA_STATE_DIR, $XDG_STATE_HOME/rsp-lpa,
  * ~/.local/state/rsp-lpa. */
 static int state_dir_for(struct g *g, const char *eid, char *out, size_t n)
@@ -1009,7 +995,7 @@ static int state_dir_for(struct g *g, const char *eid, char *out, size_t n)
         return -1;
     if (snprintf(out, n, "%s/%s", base, eid) >= (int)n)
         return -1;
-    return mkdir_p(out);
+    return rsp_dir_create(out);
 }
 
 /* After an eUICC reset: power-cycle the in-process card, or reconnect the reader/modem; then

@@ -77,3 +77,18 @@ int rsp_file_write_atomic(const char *path, const void *data, size_t n, unsigned
     free(tmp);
     return rc;
 }
+
+int rsp_dir_create(const char *path)
+{
+    char tmp[4096];
+    if (!path || !*path || snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return RSP_EINVAL;
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+                return RSP_EIO;
+            *p = '/';
+        }
+    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? RSP_EIO : 0;
+}

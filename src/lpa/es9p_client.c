@@ -211,8 +211,7 @@ static bool dropped_in_handshake(CURLcode cc, long verify, const char *errbuf)
     if (cc != CURLE_SSL_CONNECT_ERROR || (verify != X509_V_OK && verify != X509_V_ERR_UNSPECIFIED))
         return false;
     return strstr(errbuf, "SSL_ERROR_SYSCALL") || strstr(errbuf, "reset by peer") ||
-           strstr(errbuf, "unexpected eof") || strstr(errbuf, "EOF") ||
-           strstr(errbuf, "Connection refused");
+           strstr(errbuf, "unexpected eof") || strstr(errbuf, "EOF");
 }
 
 static void sleep_ms(unsigned ms)

@@ -233,13 +233,6 @@ static void path_of(char *out, size_t n, const char *dir, const char *name)
     snprintf(out, n, "%s/%s", dir, name);
 }
 
-static int ensure_dir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return 0;
-    return RSP_EIO;
-}
-
 static json_t *hexj(const uint8_t *p, size_t n)
 {
     char h[2 * 64 + 1];
@@ -253,7 +246,7 @@ int rsp_lpa_attempt_save(const char *dir, const struct rsp_lpa_attempt *a)
 {
     if (!dir || !a || (unsigned)a->state >= RSP_LPA_ATT_NSTATES)
         return RSP_EINVAL;
-    if (ensure_dir(dir) != 0)
+    if (rsp_dir_create(dir) != 0)
         return RSP_EIO;
     const struct rsp_lpa_expected *x = &a->expected;
     json_t *ex = json_pack("{s:b, s:o, s:i, s:s, s:s, s:o}", "known", x->known, "iccid",
@@ -289,7 +282,7 @@ int rsp_lpa_attempt_save_bpp(const char *dir, const uint8_t *bpp, size_t len)
 {
     if (!dir || !bpp)
         return RSP_EINVAL;
-    if (ensure_dir(dir) != 0)
+    if (rsp_dir_create(dir) != 0)
         return RSP_EIO;
     char path[4096];
     path_of(path, sizeof path, dir, "attempt.bpp");
@@ -459,7 +452,7 @@ int rsp_lpa_event_append(const char *dir, const char *json_line)
 {
     if (!dir || !json_line || strchr(json_line, '\n'))
         return RSP_EINVAL;
-    if (ensure_dir(dir) != 0)
+    if (rsp_dir_create(dir) != 0)
         return RSP_EIO;
     char path[4096];
     path_of(path, sizeof path, dir, "events.jsonl");

@@ -113,8 +113,7 @@ static void split_host(struct dl *d, const char *addr)
     snprintf(d->host, sizeof d->host, "%s", addr);
 }
 
-static int load_and_report(struct dl *d, const struct rsp_tid *tid, const uint8_t *bpp,
-                           size_t bpp_len, size_t skip);
+static int load_and_report(struct dl *d, const uint8_t *bpp, size_t bpp_len, size_t skip);
 
 /* After AuthenticateServer: authenticateClient, PrepareDownload, getBoundProfilePackage,
  * LoadBoundProfilePackage, handleNotification. */
@@ -272,7 +271,7 @@ static int download_rest(struct dl *d, const struct rsp_tid *tid, const struct r
         return stop(d, RSP_LPA_DL_OTHER, 0, RSP_EIO, "%s",
                     "the BPP could not be saved for a resume: stopped before loading it");
     }
-    rc = load_and_report(d, tid, rs.u.gbpp.bound_profile_package.data,
+    rc = load_and_report(d, rs.u.gbpp.bound_profile_package.data,
                          rs.u.gbpp.bound_profile_package.len, 0);
     rsp_es9_response_free(&rs);
     return rc;
@@ -294,8 +293,7 @@ static void seg_acked(void *ctx, size_t i, size_t n)
 }
 
 /* LoadBoundProfilePackage from segment skip+1, then the PIR to the SM-DP+. */
-static int load_and_report(struct dl *d, const struct rsp_tid *tid, const uint8_t *bpp,
-                           size_t bpp_len, size_t skip)
+static int load_and_report(struct dl *d, const uint8_t *bpp, size_t bpp_len, size_t skip)
 {
     struct rsp_lpa_download_result *r = d->r;
     struct rsp_es9_request rq;
@@ -339,7 +337,6 @@ static int load_and_report(struct dl *d, const struct rsp_tid *tid, const uint8_
     rsp_es9_response_free(&rs);
     rsp_es9_request_free(&rq);
     rsp_buf_free(&pir_raw);
-    (void)tid;
     if (!ok)
         return stop(d, RSP_LPA_DL_EUICC_REFUSED, reason, RSP_ESTATE, "installation failed: %s",
                     rsp_lpa_error_reason_name(reason));
@@ -362,7 +359,7 @@ int rsp_lpa_download_resume(struct rsp_es10 *s, struct rsp_es9p_client *c,
     split_host(&d, o->smdp_address);
     result->tid = *tid;
     result->session_open = true;
-    return load_and_report(&d, tid, bpp, len, acked);
+    return load_and_report(&d, bpp, len, acked);
 }
 
 int rsp_lpa_download(struct rsp_es10 *s, struct rsp_es9p_client *c,

@@ -470,8 +470,6 @@ int rsp_lpa_run(struct rsp_es10 *s, struct rsp_es9p_client *c, const struct rsp_
         if (result->tid.len)
             rsp_tid_to_hex(&result->tid, R.a.tid); /* the session a CancelSession would name */
         enum rsp_lpa_fail_class cls = rsp_lpa_classify(result);
-        if (R.save_rc != 0 && cls == RSP_LPA_FAIL_NONE)
-            cls = RSP_LPA_FAIL_NONE; /* installed all the same; the record is advisory now */
         if (cls == RSP_LPA_FAIL_NONE) {
             R.a.has_bpp = false;
             R.a.failures = 0;
