@@ -3,7 +3,7 @@
 # card (pcscd + vsmartcard's vpcd + `rsp-euicc serve`, in a private mount namespace as
 # pcsc_vpcd.sh does) and a live rsp-smdp over HTTPS (tests/e2e/smdp_env.sh), with ES2+ orders.
 #
-#   acceptance.sh RSPCTL RSP_SMDP RSP_EUICC
+#   acceptance.sh RSPCTL RSP_SMDP RSP_EUICC AT_MODEM
 #
 #   0. campaign "spring" marked as requiring acceptance: the gate refuses ("none recorded");
 #   1. a run over PC/SC (low battery but charging, a TAC) passes: exit 0, the JUnit report
@@ -16,13 +16,18 @@
 #      connections reset mid-transfer, fixed seed): passes, the gate allows release again;
 #   4. battery low and not charging (software eUICC in process): the download fails at once as
 #      deferred by the device conditions; recorded, and the model is refused again;
-#   5. the audit chain holds the runs and the requirement.
+#   5. a device model marked by itself, run through an AT-command modem (the software eUICC
+#      behind tests/unit/at's fake modem on a pty) with the codes and conditions in a suite
+#      file: passes, the model is released; a bad suite file is a usage error naming its line;
+#   6. the audit chain holds the runs and the marks.
 # Exit 77 (skip) only when pcscd or the vpcd driver is missing and cannot be installed.
 set -euo pipefail
 
-RSPCTL=$(readlink -f "${1:?usage: acceptance.sh RSPCTL RSP_SMDP RSP_EUICC}")
-SMDP=$(readlink -f "${2:?usage: acceptance.sh RSPCTL RSP_SMDP RSP_EUICC}")
-EUICC=$(readlink -f "${3:?usage: acceptance.sh RSPCTL RSP_SMDP RSP_EUICC}")
+USAGE="usage: acceptance.sh RSPCTL RSP_SMDP RSP_EUICC AT_MODEM"
+RSPCTL=$(readlink -f "${1:?$USAGE}")
+SMDP=$(readlink -f "${2:?$USAGE}")
+EUICC=$(readlink -f "${3:?$USAGE}")
+ATMODEM=$(readlink -f "${4:?$USAGE}")
 SELF=$(readlink -f "$0")
 
 log() { echo "acceptance: $*"; }
@@ -60,7 +65,7 @@ if [ "${RSP_PCSC_NS:-0}" != 1 ]; then
     ns=(unshare --user --map-root-user --mount --propagation private)
   fi
   "${ns[@]}" true 2>/dev/null || die "no private mount namespace (unshare) for pcscd"
-  exec "${ns[@]}" bash "$SELF" "$RSPCTL" "$SMDP" "$EUICC"
+  exec "${ns[@]}" bash "$SELF" "$RSPCTL" "$SMDP" "$EUICC" "$ATMODEM"
 fi
 
 # --- inside: our own /run, pcscd, rsp-smdp ----------------------------------------------------
@@ -73,18 +78,19 @@ PROFILE_TYPE=acc
 smdp_pid=
 pcscd_pid=
 euicc_pid=
+modem_pid=
 cleanup() {
   local rc=$?
-  for p in $euicc_pid $pcscd_pid $smdp_pid; do
+  for p in $modem_pid $euicc_pid $pcscd_pid $smdp_pid; do
     kill -TERM "$p" 2>/dev/null || true
   done
-  for p in $euicc_pid $pcscd_pid $smdp_pid; do
+  for p in $modem_pid $euicc_pid $pcscd_pid $smdp_pid; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
   if [ "$rc" -ne 0 ]; then
-    for f in smdp.log euicc.log pcscd.log run1.out run2.out run3.out run4.out; do
+    for f in smdp.log euicc.log pcscd.log modem.log run1.out run2.out run3.out run4.out run5.out; do
       [ -s "$DIR/$f" ] && { echo "----- $f (last 40 lines)"; tail -n 40 "$DIR/$f"; }
     done
   fi
@@ -247,12 +253,49 @@ junit "$DIR/run4.xml" 'string(//testcase[@name="download"]/failure/@message)' |
   grep -q "deferred by device conditions" || die "run 4: not deferred by the conditions"
 gate 3 --campaign spring --model "$MODEL"
 
-# --- 5. audited -----------------------------------------------------------------------------------
+# --- 5. a device model marked, run through an AT modem with a suite file ------------------------
+"$RSPCTL" acceptance require --model "Modem Box" --db "$DB" >/dev/null
+gate 3 --model "Modem Box"
+gate 3 --campaign autumn --model "Modem Box" # a model mark applies to every campaign
+cp -r "$DIR/pki" "$DIR/modem"
+"$ATMODEM" "$DIR/modem" "$DIR/modem.state" "$DIR/modem.path" 2>"$DIR/modem.log" &
+modem_pid=$!
+for _ in $(seq 100); do [ -s "$DIR/modem.path" ] && break; sleep 0.1; done
+[ -s "$DIR/modem.path" ] || die "the fake modem did not start"
+cat >"$DIR/suite.conf" <<EOF
+# acceptance suite for the modem box
+ac = $(ac)
+ac = $(ac)
+model = Modem Box
+tac = 86000001
+battery = 50
+signal = 3
+EOF
+st=0
+timeout 240 "$RSPCTL" acceptance run --at "$(cat "$DIR/modem.path")" --suite "$DIR/suite.conf" \
+  --ca "$CI" --db "$DB" --junit "$DIR/run5.xml" --html "$DIR/run5.html" >"$DIR/run5.out" 2>&1 ||
+  st=$?
+cat "$DIR/run5.out"
+[ "$st" -eq 0 ] || die "run 5 (AT modem) exited $st"
+[ "$(junit "$DIR/run5.xml" 'string(/testsuites/@failures)')" = 0 ] || die "run 5: failures"
+[ "$(junit "$DIR/run5.xml" 'string(//property[@name="target"]/@value)')" = at ] ||
+  die "run 5: target is not at"
+gate 0 --model "Modem Box"
+gate 0 --model 86000001
+printf 'ac = LPA:1$h$m\nbattery = lots\n' >"$DIR/bad.conf"
+st=0
+"$RSPCTL" acceptance run --soft "$DIR/device" --suite "$DIR/bad.conf" 2>"$DIR/bad.out" || st=$?
+[ "$st" -eq 2 ] && grep -q "bad.conf:2: bad value for 'battery'" "$DIR/bad.out" ||
+  die "a bad suite file: exit $st, $(cat "$DIR/bad.out")"
+
+# --- 6. audited -----------------------------------------------------------------------------------
 "$RSPCTL" acceptance unrequire --campaign spring --db "$DB" | grep -q "no longer requires" ||
   die "unrequire did not confirm"
 gate 0 --campaign spring --model "$MODEL"
 "$RSPCTL" audit list --db "$DB" >"$DIR/audit.out"
-[ "$(grep -c 'acceptance' "$DIR/audit.out")" -ge 6 ] ||
+[ "$(awk '$3 == "acceptance"' "$DIR/audit.out" | wc -l)" -eq 5 ] ||
+  die "not one audit record per run: $(grep acceptance "$DIR/audit.out")"
+[ "$(awk '$3 == "acceptance-req"' "$DIR/audit.out" | wc -l)" -eq 3 ] ||
   die "the runs and marks are not in the audit trail: $(grep acceptance "$DIR/audit.out")"
 "$RSPCTL" audit verify --db "$DB" --chain-only >/dev/null || die "the audit chain does not verify"
 log "PASS"
