@@ -16,6 +16,7 @@
  * it needs failed); a profile left behind by a failed chain is disabled and deleted (best
  * effort) so that the card is ready for the next run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -1195,17 +1196,40 @@ static int write_file(const char *path, const struct rsp_buf *b)
     return rspctl_write_path(path, b->data, b->len, 0644);
 }
 
+/* Removes a directory tree this program created (the temporary LPA state: one directory per
+ * EID with the attempt record and the event log); depth-limited, never follows links. */
+static int remove_tree(const char *path, int depth)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path);
+    if (depth > 4)
+        return -1;
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char sub[PATH_MAX];
+        if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub ||
+            remove_tree(sub, depth + 1) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rc == 0 ? rmdir(path) : rc;
+}
+
 static void acc_free(struct acc *a)
 {
     net_stop(a);
     euicc_close(a);
-    if (a->tmp_state[0]) {
-        char cmd[PATH_MAX + 32];
-        /* our own mkdtemp directory: attempt records and event logs only */
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", a->tmp_state);
-        if (system(cmd) != 0)
-            fprintf(stderr, "rspctl acceptance: could not remove %s\n", a->tmp_state);
-    }
+    if (a->tmp_state[0] && remove_tree(a->tmp_state, 0) != 0)
+        fprintf(stderr, "rspctl acceptance: could not remove %s\n", a->tmp_state);
     rsp_buf_free(&a->suite_text);
 }
 

@@ -272,11 +272,13 @@ battery = 50
 signal = 3
 EOF
 st=0
-timeout 240 "$RSPCTL" acceptance run --at "$(cat "$DIR/modem.path")" --suite "$DIR/suite.conf" \
+mkdir "$DIR/tmp" # the LPA state goes to a temporary directory, removed at the end
+TMPDIR="$DIR/tmp" timeout 240 "$RSPCTL" acceptance run --at "$(cat "$DIR/modem.path")" --suite "$DIR/suite.conf" \
   --ca "$CI" --db "$DB" --junit "$DIR/run5.xml" --html "$DIR/run5.html" >"$DIR/run5.out" 2>&1 ||
   st=$?
 cat "$DIR/run5.out"
 [ "$st" -eq 0 ] || die "run 5 (AT modem) exited $st"
+[ -z "$(ls -A "$DIR/tmp")" ] || die "run 5 left its temporary state behind: $(ls -A "$DIR/tmp")"
 [ "$(junit "$DIR/run5.xml" 'string(/testsuites/@failures)')" = 0 ] || die "run 5: failures"
 [ "$(junit "$DIR/run5.xml" 'string(//property[@name="target"]/@value)')" = at ] ||
   die "run 5: target is not at"
