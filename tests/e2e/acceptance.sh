@@ -3,7 +3,7 @@
 # card (pcscd + vsmartcard's vpcd + `rsp-euicc serve`, in a private mount namespace as
 # pcsc_vpcd.sh does) and a live rsp-smdp over HTTPS (tests/e2e/smdp_env.sh), with ES2+ orders.
 #
-#   acceptance.sh RSPCTL RSP_SMDP RSP_EUICC AT_MODEM
+#   acceptance.sh RSPCTL RSP_SMDP RSP_EUICC AT_MODEM RSP_IMPAIR
 #
 #   0. campaign "spring" marked as requiring acceptance: the gate refuses ("none recorded");
 #   1. a run over PC/SC (low battery but charging, a TAC) passes: exit 0, the JUnit report
@@ -14,6 +14,7 @@
 #      run is recorded as failed, the gate refuses with "last run #N failed at step 'download'";
 #   3. the healthy card through an in-process impairment proxy (latency, jitter, 30% of the
 #      connections reset mid-transfer, fixed seed): passes, the gate allows release again;
+#      The same through an rsp-impair process (--impair-at), with the in-process software eUICC;
 #   4. battery low and not charging (software eUICC in process): the download fails at once as
 #      deferred by the device conditions; recorded, and the model is refused again;
 #   5. a device model marked by itself, run through an AT-command modem (the software eUICC
@@ -23,11 +24,12 @@
 # Exit 77 (skip) only when pcscd or the vpcd driver is missing and cannot be installed.
 set -euo pipefail
 
-USAGE="usage: acceptance.sh RSPCTL RSP_SMDP RSP_EUICC AT_MODEM"
+USAGE="usage: acceptance.sh RSPCTL RSP_SMDP RSP_EUICC AT_MODEM RSP_IMPAIR"
 RSPCTL=$(readlink -f "${1:?$USAGE}")
 SMDP=$(readlink -f "${2:?$USAGE}")
 EUICC=$(readlink -f "${3:?$USAGE}")
 ATMODEM=$(readlink -f "${4:?$USAGE}")
+IMPAIR=$(readlink -f "${5:?$USAGE}")
 SELF=$(readlink -f "$0")
 
 log() { echo "acceptance: $*"; }
@@ -65,7 +67,7 @@ if [ "${RSP_PCSC_NS:-0}" != 1 ]; then
     ns=(unshare --user --map-root-user --mount --propagation private)
   fi
   "${ns[@]}" true 2>/dev/null || die "no private mount namespace (unshare) for pcscd"
-  exec "${ns[@]}" bash "$SELF" "$RSPCTL" "$SMDP" "$EUICC" "$ATMODEM"
+  exec "${ns[@]}" bash "$SELF" "$RSPCTL" "$SMDP" "$EUICC" "$ATMODEM" "$IMPAIR"
 fi
 
 # --- inside: our own /run, pcscd, rsp-smdp ----------------------------------------------------
@@ -79,18 +81,19 @@ smdp_pid=
 pcscd_pid=
 euicc_pid=
 modem_pid=
+impair_pid=
 cleanup() {
   local rc=$?
-  for p in $modem_pid $euicc_pid $pcscd_pid $smdp_pid; do
+  for p in $impair_pid $modem_pid $euicc_pid $pcscd_pid $smdp_pid; do
     kill -TERM "$p" 2>/dev/null || true
   done
-  for p in $modem_pid $euicc_pid $pcscd_pid $smdp_pid; do
+  for p in $impair_pid $modem_pid $euicc_pid $pcscd_pid $smdp_pid; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
   if [ "$rc" -ne 0 ]; then
-    for f in smdp.log euicc.log pcscd.log modem.log run1.out run2.out run3.out run4.out run5.out; do
+    for f in smdp.log euicc.log pcscd.log modem.log run1.out run2.out run3.out run3b.out run4.out run5.out; do
       [ -s "$DIR/$f" ] && { echo "----- $f (last 40 lines)"; tail -n 40 "$DIR/$f"; }
     done
   fi
@@ -103,7 +106,7 @@ trap 'exit 130' INT TERM
 mount -t tmpfs -o mode=0755 rsp-accept-run /run || die "cannot mount a private /run"
 
 . "$(dirname "$SELF")/smdp_env.sh"
-e2e_inventory 10 8949000000000007 0010100000007
+e2e_inventory 16 8949000000000007 0010100000007
 for try in 1 2 3 4 5; do
   port=$(e2e_free_port)
   e2e_smdp_conf "$port"
@@ -243,6 +246,16 @@ junit "$DIR/run3.xml" 'string(//property[@name="impairment"]/@value)' | grep -q 
   die "run 3: the impairment is not in the report"
 gate 0 --campaign spring --model "$MODEL"
 stop_card
+cp -r "$DIR/pki" "$DIR/device"
+"$IMPAIR" --listen 127.0.0.1:0 --port-file "$DIR/impair.port" --upstream "127.0.0.1:$port" \
+  --latency 15 --log "$DIR/impair-proc.log" 2>/dev/null &
+impair_pid=$!
+for _ in $(seq 100); do [ -s "$DIR/impair.port" ] && break; sleep 0.1; done
+[ -s "$DIR/impair.port" ] || die "rsp-impair did not start"
+run 3b 0 --soft "$DIR/device" --impair-at "127.0.0.1:$(cat "$DIR/impair.port")"
+grep -q '"event":"accept"' "$DIR/impair-proc.log" || die "run 3b: nothing went through rsp-impair"
+kill -TERM "$impair_pid" && wait "$impair_pid" 2>/dev/null || true
+impair_pid=
 
 # --- 4. low battery, not charging (software eUICC in process): deferred, fails at download ------
 cp -r "$DIR/pki" "$DIR/device"
@@ -295,7 +308,7 @@ st=0
   die "unrequire did not confirm"
 gate 0 --campaign spring --model "$MODEL"
 "$RSPCTL" audit list --db "$DB" >"$DIR/audit.out"
-[ "$(awk '$3 == "acceptance"' "$DIR/audit.out" | wc -l)" -eq 5 ] ||
+[ "$(awk '$3 == "acceptance"' "$DIR/audit.out" | wc -l)" -eq 6 ] ||
   die "not one audit record per run: $(grep acceptance "$DIR/audit.out")"
 [ "$(awk '$3 == "acceptance-req"' "$DIR/audit.out" | wc -l)" -eq 3 ] ||
   die "the runs and marks are not in the audit trail: $(grep acceptance "$DIR/audit.out")"
