@@ -20,7 +20,8 @@
 #   5. a device model marked by itself, run through an AT-command modem (the software eUICC
 #      behind tests/unit/at's fake modem on a pty) with the codes and conditions in a suite
 #      file: passes, the model is released; a bad suite file is a usage error naming its line;
-#   6. the audit chain holds the runs and the marks.
+#   6. the audit chain holds the runs and the marks;
+#   7. with RSP_TEST_PG (scripts/pg.sh): a run recorded in PostgreSQL, and the gate read from it.
 # Exit 77 (skip) only when pcscd or the vpcd driver is missing and cannot be installed.
 set -euo pipefail
 
@@ -313,4 +314,30 @@ gate 0 --campaign spring --model "$MODEL"
 [ "$(awk '$3 == "acceptance-req"' "$DIR/audit.out" | wc -l)" -eq 3 ] ||
   die "the runs and marks are not in the audit trail: $(grep acceptance "$DIR/audit.out")"
 "$RSPCTL" audit verify --db "$DB" --chain-only >/dev/null || die "the audit chain does not verify"
+
+# --- 7. the record and the gate on PostgreSQL -------------------------------------------------------
+if [ -n "${RSP_TEST_PG:-}" ] && command -v psql >/dev/null 2>&1; then
+  pgdb="rsp_accept_$$"
+  pgurl=$(printf '%s' "$RSP_TEST_PG" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/$pgdb#")
+  psql "$RSP_TEST_PG" -qc "CREATE DATABASE $pgdb" >/dev/null || die "cannot create $pgdb"
+  "$RSPCTL" acceptance require --model "$MODEL" --db "$pgurl" >/dev/null
+  gate_pg() { # expected-exit
+    local st=0
+    "$RSPCTL" acceptance gate --db "$pgurl" --model "$MODEL" >"$DIR/gate.out" 2>&1 || st=$?
+    [ "$st" -eq "$1" ] || die "PostgreSQL gate exited $st, not $1: $(cat "$DIR/gate.out")"
+  }
+  gate_pg 3
+  st=0
+  "$RSPCTL" acceptance run --soft "$DIR/device" --ac "$(ac)" --ac "$(ac)" --ca "$CI" \
+    --db "$pgurl" --model "$MODEL" --junit "$DIR/run7.xml" --html "$DIR/run7.html" \
+    >"$DIR/run7.out" 2>&1 || st=$?
+  [ "$st" -eq 0 ] || { cat "$DIR/run7.out"; die "run 7 (recorded in PostgreSQL) exited $st"; }
+  gate_pg 0
+  "$RSPCTL" acceptance list --db "$pgurl" | grep -q "passed model=$MODEL tac=- target=soft" ||
+    die "run 7 is not recorded in PostgreSQL"
+  psql "$RSP_TEST_PG" -qc "DROP DATABASE $pgdb WITH (FORCE)" >/dev/null || true
+  log "PostgreSQL: run recorded, gate allowed"
+else
+  log "PostgreSQL part skipped (RSP_TEST_PG unset)"
+fi
 log "PASS"
