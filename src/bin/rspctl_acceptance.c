@@ -17,7 +17,9 @@
  * effort) so that the card is ready for the next run.
  */
 #include <dirent.h>
+#include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -76,6 +78,11 @@ struct acc {
     /* what to download */
     const char *ac[2];
     const char *cc;
+    /* or orders created over ES2+ (DownloadOrder with the card's EID + ConfirmOrder) */
+    const char *es2_url, *operator_id, *token_file, *profile_type, *smdp_addr;
+    char token[512];
+    char ac_buf[2][300]; /* the activation codes of those orders */
+    unsigned es2_calls;
     /* device */
     const char *model;
     char tac[9];
@@ -170,6 +177,11 @@ static const char help_run[] =
     "  --suite FILE         KEY = VALUE lines ('#' comments): ac (twice), cc, model, tac,\n"
     "                       battery, charging, signal, min_battery, min_signal, impair;\n"
     "                       options given on the command line win\n"
+    "  --es2 URL            or create the two orders over ES2+ at URL (https://HOST[:PORT]):\n"
+    "                       DownloadOrder linked to the card's EID, then ConfirmOrder with\n"
+    "                       releaseFlag; needs --operator ID, --token-file FILE (the bearer\n"
+    "                       token, never on the command line) and --profile-type TYPE; the\n"
+    "                       codes name --smdp ADDRESS (default: HOST[:PORT] of the URL)\n"
     "device:\n"
     "  --model NAME         device model (recorded; the gate looks runs up by it)\n"
     "  --tac TAC            8-digit TAC (sent in deviceInfo; also matches the gate's model)\n"
@@ -619,12 +631,29 @@ static void host_port(const char *addr, char *out, size_t cap)
     snprintf(out, cap, "%s%s", addr, has_port ? "" : ":443");
 }
 
+/* The SM-DP+ address of the run: the first activation code's, or with ES2+ orders --smdp or the
+ * host[:port] of the ES2+ URL. */
+static const char *smdp_address(struct acc *a)
+{
+    static char addr[RSP_AC_FIELD_MAX + 1];
+    if (a->ac[0]) {
+        struct rsp_activation_code ac;
+        rsp_actcode_parse(a->ac[0], strlen(a->ac[0]), &ac);
+        snprintf(addr, sizeof addr, "%s", ac.smdp_address);
+    } else if (a->smdp_addr) {
+        snprintf(addr, sizeof addr, "%s", a->smdp_addr);
+    } else {
+        const char *h = strstr(a->es2_url, "://");
+        h = h ? h + 3 : a->es2_url;
+        snprintf(addr, sizeof addr, "%.*s", (int)strcspn(h, "/"), h);
+    }
+    return addr;
+}
+
 static int net_start(struct acc *a, char *err, size_t errlen)
 {
-    struct rsp_activation_code ac;
-    rsp_actcode_parse(a->ac[0], strlen(a->ac[0]), &ac);
     char upstream[300];
-    host_port(ac.smdp_address, upstream, sizeof upstream);
+    host_port(smdp_address(a), upstream, sizeof upstream);
     if (a->has_impair) {
         if (a->impair_log && !(a->imp_log = fopen(a->impair_log, "w"))) {
             snprintf(err, errlen, "cannot write %s", a->impair_log);
@@ -765,6 +794,137 @@ static const char *es10_err(struct acc *a, int rc, char *buf, size_t cap)
     else
         snprintf(buf, cap, "%s", rsp_strerror(rc));
     return buf;
+}
+
+/* ---- ES2+ orders (operator side, SGP.22 §5.3 over HTTPS with a bearer token) ---- */
+
+static const char *jstr(const json_t *o, const char *key, const char *dflt)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : dflt;
+}
+
+static size_t es2_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct rsp_buf *b = arg;
+    if (b->len + size * n > 64 * 1024)
+        return 0; /* bounded: an ES2+ answer is small */
+    rsp_buf_append(b, p, size * n);
+    return size * n;
+}
+
+/* One ES2+ call; *out is the decoded answer when functionExecutionStatus is Executed-*. */
+static int es2_call(struct acc *a, const char *fn, json_t *req, json_t **out, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    char url[600], auth[600], callid[64];
+    snprintf(callid, sizeof callid, "rspctl-acceptance-%ld-%u", (long)getpid(), ++a->es2_calls);
+    json_object_set_new(req, "header",
+                        json_pack("{s:s, s:s}", "functionRequesterIdentifier", a->operator_id,
+                                  "functionCallIdentifier", callid));
+    char *body = json_dumps(req, JSON_COMPACT);
+    const char *base = a->es2_url;
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    snprintf(url, sizeof url, "%.*s/gsma/rsp2/es2plus/%s", (int)bl, base, fn);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", a->token);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+    hd = curl_slist_append(hd, "X-Admin-Protocol: gsma/rsp/v2.5.0");
+    hd = curl_slist_append(hd, auth);
+    struct rsp_buf resp = RSP_BUF_INIT;
+    int rc = RSP_EIO;
+    if (h && hd && body) {
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, es2_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, a->timeout_s > 0 ? a->timeout_s : 60L);
+        if (a->insecure_tls) {
+            curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        } else {
+            /* the SM-DP+'s TLS chain leads to the RSP CI: the same trust as ES9+ */
+            curl_easy_setopt(h, CURLOPT_CAINFO, a->ca ? a->ca : a->ca_default);
+            curl_easy_setopt(h, CURLOPT_CAPATH, a->ca_path);
+        }
+        CURLcode cc = curl_easy_perform(h);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (cc != CURLE_OK) {
+            cutf(err, errlen, "ES2+ %s at %s: %s", fn, url, curl_easy_strerror(cc));
+        } else {
+            rsp_buf_append_byte(&resp, 0);
+            json_t *j = json_loads((const char *)resp.data, 0, NULL);
+            const char *st = json_string_value(json_object_get(
+                json_object_get(json_object_get(j, "header"), "functionExecutionStatus"),
+                "status"));
+            json_t *scd = json_object_get(
+                json_object_get(json_object_get(j, "header"), "functionExecutionStatus"),
+                "statusCodeData");
+            if (st && !strncmp(st, "Executed-", 9)) {
+                *out = j;
+                j = NULL;
+                rc = 0;
+            } else if (st) {
+                cutf(err, errlen, "ES2+ %s refused: %s/%s %s", fn, jstr(scd, "subjectCode", "?"),
+                     jstr(scd, "reasonCode", "?"), jstr(scd, "message", ""));
+                rc = RSP_ESTATE;
+            } else {
+                snprintf(err, errlen, "ES2+ %s: HTTP %ld without a function execution status", fn,
+                         status);
+            }
+            json_decref(j);
+        }
+    } else {
+        snprintf(err, errlen, "ES2+ %s: out of memory", fn);
+        rc = RSP_ENOMEM;
+    }
+    curl_slist_free_all(hd);
+    if (h)
+        curl_easy_cleanup(h);
+    free(body);
+    rsp_buf_free(&resp);
+    return rc;
+}
+
+/* DownloadOrder (profile type, linked to the card's EID) + ConfirmOrder (released): the
+ * activation code of a new order into a->ac_buf[k]. */
+static int es2_order(struct acc *a, struct step_ctx *sc, int k, char *err, size_t errlen)
+{
+    json_t *r = NULL;
+    json_t *req = json_pack("{s:s, s:s}", "eid", a->rep.eid, "profileType", a->profile_type);
+    int rc = es2_call(a, "downloadOrder", req, &r, err, errlen);
+    json_decref(req);
+    if (rc)
+        return rc;
+    char iccid[24];
+    snprintf(iccid, sizeof iccid, "%s", jstr(r, "iccid", ""));
+    json_decref(r);
+    if (!iccid[0]) {
+        snprintf(err, errlen, "ES2+ downloadOrder: no iccid in the answer");
+        return RSP_ESYNTAX;
+    }
+    req = json_pack("{s:s, s:s, s:b}", "iccid", iccid, "eid", a->rep.eid, "releaseFlag", 1);
+    rc = es2_call(a, "confirmOrder", req, &r, err, errlen);
+    json_decref(req);
+    if (rc)
+        return rc;
+    const char *mid = json_string_value(json_object_get(r, "matchingId"));
+    cutf(a->ac_buf[k], sizeof a->ac_buf[k], "LPA:1$%s$%s", smdp_address(a), mid ? mid : "");
+    json_decref(r);
+    if (!ac_ok(a->ac_buf[k])) {
+        snprintf(err, errlen, "ES2+ confirmOrder: no usable matchingId in the answer");
+        return RSP_ESYNTAX;
+    }
+    detail(sc, true, "ES2+ order: ICCID %s linked to the EID, released", iccid);
+    a->ac[k] = a->ac_buf[k];
+    return 0;
 }
 
 static int step_info(struct acc *a)
@@ -1100,7 +1260,11 @@ static void run_suite(struct acc *a)
     struct installed p = {0};
     struct step_ctx sc;
     step_begin(a, &sc, "download");
-    bool ok = download(a, &sc, a->ac[0], &p, true);
+    bool ok;
+    if (a->es2_url && es2_order(a, &sc, 0, err, sizeof err) != 0)
+        ok = step_end(&sc, "%s", err);
+    else
+        ok = download(a, &sc, a->ac[0], &p, true);
     size_t k = 0;
     const char *failed = "download";
     if (ok) {
@@ -1166,7 +1330,10 @@ static void run_suite(struct acc *a)
     /* re-download: the second order, independent of the chain above */
     struct installed q = {0};
     step_begin(a, &sc, "re-download");
-    ok = download(a, &sc, a->ac[1], &q, false);
+    if (a->es2_url && es2_order(a, &sc, 1, err, sizeof err) != 0)
+        ok = step_end(&sc, "%s", err);
+    else
+        ok = download(a, &sc, a->ac[1], &q, false);
     if (ok) {
         /* the same step goes on: verification and delivery of the notifications */
         char why[200];
@@ -1231,6 +1398,7 @@ static void acc_free(struct acc *a)
     if (a->tmp_state[0] && remove_tree(a->tmp_state, 0) != 0)
         fprintf(stderr, "rspctl acceptance: could not remove %s\n", a->tmp_state);
     rsp_buf_free(&a->suite_text);
+    rsp_memzero(a->token, sizeof a->token);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -1284,6 +1452,16 @@ static int cmd_run(int argc, char **argv)
             a.has_faults = true;
         } else if (!strcmp(o, "--suite")) {
             suite = argv[++i];
+        } else if (!strcmp(o, "--es2")) {
+            a.es2_url = argv[++i];
+        } else if (!strcmp(o, "--operator")) {
+            a.operator_id = argv[++i];
+        } else if (!strcmp(o, "--token-file")) {
+            a.token_file = argv[++i];
+        } else if (!strcmp(o, "--profile-type")) {
+            a.profile_type = argv[++i];
+        } else if (!strcmp(o, "--smdp")) {
+            a.smdp_addr = argv[++i];
         } else if (!strcmp(o, "--ca")) {
             a.ca = argv[++i];
         } else if (!strcmp(o, "--ca-path")) {
@@ -1322,9 +1500,47 @@ static int cmd_run(int argc, char **argv)
                         "behind PC/SC: rsp-euicc serve --fault)\n");
         goto out;
     }
-    if (!a.ac[0] || !a.ac[1]) {
+    if (a.es2_url && (a.ac[0] || a.ac[1])) {
+        fprintf(stderr, "rspctl acceptance run: --es2 creates the orders: no --ac\n");
+        goto out;
+    }
+    if (a.es2_url) {
+        if (!a.operator_id || !a.token_file || !a.profile_type) {
+            fprintf(stderr, "rspctl acceptance run: --es2 needs --operator ID, --token-file FILE "
+                            "and --profile-type TYPE\n");
+            goto out;
+        }
+        if (strncmp(a.es2_url, "https://", 8) != 0 || strlen(a.es2_url) > 256) {
+            fprintf(stderr, "rspctl acceptance run: --es2 wants an https:// URL (at most 256 "
+                            "bytes)\n");
+            goto out;
+        }
+        struct rsp_buf tok = RSP_BUF_INIT;
+        int trc = rsp_file_read(a.token_file, &tok);
+        size_t tl = tok.len;
+        while (tl &&
+               (tok.data[tl - 1] == '\n' || tok.data[tl - 1] == '\r' || tok.data[tl - 1] == ' '))
+            tl--;
+        bool tok_ok = trc == 0 && tl > 0 && tl < sizeof a.token;
+        for (size_t k = 0; tok_ok && k < tl; k++)
+            tok_ok = tok.data[k] > 0x20 && tok.data[k] < 0x7f;
+        if (tok_ok) {
+            memcpy(a.token, tok.data, tl);
+            a.token[tl] = 0;
+        }
+        rsp_buf_free_secure(&tok);
+        if (!tok_ok) {
+            fprintf(stderr,
+                    "rspctl acceptance run: --token-file %s: unreadable, empty or not one "
+                    "printable token\n",
+                    a.token_file);
+            st = ACC_FAIL;
+            goto out;
+        }
+    } else if (!a.ac[0] || !a.ac[1]) {
         fprintf(stderr, "rspctl acceptance run: two activation codes are needed (--ac twice or "
-                        "'ac =' lines in --suite): download and re-download\n");
+                        "'ac =' lines in --suite), or --es2 to create the orders: download and "
+                        "re-download\n");
         goto out;
     }
     if (a.has_impair && a.impair_at) {
@@ -1364,12 +1580,17 @@ static int cmd_run(int argc, char **argv)
              a.pcsc     ? (a.reader ? a.reader : "(first reader with a card)")
              : a.at_dev ? a.at_dev
                         : a.soft_dir);
-    struct rsp_activation_code ac0, ac1;
-    rsp_actcode_parse(a.ac[0], strlen(a.ac[0]), &ac0);
-    rsp_actcode_parse(a.ac[1], strlen(a.ac[1]), &ac1);
-    cutf(a.rep.smdp, sizeof a.rep.smdp, "%s%s%s", ac0.smdp_address,
-         strcmp(ac0.smdp_address, ac1.smdp_address) ? ", " : "",
-         strcmp(ac0.smdp_address, ac1.smdp_address) ? ac1.smdp_address : "");
+    if (a.es2_url) {
+        cutf(a.rep.smdp, sizeof a.rep.smdp, "%s (orders over ES2+ at %s, profile type %s)",
+             smdp_address(&a), a.es2_url, a.profile_type);
+    } else {
+        struct rsp_activation_code ac0, ac1;
+        rsp_actcode_parse(a.ac[0], strlen(a.ac[0]), &ac0);
+        rsp_actcode_parse(a.ac[1], strlen(a.ac[1]), &ac1);
+        cutf(a.rep.smdp, sizeof a.rep.smdp, "%s%s%s", ac0.smdp_address,
+             strcmp(ac0.smdp_address, ac1.smdp_address) ? ", " : "",
+             strcmp(ac0.smdp_address, ac1.smdp_address) ? ac1.smdp_address : "");
+    }
     char cond[RSP_ACCEPT_TEXT_MAX] = "";
     size_t cl = 0;
     if (a.cond.battery_pct >= 0)

@@ -20,8 +20,11 @@
 #   5. a device model marked by itself, run through an AT-command modem (the software eUICC
 #      behind tests/unit/at's fake modem on a pty) with the codes and conditions in a suite
 #      file: passes, the model is released; a bad suite file is a usage error naming its line;
-#   6. the audit chain holds the runs and the marks;
-#   7. with RSP_TEST_PG (scripts/pg.sh): a run recorded in PostgreSQL, and the gate read from it.
+#   6. orders created by the runner over ES2+ (DownloadOrder linked to the card's EID,
+#      ConfirmOrder) with the operator's token from a file: passes; a wrong token fails at
+#      'download' with the ES2+ refusal;
+#   7. the audit chain holds the runs and the marks;
+#   8. with RSP_TEST_PG (scripts/pg.sh): a run recorded in PostgreSQL, and the gate read from it.
 # Exit 77 (skip) only when pcscd or the vpcd driver is missing and cannot be installed.
 set -euo pipefail
 
@@ -94,7 +97,7 @@ cleanup() {
     wait "$p" 2>/dev/null || true
   done
   if [ "$rc" -ne 0 ]; then
-    for f in smdp.log euicc.log pcscd.log modem.log run1.out run2.out run3.out run3b.out run4.out run5.out; do
+    for f in smdp.log euicc.log pcscd.log modem.log run1.out run2.out run3.out run3b.out run4.out run5.out run6.out run6b.out; do
       [ -s "$DIR/$f" ] && { echo "----- $f (last 40 lines)"; tail -n 40 "$DIR/$f"; }
     done
   fi
@@ -107,7 +110,7 @@ trap 'exit 130' INT TERM
 mount -t tmpfs -o mode=0755 rsp-accept-run /run || die "cannot mount a private /run"
 
 . "$(dirname "$SELF")/smdp_env.sh"
-e2e_inventory 16 8949000000000007 0010100000007
+e2e_inventory 20 8949000000000007 0010100000007
 for try in 1 2 3 4 5; do
   port=$(e2e_free_port)
   e2e_smdp_conf "$port"
@@ -304,18 +307,38 @@ st=0
 [ "$st" -eq 2 ] && grep -q "bad.conf:2: bad value for 'battery'" "$DIR/bad.out" ||
   die "a bad suite file: exit $st, $(cat "$DIR/bad.out")"
 
-# --- 6. audited -----------------------------------------------------------------------------------
+# --- 6. orders over ES2+ ------------------------------------------------------------------------
+printf '%s\n' "$TOKEN" >"$DIR/es2.token"
+run_es2() { # N expected-exit token-file
+  local st=0
+  "$RSPCTL" acceptance run --soft "$DIR/device" --es2 "https://$HOST:$port" --operator "$OPERATOR" \
+    --token-file "$3" --profile-type "$PROFILE_TYPE" --ca "$CI" --db "$DB" --model "ES2 Phone" \
+    --junit "$DIR/run$1.xml" --html "$DIR/run$1.html" >"$DIR/run$1.out" 2>&1 || st=$?
+  cat "$DIR/run$1.out"
+  [ "$st" -eq "$2" ] || die "run $1 (ES2+ orders) exited $st, not $2"
+}
+run_es2 6 0 "$DIR/es2.token"
+grep -q "ES2+ order: ICCID" "$DIR/run6.xml" || die "run 6: the ES2+ orders are not in the report"
+if grep -q "$TOKEN" "$DIR/run6.xml" "$DIR/run6.html" "$DIR/run6.out"; then
+  die "run 6: the ES2+ token leaked into a report"
+fi
+printf 'not-the-token\n' >"$DIR/bad.token"
+run_es2 6b 1 "$DIR/bad.token"
+junit "$DIR/run6b.xml" 'string(//testcase[@name="download"]/failure/@message)' |
+  grep -q "ES2+ downloadOrder refused" || die "run 6b: the ES2+ refusal is not the failure"
+
+# --- 7. audited -----------------------------------------------------------------------------------
 "$RSPCTL" acceptance unrequire --campaign spring --db "$DB" | grep -q "no longer requires" ||
   die "unrequire did not confirm"
 gate 0 --campaign spring --model "$MODEL"
 "$RSPCTL" audit list --db "$DB" >"$DIR/audit.out"
-[ "$(awk '$3 == "acceptance"' "$DIR/audit.out" | wc -l)" -eq 6 ] ||
+[ "$(awk '$3 == "acceptance"' "$DIR/audit.out" | wc -l)" -eq 8 ] ||
   die "not one audit record per run: $(grep acceptance "$DIR/audit.out")"
 [ "$(awk '$3 == "acceptance-req"' "$DIR/audit.out" | wc -l)" -eq 3 ] ||
   die "the runs and marks are not in the audit trail: $(grep acceptance "$DIR/audit.out")"
 "$RSPCTL" audit verify --db "$DB" --chain-only >/dev/null || die "the audit chain does not verify"
 
-# --- 7. the record and the gate on PostgreSQL -------------------------------------------------------
+# --- 8. the record and the gate on PostgreSQL -------------------------------------------------------
 if [ -n "${RSP_TEST_PG:-}" ] && command -v psql >/dev/null 2>&1; then
   pgdb="rsp_accept_$$"
   pgurl=$(printf '%s' "$RSP_TEST_PG" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/$pgdb#")
