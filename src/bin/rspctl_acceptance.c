@@ -2,7 +2,9 @@
  * JUnit/HTML reports, recorded runs and the release gate (include/rsp/acceptance.h).
  *
  *   rspctl acceptance run (--pcsc [READER] | --at DEVICE | --soft DIR) (--ac CODE --ac CODE |
- *                         --suite FILE) [--model NAME] [--tac TAC | --imei IMEI] [--db STORE]
+ *                         --suite FILE | --es2 URL --operator ID --token-file FILE
+ *                         --profile-type TYPE) [--model NAME] [--tac TAC | --imei IMEI] [--db
+ * STORE]
  *                         [--junit FILE] [--html FILE] [conditions] [--impair SPEC | --impair-at
  *                         HOST:PORT] ...
  *   rspctl acceptance require|unrequire (--campaign C | --model M) --db STORE
@@ -144,7 +146,8 @@ static void say(struct acc *a, const char *fmt, ...)
 /* ---- help ---- */
 
 static const char help_run[] =
-    "usage: rspctl acceptance run TARGET (--ac CODE --ac CODE | --suite FILE) [options]\n"
+    "usage: rspctl acceptance run TARGET (--ac CODE --ac CODE | --suite FILE | --es2 URL ...)\n"
+    "                             [options]\n"
     "\n"
     "First-boot acceptance suite against a sample device and the live SM-DP+. Steps (each a\n"
     "JUnit test case with its time and failure message):\n"
