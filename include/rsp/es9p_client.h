@@ -34,6 +34,10 @@ struct rsp_es9p_client_opts {
     unsigned retries;           /* extra attempts after a network failure; 0: none */
     unsigned retry_delay_ms;    /* 0: 1000 ms, doubled after each attempt */
     const char *admin_protocol; /* NULL: RSP_ADMIN_PROTOCOL */
+    /* NULL or "HOST:PORT:CONNECT_HOST:CONNECT_PORT" (CURLOPT_CONNECT_TO): connections for
+     * HOST:PORT go to CONNECT_HOST:CONNECT_PORT (an impairment proxy) while the URL, the TLS
+     * host name check and the ES9+ addresses stay HOST:PORT. */
+    const char *connect_to;
 };
 
 enum rsp_es9p_kind {

@@ -143,6 +143,23 @@ typedef int (*rsp_store_profile_cb)(void *arg, const struct rsp_profile *p);
 typedef int (*rsp_store_audit_cb)(void *arg, const struct rsp_audit_entry *e);
 typedef int (*rsp_store_checkpoint_cb)(void *arg, const struct rsp_audit_checkpoint *cp);
 
+/* branch accept: one recorded acceptance run (table acceptance_run; rsp/acceptance.h). */
+#define RSP_ACCEPTANCE_SUMMARY_MAX 1024
+struct rsp_acceptance_run {
+    int64_t id;                         /* set by the store (1, 2, ...) */
+    char model[RSP_STORE_TEXT_MAX + 1]; /* device model name given by the operator ("" none) */
+    char tac[9];                        /* device TAC, 8 digits ("" none) */
+    char eum[16];                       /* EUM identification read from the card (EID digits) */
+    char svn[16];                       /* SGP.22 version read from the card */
+    char target[16];                    /* "pcsc", "at", "soft" */
+    int64_t started_at, finished_at;    /* unix seconds */
+    bool passed;
+    char failed_step[32];                     /* the first failed step ("" when passed) */
+    char summary[RSP_ACCEPTANCE_SUMMARY_MAX]; /* per step "name=pass:1.234;..." */
+    uint8_t junit_sha256[32];                 /* SHA-256 of the JUnit report file */
+};
+typedef int (*rsp_store_acceptance_cb)(void *arg, const struct rsp_acceptance_run *run);
+
 /* Backend vtable. Implementations may assume the wrappers validated the arguments. Every method
  * that writes more than one row does so in one transaction. */
 struct rsp_store_ops {
@@ -210,6 +227,17 @@ struct rsp_store_ops {
                              const uint8_t sha256[32], const char *actor);
     int (*audit_prune)(struct rsp_store *st, int64_t through, const char *actor, int64_t *n_removed,
                        const char **why);
+    /* branch accept: acceptance runs and requirements (see the rsp_store_acceptance_* wrappers) */
+    int (*acceptance_run_add)(struct rsp_store *st, struct rsp_acceptance_run *run,
+                              const char *actor);
+    int (*acceptance_run_latest)(struct rsp_store *st, const char *model,
+                                 struct rsp_acceptance_run *out);
+    int (*acceptance_run_list)(struct rsp_store *st, const char *model, size_t max,
+                               rsp_store_acceptance_cb cb, void *arg);
+    int (*acceptance_require)(struct rsp_store *st, const char *scope, const char *name, bool on,
+                              const char *actor, bool *changed);
+    int (*acceptance_required)(struct rsp_store *st, const char *scope, const char *name,
+                               bool *out);
 };
 
 struct rsp_store {
@@ -425,5 +453,29 @@ struct rsp_audit_expect {
 int rsp_store_audit_verify(struct rsp_store *st, const struct rsp_key *const *keys, size_t n_keys,
                            const struct rsp_audit_expect *expect, size_t n_expect,
                            rsp_audit_finding_cb cb, void *arg, struct rsp_audit_verify_result *res);
+
+/* ---- branch accept: acceptance runs and requirements (rsp/acceptance.h) ---- */
+
+/* Records a finished run (run->id is set) and its audit record (entity "acceptance", key
+ * "run:ID", to "passed"/"failed", reason naming model, TAC, target, failed step and the JUnit
+ * SHA-256) in one transaction. RSP_EINVAL when neither model nor TAC is given or a field is not
+ * printable ASCII. */
+int rsp_store_acceptance_run_add(struct rsp_store *st, struct rsp_acceptance_run *run,
+                                 const char *actor);
+/* The latest run (highest id) whose model or TAC equals `model`; RSP_ENOTFOUND if none. */
+int rsp_store_acceptance_run_latest(struct rsp_store *st, const char *model,
+                                    struct rsp_acceptance_run *out);
+/* Runs newest first, at most max (0: all), only those of `model` (model or TAC) when non-NULL
+ * and non-empty. A non-zero return of cb stops the walk and is returned. */
+int rsp_store_acceptance_run_list(struct rsp_store *st, const char *model, size_t max,
+                                  rsp_store_acceptance_cb cb, void *arg);
+/* Marks (on) or unmarks a campaign or a device model as requiring acceptance: scope "campaign"
+ * or "model", name 1..64 printable ASCII. Audited (entity "acceptance-req") when it changes
+ * anything; *changed (may be NULL) says whether it did. */
+int rsp_store_acceptance_require(struct rsp_store *st, const char *scope, const char *name, bool on,
+                                 const char *actor, bool *changed);
+/* Whether scope/name is marked. */
+int rsp_store_acceptance_required(struct rsp_store *st, const char *scope, const char *name,
+                                  bool *out);
 
 #endif

@@ -169,6 +169,8 @@ static const struct subcommand commands[] = {
     {"es2-sink", "receive ES2+ HandleDownloadProgressInfo notifications (operator side)",
      rspctl_cmd_es2sink},
     {"audit", "SM-DP+ audit trail: verify, export, prune, checkpoint, keys", rspctl_cmd_audit},
+    {"acceptance", "first-boot acceptance runs (JUnit/HTML), requirements, release gate",
+     rspctl_cmd_acceptance},
 };
 
 int main(int argc, char **argv)

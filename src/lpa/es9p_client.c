@@ -14,6 +14,7 @@ struct rsp_es9p_client {
     CURL *h;
     struct curl_slist *headers;
     struct curl_slist *resolve;
+    struct curl_slist *connect_to;
     struct rsp_es9p_client_opts o;
     long connections;
 };
@@ -54,6 +55,7 @@ void rsp_es9p_client_free(struct rsp_es9p_client *c)
         curl_easy_cleanup(c->h);
     curl_slist_free_all(c->headers);
     curl_slist_free_all(c->resolve);
+    curl_slist_free_all(c->connect_to);
     free(c);
 }
 
@@ -86,6 +88,13 @@ int rsp_es9p_client_new(const struct rsp_es9p_client_opts *opts, struct rsp_es9p
     if (opts->resolve) {
         c->resolve = curl_slist_append(NULL, opts->resolve);
         if (!c->resolve) {
+            rsp_es9p_client_free(c);
+            return RSP_ENOMEM;
+        }
+    }
+    if (opts->connect_to) {
+        c->connect_to = curl_slist_append(NULL, opts->connect_to);
+        if (!c->connect_to) {
             rsp_es9p_client_free(c);
             return RSP_ENOMEM;
         }
@@ -136,6 +145,8 @@ static void set_options(struct rsp_es9p_client *c, const char *url, const char *
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->o.timeout_ms ? c->o.timeout_ms : 60000L);
     if (c->resolve)
         curl_easy_setopt(h, CURLOPT_RESOLVE, c->resolve);
+    if (c->connect_to)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
     /* Trust: only the configured RSP CIs; CAPATH is set explicitly so that no compiled-in
      * system directory is consulted. */
     curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);

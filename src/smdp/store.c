@@ -558,3 +558,96 @@ int rsp_store_audit_prune(struct rsp_store *st, int64_t through, const char *act
         *why = w;
     return rc;
 }
+
+/* ---- branch accept: acceptance runs and requirements ---- */
+
+/* Printable ASCII only, NUL within cap (each text field of a run). */
+static bool printable(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    if (n == cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+static bool acceptance_run_ok(const struct rsp_acceptance_run *r)
+{
+    if (!printable(r->model, sizeof r->model) || !printable(r->tac, sizeof r->tac) ||
+        !printable(r->eum, sizeof r->eum) || !printable(r->svn, sizeof r->svn) ||
+        !printable(r->target, sizeof r->target) ||
+        !printable(r->failed_step, sizeof r->failed_step) ||
+        !printable(r->summary, sizeof r->summary))
+        return false;
+    if (!r->model[0] && !r->tac[0])
+        return false;
+    for (const char *p = r->tac; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    return r->passed ? !r->failed_step[0] : true;
+}
+
+int rsp_store_acceptance_run_add(struct rsp_store *st, struct rsp_acceptance_run *run,
+                                 const char *actor)
+{
+    if (!st || !run || !acceptance_run_ok(run))
+        return RSP_EINVAL;
+    if (!st->ops->acceptance_run_add)
+        return RSP_ESTATE;
+    return st->ops->acceptance_run_add(st, run, actor_or_default(actor));
+}
+
+int rsp_store_acceptance_run_latest(struct rsp_store *st, const char *model,
+                                    struct rsp_acceptance_run *out)
+{
+    if (!st || !out || !model || !model[0])
+        return RSP_EINVAL;
+    if (!st->ops->acceptance_run_latest)
+        return RSP_ESTATE;
+    return st->ops->acceptance_run_latest(st, model, out);
+}
+
+int rsp_store_acceptance_run_list(struct rsp_store *st, const char *model, size_t max,
+                                  rsp_store_acceptance_cb cb, void *arg)
+{
+    if (!st || !cb)
+        return RSP_EINVAL;
+    if (!st->ops->acceptance_run_list)
+        return RSP_ESTATE;
+    return st->ops->acceptance_run_list(st, model && model[0] ? model : NULL, max, cb, arg);
+}
+
+static bool acceptance_scope_ok(const char *scope, const char *name)
+{
+    return scope && name && (!strcmp(scope, "campaign") || !strcmp(scope, "model")) && name[0] &&
+           printable(name, RSP_STORE_TEXT_MAX + 1);
+}
+
+int rsp_store_acceptance_require(struct rsp_store *st, const char *scope, const char *name, bool on,
+                                 const char *actor, bool *changed)
+{
+    if (changed)
+        *changed = false;
+    if (!st || !acceptance_scope_ok(scope, name))
+        return RSP_EINVAL;
+    if (!st->ops->acceptance_require)
+        return RSP_ESTATE;
+    bool c = false;
+    int rc = st->ops->acceptance_require(st, scope, name, on, actor_or_default(actor), &c);
+    if (changed)
+        *changed = c;
+    return rc;
+}
+
+int rsp_store_acceptance_required(struct rsp_store *st, const char *scope, const char *name,
+                                  bool *out)
+{
+    if (!st || !out || !acceptance_scope_ok(scope, name))
+        return RSP_EINVAL;
+    *out = false;
+    if (!st->ops->acceptance_required)
+        return RSP_ESTATE;
+    return st->ops->acceptance_required(st, scope, name, out);
+}

@@ -152,6 +152,30 @@ static const char *const migrations[] = {
     " last_seq BIGINT NOT NULL,"
     " sha256 BYTEA NOT NULL,"
     " at BIGINT NOT NULL);",
+    /* branch accept: acceptance runs and the campaigns and device models that require one (as in
+     * store_sqlite.c) */
+    "CREATE TABLE IF NOT EXISTS acceptance_run ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " model TEXT NOT NULL DEFAULT '',"
+    " tac TEXT NOT NULL DEFAULT '',"
+    " eum TEXT NOT NULL DEFAULT '',"
+    " svn TEXT NOT NULL DEFAULT '',"
+    " target TEXT NOT NULL,"
+    " started_at BIGINT NOT NULL,"
+    " finished_at BIGINT NOT NULL,"
+    " passed INTEGER NOT NULL,"
+    " failed_step TEXT NOT NULL DEFAULT '',"
+    " summary TEXT NOT NULL DEFAULT '',"
+    " junit_sha256 BYTEA NOT NULL,"
+    " recorded_at BIGINT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS acceptance_run_model ON acceptance_run(model, id);"
+    "CREATE INDEX IF NOT EXISTS acceptance_run_tac ON acceptance_run(tac, id);"
+    "CREATE TABLE IF NOT EXISTS acceptance_requirement ("
+    " scope TEXT NOT NULL CHECK (scope IN ('campaign','model')),"
+    " name TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " PRIMARY KEY (scope, name));",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -2006,6 +2030,235 @@ static void pg_close(struct rsp_store *st)
     free(s);
 }
 
+/* ---- branch accept: acceptance runs and requirements ----
+ * Rare operator actions: unnamed statements (PQexecParams), not the prepared table; the same
+ * lost-connection rule (RUN) as everything else. */
+
+#define ACCEPT_COLS                                                                                \
+    "id, model, tac, eum, svn, target, started_at, finished_at, passed, failed_step, summary,"     \
+    " junit_sha256"
+
+/* Runs `sql` with parameters p; `write`: changes rows (outside a transaction the outcome of a
+ * lost answer is unknown). On success *out (may be NULL) holds the result. */
+static int adhoc_exec(struct pg_store *s, const char *sql, bool write, const struct params *p,
+                      PGresult **out)
+{
+    if (out)
+        *out = NULL;
+    PGresult *r = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL,
+                               p ? p->fmt : NULL, 1);
+    int rc = check(s, r, write && !s->in_tx);
+    if (rc || !out)
+        PQclear(r);
+    else
+        *out = r;
+    return rc;
+}
+
+static void read_acceptance(const PGresult *r, int row, struct rsp_acceptance_run *a)
+{
+    memset(a, 0, sizeof *a);
+    a->id = col_i64(r, row, 0);
+    col_text(r, row, 1, a->model, sizeof a->model);
+    col_text(r, row, 2, a->tac, sizeof a->tac);
+    col_text(r, row, 3, a->eum, sizeof a->eum);
+    col_text(r, row, 4, a->svn, sizeof a->svn);
+    col_text(r, row, 5, a->target, sizeof a->target);
+    a->started_at = col_i64(r, row, 6);
+    a->finished_at = col_i64(r, row, 7);
+    a->passed = col_i64(r, row, 8) != 0;
+    col_text(r, row, 9, a->failed_step, sizeof a->failed_step);
+    col_text(r, row, 10, a->summary, sizeof a->summary);
+    col_blob(r, row, 11, a->junit_sha256, sizeof a->junit_sha256);
+}
+
+/* The audit reason of a recorded run (the same text as store_sqlite.c). */
+static void acceptance_reason(const struct rsp_acceptance_run *a, char *out, size_t cap)
+{
+    char h[65];
+    rsp_hex_str(h, a->junit_sha256, sizeof a->junit_sha256, 0);
+    /* at most 228 bytes: never cut (RSP_AUDIT_REASON_MAX); eum and svn are in the row */
+    if (snprintf(out, cap, "junit_sha256=%s target=%s tac=%s%s%s model=%s", h, a->target, a->tac,
+                 a->passed ? "" : " failed_step=", a->passed ? "" : a->failed_step, a->model) < 0)
+        out[0] = 0;
+}
+
+static int acceptance_add_once(struct pg_store *s, struct rsp_acceptance_run *a, const char *actor)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, a->model);
+    p_text(&q, 2, a->tac);
+    p_text(&q, 3, a->eum);
+    p_text(&q, 4, a->svn);
+    p_text(&q, 5, a->target);
+    p_i64(&q, 6, a->started_at);
+    p_i64(&q, 7, a->finished_at);
+    p_i64(&q, 8, a->passed ? 1 : 0);
+    p_text(&q, 9, a->failed_step);
+    p_text(&q, 10, a->summary);
+    p_blob(&q, 11, a->junit_sha256, sizeof a->junit_sha256);
+    p_i64(&q, 12, now_s());
+    PGresult *r;
+    rc = adhoc_exec(s,
+                    "INSERT INTO acceptance_run (model, tac, eum, svn, target, started_at,"
+                    " finished_at, passed, failed_step, summary, junit_sha256, recorded_at)"
+                    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id",
+                    true, &q, &r);
+    int64_t id = 0;
+    if (rc == 0) {
+        if (PQntuples(r) == 1)
+            id = col_i64(r, 0, 0);
+        else
+            rc = RSP_EIO;
+        PQclear(r);
+    }
+    if (rc == 0) {
+        char key[32], reason[RSP_AUDIT_REASON_MAX + 1];
+        snprintf(key, sizeof key, "run:%lld", (long long)id);
+        struct rsp_acceptance_run tmp = *a;
+        tmp.id = id;
+        acceptance_reason(&tmp, reason, sizeof reason);
+        rc =
+            audit_add(s, "acceptance", key, "", a->passed ? "passed" : "failed", actor, "", reason);
+    }
+    rc = finish(s, rc);
+    if (rc == 0)
+        a->id = id;
+    return rc;
+}
+
+static int pg_acceptance_run_add(struct rsp_store *st, struct rsp_acceptance_run *a,
+                                 const char *actor)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, acceptance_add_once(s, a, actor));
+    return rc;
+}
+
+static int acceptance_list_once(struct pg_store *s, const char *model, size_t max, PGresult **r)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, max ? (int64_t)max : INT64_MAX);
+    if (model)
+        p_text(&q, 2, model);
+    return adhoc_exec(s,
+                      model ? "SELECT " ACCEPT_COLS " FROM acceptance_run WHERE model = $2"
+                              " OR tac = $2 ORDER BY id DESC LIMIT $1"
+                            : "SELECT " ACCEPT_COLS " FROM acceptance_run ORDER BY id DESC"
+                              " LIMIT $1",
+                      false, &q, r);
+}
+
+/* Runs are few (one per acceptance run of a device model): one query, no paging. */
+static int pg_acceptance_run_list(struct rsp_store *st, const char *model, size_t max,
+                                  rsp_store_acceptance_cb cb, void *arg)
+{
+    struct pg_store *s = PG(st);
+    PGresult *r = NULL;
+    int rc;
+    RUN(s, acceptance_list_once(s, model, max, &r));
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        struct rsp_acceptance_run a;
+        read_acceptance(r, i, &a);
+        rc = cb(arg, &a);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int copy_run(void *arg, const struct rsp_acceptance_run *a)
+{
+    *(struct rsp_acceptance_run *)arg = *a;
+    return 1;
+}
+
+static int pg_acceptance_run_latest(struct rsp_store *st, const char *model,
+                                    struct rsp_acceptance_run *out)
+{
+    int rc = pg_acceptance_run_list(st, model, 1, copy_run, out);
+    return rc == 1 ? 0 : rc == 0 ? RSP_ENOTFOUND : rc;
+}
+
+static int acceptance_required_once(struct pg_store *s, const char *scope, const char *name,
+                                    bool *out)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, scope);
+    p_text(&q, 2, name);
+    PGresult *r;
+    int rc = adhoc_exec(s, "SELECT 1 FROM acceptance_requirement WHERE scope = $1 AND name = $2",
+                        false, &q, &r);
+    if (rc == 0) {
+        *out = PQntuples(r) > 0;
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int pg_acceptance_required(struct rsp_store *st, const char *scope, const char *name,
+                                  bool *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, acceptance_required_once(s, scope, name, out));
+    return rc;
+}
+
+static int acceptance_require_once(struct pg_store *s, const char *scope, const char *name, bool on,
+                                   const char *actor, bool *changed)
+{
+    *changed = false;
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, scope);
+    p_text(&q, 2, name);
+    if (on) {
+        p_i64(&q, 3, now_s());
+        p_text(&q, 4, actor);
+    }
+    PGresult *r;
+    rc = adhoc_exec(s,
+                    on ? "INSERT INTO acceptance_requirement (scope, name, created_at, actor)"
+                         " VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING"
+                       : "DELETE FROM acceptance_requirement WHERE scope = $1 AND name = $2",
+                    true, &q, &r);
+    bool c = false;
+    if (rc == 0) {
+        c = affected(r) == 1;
+        PQclear(r);
+    }
+    if (rc == 0 && c) {
+        char key[RSP_AUDIT_KEY_MAX + 1];
+        snprintf(key, sizeof key, "%s:%s", scope, name);
+        rc = audit_add(s, "acceptance-req", key, on ? "" : "required", on ? "required" : "", actor,
+                       "", on ? "release requires a passing acceptance run" : "removed");
+    }
+    rc = finish(s, rc);
+    *changed = rc == 0 && c;
+    return rc;
+}
+
+static int pg_acceptance_require(struct rsp_store *st, const char *scope, const char *name, bool on,
+                                 const char *actor, bool *changed)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, acceptance_require_once(s, scope, name, on, actor, changed));
+    return rc;
+}
+
 static const struct rsp_store_ops pg_ops = {
     .close = pg_close,
     .profile_insert = pg_profile_insert,
@@ -2039,6 +2292,12 @@ static const struct rsp_store_ops pg_ops = {
     .audit_checkpoint_walk = pg_audit_checkpoint_walk,
     .audit_export_mark = pg_audit_export_mark,
     .audit_prune = pg_audit_prune,
+    /* branch accept */
+    .acceptance_run_add = pg_acceptance_run_add,
+    .acceptance_run_latest = pg_acceptance_run_latest,
+    .acceptance_run_list = pg_acceptance_run_list,
+    .acceptance_require = pg_acceptance_require,
+    .acceptance_required = pg_acceptance_required,
 };
 
 static void ignore_notice(void *arg, const char *message)

@@ -122,6 +122,30 @@ static const char *const migrations[] = {
     " last_seq INTEGER NOT NULL,"
     " sha256 BLOB NOT NULL,"
     " at INTEGER NOT NULL);",
+    /* branch accept: acceptance runs (rspctl acceptance run --db) and the campaigns and device
+     * models whose release requires a passing one (rsp_acceptance_gate) */
+    "CREATE TABLE IF NOT EXISTS acceptance_run ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " model TEXT NOT NULL DEFAULT '',"
+    " tac TEXT NOT NULL DEFAULT '',"
+    " eum TEXT NOT NULL DEFAULT '',"
+    " svn TEXT NOT NULL DEFAULT '',"
+    " target TEXT NOT NULL,"
+    " started_at INTEGER NOT NULL,"
+    " finished_at INTEGER NOT NULL,"
+    " passed INTEGER NOT NULL,"
+    " failed_step TEXT NOT NULL DEFAULT '',"
+    " summary TEXT NOT NULL DEFAULT '',"
+    " junit_sha256 BLOB NOT NULL,"
+    " recorded_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS acceptance_run_model ON acceptance_run(model, id);"
+    "CREATE INDEX IF NOT EXISTS acceptance_run_tac ON acceptance_run(tac, id);"
+    "CREATE TABLE IF NOT EXISTS acceptance_requirement ("
+    " scope TEXT NOT NULL CHECK (scope IN ('campaign','model')),"
+    " name TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " PRIMARY KEY (scope, name));",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1551,6 +1575,186 @@ static void sq_set_fault_hook(struct rsp_store *st, void (*hook)(const char *poi
     SQ(st)->hook = hook;
 }
 
+/* ---- branch accept: acceptance runs and requirements ----
+ * Rare operator actions: statements prepared per call (not in the cached table). */
+
+#define ACCEPT_COLS                                                                                \
+    "id, model, tac, eum, svn, target, started_at, finished_at, passed, failed_step, summary,"     \
+    " junit_sha256"
+
+static void read_acceptance(sqlite3_stmt *q, struct rsp_acceptance_run *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(q, 0);
+    col_text(q, 1, r->model, sizeof r->model);
+    col_text(q, 2, r->tac, sizeof r->tac);
+    col_text(q, 3, r->eum, sizeof r->eum);
+    col_text(q, 4, r->svn, sizeof r->svn);
+    col_text(q, 5, r->target, sizeof r->target);
+    r->started_at = sqlite3_column_int64(q, 6);
+    r->finished_at = sqlite3_column_int64(q, 7);
+    r->passed = sqlite3_column_int(q, 8) != 0;
+    col_text(q, 9, r->failed_step, sizeof r->failed_step);
+    col_text(q, 10, r->summary, sizeof r->summary);
+    col_blob(q, 11, r->junit_sha256, sizeof r->junit_sha256);
+}
+
+/* The audit reason of a recorded run (both backends write the same text). */
+static void acceptance_reason(const struct rsp_acceptance_run *r, char *out, size_t cap)
+{
+    char h[65];
+    rsp_hex_str(h, r->junit_sha256, sizeof r->junit_sha256, 0);
+    /* at most 228 bytes: never cut (RSP_AUDIT_REASON_MAX); eum and svn are in the row */
+    if (snprintf(out, cap, "junit_sha256=%s target=%s tac=%s%s%s model=%s", h, r->target, r->tac,
+                 r->passed ? "" : " failed_step=", r->passed ? "" : r->failed_step, r->model) < 0)
+        out[0] = 0;
+}
+
+static int sq_acceptance_run_add(struct rsp_store *st, struct rsp_acceptance_run *r,
+                                 const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO acceptance_run (model, tac, eum, svn, target, started_at,"
+                           " finished_at, passed, failed_step, summary, junit_sha256, recorded_at)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK) {
+        rollback(s);
+        return RSP_EIO;
+    }
+    bind_text(q, 1, r->model);
+    bind_text(q, 2, r->tac);
+    bind_text(q, 3, r->eum);
+    bind_text(q, 4, r->svn);
+    bind_text(q, 5, r->target);
+    sqlite3_bind_int64(q, 6, r->started_at);
+    sqlite3_bind_int64(q, 7, r->finished_at);
+    sqlite3_bind_int(q, 8, r->passed ? 1 : 0);
+    bind_text(q, 9, r->failed_step);
+    bind_text(q, 10, r->summary);
+    sqlite3_bind_blob(q, 11, r->junit_sha256, sizeof r->junit_sha256, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 12, now_s());
+    rc = map_rc(sqlite3_step(q));
+    sqlite3_finalize(q);
+    if (rc == 0) {
+        r->id = sqlite3_last_insert_rowid(s->db);
+        char key[32], reason[RSP_AUDIT_REASON_MAX + 1];
+        snprintf(key, sizeof key, "run:%lld", (long long)r->id);
+        acceptance_reason(r, reason, sizeof reason);
+        rc =
+            audit_add(s, "acceptance", key, "", r->passed ? "passed" : "failed", actor, "", reason);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+/* Steps a query of ACCEPT_COLS rows into cb (at most max, 0: all). */
+static int acceptance_rows(sqlite3_stmt *q, size_t max, rsp_store_acceptance_cb cb, void *arg)
+{
+    int rc, ret = 0;
+    size_t n = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW && (max == 0 || n < max)) {
+        struct rsp_acceptance_run r;
+        read_acceptance(q, &r);
+        n++;
+        if ((ret = cb(arg, &r)) != 0)
+            return ret;
+    }
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+static int sq_acceptance_run_list(struct rsp_store *st, const char *model, size_t max,
+                                  rsp_store_acceptance_cb cb, void *arg)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    const char *sql = model ? "SELECT " ACCEPT_COLS " FROM acceptance_run WHERE model = ?1"
+                              " OR tac = ?1 ORDER BY id DESC"
+                            : "SELECT " ACCEPT_COLS " FROM acceptance_run ORDER BY id DESC";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return RSP_EIO;
+    if (model)
+        bind_text(q, 1, model);
+    int rc = acceptance_rows(q, max, cb, arg);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int copy_run(void *arg, const struct rsp_acceptance_run *r)
+{
+    *(struct rsp_acceptance_run *)arg = *r;
+    return 1;
+}
+
+static int sq_acceptance_run_latest(struct rsp_store *st, const char *model,
+                                    struct rsp_acceptance_run *out)
+{
+    int rc = sq_acceptance_run_list(st, model, 1, copy_run, out);
+    return rc == 1 ? 0 : rc == 0 ? RSP_ENOTFOUND : rc;
+}
+
+static int sq_acceptance_required(struct rsp_store *st, const char *scope, const char *name,
+                                  bool *out)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM acceptance_requirement WHERE scope = ? AND name = ?", -1,
+                           &q, NULL) != SQLITE_OK)
+        return RSP_EIO;
+    bind_text(q, 1, scope);
+    bind_text(q, 2, name);
+    int rc = sqlite3_step(q);
+    *out = rc == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : map_rc(rc);
+}
+
+static int sq_acceptance_require(struct rsp_store *st, const char *scope, const char *name, bool on,
+                                 const char *actor, bool *changed)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    const char *sql = on ? "INSERT OR IGNORE INTO acceptance_requirement (scope, name, created_at,"
+                           " actor) VALUES (?,?,?,?)"
+                         : "DELETE FROM acceptance_requirement WHERE scope = ? AND name = ?";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        rollback(s);
+        return RSP_EIO;
+    }
+    bind_text(q, 1, scope);
+    bind_text(q, 2, name);
+    if (on) {
+        sqlite3_bind_int64(q, 3, now_s());
+        bind_text(q, 4, actor);
+    }
+    rc = map_rc(sqlite3_step(q));
+    sqlite3_finalize(q);
+    *changed = rc == 0 && sqlite3_changes(s->db) == 1;
+    if (rc == 0 && *changed) {
+        char key[RSP_AUDIT_KEY_MAX + 1];
+        snprintf(key, sizeof key, "%s:%s", scope, name);
+        rc = audit_add(s, "acceptance-req", key, on ? "" : "required", on ? "required" : "", actor,
+                       "", on ? "release requires a passing acceptance run" : "removed");
+    }
+    if (rc) {
+        *changed = false;
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
 static const struct rsp_store_ops sq_ops = {
     .close = sq_close,
     .profile_insert = sq_profile_insert,
@@ -1584,6 +1788,12 @@ static const struct rsp_store_ops sq_ops = {
     .audit_checkpoint_walk = sq_audit_checkpoint_walk,
     .audit_export_mark = sq_audit_export_mark,
     .audit_prune = sq_audit_prune,
+    /* branch accept */
+    .acceptance_run_add = sq_acceptance_run_add,
+    .acceptance_run_latest = sq_acceptance_run_latest,
+    .acceptance_run_list = sq_acceptance_run_list,
+    .acceptance_require = sq_acceptance_require,
+    .acceptance_required = sq_acceptance_required,
 };
 
 static int exec(sqlite3 *db, const char *sql)

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rsp/acceptance.h"
 #include "rsp/err.h"
 #include "rsp/store.h"
 
@@ -53,6 +54,23 @@ static struct rsp_store *open_store(const char *url)
         fail_msg("open %s: %s (%s)", url, rsp_strerror(rc), err);
     assert_non_null(st);
     return st;
+}
+
+/* The schema version of a new store: the number of migrations, the same in both backends
+ * (test_pg_schema_parity). Taken from a fresh SQLite store rather than written here, so that
+ * appending a migration does not need this file changed. At least 5 (acceptance tables). */
+static int latest_schema(void)
+{
+    static int v;
+    if (!v) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/latest-schema.db", tu_tmpdir());
+        struct rsp_store *st = open_store(path);
+        v = rsp_store_schema_version(st);
+        rsp_store_close(st);
+        assert_true(v >= 5);
+    }
+    return v;
 }
 
 /* SQL straight on the database, beside the store (both backends understand these statements). */
@@ -544,19 +562,19 @@ static void test_migrations(void **state)
     if (!use_pg)
         unlink(path);
     struct rsp_store *st = open_store(path);
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), latest_schema());
     struct rsp_profile p;
     mkprofile(&p, "8944000000000000777", "t");
     assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "t"), 0);
     rsp_store_close(st);
     st = open_store(path); /* re-open: no migration re-run, data kept */
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), latest_schema());
     assert_int_equal(rsp_store_profile_get(st, "8944000000000000777", &p), 0);
     rsp_store_close(st);
-    assert_int_equal(raw_query_ll(path, "SELECT count(*) FROM schema_version"), 4);
+    assert_int_equal(raw_query_ll(path, "SELECT count(*) FROM schema_version"), latest_schema());
 
     /* A database at version 2 (before the ES9+ session columns and the audit chain) is brought
-     * to 4, data kept, its audit rows chained. */
+     * to the latest, data kept, its audit rows chained. */
     raw_exec(path, "ALTER TABLE sessions DROP COLUMN euicc_cert;"
                    "ALTER TABLE sessions DROP COLUMN euicc_sig1;"
                    "ALTER TABLE sessions DROP COLUMN smdp_sig2;"
@@ -566,7 +584,7 @@ static void test_migrations(void **state)
                    "DROP TABLE audit_checkpoints; DROP TABLE audit_exports;"
                    "DELETE FROM schema_version WHERE version >= 3");
     st = open_store(path);
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), latest_schema());
     struct rsp_audit_head ah;
     assert_int_equal(rsp_store_audit_head(st, &ah), 0);
     assert_int_equal(ah.seq, 1); /* the profile's insert record, chained by the upgrade */
@@ -652,9 +670,9 @@ static void test_concurrent_open(void **state)
     pthread_barrier_destroy(&bar);
     for (int i = 0; i < NT; i++) {
         assert_int_equal(o[i].rc, 0);
-        assert_int_equal(o[i].version, 4);
+        assert_int_equal(o[i].version, latest_schema());
     }
-    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM schema_version"), 4);
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM schema_version"), latest_schema());
 }
 
 /* ---- crash in the middle of a multi-step change ---- */
@@ -1310,7 +1328,7 @@ static void test_store_urls(void **state)
     char path[512];
     snprintf(path, sizeof path, "sqlite:%s/url.db", tu_tmpdir());
     st = open_store(path);
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), latest_schema());
     assert_string_equal(rsp_store_last_error(st), "");
     rsp_store_close(st);
 
@@ -1329,6 +1347,219 @@ static void test_store_urls(void **state)
     assert_string_equal(out, "postgresql:");
 }
 
+/* ---- branch accept: acceptance runs, requirements and the gate ---- */
+
+static void mkrun(struct rsp_acceptance_run *r, const char *model, const char *tac, bool passed,
+                  const char *failed_step)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->model, sizeof r->model, "%s", model);
+    snprintf(r->tac, sizeof r->tac, "%s", tac);
+    snprintf(r->eum, sizeof r->eum, "89049032");
+    snprintf(r->svn, sizeof r->svn, "2.2.2");
+    snprintf(r->target, sizeof r->target, "pcsc");
+    r->started_at = 1700000000;
+    r->finished_at = 1700000012;
+    r->passed = passed;
+    snprintf(r->failed_step, sizeof r->failed_step, "%s", failed_step);
+    snprintf(r->summary, sizeof r->summary, "euicc-info=pass:0.010;download=%s:1.500",
+             passed ? "pass" : "fail");
+    memset(r->junit_sha256, 0x5a, sizeof r->junit_sha256);
+}
+
+struct run_list {
+    size_t n;
+    int64_t ids[16];
+};
+
+static int collect_run(void *arg, const struct rsp_acceptance_run *r)
+{
+    struct run_list *l = arg;
+    if (l->n < 16)
+        l->ids[l->n++] = r->id;
+    return 0;
+}
+
+static void test_acceptance_store(void **state)
+{
+    (void)state;
+    const char *url = db_url("accept.db");
+    struct rsp_store *st = open_store(url);
+    struct rsp_acceptance_run r, got;
+    assert_int_equal(rsp_store_acceptance_run_latest(st, "Phone X", &got), RSP_ENOTFOUND);
+
+    /* recorded with its audit record, ids in order */
+    mkrun(&r, "Phone X", "35290611", false, "enable");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "rspctl:t"), 0);
+    int64_t first = r.id;
+    assert_true(first >= 1);
+    mkrun(&r, "Phone X", "35290611", true, "");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "rspctl:t"), 0);
+    assert_int_equal(r.id, first + 1);
+    mkrun(&r, "", "86000000", false, "download");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "rspctl:t"), 0);
+
+    /* the latest by model name or by TAC, every field back */
+    assert_int_equal(rsp_store_acceptance_run_latest(st, "Phone X", &got), 0);
+    assert_int_equal(got.id, first + 1);
+    assert_true(got.passed);
+    assert_string_equal(got.tac, "35290611");
+    assert_string_equal(got.eum, "89049032");
+    assert_string_equal(got.svn, "2.2.2");
+    assert_string_equal(got.target, "pcsc");
+    assert_int_equal(got.started_at, 1700000000);
+    assert_int_equal(got.finished_at, 1700000012);
+    assert_string_equal(got.summary, "euicc-info=pass:0.010;download=pass:1.500");
+    tu_assert_hex(got.junit_sha256, 4, "5a5a5a5a");
+    assert_int_equal(rsp_store_acceptance_run_latest(st, "35290611", &got), 0);
+    assert_int_equal(got.id, first + 1);
+    assert_int_equal(rsp_store_acceptance_run_latest(st, "86000000", &got), 0);
+    assert_false(got.passed);
+    assert_string_equal(got.failed_step, "download");
+    assert_string_equal(got.model, "");
+
+    struct run_list l = {0};
+    assert_int_equal(rsp_store_acceptance_run_list(st, NULL, 0, collect_run, &l), 0);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.ids[0], first + 2); /* newest first */
+    assert_int_equal(l.ids[2], first);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(rsp_store_acceptance_run_list(st, "Phone X", 1, collect_run, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.ids[0], first + 1);
+
+    /* audited: one record per run, naming the outcome and the JUnit hash */
+    struct rsp_audit_entry a;
+    char key[32];
+    snprintf(key, sizeof key, "run:%lld", (long long)first);
+    assert_int_equal(rsp_store_audit_last(st, "acceptance", key, &a), 0);
+    assert_string_equal(a.to, "failed");
+    assert_string_equal(a.actor, "rspctl:t");
+    assert_non_null(strstr(a.reason, "failed_step=enable"));
+    assert_non_null(strstr(a.reason, "junit_sha256=5a5a5a5a"));
+    assert_non_null(strstr(a.reason, "model=Phone X"));
+
+    /* bad runs change nothing */
+    long long before = raw_query_ll(url, "SELECT count(*) FROM acceptance_run");
+    mkrun(&r, "", "", true, "");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), RSP_EINVAL); /* no model/TAC */
+    mkrun(&r, "Phone\nX", "", true, "");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), RSP_EINVAL);
+    mkrun(&r, "Phone X", "35A90611", true, "");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), RSP_EINVAL);
+    mkrun(&r, "Phone X", "", true, "enable"); /* passed with a failed step */
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), RSP_EINVAL);
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM acceptance_run"), before);
+
+    /* requirements: idempotent, audited only when they change */
+    bool req, changed;
+    assert_int_equal(rsp_store_acceptance_required(st, "campaign", "spring", &req), 0);
+    assert_false(req);
+    struct rsp_audit_head h0, h1;
+    assert_int_equal(rsp_store_audit_head(st, &h0), 0);
+    assert_int_equal(rsp_store_acceptance_require(st, "campaign", "spring", true, "t", &changed),
+                     0);
+    assert_true(changed);
+    assert_int_equal(rsp_store_acceptance_require(st, "campaign", "spring", true, "t", &changed),
+                     0);
+    assert_false(changed);
+    assert_int_equal(rsp_store_audit_head(st, &h1), 0);
+    assert_int_equal(h1.seq, h0.seq + 1);
+    assert_int_equal(rsp_store_audit_last(st, "acceptance-req", "campaign:spring", &a), 0);
+    assert_string_equal(a.to, "required");
+    assert_int_equal(rsp_store_acceptance_required(st, "campaign", "spring", &req), 0);
+    assert_true(req);
+    assert_int_equal(rsp_store_acceptance_required(st, "model", "spring", &req), 0);
+    assert_false(req); /* scopes are separate */
+    assert_int_equal(rsp_store_acceptance_require(st, "campaign", "spring", false, "t", &changed),
+                     0);
+    assert_true(changed);
+    assert_int_equal(rsp_store_acceptance_required(st, "campaign", "spring", &req), 0);
+    assert_false(req);
+    assert_int_equal(rsp_store_acceptance_require(st, "tenant", "x", true, "t", NULL), RSP_EINVAL);
+    assert_int_equal(rsp_store_acceptance_require(st, "model", "", true, "t", NULL), RSP_EINVAL);
+    assert_int_equal(rsp_store_acceptance_require(st, "model", "a\x01", true, "t", NULL),
+                     RSP_EINVAL);
+
+    /* the chain still verifies */
+    struct rsp_audit_verify_result vr;
+    assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &vr), 0);
+    assert_int_equal(vr.findings, 0);
+    rsp_store_close(st);
+}
+
+static void test_acceptance_gate(void **state)
+{
+    (void)state;
+    struct rsp_store *st = open_store(db_url("gate.db"));
+    char why[300];
+    struct rsp_acceptance_run r;
+
+    /* nothing marked: allowed */
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "Phone X", why, sizeof why), 0);
+    assert_non_null(strstr(why, "no acceptance requirement"));
+    assert_int_equal(rsp_acceptance_gate(st, NULL, NULL, why, sizeof why), 0);
+
+    /* campaign marked: the model's latest run decides; none yet */
+    assert_int_equal(rsp_store_acceptance_require(st, "campaign", "spring", true, "t", NULL), 0);
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "Phone X", why, sizeof why),
+                     RSP_ACCEPTANCE_REFUSED);
+    assert_string_equal(why, "campaign spring requires a passing acceptance run for model "
+                             "Phone X; none recorded");
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "", why, sizeof why),
+                     RSP_ACCEPTANCE_REFUSED);
+    assert_non_null(strstr(why, "no model given"));
+    assert_int_equal(rsp_acceptance_gate(st, "autumn", "Phone X", why, sizeof why), 0);
+
+    /* a failed run refuses, naming it and its step */
+    mkrun(&r, "Phone X", "35290611", false, "enable");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), 0);
+    char want[300];
+    snprintf(want, sizeof want,
+             "campaign spring requires a passing acceptance run for model Phone X; last run #%lld "
+             "failed at step 'enable'",
+             (long long)r.id);
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "Phone X", why, sizeof why),
+                     RSP_ACCEPTANCE_REFUSED);
+    assert_string_equal(why, want);
+    /* a passing run of another model does not help */
+    mkrun(&r, "Phone Y", "", true, "");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), 0);
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "Phone X", why, sizeof why),
+                     RSP_ACCEPTANCE_REFUSED);
+    /* the latest run decides: pass -> allowed (by name and by TAC), then fail -> refused */
+    mkrun(&r, "Phone X", "35290611", true, "");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), 0);
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "Phone X", why, sizeof why), 0);
+    assert_non_null(strstr(why, "passed"));
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "35290611", why, sizeof why), 0);
+    mkrun(&r, "Phone X", "35290611", false, "delete");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), 0);
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "Phone X", why, sizeof why),
+                     RSP_ACCEPTANCE_REFUSED);
+    assert_non_null(strstr(why, "failed at step 'delete'"));
+
+    /* a model mark applies to every campaign, and to none */
+    assert_int_equal(rsp_acceptance_gate(st, NULL, "Phone Y", why, sizeof why), 0);
+    assert_int_equal(rsp_store_acceptance_require(st, "model", "Phone Z", true, "t", NULL), 0);
+    assert_int_equal(rsp_acceptance_gate(st, "autumn", "Phone Z", why, sizeof why),
+                     RSP_ACCEPTANCE_REFUSED);
+    assert_string_equal(why, "device model Phone Z requires a passing acceptance run for model "
+                             "Phone Z; none recorded");
+    assert_int_equal(rsp_acceptance_gate(st, NULL, "Phone Z", why, sizeof why),
+                     RSP_ACCEPTANCE_REFUSED);
+    mkrun(&r, "Phone Z", "", true, "");
+    assert_int_equal(rsp_store_acceptance_run_add(st, &r, "t"), 0);
+    assert_int_equal(rsp_acceptance_gate(st, NULL, "Phone Z", why, sizeof why), 0);
+    /* unmarking the campaign lifts its requirement */
+    assert_int_equal(rsp_store_acceptance_require(st, "campaign", "spring", false, "t", NULL), 0);
+    assert_int_equal(rsp_acceptance_gate(st, "spring", "Phone X", why, sizeof why), 0);
+    /* NULL reason is allowed */
+    assert_int_equal(rsp_acceptance_gate(st, NULL, "Phone Z", NULL, 0), 0);
+    assert_int_equal(rsp_acceptance_gate(NULL, NULL, "Phone Z", why, sizeof why), RSP_EINVAL);
+    rsp_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     use_pg = argc > 1 && strcmp(argv[1], "pg") == 0;
@@ -1343,6 +1574,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_crash_consistency),
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_acceptance_store),
+        cmocka_unit_test(test_acceptance_gate),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_profile_table),
