@@ -307,3 +307,77 @@ const struct rsp_key_ops rsp_key_soft_ops = {
     .export_private_pem = soft_export_private_pem,
     .free = NULL,
 };
+
+/* --- external backend (HSM): private operations through the caller's callbacks ------------- */
+
+struct ext_state {
+    const struct rsp_key_external_ops *ops;
+    void *ctx;
+};
+
+static int ext_sign_hash(const struct rsp_key *k, const uint8_t hash[RSP_SHA256_LEN],
+                         uint8_t sig[RSP_ECDSA_SIG_LEN])
+{
+    const struct ext_state *e = k->backend;
+    return e->ops->sign_hash(e->ctx, hash, sig);
+}
+
+static int ext_ecdh(const struct rsp_key *k, EVP_PKEY *peer, uint8_t z[RSP_ECKA_Z_LEN])
+{
+    const struct ext_state *e = k->backend;
+    if (!e->ops->ecdh)
+        return RSP_EKEY;
+    struct rsp_key tmp = {.ops = NULL, .pkey = peer, .curve = k->curve, .backend = NULL};
+    uint8_t pt[RSP_EC_POINT_LEN];
+    int rc = rsp_key_point(&tmp, pt);
+    return rc ? rc : e->ops->ecdh(e->ctx, pt, z);
+}
+
+static void ext_free(struct rsp_key *k)
+{
+    struct ext_state *e = k->backend;
+    if (e && e->ops->free)
+        e->ops->free(e->ctx);
+    free(e);
+    k->backend = NULL;
+}
+
+static const struct rsp_key_ops ext_key_ops = {
+    .name = "external",
+    .sign_hash = ext_sign_hash,
+    .ecdh = ext_ecdh,
+    .export_private_pem = NULL,
+    .free = ext_free,
+};
+
+int rsp_key_from_external(enum rsp_curve curve, const uint8_t pub[RSP_EC_POINT_LEN],
+                          const struct rsp_key_external_ops *ops, void *ctx, struct rsp_key **out)
+{
+    if (!out || !pub || !ops || !ops->sign_hash)
+        return RSP_EINVAL;
+    *out = NULL;
+    struct ext_state *e = calloc(1, sizeof *e);
+    if (!e)
+        return RSP_ENOMEM;
+    struct rsp_key *k = NULL;
+    int rc = rsp_key_from_point(curve, pub, RSP_EC_POINT_LEN, &k);
+    if (rc) {
+        free(e);
+        return rc;
+    }
+    e->ops = ops;
+    e->ctx = ctx;
+    k->ops = &ext_key_ops;
+    k->backend = e;
+    *out = k;
+    return 0;
+}
+
+const char *rsp_key_backend(const struct rsp_key *k)
+{
+    if (!k || !k->ops)
+        return NULL;
+    if (k->ops == &ext_key_ops)
+        return ((const struct ext_state *)k->backend)->ops->name;
+    return k->ops->name;
+}
