@@ -286,7 +286,8 @@ int rsp_pkcs11_key_load(const char *uri_s, struct rsp_key **out, char *err, size
             continue;
         for (CK_ULONG i = 0; i < ns && !s; i++) {
             CK_TOKEN_INFO ti;
-            if (m->C_GetTokenInfo(slots[i], &ti) != CKR_OK || !p11_kit_uri_match_token_info(uri, &ti))
+            if (m->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+                !p11_kit_uri_match_token_info(uri, &ti))
                 continue;
             if (m->C_OpenSession(slots[i], CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK) {
                 s = CK_INVALID_HANDLE;
@@ -317,8 +318,7 @@ int rsp_pkcs11_key_load(const char *uri_s, struct rsp_key **out, char *err, size
     CK_ULONG n = 0, np = 0;
     if (find(k->mod, s, uri, CKO_PRIVATE_KEY, found, &n) != CKR_OK || n == 0) {
         fail(err, err_len, "no EC private key matches the URI%s",
-             had_pin ? "" 
-                 : " (no PIN given: private objects need a login)");
+             had_pin ? "" : " (no PIN given: private objects need a login)");
         rc = RSP_ENOTFOUND;
         goto done;
     }
