@@ -196,11 +196,31 @@ done:
     return ret;
 }
 
+/* DER prefixes of a SubjectPublicKeyInfo with a named curve and an uncompressed point (the form
+ * of every RSP certificate): SEQUENCE { SEQUENCE { id-ecPublicKey, curve OID }, BIT STRING 00 04
+ * X Y }. Only the 65-byte point follows. */
+static const uint8_t spki_p256[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48,
+                                    0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48,
+                                    0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+static const uint8_t spki_bp256[] = {0x30, 0x5A, 0x30, 0x14, 0x06, 0x07, 0x2A, 0x86, 0x48,
+                                     0xCE, 0x3D, 0x02, 0x01, 0x06, 0x09, 0x2B, 0x24, 0x03,
+                                     0x03, 0x02, 0x08, 0x01, 0x01, 0x07, 0x03, 0x42, 0x00};
+
 int rsp_key_from_spki(const uint8_t *der, size_t len, struct rsp_key **out)
 {
     if (!out || !der || len == 0)
         return RSP_EINVAL;
     *out = NULL;
+    /* Fast path for the two named-curve forms: the same key as the decoder below gives (the point
+     * is checked on the curve by rsp_key_from_point), without OpenSSL 3's decoder set-up, which
+     * costs more than an ECDSA verification. */
+    if (len == sizeof spki_p256 + RSP_EC_POINT_LEN && memcmp(der, spki_p256, sizeof spki_p256) == 0)
+        return rsp_key_from_point(RSP_CURVE_NIST_P256, der + sizeof spki_p256, RSP_EC_POINT_LEN,
+                                  out);
+    if (len == sizeof spki_bp256 + RSP_EC_POINT_LEN &&
+        memcmp(der, spki_bp256, sizeof spki_bp256) == 0)
+        return rsp_key_from_point(RSP_CURVE_BRAINPOOL_P256R1, der + sizeof spki_bp256,
+                                  RSP_EC_POINT_LEN, out);
     EVP_PKEY *pkey = NULL;
     OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(
         &pkey, "DER", "SubjectPublicKeyInfo", "EC", OSSL_KEYMGMT_SELECT_PUBLIC_KEY, NULL, NULL);
