@@ -2,7 +2,7 @@
  * stands for any store --db takes: a file path, sqlite:PATH or a postgresql:// URL.
  *
  *   rspctl audit keygen DIR [--force]
- *   rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem
+ *   rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem|PKCS11_URI
  *   rspctl audit verify (--db SMDP.sqlite | --archive FILE) [--pubkey AUDIT_PUB.pem]...
  *          [--expect SEQ:HASH]... [--chain-only] [--quiet]
  *   rspctl audit export --db SMDP.sqlite (--pubkey AUDIT_PUB.pem | --key AUDIT_KEY.pem)
@@ -207,9 +207,13 @@ static int cmd_checkpoint(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int r;
         if (rspctl_is_help(argv[i])) {
-            printf("usage: rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem\n"
-                   "\nSigns a checkpoint of the current chain head now (rsp-smdp signs them\n"
-                   "periodically; this one is for exports, tests and shutdown procedures).\n");
+            printf(
+                "usage: rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem|PKCS11_URI\n"
+                "\nSigns a checkpoint of the current chain head now (rsp-smdp signs them\n"
+                "periodically; this one is for exports, tests and shutdown procedures).\n"
+                "--key: a PEM file, or a pkcs11: URI naming the key in a token\n"
+                "(pkcs11:token=T;object=L;type=private?pin-source=file:PIN_FILE; see\n"
+                "rsp-smdp(8), HSM KEYS).\n");
             return 0;
         }
         if ((r = rspctl_opt_value(argc, argv, &i, "--db", &db)) ||
@@ -222,7 +226,8 @@ static int cmd_checkpoint(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!db || !keyf) {
-        fprintf(stderr, "usage: rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem\n");
+        fprintf(stderr,
+                "usage: rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem|PKCS11_URI\n");
         return EXIT_USAGE;
     }
     struct rsp_key *k = NULL;
