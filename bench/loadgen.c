@@ -954,7 +954,8 @@ static int cmd_run(int argc, char **argv)
                 err_count(&tot, ws[t].errs[k].name);
     }
     for (int f = 0; f < F_N; f++)
-        qsort(all[f].v, all[f].n, sizeof(double), cmp_double);
+        if (all[f].n)
+            qsort(all[f].v, all[f].n, sizeof(double), cmp_double);
     double srv_cpu = 0;
     long srv_rss0 = 0, srv_rss1 = 0;
     for (size_t p = 0; p < n_pids; p++) {
