@@ -2,9 +2,10 @@
  *
  *   loadgen inventory --db STORE --operator-key K.pem --operator ID --profile-type T --count N
  *                     [--iccid-base 18DIGITS] [--imsi-base 13DIGITS] [--batch B] [--threads T]
- *       Generates N test profiles with operator-signed manifests in memory, then verifies and
- *       imports them batch by batch (each batch one transaction, as `rspctl profiles import` does
- *       for its input) and reports generation and import rates separately.
+ *       Generates N test profiles with operator-signed manifests in memory, then verifies
+ *       (rsp_inventory_prepare on T threads) and imports them batch by batch (each batch one
+ *       transaction, as `rspctl profiles import` does for its input; batch k is stored while
+ *       batch k+1 is verified) and reports generation and import times separately.
  *   loadgen orders --smdp HOST:PORT --ca CI.pem --token TOKEN --operator ID --profile-type T
  *                  --count N -o CODES [--threads T]
  *       ES2+ DownloadOrder + ConfirmOrder(releaseFlag) per profile over HTTPS keep-alive; writes
@@ -242,10 +243,128 @@ static void *inv_prepare_thread(void *arg)
     return NULL;
 }
 
+/* One batch of generated profiles and their import items. */
+struct inv_batch {
+    size_t n;
+    struct rsp_buf *pkgs, *mans;
+    struct rsp_store_import_item *items;
+    char (*reasons)[320];
+    struct inv_job jobs[64];
+    pthread_t th[64];
+    long threads;
+};
+
+struct inv_gen {
+    const char *iccid_base, *imsi_base, *ptype, *op;
+    const struct rsp_key *key, *pub;
+};
+
+static void inv_batch_alloc(struct inv_batch *b, size_t cap)
+{
+    memset(b, 0, sizeof *b);
+    b->pkgs = calloc(cap, sizeof *b->pkgs);
+    b->mans = calloc(cap, sizeof *b->mans);
+    b->items = calloc(cap, sizeof *b->items);
+    b->reasons = calloc(cap, sizeof *b->reasons);
+    if (!b->pkgs || !b->mans || !b->items || !b->reasons)
+        die("%s", "out of memory");
+}
+
+static void inv_batch_free(struct inv_batch *b, size_t cap)
+{
+    for (size_t i = 0; i < cap; i++) {
+        rsp_buf_free(&b->pkgs[i]);
+        rsp_buf_free(&b->mans[i]);
+    }
+    free(b->pkgs);
+    free(b->mans);
+    free(b->items);
+    free(b->reasons);
+}
+
+/* Profiles first .. first+n-1: ICCID = base (the last 12 of its 18 digits replaced by the counter)
+ * + Luhn digit; IMSI = base with its last 9 digits replaced by the counter. */
+static void inv_generate(const struct inv_gen *g, struct inv_batch *b, long first, size_t n)
+{
+    unsigned long long base = strtoull(g->iccid_base + 6, NULL, 10);
+    size_t imsi_len = strlen(g->imsi_base);
+    b->n = n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned long long k = base + (unsigned long long)(first + (long)i);
+        char iccid[40], imsi[48], tail[24];
+        snprintf(iccid, sizeof iccid, "%.6s%012llu", g->iccid_base, k % 1000000000000ULL);
+        int sum = 0;
+        for (int d = 17, dbl = 1; d >= 0; d--, dbl = !dbl) {
+            int x = iccid[d] - '0';
+            if (dbl && (x *= 2) > 9)
+                x -= 9;
+            sum += x;
+        }
+        iccid[18] = (char)('0' + (10 - sum % 10) % 10);
+        iccid[19] = 0;
+        snprintf(tail, sizeof tail, "%09llu", k % 1000000000ULL);
+        snprintf(imsi, sizeof imsi, "%.*s%s", (int)(imsi_len - (imsi_len > 9 ? 9 : imsi_len)),
+                 g->imsi_base, tail + (imsi_len > 9 ? 0 : 9 - imsi_len));
+        struct rsp_saip_gen_params gp;
+        memset(&gp, 0, sizeof gp);
+        gp.iccid = iccid;
+        gp.imsi = imsi;
+        gp.spn = "loadgen";
+        gp.profile_type = g->ptype;
+        memset(gp.ki, 0x11, sizeof gp.ki); /* test profiles: fixed test K/OPc */
+        memset(gp.opc, 0x22, sizeof gp.opc);
+        rsp_buf_reset(&b->pkgs[i]);
+        rsp_buf_reset(&b->mans[i]);
+        struct rsp_manifest m;
+        if (rsp_saip_generate(&gp, &b->pkgs[i]) ||
+            rsp_manifest_from_package(b->pkgs[i].data, b->pkgs[i].len, &m))
+            die("cannot generate profile %s", iccid);
+        snprintf(m.operator_id, sizeof m.operator_id, "%s", g->op);
+        snprintf(m.profile_type, sizeof m.profile_type, "%s", g->ptype);
+        snprintf(m.name, sizeof m.name, "%s %s", g->ptype, iccid + 10);
+        m.pclass = RSP_PROFILE_CLASS_OPERATIONAL;
+        if (rsp_manifest_sign(&m, g->key) || rsp_manifest_encode(&m, &b->mans[i]))
+            die("cannot sign the manifest of %s", iccid);
+    }
+}
+
+/* Starts verifying a batch on its threads (rsp_inventory_prepare, as rspctl profiles import). */
+static void inv_verify_start(const struct inv_gen *g, struct inv_batch *b, long threads)
+{
+    memset(b->items, 0, b->n * sizeof *b->items);
+    size_t per = (b->n + (size_t)threads - 1) / (size_t)threads;
+    b->threads = threads;
+    for (long t = 0; t < threads; t++) {
+        size_t from = (size_t)t * per < b->n ? (size_t)t * per : b->n;
+        size_t to = (size_t)(t + 1) * per < b->n ? (size_t)(t + 1) * per : b->n;
+        b->jobs[t] = (struct inv_job){.items = b->items,
+                                      .pkgs = b->pkgs,
+                                      .mans = b->mans,
+                                      .reasons = b->reasons,
+                                      .from = from,
+                                      .to = to,
+                                      .pub = g->pub,
+                                      .op = g->op};
+        if (pthread_create(&b->th[t], NULL, inv_prepare_thread, &b->jobs[t]))
+            die("%s", "pthread_create failed");
+    }
+}
+
+static void inv_verify_join(struct inv_batch *b)
+{
+    for (long t = 0; t < b->threads; t++) {
+        pthread_join(b->th[t], NULL);
+        if (b->jobs[t].rc)
+            die("verification failed: %s", rsp_strerror(b->jobs[t].rc));
+    }
+    b->threads = 0;
+}
+
 static int cmd_inventory(int argc, char **argv)
 {
-    const char *db = NULL, *keyp = NULL, *op = NULL, *ptype = "loadgen";
-    const char *iccid_base = "894400000000000000", *imsi_base = "0010100000000";
+    const char *db = NULL, *keyp = NULL;
+    struct inv_gen g = {
+        .ptype = "loadgen", .iccid_base = "894400000000000000", .imsi_base = "0010100000000"};
     long count = 0, batch = 10000, threads = 2;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -256,9 +375,9 @@ static int cmd_inventory(int argc, char **argv)
         else if (!strcmp(a, "--operator-key"))
             keyp = v;
         else if (!strcmp(a, "--operator"))
-            op = v;
+            g.op = v;
         else if (!strcmp(a, "--profile-type"))
-            ptype = v;
+            g.ptype = v;
         else if (!strcmp(a, "--count"))
             count = atol(v);
         else if (!strcmp(a, "--batch"))
@@ -266,15 +385,15 @@ static int cmd_inventory(int argc, char **argv)
         else if (!strcmp(a, "--threads"))
             threads = atol(v);
         else if (!strcmp(a, "--iccid-base"))
-            iccid_base = v;
+            g.iccid_base = v;
         else if (!strcmp(a, "--imsi-base"))
-            imsi_base = v;
+            g.imsi_base = v;
         else
             die("unknown option %s", a);
         i++;
     }
-    if (!db || !keyp || !op || count <= 0 || batch <= 0 || threads < 1 || threads > 64 ||
-        strlen(iccid_base) != 18 || strlen(imsi_base) < 6 || strlen(imsi_base) > 15)
+    if (!db || !keyp || !g.op || count <= 0 || batch <= 0 || threads < 1 || threads > 64 ||
+        strlen(g.iccid_base) != 18 || strlen(g.imsi_base) < 6 || strlen(g.imsi_base) > 15)
         die("%s", "usage: loadgen inventory --db STORE --operator-key K.pem --operator ID "
                   "--count N [--profile-type T] [--batch B] [--threads T] [--iccid-base 18 "
                   "digits] [--imsi-base 6-15 digits]");
@@ -285,115 +404,69 @@ static int cmd_inventory(int argc, char **argv)
         rsp_key_point(key, pt) || rsp_key_from_point(rsp_key_curve(key), pt, sizeof pt, &pub))
         die("%s: not an EC private key", keyp);
     rsp_buf_free_secure(&kb);
+    g.key = key;
+    g.pub = pub;
     struct rsp_store *st = NULL;
     char why[256];
     if (rsp_store_open_url(db, &st, why, sizeof why))
         die("cannot open the store: %s", why);
-    /* ICCID = base (18 digits, the last digits replaced by the counter) + Luhn digit. */
-    unsigned long long base = strtoull(iccid_base + 6, NULL, 10);
-    size_t imsi_len = strlen(imsi_base);
-    struct rsp_buf *pkgs = calloc((size_t)batch, sizeof *pkgs);
-    struct rsp_buf *mans = calloc((size_t)batch, sizeof *mans);
-    struct rsp_store_import_item *items = calloc((size_t)batch, sizeof *items);
-    char(*reasons)[320] = calloc((size_t)batch, sizeof *reasons);
-    if (!pkgs || !mans || !items || !reasons)
-        die("%s", "out of memory");
-    double gen_s = 0, prep_s = 0, store_s = 0;
-    long done = 0, imported = 0, refused = 0;
-    while (done < count) {
-        size_t n = (size_t)(count - done < batch ? count - done : batch);
-        double t0 = mono();
-        for (size_t i = 0; i < n; i++) {
-            unsigned long long k = base + (unsigned long long)(done + (long)i);
-            char iccid[40], imsi[48], tail[24];
-            snprintf(iccid, sizeof iccid, "%.6s%012llu", iccid_base, k % 1000000000000ULL);
-            /* Luhn check digit */
-            int sum = 0;
-            for (int d = 17, dbl = 1; d >= 0; d--, dbl = !dbl) {
-                int x = iccid[d] - '0';
-                if (dbl && (x *= 2) > 9)
-                    x -= 9;
-                sum += x;
-            }
-            iccid[18] = (char)('0' + (10 - sum % 10) % 10);
-            iccid[19] = 0;
-            snprintf(tail, sizeof tail, "%09llu", k % 1000000000ULL);
-            snprintf(imsi, sizeof imsi, "%.*s%s", (int)(imsi_len - (imsi_len > 9 ? 9 : imsi_len)),
-                     imsi_base, tail + (imsi_len > 9 ? 0 : 9 - imsi_len));
-            struct rsp_saip_gen_params gp;
-            memset(&gp, 0, sizeof gp);
-            gp.iccid = iccid;
-            gp.imsi = imsi;
-            gp.spn = "loadgen";
-            gp.profile_type = ptype;
-            memset(gp.ki, 0x11, sizeof gp.ki); /* test profiles: fixed test K/OPc */
-            memset(gp.opc, 0x22, sizeof gp.opc);
-            rsp_buf_reset(&pkgs[i]);
-            rsp_buf_reset(&mans[i]);
-            struct rsp_manifest m;
-            if (rsp_saip_generate(&gp, &pkgs[i]) ||
-                rsp_manifest_from_package(pkgs[i].data, pkgs[i].len, &m))
-                die("cannot generate profile %s", iccid);
-            snprintf(m.operator_id, sizeof m.operator_id, "%s", op);
-            snprintf(m.profile_type, sizeof m.profile_type, "%s", ptype);
-            snprintf(m.name, sizeof m.name, "%s %s", ptype, iccid + 10);
-            m.pclass = RSP_PROFILE_CLASS_OPERATIONAL;
-            if (rsp_manifest_sign(&m, key) || rsp_manifest_encode(&m, &mans[i]))
-                die("cannot sign the manifest of %s", iccid);
+    /* Two batches: while the store takes batch k (this thread, one transaction), the threads
+     * verify batch k+1. Generation is timed apart and never overlaps the import. */
+    struct inv_batch bb[2];
+    inv_batch_alloc(&bb[0], (size_t)batch);
+    inv_batch_alloc(&bb[1], (size_t)batch);
+    double gen_s = 0, verify_s = 0, store_s = 0, import_s = 0;
+    long generated = 0, imported = 0, refused = 0;
+    double t0 = mono();
+    size_t n0 = (size_t)(count < batch ? count : batch);
+    inv_generate(&g, &bb[0], 0, n0);
+    generated = (long)n0;
+    double t1 = mono();
+    gen_s += t1 - t0;
+    inv_verify_start(&g, &bb[0], threads);
+    inv_verify_join(&bb[0]);
+    double t2 = mono();
+    verify_s += t2 - t1;
+    import_s += t2 - t1;
+    for (int cur = 0; bb[cur].n > 0; cur ^= 1) {
+        struct inv_batch *b = &bb[cur], *nx = &bb[cur ^ 1];
+        nx->n = 0;
+        if (generated < count) {
+            size_t n = (size_t)(count - generated < batch ? count - generated : batch);
+            double ta = mono();
+            inv_generate(&g, nx, generated, n);
+            generated += (long)n;
+            gen_s += mono() - ta;
         }
-        double t1 = mono();
-        memset(items, 0, n * sizeof *items);
-        struct inv_job jobs[64];
-        pthread_t th[64];
-        size_t per = (n + (size_t)threads - 1) / (size_t)threads;
-        for (long t = 0; t < threads; t++) {
-            jobs[t] = (struct inv_job){.items = items,
-                                       .pkgs = pkgs,
-                                       .mans = mans,
-                                       .reasons = reasons,
-                                       .from = (size_t)t * per < n ? (size_t)t * per : n,
-                                       .to = (size_t)(t + 1) * per < n ? (size_t)(t + 1) * per : n,
-                                       .pub = pub,
-                                       .op = op};
-            if (pthread_create(&th[t], NULL, inv_prepare_thread, &jobs[t]))
-                die("%s", "pthread_create failed");
-        }
-        for (long t = 0; t < threads; t++) {
-            pthread_join(th[t], NULL);
-            if (jobs[t].rc)
-                die("verification failed: %s", rsp_strerror(jobs[t].rc));
-        }
-        double t2 = mono();
-        int e = rsp_store_profile_import(st, items, n, "loadgen");
+        double ta = mono();
+        if (nx->n)
+            inv_verify_start(&g, nx, threads);
+        int e = rsp_store_profile_import(st, b->items, b->n, "loadgen");
         if (e)
             die("import failed: %s", rsp_store_last_error(st));
-        double t3 = mono();
-        for (size_t i = 0; i < n; i++) {
-            if (items[i].result == 0)
+        double tb = mono();
+        store_s += tb - ta;
+        if (nx->n)
+            inv_verify_join(nx);
+        double tc = mono();
+        verify_s += nx->n ? tc - ta : 0;
+        import_s += tc - ta;
+        for (size_t i = 0; i < b->n; i++) {
+            if (b->items[i].result == 0)
                 imported++;
-            else if (items[i].result != RSP_STORE_IMPORT_PRESENT)
+            else if (b->items[i].result != RSP_STORE_IMPORT_PRESENT)
                 refused++;
         }
-        gen_s += t1 - t0;
-        prep_s += t2 - t1;
-        store_s += t3 - t2;
-        done += (long)n;
+        b->n = 0;
     }
-    double imp = prep_s + store_s;
     printf("{\"profiles\":%ld,\"imported\":%ld,\"refused\":%ld,\"batch\":%ld,\"threads\":%ld,"
            "\"backend\":\"%s\",\"generate_s\":%.3f,\"verify_s\":%.3f,\"store_s\":%.3f,"
            "\"import_s\":%.3f,\"import_per_s\":%.0f,\"store_per_s\":%.0f}\n",
-           count, imported, refused, batch, threads, rsp_store_url_backend(db), gen_s, prep_s,
-           store_s, imp, imp > 0 ? (double)count / imp : 0,
+           count, imported, refused, batch, threads, rsp_store_url_backend(db), gen_s, verify_s,
+           store_s, import_s, import_s > 0 ? (double)count / import_s : 0,
            store_s > 0 ? (double)count / store_s : 0);
-    for (long i = 0; i < batch; i++) {
-        rsp_buf_free(&pkgs[i]);
-        rsp_buf_free(&mans[i]);
-    }
-    free(pkgs);
-    free(mans);
-    free(items);
-    free(reasons);
+    inv_batch_free(&bb[0], (size_t)batch);
+    inv_batch_free(&bb[1], (size_t)batch);
     rsp_store_close(st);
     rsp_key_free(key);
     rsp_key_free(pub);
