@@ -1146,10 +1146,11 @@ static int pipe_result(struct pg_store *s, PGresult **out)
     return 0;
 }
 
-/* Syncs, and after a failure drains the pipeline to its sync point; leaves pipeline mode. */
-static int pipe_end(struct pg_store *s, int rc)
+/* After a failure: syncs unless the sync point was sent already, drains the pipeline to it and
+ * leaves pipeline mode. */
+static int pipe_end(struct pg_store *s, int rc, bool synced)
 {
-    if (rc == 0 && !PQpipelineSync(s->conn))
+    if (!synced && !PQpipelineSync(s->conn) && rc == 0)
         rc = RSP_EIO;
     for (int guard = 0; PQstatus(s->conn) == CONNECTION_OK && guard < 4 * PIPE_CHUNK + 8; guard++) {
         PGresult *r = PQgetResult(s->conn);
@@ -1196,8 +1197,12 @@ static int pipe_run(struct pg_store *s, enum stmt_id id, size_t count, pipe_buil
             else if (b == 0 && (rc = pipe_send(s, id, &q)) == 0)
                 sent[m++] = k;
         }
-        if (rc == 0 && !PQpipelineSync(s->conn))
-            rc = RSP_EIO;
+        bool synced = false;
+        if (rc == 0) {
+            synced = PQpipelineSync(s->conn) == 1;
+            if (!synced)
+                rc = RSP_EIO;
+        }
         for (size_t i = 0; rc == 0 && i < m; i++) {
             PGresult *r;
             if ((rc = pipe_result(s, &r)) == 0) {
@@ -1214,7 +1219,7 @@ static int pipe_run(struct pg_store *s, enum stmt_id id, size_t count, pipe_buil
             if (!PQexitPipelineMode(s->conn))
                 rc = RSP_EIO;
         } else {
-            pipe_end(s, rc);
+            pipe_end(s, rc, synced);
         }
     }
     if (rc == RSP_EIO && PQstatus(s->conn) != CONNECTION_OK)
