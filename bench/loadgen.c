@@ -366,7 +366,7 @@ static int cmd_inventory(int argc, char **argv)
     struct inv_gen g = {
         .ptype = "loadgen", .iccid_base = "894400000000000000", .imsi_base = "0010100000000"};
     long count = 0, batch = 10000, threads = 2;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* OPTION VALUE pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             die("%s needs a value", a);
@@ -390,7 +390,6 @@ static int cmd_inventory(int argc, char **argv)
             g.imsi_base = v;
         else
             die("unknown option %s", a);
-        i++;
     }
     if (!db || !keyp || !g.op || count <= 0 || batch <= 0 || threads < 1 || threads > 64 ||
         strlen(g.iccid_base) != 18 || strlen(g.imsi_base) < 6 || strlen(g.imsi_base) > 15)
@@ -573,7 +572,7 @@ static int cmd_orders(int argc, char **argv)
     struct orders_ctx o = {.ptype = "loadgen"};
     const char *smdp = NULL, *outp = NULL;
     long threads = 4;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* OPTION VALUE pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             die("%s needs a value", a);
@@ -595,7 +594,6 @@ static int cmd_orders(int argc, char **argv)
             outp = v;
         else
             die("unknown option %s", a);
-        i++;
     }
     if (!smdp || !o.ca || !o.token || !o.op || !outp || o.count <= 0 || threads < 1 ||
         threads > MAX_THREADS)
@@ -927,7 +925,7 @@ static int cmd_run(int argc, char **argv)
     long threads = 8, count = -1, floor_iters = 1000, hold = 0;
     int pids[MAX_PIDS];
     size_t n_pids = 0;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* OPTION VALUE pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             die("%s needs a value", a);
@@ -964,7 +962,6 @@ static int cmd_run(int argc, char **argv)
             pids[n_pids++] = atoi(v);
         } else
             die("unknown option %s", a);
-        i++;
     }
     if (!cfg.n_servers || !cfg.ca || !cfg.pki || !codes || threads < 1 || threads > MAX_THREADS ||
         floor_iters < 10)
