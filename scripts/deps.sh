@@ -11,6 +11,7 @@ PKGS=(
   libqrencode-dev libpng-dev zbar-tools
   libpq-dev postgresql
   libxml2-utils
+  softhsm2 libp11-kit-dev
 )
 
 missing=()

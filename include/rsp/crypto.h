@@ -2,8 +2,9 @@
  * BSP (ex-SCP03t) segment protection of SGP.22 section 2.6.4 / 5.5. Both NIST P-256 and
  * brainpoolP256r1.
  *
- * Keys are opaque handles (struct rsp_key) so that a private key may live in an HSM (PKCS#11)
- * later: callers only sign, derive and export public points through this API.
+ * Keys are opaque handles (struct rsp_key) so that a private key may live in an HSM (PKCS#11,
+ * rsp_key_from_external below; src/hsm implements it): callers only sign, derive and export
+ * public points through this API.
  */
 #ifndef RSP_CRYPTO_H
 #define RSP_CRYPTO_H
@@ -57,6 +58,23 @@ int rsp_key_point(const struct rsp_key *k, uint8_t out[RSP_EC_POINT_LEN]);
  * rsp_buf_free_secure). RSP_EKEY for a public-only key, RSP_ESTATE for keys held in an HSM. */
 int rsp_key_export_private_pem(const struct rsp_key *k, struct rsp_buf *out);
 int rsp_key_export_public_pem(const struct rsp_key *k, struct rsp_buf *out);
+
+/* A private key held outside this process (an HSM through PKCS#11, src/hsm): the public point
+ * is known here, the private operations are callbacks. `sign_hash` signs a SHA-256 digest and
+ * writes TR-03111 r||s; `ecdh` (may be NULL: such a key cannot do ECKA, RSP_EKEY) writes the
+ * x-coordinate of priv * peer for an uncompressed peer point; `free` (may be NULL) releases ctx
+ * when the key is freed. The key cannot be exported (RSP_ESTATE). On failure ctx is not freed. */
+struct rsp_key_external_ops {
+    const char *name;
+    int (*sign_hash)(void *ctx, const uint8_t hash[RSP_SHA256_LEN], uint8_t sig[RSP_ECDSA_SIG_LEN]);
+    int (*ecdh)(void *ctx, const uint8_t peer_pt[RSP_EC_POINT_LEN], uint8_t z[RSP_ECKA_Z_LEN]);
+    void (*free)(void *ctx);
+};
+int rsp_key_from_external(enum rsp_curve curve, const uint8_t pub[RSP_EC_POINT_LEN],
+                          const struct rsp_key_external_ops *ops, void *ctx, struct rsp_key **out);
+/* The backend name: "openssl" for keys held in memory, the external ops' name otherwise, NULL for
+ * a public-only key. */
+const char *rsp_key_backend(const struct rsp_key *k);
 
 /* --- ECDSA (SHA-256) --------------------------------------------------------------------- */
 /* Signs SHA-256(msg) and writes the TR-03111 r||s form; RSP_EKEY for a public-only key. */

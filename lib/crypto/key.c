@@ -196,11 +196,31 @@ done:
     return ret;
 }
 
+/* DER prefixes of a SubjectPublicKeyInfo with a named curve and an uncompressed point (the form
+ * of every RSP certificate): SEQUENCE { SEQUENCE { id-ecPublicKey, curve OID }, BIT STRING 00 04
+ * X Y }. Only the 65-byte point follows. */
+static const uint8_t spki_p256[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48,
+                                    0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48,
+                                    0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+static const uint8_t spki_bp256[] = {0x30, 0x5A, 0x30, 0x14, 0x06, 0x07, 0x2A, 0x86, 0x48,
+                                     0xCE, 0x3D, 0x02, 0x01, 0x06, 0x09, 0x2B, 0x24, 0x03,
+                                     0x03, 0x02, 0x08, 0x01, 0x01, 0x07, 0x03, 0x42, 0x00};
+
 int rsp_key_from_spki(const uint8_t *der, size_t len, struct rsp_key **out)
 {
     if (!out || !der || len == 0)
         return RSP_EINVAL;
     *out = NULL;
+    /* Fast path for the two named-curve forms: the same key as the decoder below gives (the point
+     * is checked on the curve by rsp_key_from_point), without OpenSSL 3's decoder set-up, which
+     * costs more than an ECDSA verification. */
+    if (len == sizeof spki_p256 + RSP_EC_POINT_LEN && memcmp(der, spki_p256, sizeof spki_p256) == 0)
+        return rsp_key_from_point(RSP_CURVE_NIST_P256, der + sizeof spki_p256, RSP_EC_POINT_LEN,
+                                  out);
+    if (len == sizeof spki_bp256 + RSP_EC_POINT_LEN &&
+        memcmp(der, spki_bp256, sizeof spki_bp256) == 0)
+        return rsp_key_from_point(RSP_CURVE_BRAINPOOL_P256R1, der + sizeof spki_bp256,
+                                  RSP_EC_POINT_LEN, out);
     EVP_PKEY *pkey = NULL;
     OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(
         &pkey, "DER", "SubjectPublicKeyInfo", "EC", OSSL_KEYMGMT_SELECT_PUBLIC_KEY, NULL, NULL);
@@ -307,3 +327,77 @@ const struct rsp_key_ops rsp_key_soft_ops = {
     .export_private_pem = soft_export_private_pem,
     .free = NULL,
 };
+
+/* --- external backend (HSM): private operations through the caller's callbacks ------------- */
+
+struct ext_state {
+    const struct rsp_key_external_ops *ops;
+    void *ctx;
+};
+
+static int ext_sign_hash(const struct rsp_key *k, const uint8_t hash[RSP_SHA256_LEN],
+                         uint8_t sig[RSP_ECDSA_SIG_LEN])
+{
+    const struct ext_state *e = k->backend;
+    return e->ops->sign_hash(e->ctx, hash, sig);
+}
+
+static int ext_ecdh(const struct rsp_key *k, EVP_PKEY *peer, uint8_t z[RSP_ECKA_Z_LEN])
+{
+    const struct ext_state *e = k->backend;
+    if (!e->ops->ecdh)
+        return RSP_EKEY;
+    struct rsp_key tmp = {.ops = NULL, .pkey = peer, .curve = k->curve, .backend = NULL};
+    uint8_t pt[RSP_EC_POINT_LEN];
+    int rc = rsp_key_point(&tmp, pt);
+    return rc ? rc : e->ops->ecdh(e->ctx, pt, z);
+}
+
+static void ext_free(struct rsp_key *k)
+{
+    struct ext_state *e = k->backend;
+    if (e && e->ops->free)
+        e->ops->free(e->ctx);
+    free(e);
+    k->backend = NULL;
+}
+
+static const struct rsp_key_ops ext_key_ops = {
+    .name = "external",
+    .sign_hash = ext_sign_hash,
+    .ecdh = ext_ecdh,
+    .export_private_pem = NULL,
+    .free = ext_free,
+};
+
+int rsp_key_from_external(enum rsp_curve curve, const uint8_t pub[RSP_EC_POINT_LEN],
+                          const struct rsp_key_external_ops *ops, void *ctx, struct rsp_key **out)
+{
+    if (!out || !pub || !ops || !ops->sign_hash)
+        return RSP_EINVAL;
+    *out = NULL;
+    struct ext_state *e = calloc(1, sizeof *e);
+    if (!e)
+        return RSP_ENOMEM;
+    struct rsp_key *k = NULL;
+    int rc = rsp_key_from_point(curve, pub, RSP_EC_POINT_LEN, &k);
+    if (rc) {
+        free(e);
+        return rc;
+    }
+    e->ops = ops;
+    e->ctx = ctx;
+    k->ops = &ext_key_ops;
+    k->backend = e;
+    *out = k;
+    return 0;
+}
+
+const char *rsp_key_backend(const struct rsp_key *k)
+{
+    if (!k || !k->ops)
+        return NULL;
+    if (k->ops == &ext_key_ops)
+        return ((const struct ext_state *)k->backend)->ops->name;
+    return k->ops->name;
+}

@@ -35,6 +35,7 @@
 #include "rsp/es9p.h"
 #include "rsp/es9p_json.h"
 #include "rsp/http_server.h"
+#include "rsp/pkcs11.h"
 #include "rsp/store.h"
 
 #define DEFAULT_CONFIG "/etc/rspkit/rsp-smdp.conf"
@@ -101,9 +102,9 @@ static const struct cfg_key cfg_keys[] = {
     K("tls_key", T_STR, tls_key, "PEM: DPtls private key"),
     K("tls_priorities", T_STR, tls_priorities, "GnuTLS priority string (built-in default)"),
     K("dpauth_cert", T_STR, dpauth_cert, "CERT.DPauth.SIG (PEM or DER)"),
-    K("dpauth_key", T_STR, dpauth_key, "SK.DPauth.SIG (PEM)"),
+    K("dpauth_key", T_STR, dpauth_key, "SK.DPauth.SIG (PEM file, or a pkcs11: URI)"),
     K("dppb_cert", T_STR, dppb_cert, "CERT.DPpb.SIG (PEM or DER)"),
-    K("dppb_key", T_STR, dppb_key, "SK.DPpb.SIG (PEM)"),
+    K("dppb_key", T_STR, dppb_key, "SK.DPpb.SIG (PEM file, or a pkcs11: URI)"),
     K("ci_certs", T_STR, ci_certs, "comma-separated CI certificate files"),
     K("db_path", T_STR, db_path, "SQLite database file (when database is not set)"),
     K("database", T_STR, database,
@@ -127,7 +128,8 @@ static const struct cfg_key cfg_keys[] = {
     K("notify_max_delay", T_UINT, notify_max_delay, "largest retry delay in seconds (3600)"),
     K("notify_poll_ms", T_UINT, notify_poll_ms, "outbox poll interval in milliseconds (1000)"),
     K("audit_key", T_STR, audit_key,
-      "PEM: P-256 private key signing audit checkpoints (none: no checkpoints)"),
+      "PEM file or pkcs11: URI: P-256 private key signing audit checkpoints\n"
+      "                      (none: no checkpoints)"),
     K("audit_checkpoint_records", T_UINT, audit_checkpoint_records,
       "sign a checkpoint once this many audit records accumulated (1000; 0 = off)"),
     K("audit_checkpoint_interval", T_UINT, audit_checkpoint_interval,
@@ -301,6 +303,8 @@ static int check_readable(const char *key, const char *path, bool required)
             fprintf(stderr, "rsp-smdp: %s is required\n", key);
         return required ? -1 : 0;
     }
+    if (rsp_pkcs11_is_uri(path))
+        return 0; /* checked when the key is loaded */
     if (access(path, R_OK) != 0) {
         fprintf(stderr, "rsp-smdp: %s: cannot read %s: %s\n", key, path, strerror(errno));
         return -1;
@@ -418,6 +422,15 @@ static int load_cert(const char *key, const char *path, struct rsp_cert **out)
 
 static int load_key(const char *key, const char *path, struct rsp_key **out)
 {
+    if (rsp_pkcs11_is_uri(path)) { /* a key in an HSM (rsp/pkcs11.h) */
+        char why[256], shown[PATH_MAX];
+        int rc = rsp_pkcs11_key_load(path, out, why, sizeof why);
+        if (rc) {
+            rsp_pkcs11_uri_redact(path, shown, sizeof shown);
+            fprintf(stderr, "rsp-smdp: %s: %s: %s (%s)\n", key, shown, rsp_strerror(rc), why);
+        }
+        return rc ? -1 : 0;
+    }
     struct rsp_buf b = RSP_BUF_INIT;
     int rc = read_all(key, path, &b);
     if (rc == 0 && (rc = rsp_key_from_private(b.data, b.len, out)) != 0)
@@ -534,8 +547,10 @@ static int audit_load(const struct config *cfg, struct audit_state *a)
         if (load_key("audit_key", cfg->audit_key, &a->key))
             return -1;
         if (rsp_key_curve(a->key) != RSP_CURVE_NIST_P256) {
+            char shown[PATH_MAX];
+            rsp_pkcs11_uri_redact(cfg->audit_key, shown, sizeof shown);
             fprintf(stderr, "rsp-smdp: audit_key: %s is not a P-256 key (ECDSA P-256 only)\n",
-                    cfg->audit_key);
+                    shown);
             return -1;
         }
         if (rsp_audit_key_id(a->key, a->key_id))
@@ -590,6 +605,10 @@ static int config_fingerprint(const struct config *c, const struct audit_state *
             if (p == c->database) { /* a password in the URL must not feed the fingerprint */
                 char shown[sizeof c->database];
                 rsp_store_url_redact(p, shown, sizeof shown);
+                snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, shown);
+            } else if (rsp_pkcs11_is_uri(p)) { /* nor a PIN in a PKCS#11 URI */
+                char shown[PATH_MAX];
+                rsp_pkcs11_uri_redact(p, shown, sizeof shown);
                 snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, shown);
             } else {
                 snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, p);

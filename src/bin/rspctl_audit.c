@@ -2,7 +2,7 @@
  * stands for any store --db takes: a file path, sqlite:PATH or a postgresql:// URL.
  *
  *   rspctl audit keygen DIR [--force]
- *   rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem
+ *   rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem|PKCS11_URI
  *   rspctl audit verify (--db SMDP.sqlite | --archive FILE) [--pubkey AUDIT_PUB.pem]...
  *          [--expect SEQ:HASH]... [--chain-only] [--quiet]
  *   rspctl audit export --db SMDP.sqlite (--pubkey AUDIT_PUB.pem | --key AUDIT_KEY.pem)
@@ -24,6 +24,7 @@
 #include "rsp/audit.h"
 #include "rsp/audit_archive.h"
 #include "rsp/err.h"
+#include "rsp/pkcs11.h"
 #include "rsp/store.h"
 
 #include "rspctl.h"
@@ -67,18 +68,26 @@ static int open_db(const char *cmd, const char *db, struct rsp_store **st)
     return 0;
 }
 
+/* A PEM file or a PKCS#11 URI (rsp/pkcs11.h: the key stays in the token). */
 static int load_private(const char *cmd, const char *path, struct rsp_key **k)
 {
-    struct rsp_buf b = RSP_BUF_INIT;
-    int rc = rspctl_read_file(path, &b);
-    if (rc == 0)
-        rc = rsp_key_from_private(b.data, b.len, k);
-    rsp_buf_free_secure(&b);
+    char why[256] = "", shown[1024];
+    int rc;
+    if (rsp_pkcs11_is_uri(path)) {
+        rc = rsp_pkcs11_key_load(path, k, why, sizeof why);
+    } else {
+        struct rsp_buf b = RSP_BUF_INIT;
+        rc = rspctl_read_file(path, &b);
+        if (rc == 0)
+            rc = rsp_key_from_private(b.data, b.len, k);
+        rsp_buf_free_secure(&b);
+    }
     if (rc == 0 && rsp_key_curve(*k) != RSP_CURVE_NIST_P256)
         rc = RSP_ECURVE;
     if (rc) {
-        fprintf(stderr, "rspctl audit %s: %s: not a P-256 private key (%s)\n", cmd, path,
-                rsp_strerror(rc));
+        rsp_pkcs11_uri_redact(path, shown, sizeof shown);
+        fprintf(stderr, "rspctl audit %s: %s: not a usable P-256 private key (%s%s%s)\n", cmd,
+                shown, rsp_strerror(rc), why[0] ? ": " : "", why);
         rsp_key_free(*k);
         *k = NULL;
     }
@@ -198,9 +207,13 @@ static int cmd_checkpoint(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int r;
         if (rspctl_is_help(argv[i])) {
-            printf("usage: rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem\n"
-                   "\nSigns a checkpoint of the current chain head now (rsp-smdp signs them\n"
-                   "periodically; this one is for exports, tests and shutdown procedures).\n");
+            printf(
+                "usage: rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem|PKCS11_URI\n"
+                "\nSigns a checkpoint of the current chain head now (rsp-smdp signs them\n"
+                "periodically; this one is for exports, tests and shutdown procedures).\n"
+                "--key: a PEM file, or a pkcs11: URI naming the key in a token\n"
+                "(pkcs11:token=T;object=L;type=private?pin-source=file:PIN_FILE; see\n"
+                "rsp-smdp(8), HSM KEYS).\n");
             return 0;
         }
         if ((r = rspctl_opt_value(argc, argv, &i, "--db", &db)) ||
@@ -213,7 +226,8 @@ static int cmd_checkpoint(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!db || !keyf) {
-        fprintf(stderr, "usage: rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem\n");
+        fprintf(stderr,
+                "usage: rspctl audit checkpoint --db SMDP.sqlite --key AUDIT_KEY.pem|PKCS11_URI\n");
         return EXIT_USAGE;
     }
     struct rsp_key *k = NULL;

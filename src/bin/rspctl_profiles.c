@@ -9,9 +9,11 @@
  *   rspctl profiles generate --iccid ICCID --imsi IMSI [--spn S] [--profile-type T] -o UPP.der
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rsp/err.h"
 #include "rsp/manifest.h"
@@ -29,6 +31,7 @@ struct pair {
     char man_path[MAX_PATH];
     struct rsp_buf pkg, man;
     char reason[320];
+    int rc; /* outcome of reading and verifying (prep_range) */
 };
 
 struct pairs {
@@ -160,6 +163,63 @@ static int open_store(const char *db, struct rsp_store **st, const char *cmd)
     return e;
 }
 
+struct prep_job {
+    struct pairs *ps;
+    struct rsp_store_import_item *items;
+    const struct rsp_key *pub;
+    const char *op;
+    size_t from, to;
+};
+
+/* Reads and verifies pairs from..to-1; each pair's outcome in its rc (0, RSP_EVERIFY with the
+ * item refused and the reason filled, or another error). */
+static void *prep_range(void *arg)
+{
+    struct prep_job *j = arg;
+    for (size_t i = j->from; i < j->to; i++) {
+        struct pair *p = &j->ps->v[i];
+        if (rspctl_read_file(p->pkg_path, &p->pkg) || rspctl_read_file(p->man_path, &p->man)) {
+            snprintf(p->reason, sizeof p->reason,
+                     "%s: input: cannot read the package or its manifest", p->label);
+            j->items[i].refused = p->reason;
+            p->rc = RSP_EVERIFY;
+            continue;
+        }
+        p->rc = rsp_inventory_prepare(p->pkg.data, p->pkg.len, p->man.data, p->man.len, j->pub,
+                                      j->op, p->label, &j->items[i], p->reason, sizeof p->reason);
+    }
+    return NULL;
+}
+
+static void prep_all(struct pairs *ps, struct rsp_store_import_item *items,
+                     const struct rsp_key *pub, const char *op)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (size_t)ncpu;
+    if (nt > ps->n / 64 + 1) /* small inputs: not worth a thread */
+        nt = ps->n / 64 + 1;
+    struct prep_job jobs[16];
+    pthread_t th[16];
+    size_t per = (ps->n + nt - 1) / nt, started = 0;
+    for (size_t t = 0; t < nt; t++) {
+        jobs[t] = (struct prep_job){.ps = ps,
+                                    .items = items,
+                                    .pub = pub,
+                                    .op = op,
+                                    .from = t * per < ps->n ? t * per : ps->n,
+                                    .to = (t + 1) * per < ps->n ? (t + 1) * per : ps->n};
+        if (t == 0 || pthread_create(&th[t], NULL, prep_range, &jobs[t]) != 0)
+            continue; /* job 0 (and any thread that could not start) runs here */
+        started |= (size_t)1 << t;
+    }
+    for (size_t t = 0; t < nt; t++)
+        if (!(started & ((size_t)1 << t)))
+            prep_range(&jobs[t]);
+    for (size_t t = 1; t < nt; t++)
+        if (started & ((size_t)1 << t))
+            pthread_join(th[t], NULL);
+}
+
 static void import_usage(FILE *f)
 {
     fprintf(f, "usage: rspctl profiles import --db STORE --operator-cert OPERATOR.pem\n"
@@ -225,16 +285,12 @@ static int cmd_import(int argc, char **argv)
     if (!items)
         goto done;
     size_t refused = 0;
+    /* Reading and verifying (an ECDSA verification per item) is independent per item: one thread
+     * per CPU; the store then takes the whole batch in one transaction, in input order. */
+    prep_all(&ps, items, pub, op);
     for (size_t i = 0; i < ps.n; i++) {
         struct pair *p = &ps.v[i];
-        if (rspctl_read_file(p->pkg_path, &p->pkg) || rspctl_read_file(p->man_path, &p->man)) {
-            snprintf(p->reason, sizeof p->reason,
-                     "%s: input: cannot read the package or its manifest", p->label);
-            items[i].refused = p->reason;
-            continue;
-        }
-        e = rsp_inventory_prepare(p->pkg.data, p->pkg.len, p->man.data, p->man.len, pub, op,
-                                  p->label, &items[i], p->reason, sizeof p->reason);
+        e = p->rc;
         if (e && e != RSP_EVERIFY) {
             fprintf(stderr, "rspctl profiles import: %s: %s\n", p->label, rsp_strerror(e));
             goto done;

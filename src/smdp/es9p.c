@@ -78,8 +78,35 @@ static int smdp_oid(const struct rsp_es9p_creds *c, char *out, size_t outlen)
     return rsp_cert_registered_id(c->dpauth, out, outlen);
 }
 
+/* The SubjectPublicKeyInfo TLV of a DER certificate (Certificate { tbsCertificate { [0] version,
+ * serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ... } ... }). */
+static int cert_spki(const uint8_t *der, size_t len, struct rsp_tlv *spki)
+{
+    struct rsp_tlv cert, tbs, t;
+    struct rsp_der_iter it;
+    int rc = rsp_der_parse_tag(der, len, 0x30, &cert);
+    if (rc)
+        return rc;
+    rsp_der_iter_value(&it, &cert);
+    if ((rc = rsp_der_req(&it, 0x30, &tbs)) != 0)
+        return rc;
+    rsp_der_iter_value(&it, &tbs);
+    if ((rc = rsp_der_opt(&it, 0xA0, &t)) < 0 || (rc = rsp_der_req(&it, 0x02, &t)) != 0)
+        return rc;
+    for (int i = 0; i < 4; i++) /* signature, issuer, validity, subject */
+        if ((rc = rsp_der_req(&it, 0x30, &t)) != 0)
+            return rc;
+    return rsp_der_req(&it, 0x30, spki);
+}
+
+/* The public key of a certificate that was verified before (the eUICC's, stored with the session
+ * at authenticateClient after its chain check): read from the DER directly, without building an
+ * X509 object; anything unusual takes the full parse. */
 static int cert_pub(const uint8_t *der, size_t len, struct rsp_key **out)
 {
+    struct rsp_tlv spki;
+    if (cert_spki(der, len, &spki) == 0 && rsp_key_from_spki(spki.raw, spki.raw_len, out) == 0)
+        return 0;
     struct rsp_cert *c = NULL;
     int rc = rsp_cert_parse(der, len, &c);
     if (rc == 0)

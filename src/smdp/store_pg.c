@@ -32,6 +32,7 @@
 #include "rsp/store.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1099,81 +1100,388 @@ static int pg_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
 
 /* ---- inventory import ---- */
 
-/* Looks an ICCID up: 0 not in the inventory, 1 with a manifest (digest in `have`), 2 without. */
-static int import_lookup(struct pg_store *s, const char *iccid, uint8_t have[32])
+/* The batch import runs in three pipelined phases inside one transaction (libpq pipeline mode: up
+ * to PIPE_CHUNK statements sent before their results are read, so a batch costs a few round trips
+ * per PIPE_CHUNK items instead of five per item):
+ *   1. look every ICCID up (Q_IMPORT_LOOKUP), decide each item's outcome in item order (an ICCID
+ *      seen earlier in the same batch counts as imported by then, as if looked up after it);
+ *   2. insert the accepted rows (Q_IMPORT_INSERT; a uniqueness conflict inserts nothing and is a
+ *      refusal, as before);
+ *   3. lock the chain head once (rows before records: the head stays the last lock taken), seal
+ *      one audit record per item that needs one, in item order, insert them, move the head once.
+ * The records, their order and the results are the ones the item-by-item import gave. */
+#define PIPE_CHUNK 256
+
+enum imp_state {
+    IMP_NONE = 0,   /* nothing to record (present: no-op) */
+    IMP_INSERT,     /* to insert (phase 2), then recorded as imported */
+    IMP_REFUSED,    /* `refused` by the caller */
+    IMP_HAVE_OTHER, /* in the inventory with another manifest */
+    IMP_HAVE_NONE,  /* in the inventory without a manifest */
+    IMP_DB_REFUSED, /* the insert hit a uniqueness rule */
+};
+
+struct imp {
+    uint8_t digest[32];
+    enum imp_state st;
+};
+
+/* Sends one prepared statement into the pipeline (prepared outside the pipeline beforehand). */
+static int pipe_send(struct pg_store *s, enum stmt_id id, const struct params *p)
 {
-    struct params q;
-    p_init(&q);
-    p_text(&q, 1, iccid);
-    PGresult *r;
-    int rc = q_exec(s, Q_IMPORT_LOOKUP, &q, &r);
-    if (rc)
-        return rc;
-    if (PQntuples(r) == 0)
-        rc = 0;
-    else if (PQgetisnull(r, 0, 0))
-        rc = 2;
-    else
-        rc = col_blob(r, 0, 0, have, 32) == 32 ? 1 : RSP_EIO;
+    char name[16];
+    snprintf(name, sizeof name, "rsp_q%d", (int)id);
+    if (PQsendQueryPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 1))
+        return 0;
+    set_err(s, "PostgreSQL: %s", PQerrorMessage(s->conn));
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        s->lost = true;
+    return RSP_EIO;
+}
+
+static int ensure_prepared(struct pg_store *s, enum stmt_id id)
+{
+    if (s->prepared[id])
+        return 0;
+    char name[16];
+    snprintf(name, sizeof name, "rsp_q%d", (int)id);
+    PGresult *r = PQprepare(s->conn, name, stmts[id].sql, 0, NULL);
+    int rc = check(s, r, false);
     PQclear(r);
+    if (rc == 0)
+        s->prepared[id] = true;
     return rc;
 }
 
-static int import_one(struct pg_store *s, struct rsp_store_import_item *it, const char *actor)
+/* The next statement's result in a pipeline (NULL-terminated per statement). 0 with *out set, or
+ * an error (the first failure is recorded by check). */
+static int pipe_result(struct pg_store *s, PGresult **out)
 {
-    const char *key = it->profile.iccid[0] ? it->profile.iccid : "-";
-    char reason[128];
-    if (it->refused) {
-        it->result = RSP_EVERIFY;
-        snprintf(reason, sizeof reason, "%s", it->refused);
-        return audit_add(s, "import", key, "", "Refused", actor, "", reason);
-    }
-    uint8_t digest[32], have[32];
-    if (rsp_sha256(it->manifest, it->manifest_len, digest))
-        return RSP_ECRYPTO;
-    int rc = import_lookup(s, it->profile.iccid, have);
-    if (rc < 0)
+    PGresult *r = PQgetResult(s->conn);
+    int rc = check(s, r, false);
+    if (rc) {
+        PQclear(r);
+        *out = NULL;
         return rc;
-    if (rc == 1 && memcmp(have, digest, 32) == 0) {
+    }
+    PGresult *end = PQgetResult(s->conn); /* the NULL that ends this statement */
+    PQclear(end);
+    *out = r;
+    return 0;
+}
+
+/* After a failure: syncs unless the sync point was sent already, drains the pipeline to it and
+ * leaves pipeline mode. */
+static int pipe_end(struct pg_store *s, int rc, bool synced)
+{
+    if (!synced && !PQpipelineSync(s->conn) && rc == 0)
+        rc = RSP_EIO;
+    for (int guard = 0; PQstatus(s->conn) == CONNECTION_OK && guard < 4 * PIPE_CHUNK + 8; guard++) {
+        PGresult *r = PQgetResult(s->conn);
+        if (!r)
+            continue;
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC)
+            break;
+    }
+    if (!PQexitPipelineMode(s->conn) && rc == 0) {
+        set_err(s, "PostgreSQL: %s", PQerrorMessage(s->conn));
+        rc = RSP_EIO;
+    }
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        s->lost = true;
+        rc = RSP_EIO;
+    }
+    return rc;
+}
+
+/* Runs `count` statements built by `build(ctx, k, params)` (returns 0 to send, 1 to skip) in
+ * pipelined chunks, giving each result to `take(ctx, k, result)`. */
+typedef int (*pipe_build_fn)(struct pg_store *s, void *ctx, size_t k, struct params *p);
+typedef int (*pipe_take_fn)(struct pg_store *s, void *ctx, size_t k, PGresult *r);
+
+static int pipe_run(struct pg_store *s, enum stmt_id id, size_t count, pipe_build_fn build,
+                    pipe_take_fn take, void *ctx)
+{
+    int rc = ensure_prepared(s, id);
+    size_t sent[PIPE_CHUNK];
+    for (size_t k = 0; rc == 0 && k < count;) {
+        if (!PQenterPipelineMode(s->conn)) {
+            set_err(s, "PostgreSQL: cannot enter pipeline mode: %s", PQerrorMessage(s->conn));
+            return RSP_EIO;
+        }
+        size_t m = 0;
+        for (; rc == 0 && k < count && m < PIPE_CHUNK; k++) {
+            struct params q;
+            p_init(&q);
+            int b = build(s, ctx, k, &q);
+            if (b < 0)
+                rc = b;
+            else if (b == 0 && (rc = pipe_send(s, id, &q)) == 0)
+                sent[m++] = k;
+        }
+        bool synced = false;
+        if (rc == 0) {
+            synced = PQpipelineSync(s->conn) == 1;
+            if (!synced)
+                rc = RSP_EIO;
+        }
+        for (size_t i = 0; rc == 0 && i < m; i++) {
+            PGresult *r;
+            if ((rc = pipe_result(s, &r)) == 0) {
+                rc = take(s, ctx, sent[i], r);
+                PQclear(r);
+            }
+        }
+        if (rc == 0) { /* the sync point */
+            PGresult *r = PQgetResult(s->conn);
+            ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+            PQclear(r);
+            if (st != PGRES_PIPELINE_SYNC)
+                rc = RSP_EIO;
+            if (!PQexitPipelineMode(s->conn))
+                rc = RSP_EIO;
+        } else {
+            pipe_end(s, rc, synced);
+        }
+    }
+    if (rc == RSP_EIO && PQstatus(s->conn) != CONNECTION_OK)
+        s->lost = true;
+    return rc;
+}
+
+struct imp_ctx {
+    struct rsp_store_import_item *items;
+    struct imp *st;
+    size_t *order; /* item indexes sorted by ICCID (duplicates in item order) */
+    size_t n;
+    const char *actor;
+    int64_t now;
+    struct rsp_audit_head head;
+};
+
+static int imp_lookup_build(struct pg_store *s, void *c_, size_t k, struct params *q)
+{
+    struct imp_ctx *c = c_;
+    if (c->items[k].refused)
+        return 1;
+    p_text(q, 1, c->items[k].profile.iccid);
+    return 0;
+}
+
+/* 0 not in the inventory, 1 with a manifest (its digest differs or equals), 2 without. */
+static int imp_lookup_take(struct pg_store *s, void *c_, size_t k, PGresult *r)
+{
+    struct imp_ctx *c = c_;
+    struct rsp_store_import_item *it = &c->items[k];
+    struct imp *x = &c->st[k];
+    uint8_t have[32];
+    if (PQntuples(r) == 0) {
+        x->st = IMP_INSERT; /* may still be a duplicate within the batch (imp_dedup) */
+    } else if (PQgetisnull(r, 0, 0)) {
+        x->st = IMP_HAVE_NONE;
+        it->result = RSP_ESTATE;
+    } else if (col_blob(r, 0, 0, have, 32) != 32) {
+        return RSP_EIO;
+    } else if (memcmp(have, x->digest, 32) == 0) {
+        x->st = IMP_NONE;
         it->result = RSP_STORE_IMPORT_PRESENT;
+    } else {
+        x->st = IMP_HAVE_OTHER;
+        it->result = RSP_ESTATE;
+    }
+    return 0;
+}
+
+static struct imp_ctx *sort_ctx;
+static int cmp_iccid(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int d = strcmp(sort_ctx->items[i].profile.iccid, sort_ctx->items[j].profile.iccid);
+    return d ? d : (i > j) - (i < j);
+}
+
+/* An ICCID a batch holds twice: the later item meets the earlier one as already imported (same
+ * manifest: present; another: refused), exactly as one-by-one lookups would see it. */
+static void imp_dedup(struct imp_ctx *c)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu); /* qsort has no context argument in C11 */
+    sort_ctx = c;
+    qsort(c->order, c->n, sizeof *c->order, cmp_iccid);
+    sort_ctx = NULL;
+    pthread_mutex_unlock(&mu);
+    for (size_t a = 0; a < c->n;) {
+        size_t b = a + 1;
+        while (b < c->n &&
+               !strcmp(c->items[c->order[a]].profile.iccid, c->items[c->order[b]].profile.iccid))
+            b++;
+        /* the first to be inserted of the group (in item order) wins */
+        const struct imp *first = NULL;
+        for (size_t g = a; g < b; g++) {
+            size_t k = c->order[g];
+            struct imp *x = &c->st[k];
+            if (c->items[k].refused || x->st != IMP_INSERT)
+                continue;
+            if (!first) {
+                first = x;
+            } else if (memcmp(first->digest, x->digest, 32) == 0) {
+                x->st = IMP_NONE;
+                c->items[k].result = RSP_STORE_IMPORT_PRESENT;
+            } else {
+                x->st = IMP_HAVE_OTHER;
+                c->items[k].result = RSP_ESTATE;
+            }
+        }
+        a = b;
+    }
+}
+
+static int imp_insert_build(struct pg_store *s, void *c_, size_t k, struct params *q)
+{
+    struct imp_ctx *c = c_;
+    struct rsp_store_import_item *it = &c->items[k];
+    if (c->st[k].st != IMP_INSERT)
+        return 1;
+    bind_profile_insert(q, &it->profile, it->pkg, it->pkg_len, c->now);
+    p_blob(q, 24, it->manifest, it->manifest_len);
+    p_blob(q, 25, c->st[k].digest, 32);
+    p_i64(q, 26, c->now);
+    return 0;
+}
+
+static int imp_insert_take(struct pg_store *s, void *c_, size_t k, PGresult *r)
+{
+    struct imp_ctx *c = c_;
+    if (PQntuples(r) == 0) { /* uniqueness: e.g. a duplicate matchingId */
+        c->st[k].st = IMP_DB_REFUSED;
+        c->items[k].result = RSP_ESTATE;
         return 0;
     }
-    if (rc != 0) {
-        it->result = RSP_ESTATE;
-        return audit_add(s, "import", key, "", "Refused", actor, "",
-                         rc == 1 ? "ICCID already imported with another manifest"
-                                 : "ICCID already in the inventory without a manifest");
+    c->items[k].result = 0;
+    fault(s, "profile_import:after_insert");
+    return 0;
+}
+
+/* The audit record of item k (0) or none (1). */
+static int imp_entry(struct pg_store *s, struct imp_ctx *c, size_t k, struct rsp_audit_entry *e)
+{
+    struct rsp_store_import_item *it = &c->items[k];
+    const char *key = it->profile.iccid[0] ? it->profile.iccid : "-";
+    char reason[128];
+    switch (c->st[k].st) {
+    case IMP_REFUSED:
+        snprintf(reason, sizeof reason, "%s", it->refused);
+        rsp_audit_entry_set(e, "import", key, "", "Refused", c->actor, "", reason);
+        return 0;
+    case IMP_HAVE_OTHER:
+        rsp_audit_entry_set(e, "import", key, "", "Refused", c->actor, "",
+                            "ICCID already imported with another manifest");
+        return 0;
+    case IMP_HAVE_NONE:
+        rsp_audit_entry_set(e, "import", key, "", "Refused", c->actor, "",
+                            "ICCID already in the inventory without a manifest");
+        return 0;
+    case IMP_DB_REFUSED:
+        rsp_audit_entry_set(e, "import", key, "", "Refused", c->actor, "",
+                            "row refused by the database");
+        return 0;
+    case IMP_INSERT: {
+        char hex[17];
+        rsp_hex_str(hex, c->st[k].digest, 8, 0);
+        snprintf(reason, sizeof reason, "imported (manifest sha256 %s...)", hex);
+        rsp_audit_entry_set(e, "profile", it->profile.iccid, "",
+                            rsp_profile_state_name(RSP_PROFILE_AVAILABLE), c->actor, "", reason);
+        return 0;
     }
-    struct params q;
-    p_init(&q);
-    int64_t now = now_s();
-    bind_profile_insert(&q, &it->profile, it->pkg, it->pkg_len, now);
-    p_blob(&q, 24, it->manifest, it->manifest_len);
-    p_blob(&q, 25, digest, sizeof digest);
-    p_i64(&q, 26, now);
-    long n = 0;
-    rc = q_run(s, Q_IMPORT_INSERT, &q, &n);
+    default:
+        return 1;
+    }
+}
+
+static int imp_audit_build(struct pg_store *s, void *c_, size_t k, struct params *q)
+{
+    struct imp_ctx *c = c_;
+    static __thread struct rsp_audit_entry e; /* q points into it until the statement is sent */
+    if (imp_entry(s, c, k, &e))
+        return 1;
+    e.at = c->now;
+    int rc = rsp_audit_seal(&e, c->head.seq, c->head.hash);
     if (rc)
         return rc;
-    if (n == 0) { /* uniqueness: e.g. a duplicate matchingId */
-        it->result = RSP_ESTATE;
-        return audit_add(s, "import", key, "", "Refused", actor, "", "row refused by the database");
-    }
-    char hex[17];
-    rsp_hex_str(hex, digest, 8, 0);
-    snprintf(reason, sizeof reason, "imported (manifest sha256 %s...)", hex);
-    fault(s, "profile_import:after_insert");
-    it->result = 0;
-    return audit_add(s, "profile", it->profile.iccid, "",
-                     rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, "", reason);
+    c->head.seq = e.seq;
+    memcpy(c->head.hash, e.hash, sizeof e.hash);
+    p_i64(q, 1, e.seq);
+    p_i64(q, 2, e.at);
+    p_text(q, 3, e.entity);
+    p_text(q, 4, e.key);
+    p_text(q, 5, e.from);
+    p_text(q, 6, e.to);
+    p_text(q, 7, e.actor);
+    p_text(q, 8, e.subject);
+    p_text(q, 9, e.reason);
+    p_blob(q, 10, e.prev, sizeof e.prev);
+    p_blob(q, 11, e.hash, sizeof e.hash);
+    return 0;
+}
+
+static int imp_audit_take(struct pg_store *s, void *c_, size_t k, PGresult *r)
+{
+    return 0;
 }
 
 static int import_once(struct pg_store *s, struct rsp_store_import_item *items, size_t n,
                        const char *actor)
 {
-    int rc = begin(s);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = import_one(s, &items[i], actor);
+    struct imp_ctx c = {.items = items, .n = n, .actor = actor, .now = now_s()};
+    c.st = calloc(n ? n : 1, sizeof *c.st);
+    c.order = calloc(n ? n : 1, sizeof *c.order);
+    if (!c.st || !c.order) {
+        free(c.st);
+        free(c.order);
+        return RSP_ENOMEM;
+    }
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        c.order[k] = k;
+        items[k].result = 0;
+        if (items[k].refused) {
+            c.st[k].st = IMP_REFUSED;
+            items[k].result = RSP_EVERIFY;
+        } else if (rsp_sha256(items[k].manifest, items[k].manifest_len, c.st[k].digest)) {
+            rc = RSP_ECRYPTO;
+        }
+    }
+    if (rc == 0)
+        rc = begin(s);
+    if (rc == 0)
+        rc = pipe_run(s, Q_IMPORT_LOOKUP, n, imp_lookup_build, imp_lookup_take, &c);
+    if (rc == 0) {
+        imp_dedup(&c);
+        rc = pipe_run(s, Q_IMPORT_INSERT, n, imp_insert_build, imp_insert_take, &c);
+    }
+    if (rc == 0)
+        rc = read_head(s, true, &c.head);
+    int64_t first_seq = c.head.seq;
+    if (rc == 0)
+        rc = ensure_prepared(s, Q_AUDIT_ADD);
+    if (rc == 0)
+        rc = pipe_run(s, Q_AUDIT_ADD, n, imp_audit_build, imp_audit_take, &c);
+    if (rc == 0 && c.head.seq != first_seq) {
+        fault(s, "audit:after_record");
+        struct params p;
+        p_init(&p);
+        p_i64(&p, 1, c.head.seq);
+        p_blob(&p, 2, c.head.hash, sizeof c.head.hash);
+        p_i64(&p, 3, first_seq);
+        long m = 0;
+        rc = q_run(s, Q_AUDIT_HEAD_SET, &p, &m);
+        if (rc == 0 && m != 1)
+            rc = RSP_ESTATE;
+    }
+    free(c.st);
+    free(c.order);
     if (rc == 0)
         return commit(s);
     rollback(s);

@@ -303,6 +303,11 @@ struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_COUNT];
     void (*hook)(const char *point);
+    /* During an import batch (one write transaction: no other appender can move the head), the
+     * chain head is kept here and written once at the end instead of read and written per
+     * record. */
+    bool head_cached;
+    struct rsp_audit_head head_cache;
 };
 
 static struct sq_store *SQ(struct rsp_store *st)
@@ -455,7 +460,11 @@ static int audit_add_entry(struct sq_store *s, struct rsp_audit_entry *e)
 {
     struct rsp_audit_head h;
     e->at = now_s();
-    int rc = read_head(s, &h);
+    int rc = 0;
+    if (s->head_cached)
+        h = s->head_cache;
+    else
+        rc = read_head(s, &h);
     if (rc == 0)
         rc = rsp_audit_seal(e, h.seq, h.hash);
     if (rc)
@@ -478,6 +487,11 @@ static int audit_add_entry(struct sq_store *s, struct rsp_audit_entry *e)
     if (rc)
         return rc;
     fault(s, "audit:after_record");
+    if (s->head_cached) {
+        s->head_cache.seq = e->seq;
+        memcpy(s->head_cache.hash, e->hash, sizeof e->hash);
+        return 0;
+    }
     q = Q(s, Q_AUDIT_HEAD_SET);
     if (!q)
         return RSP_EIO;
@@ -647,6 +661,7 @@ static int import_one(struct sq_store *s, struct rsp_store_import_item *it, cons
                                  : "ICCID already in the inventory without a manifest");
     }
     /* A savepoint keeps a constraint refusal of this row from undoing the rest of the batch. */
+    struct rsp_audit_head head_before = s->head_cache;
     char *err = NULL;
     if (sqlite3_exec(s->db, "SAVEPOINT import_item", NULL, NULL, &err) != SQLITE_OK) {
         sqlite3_free(err);
@@ -675,6 +690,7 @@ static int import_one(struct sq_store *s, struct rsp_store_import_item *it, cons
     }
     if (rc == RSP_ESTATE) { /* constraint: e.g. a duplicate matchingId */
         sqlite3_exec(s->db, "ROLLBACK TO import_item; RELEASE import_item", NULL, NULL, NULL);
+        s->head_cache = head_before; /* a record of the undone row is undone too */
         it->result = RSP_ESTATE;
         return audit_add(s, "import", key, "", "Refused", actor, "", "row refused by the database");
     }
@@ -691,8 +707,28 @@ static int sq_profile_import(struct rsp_store *st, struct rsp_store_import_item 
     int rc = begin(s);
     if (rc)
         return rc;
+    int64_t first_seq = 0;
+    if ((rc = read_head(s, &s->head_cache)) == 0) {
+        s->head_cached = true;
+        first_seq = s->head_cache.seq;
+    }
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = import_one(s, &items[i], actor);
+    s->head_cached = false;
+    if (rc == 0 && s->head_cache.seq != first_seq) { /* the head, once */
+        sqlite3_stmt *q = Q(s, Q_AUDIT_HEAD_SET);
+        if (!q) {
+            rc = RSP_EIO;
+        } else {
+            sqlite3_bind_int64(q, 1, s->head_cache.seq);
+            sqlite3_bind_blob(q, 2, s->head_cache.hash, sizeof s->head_cache.hash,
+                              SQLITE_TRANSIENT);
+            sqlite3_bind_int64(q, 3, first_seq);
+            rc = run(q);
+            if (rc == 0 && sqlite3_changes(s->db) != 1)
+                rc = RSP_ESTATE;
+        }
+    }
     if (rc) {
         rollback(s);
         return rc;

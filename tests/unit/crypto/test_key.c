@@ -182,11 +182,103 @@ static void test_hash_helpers(void **state)
     assert_null(rsp_curve_name(RSP_CURVE_NONE));
 }
 
+/* The named-curve SPKI of each curve (the fast path of rsp_key_from_spki): same key as exported;
+ * a point off the curve and a trailing byte are refused. */
+static void test_key_spki_forms(void **state)
+{
+    enum rsp_curve curves[] = {RSP_CURVE_NIST_P256, RSP_CURVE_BRAINPOOL_P256R1};
+    for (size_t i = 0; i < 2; i++) {
+        struct rsp_key *k = NULL, *p = NULL;
+        uint8_t a[RSP_EC_POINT_LEN], b[RSP_EC_POINT_LEN];
+        assert_int_equal(rsp_key_generate(curves[i], &k), 0);
+        assert_int_equal(rsp_key_point(k, a), 0);
+        struct rsp_buf pub = RSP_BUF_INIT;
+        assert_int_equal(rsp_key_export_public_pem(k, &pub), 0);
+        struct rsp_buf spki = tu_pem_block(pub.data, pub.len, "PUBLIC KEY");
+        assert_int_equal(spki.len, (i == 0 ? 26 : 27) + RSP_EC_POINT_LEN);
+        assert_int_equal(rsp_key_from_spki(spki.data, spki.len, &p), 0);
+        assert_int_equal(rsp_key_curve(p), curves[i]);
+        assert_int_equal(rsp_key_point(p, b), 0);
+        assert_memory_equal(a, b, sizeof a);
+        rsp_key_free(p);
+        p = NULL;
+        spki.data[spki.len - 1] ^= 0x01; /* y no longer matches x */
+        assert_int_equal(rsp_key_from_spki(spki.data, spki.len, &p), RSP_EKEY);
+        assert_null(p);
+        spki.data[spki.len - 1] ^= 0x01;
+        assert_int_equal(rsp_buf_append(&spki, "", 1), 0); /* a trailing byte */
+        assert_int_equal(rsp_key_from_spki(spki.data, spki.len, &p), RSP_EKEY);
+        assert_null(p);
+        rsp_buf_free(&spki);
+        rsp_buf_free(&pub);
+        rsp_key_free(k);
+    }
+}
+
+/* An external key (an HSM stand-in): the callback gets SHA-256(msg) and answers a signature the
+ * test made beforehand with the real key. */
+struct ext_ctx {
+    uint8_t want_hash[RSP_SHA256_LEN];
+    uint8_t sig[RSP_ECDSA_SIG_LEN];
+    int calls, frees;
+};
+
+static int ext_sign(void *ctx, const uint8_t hash[RSP_SHA256_LEN], uint8_t sig[RSP_ECDSA_SIG_LEN])
+{
+    struct ext_ctx *c = ctx;
+    c->calls++;
+    if (memcmp(hash, c->want_hash, RSP_SHA256_LEN) != 0)
+        return RSP_EVERIFY;
+    memcpy(sig, c->sig, RSP_ECDSA_SIG_LEN);
+    return 0;
+}
+
+static void ext_free(void *ctx)
+{
+    ((struct ext_ctx *)ctx)->frees++;
+}
+
+static void test_key_external(void **state)
+{
+    static const struct rsp_key_external_ops ops = {
+        .name = "test-hsm", .sign_hash = ext_sign, .ecdh = NULL, .free = ext_free};
+    struct rsp_key *soft = NULL, *ext = NULL;
+    struct ext_ctx c = {0};
+    uint8_t pt[RSP_EC_POINT_LEN], pt2[RSP_EC_POINT_LEN], sig[RSP_ECDSA_SIG_LEN], z[32];
+    assert_int_equal(rsp_key_generate(RSP_CURVE_NIST_P256, &soft), 0);
+    assert_int_equal(rsp_key_point(soft, pt), 0);
+    assert_int_equal(rsp_ecdsa_sign(soft, "msg", 3, c.sig), 0);
+    assert_int_equal(rsp_sha256("msg", 3, c.want_hash), 0);
+    assert_int_equal(rsp_key_from_external(RSP_CURVE_NIST_P256, pt, NULL, &c, &ext), RSP_EINVAL);
+    pt[64] ^= 1; /* off the curve: refused, ctx not freed */
+    assert_int_equal(rsp_key_from_external(RSP_CURVE_NIST_P256, pt, &ops, &c, &ext), RSP_EKEY);
+    assert_null(ext);
+    pt[64] ^= 1;
+    assert_int_equal(rsp_key_from_external(RSP_CURVE_NIST_P256, pt, &ops, &c, &ext), 0);
+    assert_true(rsp_key_has_private(ext));
+    assert_string_equal(rsp_key_backend(ext), "test-hsm");
+    assert_string_equal(rsp_key_backend(soft), "openssl");
+    assert_int_equal(rsp_key_point(ext, pt2), 0);
+    assert_memory_equal(pt, pt2, sizeof pt);
+    assert_int_equal(rsp_ecdsa_sign(ext, "msg", 3, sig), 0);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(rsp_ecdsa_verify(ext, "msg", 3, sig, sizeof sig), 0);
+    assert_int_equal(rsp_ecdsa_sign(ext, "other", 5, sig), RSP_EVERIFY); /* the callback's error */
+    struct rsp_buf none = RSP_BUF_INIT;
+    assert_int_equal(rsp_key_export_private_pem(ext, &none), RSP_ESTATE);
+    assert_int_equal(rsp_ecka(ext, pt, sizeof pt, z), RSP_EKEY); /* no ecdh callback */
+    assert_int_equal(c.frees, 0);
+    rsp_key_free(ext);
+    assert_int_equal(c.frees, 1);
+    rsp_key_free(soft);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_sgp26),      cmocka_unit_test(test_key_export_roundtrip),
         cmocka_unit_test(test_key_from_point), cmocka_unit_test(test_key_unsupported),
+        cmocka_unit_test(test_key_spki_forms), cmocka_unit_test(test_key_external),
         cmocka_unit_test(test_hash_helpers),
     };
     return cmocka_run_group_tests_name("crypto_key", tests, NULL, NULL);

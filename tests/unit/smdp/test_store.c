@@ -1557,6 +1557,102 @@ static void test_acceptance_gate(void **state)
     /* NULL reason is allowed */
     assert_int_equal(rsp_acceptance_gate(st, NULL, "Phone Z", NULL, 0), 0);
     assert_int_equal(rsp_acceptance_gate(NULL, NULL, "Phone Z", why, sizeof why), RSP_EINVAL);
+/* branch load: the batch import (pipelined on PostgreSQL, head kept once per batch on SQLite)
+ * gives the item-by-item results and audit records: refused items, an ICCID twice in one batch
+ * (same manifest: present; another: refused), a matchingId conflict, a row without a manifest,
+ * more items than one pipeline chunk; the chain verifies; a re-import is a no-op. */
+enum { NB = 7, NBULK = 600 };
+
+static void import_item(struct rsp_store_import_item *it, const char *iccid, const uint8_t *man,
+                        size_t man_len)
+{
+    memset(it, 0, sizeof *it);
+    mkprofile(&it->profile, iccid, "imp");
+    it->manifest = man;
+    it->manifest_len = man_len;
+}
+
+static size_t audit_n(struct rsp_store *st, const char *key)
+{
+    static struct rsp_audit_entry e[8];
+    size_t n = 0;
+    assert_int_equal(rsp_store_audit_list(st, key, e, 8, &n), 0);
+    return n;
+}
+
+static void test_import_batch(void **state)
+{
+    (void)state;
+    struct rsp_store *st = open_store(db_url("import.db"));
+    static const uint8_t m1[] = {0x30, 0x03, 0x02, 0x01, 0x01},
+                         m2[] = {0x30, 0x03, 0x02, 0x01, 0x02};
+    struct rsp_profile pre;
+    mkprofile(&pre, "8944500000000000906", "imp"); /* in the inventory without a manifest */
+    assert_int_equal(rsp_store_profile_insert(st, &pre, NULL, 0, "t"), 0);
+    static struct rsp_store_import_item it[NB + NBULK];
+    import_item(&it[0], "8944500000000000901", m1, sizeof m1);
+    import_item(&it[1], "8944500000000000902", m1, sizeof m1);
+    it[1].refused = "item 1: signature: does not verify";
+    import_item(&it[2], "8944500000000000901", m1, sizeof m1); /* again, same manifest */
+    import_item(&it[3], "8944500000000000901", m2, sizeof m2); /* again, another manifest */
+    import_item(&it[4], "8944500000000000904", m1, sizeof m1);
+    snprintf(it[4].profile.matching_id, sizeof it[4].profile.matching_id, "DUP-MID");
+    import_item(&it[5], "8944500000000000905", m2, sizeof m2);
+    snprintf(it[5].profile.matching_id, sizeof it[5].profile.matching_id, "DUP-MID");
+    import_item(&it[6], "8944500000000000906", m1, sizeof m1);
+    static char iccids[NBULK][21];
+    for (int i = 0; i < NBULK; i++) {
+        snprintf(iccids[i], sizeof iccids[i], "89446000000000%05d", i);
+        import_item(&it[NB + i], iccids[i], i % 2 ? m1 : m2, sizeof m1);
+    }
+    struct rsp_audit_head h0, h1;
+    assert_int_equal(rsp_store_audit_head(st, &h0), 0);
+    assert_int_equal(rsp_store_profile_import(st, it, NB + NBULK, "t"), 0);
+    static const int want[NB] = {0,          RSP_EVERIFY, RSP_STORE_IMPORT_PRESENT, RSP_ESTATE, 0,
+                                 RSP_ESTATE, RSP_ESTATE};
+    for (int i = 0; i < NB; i++)
+        assert_int_equal(it[i].result, want[i]);
+    for (int i = 0; i < NBULK; i++)
+        assert_int_equal(it[NB + i].result, 0);
+    struct rsp_profile got;
+    assert_int_equal(rsp_store_profile_get(st, "8944500000000000905", &got), RSP_ENOTFOUND);
+    assert_int_equal(rsp_store_profile_get(st, "8944500000000000902", &got), RSP_ENOTFOUND);
+    assert_int_equal(rsp_store_profile_get(st, iccids[NBULK - 1], &got), 0);
+    assert_int_equal(got.state, RSP_PROFILE_AVAILABLE);
+    struct rsp_buf man = RSP_BUF_INIT;
+    assert_int_equal(rsp_store_profile_manifest(st, "8944500000000000901", &man), 0);
+    assert_int_equal(man.len, sizeof m1);
+    assert_memory_equal(man.data, m1, sizeof m1);
+    rsp_buf_free(&man);
+    /* records: 901 imported + refused (another manifest); 902, 905, 906 refused; 904 imported */
+    assert_int_equal(audit_n(st, "8944500000000000901"), 2);
+    assert_int_equal(audit_n(st, "8944500000000000902"), 1);
+    assert_int_equal(audit_n(st, "8944500000000000904"), 1);
+    assert_int_equal(audit_n(st, "8944500000000000905"), 1);
+    assert_int_equal(audit_n(st, "8944500000000000906"), 2); /* its insert + the refusal */
+    assert_int_equal(rsp_store_audit_head(st, &h1), 0);
+    assert_int_equal(h1.seq - h0.seq, 6 + NBULK);
+    struct rsp_audit_verify_result res;
+    assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.findings, 0);
+    assert_int_equal(res.last_seq, h1.seq);
+    /* again: the imported ones are present, nothing new but the refusals */
+    assert_int_equal(rsp_store_profile_import(st, it, NB + NBULK, "t"), 0);
+    static const int want2[NB] = {RSP_STORE_IMPORT_PRESENT,
+                                  RSP_EVERIFY,
+                                  RSP_STORE_IMPORT_PRESENT,
+                                  RSP_ESTATE,
+                                  RSP_STORE_IMPORT_PRESENT,
+                                  RSP_ESTATE,
+                                  RSP_ESTATE};
+    for (int i = 0; i < NB; i++)
+        assert_int_equal(it[i].result, want2[i]);
+    for (int i = 0; i < NBULK; i++)
+        assert_int_equal(it[NB + i].result, RSP_STORE_IMPORT_PRESENT);
+    assert_int_equal(rsp_store_audit_head(st, &h0), 0);
+    assert_int_equal(h0.seq - h1.seq, 4); /* 902, 901 (another manifest), 905, 906 */
+    assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.findings, 0);
     rsp_store_close(st);
 }
 
@@ -1576,6 +1672,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_acceptance_store),
         cmocka_unit_test(test_acceptance_gate),
+        cmocka_unit_test(test_import_batch), /* branch load */
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_profile_table),
