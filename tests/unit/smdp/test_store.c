@@ -1557,6 +1557,9 @@ static void test_acceptance_gate(void **state)
     /* NULL reason is allowed */
     assert_int_equal(rsp_acceptance_gate(st, NULL, "Phone Z", NULL, 0), 0);
     assert_int_equal(rsp_acceptance_gate(NULL, NULL, "Phone Z", why, sizeof why), RSP_EINVAL);
+    rsp_store_close(st);
+}
+
 /* branch load: the batch import (pipelined on PostgreSQL, head kept once per batch on SQLite)
  * gives the item-by-item results and audit records: refused items, an ICCID twice in one batch
  * (same manifest: present; another: refused), a matchingId conflict, a row without a manifest,
