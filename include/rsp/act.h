@@ -261,6 +261,22 @@ int rsp_act_euicc_info_put(struct rsp_store *st, const char *eid, const uint8_t 
                            int64_t now);
 int rsp_act_euicc_info_get(struct rsp_store *st, const char *eid, struct rsp_buf *out);
 
+/* ---- push hand-over endpoint (src/smdp/act_http.c) ----
+ * rsp_http_handler on the ES2+ listener, ctx = struct rsp_es2p_http_ctx (same operators and
+ * authentication as ES2+). Request and refusal codes: see act_http.c. */
+#define RSP_ACT_PUSH_PATH "/rspkit/es2plus/recordPush"
+struct rsp_http_request;
+struct rsp_http_response;
+int rsp_act_push_http_handler(void *ctx, const struct rsp_http_request *req,
+                              struct rsp_http_response *resp);
+
+/* ---- eUICC capability (pure) ----
+ * Checks EUICCInfo2 (DER, BF22) against a profile before it is reserved: SGP.22 version (svn
+ * major 2), free non-volatile memory (extCardResource) >= pkg_len, and a test profile needs
+ * testProfileSupport. 0 fits, 1 does not (why says which), negative: EUICCInfo2 undecodable. */
+int rsp_act_capability_check(const uint8_t *info2, size_t len, const struct rsp_profile *p,
+                             size_t pkg_len, char *why, size_t why_len);
+
 /* ---- acceptance gate hook (issue #6 item 4) ----
  * Called by bulk release of a campaign before anything is released. 0 = allowed; RSP_ESTATE with
  * a message in why = refused. The `accept` branch provides the real gate

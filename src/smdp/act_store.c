@@ -14,6 +14,7 @@
 
 #include "rsp/err.h"
 #include "rsp/es2p.h"
+#include "rsp/sgp22_es10.h"
 
 static const char *const stage_names[RSP_ACT_NSTAGES] = {
     "pre-provisioned", "identity-rejected", "reserved", "released", "token-issued", "pushed",
@@ -1267,6 +1268,57 @@ int rsp_act_euicc_info_get(struct rsp_store *st, const char *eid, struct rsp_buf
     struct rsp_store_param p[] = {PT(eid)};
     int rc = xexec(st, "SELECT info2_hex FROM euicc_info WHERE eid = ?1", p, 1, row_hex, out, NULL);
     return rc == 1 ? 0 : rc ? rc : RSP_ENOTFOUND;
+}
+
+/* ---- eUICC capability ---- */
+
+/* freeNonVolatileMemory (82) inside extCardResource; -1 when absent. */
+static int64_t free_nvm(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i + 2 <= n) {
+        uint8_t tag = p[i], len = p[i + 1];
+        if (len > 8 || i + 2 + len > n)
+            return -1;
+        if (tag == 0x82) {
+            int64_t v = 0;
+            for (uint8_t k = 0; k < len; k++)
+                v = (v << 8) | p[i + 2 + k];
+            return v;
+        }
+        i += 2u + len;
+    }
+    return -1;
+}
+
+int rsp_act_capability_check(const uint8_t *info2, size_t len, const struct rsp_profile *p,
+                             size_t pkg_len, char *why, size_t why_len)
+{
+    if (!info2 || !p || !why || !why_len)
+        return RSP_EINVAL;
+    why[0] = 0;
+    struct rsp_euicc_info2 e;
+    int rc = rsp_euicc_info2_decode(info2, len, &e);
+    if (rc)
+        return rc;
+    if (e.svn[0] != 2) {
+        snprintf(why, why_len, "eUICC implements SGP.22 v%u.%u.%u; this SM-DP+ serves v2.x",
+                 e.svn[0], e.svn[1], e.svn[2]);
+        return 1;
+    }
+    int64_t nvm = free_nvm(e.ext_card_resource.p, e.ext_card_resource.len);
+    if (nvm >= 0 && (uint64_t)nvm < (uint64_t)pkg_len) {
+        snprintf(why, why_len,
+                 "eUICC free non-volatile memory %lld bytes < profile package %zu bytes",
+                 (long long)nvm, pkg_len);
+        return 1;
+    }
+    if (p->pclass == RSP_PROFILE_CLASS_TEST &&
+        !(rsp_es10_bits_mask(&e.rsp_capability) & RSP_CAP_TEST_PROFILE_SUPPORT)) {
+        snprintf(why, why_len, "test profile, but the eUICC does not declare testProfileSupport");
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- acceptance gate hook ---- */
