@@ -43,7 +43,8 @@ int rsp_act_push_http_handler(void *ctx, const struct rsp_http_request *req,
     if (!hc || !req || !resp)
         return RSP_EINVAL;
     json_error_t jerr;
-    json_t *root = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
         json_decref(root);
         return fail(resp, "1.3.1", "2.1", "Body is not a JSON object");
@@ -55,7 +56,8 @@ int rsp_act_push_http_handler(void *ctx, const struct rsp_http_request *req,
                *ref = str(root, "channelReference");
     int rc = 0;
     if (!requester || !call || !mid || !channel || !ref) {
-        rc = fail(resp, "1.3.1", "2.2", "header, matchingId, channel and channelReference required");
+        rc =
+            fail(resp, "1.3.1", "2.2", "header, matchingId, channel and channelReference required");
         goto out;
     }
     snprintf(resp->log_call_id, sizeof resp->log_call_id, "%.64s", call);

@@ -1083,7 +1083,8 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
         if (pn.state != p.state) {
             rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "cancelSession");
             if (rc == 0 && !retry)
-                act_outcome(cfg, st, &p, false, rsp_sc(cancel_status(cr.signed_part.reason))->message);
+                act_outcome(cfg, st, &p, false,
+                            rsp_sc(cancel_status(cr.signed_part.reason))->message);
             if (rc == 0 && !retry)
                 rc = notify_operator(cfg, st, &p, s.eid, NP_INSTALLATION,
                                      rsp_sc(cancel_status(cr.signed_part.reason)));
