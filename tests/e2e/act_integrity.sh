@@ -35,7 +35,7 @@ die() {
 }
 cleanup() {
   local rc=$?
-  for p in $smdp_pid $hook_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  for p in $smdp_pid $hook_pid; do { kill "$p" && wait "$p"; } 2>/dev/null || true; done
   if [ "$rc" -ne 0 ]; then
     echo "# ----- rsp-smdp log (last 30 lines)"
     tail -n 30 "$DIR/smdp.log" 2>/dev/null | sed 's/^/# /' || true
@@ -173,6 +173,7 @@ download() { # ORDER [LPA ARGS...]
   lpa "$@" profile download -a "$(code_of "$o")" --max-attempts 1 --backoff-base 100 \
     >"$DIR/lpa.out" 2>&1
 }
+pushes() { "$RSPCTL" quarantine show "$1" "$2" --db "$DB" --json | jq -r .pushes; }
 figures() { # DIM VALUE -> "attempts installs failures quarantined"
   "$RSPCTL" quarantine show "$1" "$2" --db "$DB" --json |
     jq -r '"\(.attempts) \(.installs) \(.failures) \(.quarantined)"'
@@ -182,7 +183,9 @@ quarantined_count() { "$RSPCTL" quarantine list --db "$DB" --json | jq length; }
 # ---- downloads ----
 for o in G1 G2 G3 G4; do download "$o" || die "download $o: $(cat "$DIR/lpa.out")"; done
 [ "$(figures campaign good)" = "4 4 0 false" ] || die "good: $(figures campaign good)"
-ok "campaign good: 4 attempts, 4 installs"
+[ "$(pushes campaign good)" = 4 ] && [ "$(pushes campaign bad)" = 5 ] &&
+  [ "$(pushes campaign misc)" = 1 ] || die "pushes per cohort"
+ok "campaign good: 4 pushes, 4 attempts, 4 installs"
 download B1 --euicc-fault fail-at-segment=2 && die "B1 should fail"
 download B2 --euicc-fault fail-at-segment=2 && die "B2 should fail"
 download B3 || die "download B3: $(cat "$DIR/lpa.out")"

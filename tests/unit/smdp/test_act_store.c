@@ -86,17 +86,19 @@ static void test_pure_window(void **state)
     struct rsp_act_integrity_config c = {.window_s = 300, .bucket_s = 60};
     assert_int_equal(rsp_act_bucket_of(&c, 0), 0);
     assert_int_equal(rsp_act_bucket_of(&c, 59), 0);
-    assert_int_equal(rsp_act_bucket_of(&c, 60), 1);
-    assert_int_equal(rsp_act_bucket_of(&c, -1), -1);
+    assert_int_equal(rsp_act_bucket_of(&c, 60), 60);
+    assert_int_equal(rsp_act_bucket_of(&c, 119), 60);
+    assert_int_equal(rsp_act_bucket_of(&c, -1), -60);
     /* 5 buckets: the current one and four before it */
-    assert_int_equal(rsp_act_window_first(&c, 600), 6);
-    assert_int_equal(rsp_act_window_first(&c, 659), 6);
+    assert_int_equal(rsp_act_window_first(&c, 600), 360);
+    assert_int_equal(rsp_act_window_first(&c, 659), 360);
     c.window_s = 301; /* rounded up to 6 buckets */
-    assert_int_equal(rsp_act_window_first(&c, 600), 5);
+    assert_int_equal(rsp_act_window_first(&c, 600), 300);
     c.window_s = 10; /* shorter than a bucket: the current bucket only */
-    assert_int_equal(rsp_act_window_first(&c, 600), 10);
+    assert_int_equal(rsp_act_window_first(&c, 600), 600);
     struct rsp_act_integrity_config d = {0}; /* defaults 3600 / 60 */
-    assert_int_equal(rsp_act_window_first(&d, 3600), 1);
+    assert_int_equal(rsp_act_window_first(&d, 3600), 60);
+    assert_int_equal(rsp_act_window_first(NULL, 3600), 60);
 }
 
 static void test_pure_verdict(void **state)
@@ -297,6 +299,10 @@ static void test_tokens_pushes(void **state)
 
     int64_t pid = 0, now = (int64_t)time(NULL);
     assert_int_equal(rsp_act_push_record(st, "MID-T1", "sms", "msg-1", "ops", now, &pid), 0);
+    struct rsp_act_figures fig;
+    assert_int_equal(rsp_act_figures(st, NULL, RSP_ACT_DIM_CAMPAIGN, "c1", now, &fig), 0);
+    assert_int_equal(fig.pushes, 1);
+    assert_int_equal(fig.attempts, 0);
     assert_true(pid > 0);
     assert_int_equal(rsp_act_order_get(st, "T1", &got), 0);
     assert_int_equal(got.stage, RSP_ACT_PUSHED);
@@ -359,6 +365,7 @@ static void test_integrity(void **state)
     struct rsp_act_figures f;
     assert_int_equal(rsp_act_figures(st, &icfg, RSP_ACT_DIM_CAMPAIGN, "camp", now, &f), 0);
     assert_int_equal(f.attempts, N);
+    assert_int_equal(f.pushes, 0);
     assert_int_equal(rsp_act_figures(st, &icfg, RSP_ACT_DIM_EUM, "89049032", now, &f), 0);
     assert_int_equal(f.attempts, N);
     struct rsp_act_order got;
