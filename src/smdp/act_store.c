@@ -7,6 +7,7 @@
 #include "rsp/act.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1104,28 +1105,26 @@ static int alert_outbox(struct rsp_store *st, const struct rsp_act_integrity_con
 {
     if (!cfg || !cfg->webhook_url || !cfg->webhook_url[0])
         return 0;
-    char body[1024];
-    snprintf(body, sizeof body,
-             "{\"event\":\"quarantine\",\"cohort\":{\"dim\":\"%s\",\"value\":\"%s\"},"
-             "\"since\":%lld,\"attempts\":%lld,\"installs\":%lld,\"failures\":%lld,"
-             "\"failure_pct\":%u,\"min_sample\":%u,\"window_s\":%u}",
-             dim_names[q->dim], q->value, (long long)q->since, (long long)q->at_trip.attempts,
-             (long long)q->at_trip.installs, (long long)q->at_trip.failures, cfg->failure_pct,
-             cfg->min_sample, window_w(cfg));
+    json_t *j = json_pack(
+        "{s:s,s:{s:s,s:s},s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "event", "quarantine", "cohort",
+        "dim", dim_names[q->dim], "value", q->value, "since", (json_int_t)q->since, "pushes",
+        (json_int_t)q->at_trip.pushes, "attempts", (json_int_t)q->at_trip.attempts, "installs",
+        (json_int_t)q->at_trip.installs, "failures", (json_int_t)q->at_trip.failures, "failure_pct",
+        (json_int_t)cfg->failure_pct, "min_sample", (json_int_t)cfg->min_sample, "window_s",
+        (json_int_t)window_w(cfg), "reason", q->reason);
+    char *body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (!body)
+        return RSP_ENOMEM;
     struct rsp_store_param p[] = {PT("quarantine"), PT(cfg->webhook_url), PT(body), PI(now)};
-    return xexec(st,
-                 "INSERT INTO outbox (iccid, url, body, attempts, next_attempt_at, created_at)"
-                 " VALUES (?1, ?2, ?3, 0, ?4, ?4)",
-                 p, 4, NULL, NULL, NULL);
-}
-
-/* Cohort values are identifiers the operator chose (campaign, profile type) or digits. */
-static bool cohort_value_ok(const char *v)
-{
-    for (; *v; v++)
-        if (*v == '"' || *v == '\\' || (unsigned char)*v < 0x20)
-            return false;
-    return true;
+    int rc = strlen(body) < sizeof((struct rsp_outbox_item *)0)->body
+                 ? xexec(st,
+                         "INSERT INTO outbox (iccid, url, body, attempts, next_attempt_at,"
+                         " created_at) VALUES (?1, ?2, ?3, 0, ?4, ?4)",
+                         p, 4, NULL, NULL, NULL)
+                 : RSP_ERANGE;
+    free(body);
+    return rc;
 }
 
 int rsp_act_outcome(struct rsp_store *st, const struct rsp_act_integrity_config *cfg,
@@ -1171,7 +1170,7 @@ int rsp_act_outcome(struct rsp_store *st, const struct rsp_act_integrity_config 
     }
     /* The verdict per cohort, from its buckets in the window (a bounded range of the key). */
     for (int d = 0; rc == 0 && d < RSP_ACT_NDIMS; d++) {
-        if (!c.v[d][0] || !cohort_value_ok(c.v[d]))
+        if (!c.v[d][0])
             continue;
         struct rsp_act_figures f;
         rc = rsp_act_figures(st, cfg, (enum rsp_act_dim)d, c.v[d], now, &f);

@@ -58,8 +58,11 @@ static void mkorder(struct rsp_act_order *o, const char *id, const char *campaig
     o->stage = RSP_ACT_PRE_PROVISIONED;
 }
 
-static const struct rsp_act_integrity_config icfg = {
-    .window_s = 600, .bucket_s = 60, .failure_pct = 50, .min_sample = 4};
+static const struct rsp_act_integrity_config icfg = {.window_s = 600,
+                                                     .bucket_s = 60,
+                                                     .failure_pct = 50,
+                                                     .min_sample = 4,
+                                                     .webhook_url = "http://127.0.0.1:9/alert"};
 
 /* Moves an order to token-issued with matchingId mid (as rspctl does after the ES2+ release). */
 static void to_token(struct rsp_store *st, const char *id, const char *mid)
@@ -394,6 +397,19 @@ static void test_integrity(void **state)
     assert_int_equal(al.q[0].at_trip.installs, 1);
     assert_int_equal(rsp_act_outcome(st, &icfg, "M-4", false, "cancelled", now + 1, &al), 0);
     assert_int_equal(al.n, 0); /* already quarantined */
+    /* one webhook item per cohort in the outbox, JSON naming the cohort */
+    struct rsp_outbox_item it;
+    int items = 0;
+    while (rsp_store_outbox_next_due(st, INT64_MAX, &it) == 0) {
+        assert_string_equal(it.url, "http://127.0.0.1:9/alert");
+        assert_non_null(strstr(it.body, "\"event\":\"quarantine\""));
+        if (items == 0)
+            assert_non_null(
+                strstr(it.body, "\"cohort\":{\"dim\":\"campaign\",\"value\":\"camp\"}"));
+        assert_int_equal(rsp_store_outbox_done(st, it.id), 0);
+        items++;
+    }
+    assert_int_equal(items, 4);
     struct rsp_act_quarantine q;
     assert_int_equal(rsp_act_quarantined(st, &c, &q), 1);
     assert_true(q.active);
