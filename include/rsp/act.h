@@ -288,11 +288,13 @@ int rsp_act_capability_check(const uint8_t *info2, size_t len, const struct rsp_
                              size_t pkg_len, char *why, size_t why_len);
 
 /* ---- acceptance gate hook (issue #6 item 4) ----
- * Called by bulk release of a campaign before anything is released. 0 = allowed; RSP_ESTATE with
- * a message in why = refused. The `accept` branch provides the real gate
- * (rsp_acceptance_gate); until it is wired, this allows every campaign that does not require
- * acceptance and refuses the ones that do. */
-int rsp_act_acceptance_gate_hook(struct rsp_store *st, const struct rsp_act_campaign *c, char *why,
-                                 size_t why_len);
+ * Called by the bulk release of a campaign for every order before it is reserved, with the
+ * order's device model (or its TAC when no model is known; NULL when neither is). 0 = allowed,
+ * 1 = refused (why says why), negative = store failure. The `accept` branch provides the real
+ * gate: at merge its body becomes `return rsp_acceptance_gate(st, campaign, model, why,
+ * why_len);` (RSP_ACCEPTANCE_REFUSED is 1). Until then a campaign registered with
+ * requires_acceptance is refused and every other one allowed. */
+int rsp_act_acceptance_gate_hook(struct rsp_store *st, const char *campaign, const char *model,
+                                 char *why, size_t why_len);
 
 #endif

@@ -1352,21 +1352,28 @@ int rsp_act_capability_check(const uint8_t *info2, size_t len, const struct rsp_
 
 /* ---- acceptance gate hook ---- */
 
-int rsp_act_acceptance_gate_hook(struct rsp_store *st, const struct rsp_act_campaign *c, char *why,
-                                 size_t why_len)
+int rsp_act_acceptance_gate_hook(struct rsp_store *st, const char *campaign, const char *model,
+                                 char *why, size_t why_len)
 {
-    (void)st;
-    if (!c)
+    if (!st)
         return RSP_EINVAL;
-    /* HOOK (issue #6 item 4): the lead replaces this body with a call to rsp_acceptance_gate()
-     * from the `accept` branch at merge. Until then a campaign that requires acceptance is
-     * refused (no acceptance run can be recorded without that branch). */
-    if (c->requires_acceptance) {
+    /* HOOK (issue #6 item 4): at merge this body becomes
+     *     return rsp_acceptance_gate(st, campaign, model, why, why_len);
+     * (the `accept` branch). Until then a campaign that requires acceptance is refused (no
+     * acceptance run can be recorded without that branch). */
+    struct rsp_act_campaign c;
+    int rc = campaign && *campaign ? rsp_act_campaign_get(st, campaign, &c) : RSP_ENOTFOUND;
+    if (rc == RSP_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (c.requires_acceptance) {
         if (why && why_len)
             snprintf(why, why_len,
-                     "campaign %s requires a passing acceptance run (rspctl acceptance run)",
-                     c->name);
-        return RSP_ESTATE;
+                     "campaign %s requires a passing acceptance run for model %s (rspctl "
+                     "acceptance run)",
+                     c.name, model && *model ? model : "(unknown)");
+        return 1;
     }
     return 0;
 }

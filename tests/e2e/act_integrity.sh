@@ -270,6 +270,17 @@ ok "quarantine release (reason required, audited) lifts it: B6 installs, B5 rele
   die "C1: $("$RSPCTL" order show C1 --db "$DB" --json)"
 ok "capability check against the stored EUICCInfo2 of the EID passes; profile reserved for the EID"
 
+# ---- acceptance gate (hook of issue #6 item 4) on a bulk release ----
+"$RSPCTL" campaign create gated --db "$DB" --requires-acceptance >/dev/null || die "campaign"
+"$RSPCTL" order create --db "$DB" --id A1 --customer cust-a1 --campaign gated \
+  --profile-type act --model "Phone Z" >/dev/null || die "order A1"
+if "$RSPCTL" campaign release gated --db "$DB" --operator "$OPERATOR" >/dev/null 2>"$DIR/err"; then
+  die "released without acceptance"
+fi
+grep -q "A1 refused by the acceptance gate: .*model Phone Z" "$DIR/err" || die "gate: $(cat "$DIR/err")"
+[ "$("$RSPCTL" order show A1 --db "$DB" --json | jq -r .stage)" = pre-provisioned ] || die "A1"
+ok "bulk release of a campaign that requires acceptance refused per device model"
+
 # ---- tokens: revoked, expired ----
 r1_iccid=$("$RSPCTL" order show R1 --db "$DB" --json | jq -r .iccid)
 "$RSPCTL" token revoke "$(mid_of R1)" --db "$DB" --reason "customer cancelled" >/dev/null ||
@@ -296,13 +307,13 @@ ok "revoked token refused 8.2.6/3.8, expired token 8.8.5/4.10; profiles unchange
 
 # ---- funnel ----
 f=$("$RSPCTL" report funnel --db "$DB" --json)
-echo "$f" | jq -e '.total == 16 and ([.current[]] | add) == 16' >/dev/null || die "funnel: $f"
-echo "$f" | jq -e '.current["identity-rejected"] == 2 and .current["pre-provisioned"] == 1
+echo "$f" | jq -e '.total == 17 and ([.current[]] | add) == 17' >/dev/null || die "funnel: $f"
+echo "$f" | jq -e '.current["identity-rejected"] == 2 and .current["pre-provisioned"] == 2
   and .current.reserved == 1' \
   >/dev/null || die "funnel: $f"
 echo "$f" | jq -e '.current.installed == 7 and .current.failed == 2 and .current.released == 1
   and .current.revoked == 1 and .current.expired == 1 and .reached["first-contact"] == 9
   and .reached["token-issued"] == 11' >/dev/null || die "funnel: $f"
-"$RSPCTL" audit verify --db "$DB" --chain-only --quiet || die "audit chain"
-ok "funnel adds up (16 orders, one stage each); audit chain verifies"
+"$RSPCTL" audit verify --db "$DB" --chain-only --quiet >/dev/null 2>&1 || die "audit chain"
+ok "funnel adds up (17 orders, one stage each); audit chain verifies"
 echo "1..$n"

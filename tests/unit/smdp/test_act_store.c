@@ -480,9 +480,12 @@ static void test_campaign_euicc_info(void **state)
     assert_string_equal(got.description, "Spring roll-out");
     assert_int_equal(rsp_act_campaign_get(st, "none", &got), RSP_ENOTFOUND);
     char why[200] = "";
-    assert_int_equal(rsp_act_campaign_get(st, "spring", &got), 0);
-    assert_int_equal(rsp_act_acceptance_gate_hook(st, &got, why, sizeof why), RSP_ESTATE);
-    assert_non_null(strstr(why, "acceptance"));
+    assert_int_equal(rsp_act_acceptance_gate_hook(st, "spring", "Phone A", why, sizeof why), 1);
+    assert_non_null(strstr(why, "acceptance run for model Phone A"));
+    assert_int_equal(rsp_act_acceptance_gate_hook(st, "unregistered", NULL, why, sizeof why), 0);
+    c.requires_acceptance = false;
+    assert_int_equal(rsp_act_campaign_put(st, &c, "ops"), 0);
+    assert_int_equal(rsp_act_acceptance_gate_hook(st, "spring", "Phone A", why, sizeof why), 0);
 
     const uint8_t info[] = {0xBF, 0x22, 0x03, 0x81, 0x01, 0x02};
     struct rsp_buf b = RSP_BUF_INIT;
