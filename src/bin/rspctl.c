@@ -21,6 +21,7 @@
 #include "rsp/err.h"
 
 #include "rspctl.h"
+#include "rspctl_act.h"
 
 int rspctl_usage_table(FILE *f, const char *prefix, const struct subcommand *t, size_t n)
 {
@@ -171,6 +172,13 @@ static const struct subcommand commands[] = {
     {"audit", "SM-DP+ audit trail: verify, export, prune, checkpoint, keys", rspctl_cmd_audit},
     {"acceptance", "first-boot acceptance runs (JUnit/HTML), requirements, release gate",
      rspctl_cmd_acceptance},
+    /* branch ops: activation operations (rsp/act.h) */
+    {"order", "activation orders: create (CSV), reserve, release, list, show", rspctl_cmd_order},
+    {"campaign", "campaigns: create, show, bulk release", rspctl_cmd_campaign},
+    {"token", "activation tokens: issue (QR, deep links), show, revoke", rspctl_cmd_token},
+    {"push", "pushes of activation tokens: record hand-over, list", rspctl_cmd_push},
+    {"quarantine", "activation integrity quarantines: list, show, release", rspctl_cmd_quarantine},
+    {"report", "reports (funnel)", rspctl_cmd_report},
 };
 
 int main(int argc, char **argv)
