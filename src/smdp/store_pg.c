@@ -2525,78 +2525,6 @@ static int pg_acceptance_run_list(struct rsp_store *st, const char *model, size_
         read_acceptance(r, i, &a);
         rc = cb(arg, &a);
     }
-/* ---- branch ops: generic statements (rsp_store_param, x_exec) ---- */
-
-static int pg_x_begin(struct rsp_store *st)
-{
-    struct pg_store *s = PG(st);
-    int reconnects = 0;
-    int rc = attempt_start(s, &reconnects);
-    return rc ? rc : begin(s);
-}
-
-static int pg_x_finish(struct rsp_store *st, int rc)
-{
-    return finish(PG(st), rc);
-}
-
-static int pg_x_audit(struct rsp_store *st, struct rsp_audit_entry *e)
-{
-    return audit_add_entry(PG(st), e);
-}
-
-#define X_MAX_PARAMS 48
-#define X_MAX_COLS   48
-
-static int pg_x_exec(struct rsp_store *st, const char *sql, const struct rsp_store_param *p, int n,
-                     rsp_store_row_cb cb, void *arg, int64_t *changes)
-{
-    struct pg_store *s = PG(st);
-    if (n < 0 || n > X_MAX_PARAMS)
-        return RSP_EINVAL;
-    if (!s->in_tx) { /* a single statement: re-establish a connection an earlier call lost */
-        int reconnects = 0;
-        int rc = attempt_start(s, &reconnects);
-        if (rc)
-            return rc;
-    }
-    /* ?N -> $N outside quoted literals */
-    size_t len = strlen(sql);
-    char *q = malloc(len + 1);
-    if (!q)
-        return RSP_ENOMEM;
-    bool quoted = false;
-    for (size_t i = 0; i <= len; i++) {
-        if (sql[i] == '\'')
-            quoted = !quoted;
-        q[i] = (!quoted && sql[i] == '?') ? '$' : sql[i];
-    }
-    const char *v[X_MAX_PARAMS];
-    char num[X_MAX_PARAMS][24];
-    for (int i = 0; i < n; i++) {
-        if (p[i].is_int) {
-            snprintf(num[i], sizeof num[i], "%lld", (long long)p[i].i);
-            v[i] = num[i];
-        } else {
-            v[i] = p[i].text;
-        }
-    }
-    PGresult *r = PQexecParams(s->conn, q, n, NULL, v, NULL, NULL, 0);
-    free(q);
-    int rc = check(s, r, !s->in_tx);
-    if (rc == 0 && cb && PQresultStatus(r) == PGRES_TUPLES_OK) {
-        int nc = PQnfields(r);
-        if (nc > X_MAX_COLS)
-            nc = X_MAX_COLS;
-        for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
-            const char *c[X_MAX_COLS];
-            for (int i = 0; i < nc; i++)
-                c[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
-            rc = cb(arg, nc, c);
-        }
-    }
-    if (rc == 0 && changes)
-        *changes = affected(r);
     PQclear(r);
     return rc;
 }
@@ -2683,6 +2611,82 @@ static int pg_acceptance_require(struct rsp_store *st, const char *scope, const 
     struct pg_store *s = PG(st);
     int rc;
     RUN(s, acceptance_require_once(s, scope, name, on, actor, changed));
+    return rc;
+}
+
+/* ---- branch ops: generic statements (rsp_store_param, x_exec) ---- */
+
+static int pg_x_begin(struct rsp_store *st)
+{
+    struct pg_store *s = PG(st);
+    int reconnects = 0;
+    int rc = attempt_start(s, &reconnects);
+    return rc ? rc : begin(s);
+}
+
+static int pg_x_finish(struct rsp_store *st, int rc)
+{
+    return finish(PG(st), rc);
+}
+
+static int pg_x_audit(struct rsp_store *st, struct rsp_audit_entry *e)
+{
+    return audit_add_entry(PG(st), e);
+}
+
+#define X_MAX_PARAMS 48
+#define X_MAX_COLS   48
+
+static int pg_x_exec(struct rsp_store *st, const char *sql, const struct rsp_store_param *p, int n,
+                     rsp_store_row_cb cb, void *arg, int64_t *changes)
+{
+    struct pg_store *s = PG(st);
+    if (n < 0 || n > X_MAX_PARAMS)
+        return RSP_EINVAL;
+    if (!s->in_tx) { /* a single statement: re-establish a connection an earlier call lost */
+        int reconnects = 0;
+        int rc = attempt_start(s, &reconnects);
+        if (rc)
+            return rc;
+    }
+    /* ?N -> $N outside quoted literals */
+    size_t len = strlen(sql);
+    char *q = malloc(len + 1);
+    if (!q)
+        return RSP_ENOMEM;
+    bool quoted = false;
+    for (size_t i = 0; i <= len; i++) {
+        if (sql[i] == '\'')
+            quoted = !quoted;
+        q[i] = (!quoted && sql[i] == '?') ? '$' : sql[i];
+    }
+    const char *v[X_MAX_PARAMS];
+    char num[X_MAX_PARAMS][24];
+    for (int i = 0; i < n; i++) {
+        if (p[i].is_int) {
+            snprintf(num[i], sizeof num[i], "%lld", (long long)p[i].i);
+            v[i] = num[i];
+        } else {
+            v[i] = p[i].text;
+        }
+    }
+    PGresult *r = PQexecParams(s->conn, q, n, NULL, v, NULL, NULL, 0);
+    free(q);
+    int rc = check(s, r, !s->in_tx);
+    if (rc == 0 && cb && PQresultStatus(r) == PGRES_TUPLES_OK) {
+        int nc = PQnfields(r);
+        if (nc > X_MAX_COLS)
+            nc = X_MAX_COLS;
+        for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+            const char *c[X_MAX_COLS];
+            for (int i = 0; i < nc; i++)
+                c[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+            rc = cb(arg, nc, c);
+        }
+    }
+    if (rc == 0 && changes)
+        *changes = affected(r);
+    PQclear(r);
     return rc;
 }
 

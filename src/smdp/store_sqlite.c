@@ -353,15 +353,15 @@ struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_COUNT];
     void (*hook)(const char *point);
+    /* branch ops: statements of x_exec, cached by SQL text pointer (callers pass literals) */
+    const char *x_sql[X_CACHE];
+    sqlite3_stmt *x_stmt[X_CACHE];
+    unsigned x_next;
     /* During an import batch (one write transaction: no other appender can move the head), the
      * chain head is kept here and written once at the end instead of read and written per
      * record. */
     bool head_cached;
     struct rsp_audit_head head_cache;
-    /* branch ops: statements of x_exec, cached by SQL text pointer (callers pass literals) */
-    const char *x_sql[X_CACHE];
-    sqlite3_stmt *x_stmt[X_CACHE];
-    unsigned x_next;
 };
 
 static struct sq_store *SQ(struct rsp_store *st)
@@ -1740,35 +1740,6 @@ static int sq_acceptance_run_add(struct rsp_store *st, struct rsp_acceptance_run
         rc =
             audit_add(s, "acceptance", key, "", r->passed ? "passed" : "failed", actor, "", reason);
     }
-/* ---- branch ops: generic statements (rsp_store_param, x_exec) ---- */
-
-static sqlite3_stmt *x_prepare(struct sq_store *s, const char *sql)
-{
-    for (unsigned i = 0; i < X_CACHE; i++)
-        if (s->x_sql[i] == sql && s->x_stmt[i]) {
-            sqlite3_reset(s->x_stmt[i]);
-            sqlite3_clear_bindings(s->x_stmt[i]);
-            return s->x_stmt[i];
-        }
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK)
-        return NULL;
-    unsigned i = s->x_next++ % X_CACHE;
-    if (s->x_stmt[i])
-        sqlite3_finalize(s->x_stmt[i]);
-    s->x_sql[i] = sql;
-    s->x_stmt[i] = q;
-    return q;
-}
-
-static int sq_x_begin(struct rsp_store *st)
-{
-    return begin(SQ(st));
-}
-
-static int sq_x_finish(struct rsp_store *st, int rc)
-{
-    struct sq_store *s = SQ(st);
     if (rc) {
         rollback(s);
         return rc;
@@ -1874,6 +1845,44 @@ static int sq_acceptance_require(struct rsp_store *st, const char *scope, const 
         return rc;
     }
     return commit(s);
+}
+
+/* ---- branch ops: generic statements (rsp_store_param, x_exec) ---- */
+
+static sqlite3_stmt *x_prepare(struct sq_store *s, const char *sql)
+{
+    for (unsigned i = 0; i < X_CACHE; i++)
+        if (s->x_sql[i] == sql && s->x_stmt[i]) {
+            sqlite3_reset(s->x_stmt[i]);
+            sqlite3_clear_bindings(s->x_stmt[i]);
+            return s->x_stmt[i];
+        }
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK)
+        return NULL;
+    unsigned i = s->x_next++ % X_CACHE;
+    if (s->x_stmt[i])
+        sqlite3_finalize(s->x_stmt[i]);
+    s->x_sql[i] = sql;
+    s->x_stmt[i] = q;
+    return q;
+}
+
+static int sq_x_begin(struct rsp_store *st)
+{
+    return begin(SQ(st));
+}
+
+static int sq_x_finish(struct rsp_store *st, int rc)
+{
+    struct sq_store *s = SQ(st);
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
 static int sq_x_audit(struct rsp_store *st, struct rsp_audit_entry *e)
 {
     return audit_add_entry(SQ(st), e);
