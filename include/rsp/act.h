@@ -287,13 +287,13 @@ int rsp_act_push_http_handler(void *ctx, const struct rsp_http_request *req,
 int rsp_act_capability_check(const uint8_t *info2, size_t len, const struct rsp_profile *p,
                              size_t pkg_len, char *why, size_t why_len);
 
-/* ---- acceptance gate hook (issue #6 item 4) ----
+/* ---- acceptance gate (issue #6 item 4) ----
  * Called by the bulk release of a campaign for every order before it is reserved, with the
- * order's device model (or its TAC when no model is known; NULL when neither is). 0 = allowed,
- * 1 = refused (why says why), negative = store failure. The `accept` branch provides the real
- * gate: at merge its body becomes `return rsp_acceptance_gate(st, campaign, model, why,
- * why_len);` (RSP_ACCEPTANCE_REFUSED is 1). Until then a campaign registered with
- * requires_acceptance is refused and every other one allowed. */
+ * order's device model (or its TAC when no model is known; NULL when neither is). It is
+ * rsp_acceptance_gate (rsp/acceptance.h): the requirement marks of the campaign and of the device
+ * model (`rspctl campaign create --requires-acceptance` sets the campaign's mark; `rspctl
+ * acceptance require|unrequire` change them) and the latest recorded acceptance run for the model.
+ * 0 = allowed, 1 = refused (why says why), negative = store failure. */
 int rsp_act_acceptance_gate_hook(struct rsp_store *st, const char *campaign, const char *model,
                                  char *why, size_t why_len);
 

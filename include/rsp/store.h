@@ -72,7 +72,8 @@ int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_s
 /* Schema version of this rspkit: the number of migrations of each backend (each asserts it at
  * compile time). Tests compare against this instead of a literal. */
 #define RSP_STORE_SCHEMA_VERSION 6
-/* The tables schema 6 added (activation operations; tests that rebuild an older schema drop them). */
+/* The tables schema 6 added (activation operations; tests that rebuild an older schema drop them).
+ */
 #define RSP_STORE_ACT_TABLES_DROP                                                                  \
     "DROP TABLE campaigns; DROP TABLE activation_orders; DROP TABLE activation_tokens;"            \
     " DROP TABLE pushes; DROP TABLE cohort_buckets; DROP TABLE quarantines;"                       \

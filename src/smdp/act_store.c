@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rsp/acceptance.h"
 #include "rsp/err.h"
 #include "rsp/es2p.h"
 #include "rsp/sgp22_es10.h"
@@ -196,7 +197,13 @@ int rsp_act_campaign_put(struct rsp_store *st, const struct rsp_act_campaign *c,
         rc = audit(st, "campaign", c->name, "",
                    c->requires_acceptance ? "requires-acceptance" : "set", actor, NULL,
                    "campaign set");
-    return tx_end(st, rc);
+    rc = tx_end(st, rc);
+    /* The acceptance gate reads its own requirement marks (rsp/acceptance.h): the campaign's
+     * flag is kept there (audited by the store), so `rspctl acceptance unrequire` lifts it too. */
+    if (rc == 0)
+        rc = rsp_store_acceptance_require(st, "campaign", c->name, c->requires_acceptance, actor,
+                                          NULL);
+    return rc;
 }
 
 static int row_campaign(void *arg, int n, const char *const *v)
@@ -218,8 +225,9 @@ int rsp_act_campaign_get(struct rsp_store *st, const char *name, struct rsp_act_
     memset(out, 0, sizeof *out);
     struct rsp_store_param p[] = {PT(name)};
     int rc = xexec(st,
-                   "SELECT name, description, requires_acceptance, created_at FROM campaigns"
-                   " WHERE name = ?1",
+                   "SELECT name, description, (SELECT count(*) FROM acceptance_requirement r"
+                   " WHERE r.scope = 'campaign' AND r.name = campaigns.name), created_at"
+                   " FROM campaigns WHERE name = ?1",
                    p, 1, row_campaign, out, NULL);
     return rc == 1 ? 0 : rc ? rc : RSP_ENOTFOUND;
 }
@@ -1357,23 +1365,6 @@ int rsp_act_acceptance_gate_hook(struct rsp_store *st, const char *campaign, con
 {
     if (!st)
         return RSP_EINVAL;
-    /* HOOK (issue #6 item 4): at merge this body becomes
-     *     return rsp_acceptance_gate(st, campaign, model, why, why_len);
-     * (the `accept` branch). Until then a campaign that requires acceptance is refused (no
-     * acceptance run can be recorded without that branch). */
-    struct rsp_act_campaign c;
-    int rc = campaign && *campaign ? rsp_act_campaign_get(st, campaign, &c) : RSP_ENOTFOUND;
-    if (rc == RSP_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (c.requires_acceptance) {
-        if (why && why_len)
-            snprintf(why, why_len,
-                     "campaign %s requires a passing acceptance run for model %s (rspctl "
-                     "acceptance run)",
-                     c.name, model && *model ? model : "(unknown)");
-        return 1;
-    }
-    return 0;
+    /* requirement marks (campaign or device model) and the latest run: rsp/acceptance.h */
+    return rsp_acceptance_gate(st, campaign, model, why, why_len);
 }

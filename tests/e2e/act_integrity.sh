@@ -279,7 +279,16 @@ if "$RSPCTL" campaign release gated --db "$DB" --operator "$OPERATOR" >/dev/null
 fi
 grep -q "A1 refused by the acceptance gate: .*model Phone Z" "$DIR/err" || die "gate: $(cat "$DIR/err")"
 [ "$("$RSPCTL" order show A1 --db "$DB" --json | jq -r .stage)" = pre-provisioned ] || die "A1"
-ok "bulk release of a campaign that requires acceptance refused per device model"
+"$RSPCTL" acceptance status --campaign gated --model "Phone Z" --db "$DB" 2>&1 | grep -q "requires acceptance" ||
+  die "acceptance status does not show the campaign's requirement"
+"$RSPCTL" acceptance unrequire --campaign gated --db "$DB" >/dev/null || die "unrequire"
+[ "$("$RSPCTL" campaign show gated --db "$DB" --json | jq -r .requires_acceptance)" = false ] ||
+  die "campaign still requires acceptance after unrequire"
+# past the gate now: the release goes on to reserve a profile (this test has none of that type)
+"$RSPCTL" campaign release gated --db "$DB" --operator "$OPERATOR" >/dev/null 2>"$DIR/err" || true
+grep -q "acceptance gate" "$DIR/err" && die "gate still refuses after unrequire: $(cat "$DIR/err")"
+grep -q "A1: no Available profile" "$DIR/err" || die "release after unrequire: $(cat "$DIR/err")"
+ok "bulk release of a campaign that requires acceptance refused per device model (rspctl acceptance marks)"
 
 # ---- tokens: revoked, expired ----
 r1_iccid=$("$RSPCTL" order show R1 --db "$DB" --json | jq -r .iccid)
