@@ -329,7 +329,7 @@ static void test_upgrade_chains_old_rows(void **state)
     sql(path, use_pg ? "UPDATE audit SET reason = 'legacy' || chr(9) || 'tab' WHERE id = 3"
                      : "UPDATE audit SET reason = 'legacy' || char(9) || 'tab' WHERE id = 3");
     st = open_store(path);
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_true(rsp_store_schema_version(st) >= 4); /* brought back to the latest version */
     struct findings fs;
     struct rsp_audit_verify_result r = verify(st, NULL, &fs);
     assert_int_equal(r.findings, 0);
