@@ -61,6 +61,11 @@ struct rsp_es9p_config {
      * order ends (profile Error, ES2+ notified). 0 = no limit. */
     unsigned order_lifetime;
     time_t (*clock)(void *ctx); /* NULL: time(NULL) */
+    /* Telemetry (rsp/telemetry.h): one record per exchange through rsp_store_tele_record, in
+     * periods of telemetry_period seconds (0 = 60); telemetry_off: none. A failure to record never
+     * changes the answer; it is counted (rsp_es9p_tele_failures). */
+    unsigned telemetry_period;
+    bool telemetry_off;
     void *clock_ctx;
     /* TEST ONLY (never set by rsp-smdp): pin the transactionId (16 bytes) and serverChallenge
      * (16 bytes) of initiateAuthentication, for replaying recorded sessions. NULL: random. */
@@ -111,5 +116,10 @@ struct rsp_es9p_http {
 };
 int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
                           struct rsp_http_response *resp);
+
+/* Telemetry records this process failed to write (store errors), since start. */
+uint64_t rsp_es9p_tele_failures(void);
+/* The "O=" attribute of an RFC 2253-style subject ("" when absent): the EUM label. */
+void rsp_es9p_subject_org(const char *subject, char *out, size_t cap);
 
 #endif
