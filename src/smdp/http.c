@@ -20,6 +20,7 @@ struct rsp_http_server {
     struct rsp_http_route *routes;
     size_t n_routes;
     size_t body_limit;
+    bool get_routes;
     FILE *log;
     uint16_t port;
     struct rsp_buf chain; /* PEM, NUL-terminated; MHD keeps pointers to these */
@@ -123,11 +124,23 @@ static enum MHD_Result queue(struct rsp_http_server *s, struct MHD_Connection *c
         MHD_create_response_from_buffer(r->body.len, r->body.data, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ret = MHD_NO;
     if (resp) {
-        if (r->body.len)
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, RSP_JSON_CONTENT_TYPE);
-        MHD_add_response_header(resp, "X-Admin-Protocol", RSP_ADMIN_PROTOCOL);
+        if (r->content_type) { /* a GET route (admin listener) */
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+            MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+            MHD_add_response_header(resp, "Content-Security-Policy",
+                                    "default-src 'self'; frame-ancestors 'none'");
+            if (r->www_authenticate && r->status == MHD_HTTP_UNAUTHORIZED)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                        r->www_authenticate);
+        } else {
+            if (r->body.len)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, RSP_JSON_CONTENT_TYPE);
+            MHD_add_response_header(resp, "X-Admin-Protocol", RSP_ADMIN_PROTOCOL);
+        }
         if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                                    r->content_type ? "GET, HEAD" : "POST");
         ret = MHD_queue_response(c, (unsigned)r->status, resp);
         MHD_destroy_response(resp);
     }
@@ -172,6 +185,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* Refusals that need no body are answered before it is read. */
         if (!route) {
             fail_response(&r, MHD_HTTP_NOT_FOUND, RSP_SC_UNKNOWN_FUNCTION);
+            return queue(s, c, st, method, url, function, &r);
+        }
+        if (s->get_routes) { /* admin listener: answered at once, no body */
+            r.content_type = "text/plain; charset=utf-8";
+            if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+                strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+                r.status = MHD_HTTP_METHOD_NOT_ALLOWED;
+                rsp_buf_append(&r.body, "method not allowed\n", 19);
+                return queue(s, c, st, method, url, function, &r);
+            }
+            struct rsp_http_request req = {
+                .path = url,
+                .body = (const uint8_t *)"",
+                .authorization =
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+            };
+            if (route->handler(route->ctx, &req, &r) != 0) {
+                rsp_buf_reset(&r.body);
+                r.status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+                r.content_type = "text/plain; charset=utf-8";
+                rsp_buf_append(&r.body, "internal error\n", 15);
+            }
+            if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+                rsp_buf_reset(&r.body);
             return queue(s, c, st, method, url, function, &r);
         }
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
@@ -324,6 +361,7 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
     rsp_buf_init(&s->key);
     s->body_limit = cfg->body_limit ? cfg->body_limit : 1u << 20;
     s->log = cfg->log;
+    s->get_routes = cfg->get_routes;
     s->n_routes = n_routes;
     s->routes = calloc(n_routes ? n_routes : 1, sizeof *s->routes);
     if (!s->routes) {
