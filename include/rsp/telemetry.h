@@ -32,10 +32,10 @@ struct rsp_tele_labels {
 };
 
 /* Latency histogram: RSP_TELE_NBUCKETS counters, bucket i counts latencies <= the i-th upper bound
- * (and above the previous one); the last bucket is above the last bound (+Inf). The bounds are
- * Prometheus's default buckets, in milliseconds. */
-#define RSP_TELE_NBUCKETS 12
-extern const uint32_t rsp_tele_bucket_le_ms[RSP_TELE_NBUCKETS - 1];
+ * (and above the previous one); the last bucket is above the last bound (+Inf). The bounds, in
+ * milliseconds: 1, 2.5, then Prometheus's default buckets (5 ms .. 10 s). */
+#define RSP_TELE_NBUCKETS 14
+extern const double rsp_tele_bucket_le_ms[RSP_TELE_NBUCKETS - 1];
 /* Index of the bucket of a latency in microseconds. */
 unsigned rsp_tele_bucket(uint64_t latency_us);
 
@@ -43,8 +43,9 @@ unsigned rsp_tele_bucket(uint64_t latency_us);
  * name), their latency is 0 and not a measurement. */
 #define RSP_TELE_FN_SESSION "session"
 /* Session events. */
-#define RSP_TELE_EV_STARTED       "started"       /* initiateAuthentication succeeded */
-#define RSP_TELE_EV_AUTHENTICATED "authenticated" /* authenticateClient: profile bound (attempt)   \
+#define RSP_TELE_EV_STARTED "started" /* initiateAuthentication succeeded */
+#define RSP_TELE_EV_AUTHENTICATED                                                                  \
+    "authenticated"                               /* authenticateClient: profile bound (attempt)   \
                                                    */
 #define RSP_TELE_EV_DOWNLOADED   "downloaded"     /* getBoundProfilePackage delivered a BPP */
 #define RSP_TELE_EV_INSTALLED    "installed"      /* PIR success */

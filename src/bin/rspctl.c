@@ -169,6 +169,8 @@ static const struct subcommand commands[] = {
     {"es2-sink", "receive ES2+ HandleDownloadProgressInfo notifications (operator side)",
      rspctl_cmd_es2sink},
     {"audit", "SM-DP+ audit trail: verify, export, prune, checkpoint, keys", rspctl_cmd_audit},
+    {"report", "reports from the SM-DP+ store: ES9+ outcomes and latency per cohort (JSON/CSV)",
+     rspctl_cmd_report},
 };
 
 int main(int argc, char **argv)

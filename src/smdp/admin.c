@@ -235,7 +235,10 @@ static void jstr(struct rsp_buf *b, const char *s)
     rsp_buf_append_byte(b, '"');
 }
 
-/* Success over time for one dimension: per cohort, per period, attempts and installs. */
+/* Success over time for one dimension: per cohort and period, the attempts (profile bound at
+ * authenticateClient), the installs and the failures (PIR errors and cancelled sessions) that
+ * happened in that period. The page plots installed / (installed + failed): the sessions that
+ * ended in the period, so an attempt still running is not counted as a failure. */
 struct point {
     int64_t t, attempts, installed, failed;
 };
@@ -313,7 +316,10 @@ int rsp_admin_dashboard_json(const struct rsp_admin *a, struct rsp_store *st, in
             continue;
         int64_t att = strcmp(x->outcome, RSP_TELE_EV_AUTHENTICATED) == 0 ? x->n : 0;
         int64_t ins = strcmp(x->outcome, RSP_TELE_EV_INSTALLED) == 0 ? x->n : 0;
-        int64_t fail = strcmp(x->outcome, RSP_TELE_EV_INSTALL_FAIL) == 0 ? x->n : 0;
+        int64_t fail = strcmp(x->outcome, RSP_TELE_EV_INSTALL_FAIL) == 0 ||
+                               strcmp(x->outcome, RSP_TELE_EV_CANCELLED) == 0
+                           ? x->n
+                           : 0;
         if (!att && !ins && !fail)
             continue;
         for (size_t d = 0; rc == 0 && d < NDIMS; d++)

@@ -50,21 +50,54 @@
 #define TELE_BUCKET_COLS_DEF                                                                       \
     " b0 BIGINT NOT NULL, b1 BIGINT NOT NULL, b2 BIGINT NOT NULL, b3 BIGINT NOT NULL,"             \
     " b4 BIGINT NOT NULL, b5 BIGINT NOT NULL, b6 BIGINT NOT NULL, b7 BIGINT NOT NULL,"             \
-    " b8 BIGINT NOT NULL, b9 BIGINT NOT NULL, b10 BIGINT NOT NULL, b11 BIGINT NOT NULL"
-#define TELE_BUCKET_COLS "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11"
+    " b8 BIGINT NOT NULL, b9 BIGINT NOT NULL, b10 BIGINT NOT NULL, b11 BIGINT NOT NULL,"           \
+    " b12 BIGINT NOT NULL, b13 BIGINT NOT NULL"
+#define TELE_BUCKET_COLS "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13"
 /* parameter P is the bucket index: 1 in that column, 0 elsewhere */
 #define TELE_BUCKET_SET(P)                                                                         \
-    "(" P "::int = 0)::int::bigint, (" P "::int = 1)::int::bigint, (" P                            \
-    "::int = 2)::int::bigint, (" P "::int = 3)::int::bigint, (" P "::int = 4)::int::bigint, (" P   \
-    "::int = 5)::int::bigint, (" P "::int = 6)::int::bigint, (" P "::int = 7)::int::bigint, (" P   \
-    "::int = 8)::int::bigint, (" P "::int = 9)::int::bigint, (" P "::int = 10)::int::bigint, (" P  \
-    "::int = 11)::int::bigint"
+    "(" P "::int = 0)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 1)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 2)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 3)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 4)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 5)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 6)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 7)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 8)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 9)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 10)::int::bigint"                                                               \
+    ", "                                                                                           \
+    "(" P "::int = 11)::int::bigint"                                                               \
+    ", "                                                                                           \
+    "(" P "::int = 12)::int::bigint"                                                               \
+    ", "                                                                                           \
+    "(" P "::int = 13)::int::bigint"
 #define TELE_BUCKET_UPSERT(T)                                                                      \
-    "n = " T ".n + 1, sum_us = " T ".sum_us + excluded.sum_us, b0 = " T                            \
-    ".b0 + excluded.b0, b1 = " T ".b1 + excluded.b1, b2 = " T ".b2 + excluded.b2, b3 = " T         \
-    ".b3 + excluded.b3, b4 = " T ".b4 + excluded.b4, b5 = " T ".b5 + excluded.b5, b6 = " T         \
-    ".b6 + excluded.b6, b7 = " T ".b7 + excluded.b7, b8 = " T ".b8 + excluded.b8, b9 = " T         \
-    ".b9 + excluded.b9, b10 = " T ".b10 + excluded.b10, b11 = " T ".b11 + excluded.b11"
+    "n = " T ".n + 1, sum_us = " T ".sum_us + excluded.sum_us"                                     \
+    ", b0 = " T ".b0 + excluded.b0"                                                                \
+    ", b1 = " T ".b1 + excluded.b1"                                                                \
+    ", b2 = " T ".b2 + excluded.b2"                                                                \
+    ", b3 = " T ".b3 + excluded.b3"                                                                \
+    ", b4 = " T ".b4 + excluded.b4"                                                                \
+    ", b5 = " T ".b5 + excluded.b5"                                                                \
+    ", b6 = " T ".b6 + excluded.b6"                                                                \
+    ", b7 = " T ".b7 + excluded.b7"                                                                \
+    ", b8 = " T ".b8 + excluded.b8"                                                                \
+    ", b9 = " T ".b9 + excluded.b9"                                                                \
+    ", b10 = " T ".b10 + excluded.b10"                                                             \
+    ", b11 = " T ".b11 + excluded.b11"                                                             \
+    ", b12 = " T ".b12 + excluded.b12"                                                             \
+    ", b13 = " T ".b13 + excluded.b13"
 
 /* Migrations: entry i brings the schema from version i to i+1, in step with store_sqlite.c (same
  * tables, columns, keys and indexes; PostgreSQL types). Append only. */

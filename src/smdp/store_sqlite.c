@@ -21,16 +21,29 @@
 #define TELE_BUCKET_COLS_DEF                                                                       \
     " b0 INTEGER NOT NULL, b1 INTEGER NOT NULL, b2 INTEGER NOT NULL, b3 INTEGER NOT NULL,"         \
     " b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL,"         \
-    " b8 INTEGER NOT NULL, b9 INTEGER NOT NULL, b10 INTEGER NOT NULL, b11 INTEGER NOT NULL"
-#define TELE_BUCKET_COLS "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11"
+    " b8 INTEGER NOT NULL, b9 INTEGER NOT NULL, b10 INTEGER NOT NULL, b11 INTEGER NOT NULL,"       \
+    " b12 INTEGER NOT NULL, b13 INTEGER NOT NULL"
+#define TELE_BUCKET_COLS "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13"
 /* ?10 is the bucket index: 1 in that column, 0 elsewhere */
 #define TELE_BUCKET_SET                                                                            \
-    "?10=0, ?10=1, ?10=2, ?10=3, ?10=4, ?10=5, ?10=6, ?10=7, ?10=8, ?10=9, ?10=10, ?10=11"
+    "?10=0, ?10=1, ?10=2, ?10=3, ?10=4, ?10=5, ?10=6, "                                            \
+    "?10=7, ?10=8, ?10=9, ?10=10, ?10=11, ?10=12, ?10=13"
 #define TELE_BUCKET_UPSERT                                                                         \
-    "n = n + 1, sum_us = sum_us + excluded.sum_us, b0 = b0 + excluded.b0, b1 = b1 + excluded.b1,"  \
-    " b2 = b2 + excluded.b2, b3 = b3 + excluded.b3, b4 = b4 + excluded.b4, b5 = b5 + excluded.b5," \
-    " b6 = b6 + excluded.b6, b7 = b7 + excluded.b7, b8 = b8 + excluded.b8, b9 = b9 + excluded.b9," \
-    " b10 = b10 + excluded.b10, b11 = b11 + excluded.b11"
+    "n = n + 1, sum_us = sum_us + excluded.sum_us"                                                 \
+    ", b0 = b0 + excluded.b0"                                                                      \
+    ", b1 = b1 + excluded.b1"                                                                      \
+    ", b2 = b2 + excluded.b2"                                                                      \
+    ", b3 = b3 + excluded.b3"                                                                      \
+    ", b4 = b4 + excluded.b4"                                                                      \
+    ", b5 = b5 + excluded.b5"                                                                      \
+    ", b6 = b6 + excluded.b6"                                                                      \
+    ", b7 = b7 + excluded.b7"                                                                      \
+    ", b8 = b8 + excluded.b8"                                                                      \
+    ", b9 = b9 + excluded.b9"                                                                      \
+    ", b10 = b10 + excluded.b10"                                                                   \
+    ", b11 = b11 + excluded.b11"                                                                   \
+    ", b12 = b12 + excluded.b12"                                                                   \
+    ", b13 = b13 + excluded.b13"
 
 /* Migrations: entry i brings the schema from version i to i+1. Append only. */
 static const char *const migrations[] = {

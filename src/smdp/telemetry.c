@@ -8,13 +8,13 @@
 
 #include "rsp/err.h"
 
-const uint32_t rsp_tele_bucket_le_ms[RSP_TELE_NBUCKETS - 1] = {5,   10,   25,   50,   100,  250,
-                                                               500, 1000, 2500, 5000, 10000};
+const double rsp_tele_bucket_le_ms[RSP_TELE_NBUCKETS - 1] = {1,   2.5, 5,    10,   25,   50,   100,
+                                                             250, 500, 1000, 2500, 5000, 10000};
 
 unsigned rsp_tele_bucket(uint64_t latency_us)
 {
     for (unsigned i = 0; i < RSP_TELE_NBUCKETS - 1; i++)
-        if (latency_us <= (uint64_t)rsp_tele_bucket_le_ms[i] * 1000u)
+        if ((double)latency_us <= rsp_tele_bucket_le_ms[i] * 1000.0)
             return i;
     return RSP_TELE_NBUCKETS - 1;
 }

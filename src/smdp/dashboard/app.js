@@ -27,9 +27,8 @@
     return t;
   }
   function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
-  function hhmm(t) {
-    const d = new Date(t * 1000);
-    return String(d.getUTCHours()).padStart(2, '0') + ':' + String(d.getUTCMinutes()).padStart(2, '0');
+  function hhmm(t) { // "MM-DD hh:mm" UTC
+    return new Date(t * 1000).toISOString().slice(5, 16).replace('T', ' ');
   }
 
   // Install success rate per cohort over time: one line (and dots) per cohort.
@@ -55,15 +54,17 @@
       const color = COLORS[i % COLORS.length];
       const pts = [];
       c.points.forEach((p) => {
-        const attempts = Math.max(p[1], p[2] + p[3]);
-        if (attempts <= 0) return;
-        const rate = p[2] / attempts;
+        // p = [period start, attempts, installed, failed]: the rate of the sessions that ended
+        // in the period (installed / (installed + failed)).
+        const ended = p[2] + p[3];
+        if (ended <= 0) return;
+        const rate = p[2] / ended;
         const cx = X(p[0] + data.period / 2), cy = Y(rate);
         pts.push(cx.toFixed(1) + ',' + cy.toFixed(1));
         const dot = svg('circle', { cx: cx, cy: cy, r: 4, fill: color, 'data-t': p[0],
           'data-attempts': p[1], 'data-installed': p[2], 'data-failed': p[3] }, s);
         svg('title', {}, dot).textContent = (c.cohort || '(none)') + ': ' + p[2] + ' of ' +
-          attempts + ' installed';
+          ended + ' installed (' + p[1] + ' attempts started)';
         npoints++;
       });
       if (pts.length > 1)
@@ -71,7 +72,7 @@
       svg('rect', { x: W - R + 12, y: T + 16 * i, width: 10, height: 10, fill: color }, s);
       text(s, W - R + 28, T + 16 * i + 9, (c.cohort || '(none)').slice(0, 22));
     });
-    if (!cohorts.length) text(s, (W - R + L) / 2, H / 2, 'no download attempts in the window', 'middle');
+    if (!npoints) text(s, (W - R + L) / 2, H / 2, 'no download ended in the window', 'middle');
     host.dataset.cohorts = cohorts.length;
     host.dataset.points = npoints;
     host.dataset.dim = dim;
@@ -111,14 +112,14 @@
     const host = document.getElementById('latency');
     clear(host);
     const fns = data.latency || [];
-    const W = 440, row = 22, L = 150, R = 70;
+    const W = 440, row = 22, L = 200, R = 60;
     const H = Math.max(fns.length * (3 * row + 8) + 8, 40);
     const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img' }, host);
     const max = Math.max(1, ...fns.map((f) => f.p99));
     const colors = { p50: '#2a9d5b', p90: '#e0892b', p99: '#c0392b' };
     fns.forEach((f, i) => {
       const y0 = 4 + i * (3 * row + 8);
-      text(s, 4, y0 + 14, f.function.slice(0, 22));
+      text(s, 4, y0 + 14, f.function.slice(0, 24));
       ['p50', 'p90', 'p99'].forEach((q, k) => {
         const y = y0 + k * row;
         text(s, L - 6, y + 14, q, 'end');
@@ -200,7 +201,10 @@
 
   async function refresh() {
     try {
-      const r = await fetch('/api/dashboard', { credentials: 'same-origin', cache: 'no-store' });
+      // location.origin: a page opened as http://user:pass@host/ has a base URL with
+      // credentials, which fetch() refuses; the browser's HTTP auth cache still applies.
+      const r = await fetch(location.origin + '/api/dashboard',
+        { credentials: 'same-origin', cache: 'no-store' });
       if (!r.ok) throw new Error('HTTP ' + r.status);
       data = await r.json();
       render();
