@@ -11,6 +11,7 @@ PKGS=(
   libqrencode-dev libpng-dev zbar-tools
   libpq-dev postgresql
   chromium
+  python3
 )
 
 missing=()

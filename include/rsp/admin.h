@@ -3,7 +3,9 @@
  * own (never the ES9+ port), every route behind an authentication.
  *
  * Data: the store's telemetry aggregates only (rsp_store_tele_totals / rsp_store_tele_series), so
- * every rsp-smdp process of a deployment answers the same and no request scans raw rows.
+ * every rsp-smdp process of a deployment answers the same and no request scans raw telemetry rows;
+ * the dashboard adds the activation-operations figures of rsp/act.h (order funnel by stage,
+ * active quarantines, pushes handed to a channel without a first contact yet).
  *
  * Authentication: an admin auth file of `bearer TOKEN` and/or `basic USER:PASSWORD` lines; only
  * the SHA-256 of each accepted Authorization value is kept, compared in constant time; a request
@@ -36,12 +38,6 @@ int rsp_admin_auth_parse(const char *text, size_t len, struct rsp_admin_auth *ou
 /* True when the Authorization header value matches one credential (scheme case-insensitive). */
 bool rsp_admin_auth_check(const struct rsp_admin_auth *a, const char *authorization);
 
-/* Extra panels (funnel by stage, quarantines, pushes without first contact) come from the
- * operations tables when they exist; a provider fills JSON members into `out` (the text after a
- * comma inside the top-level object), or leaves it empty. */
-typedef int (*rsp_admin_panels_fn)(void *ctx, struct rsp_store *st, int64_t now,
-                                   struct rsp_buf *out);
-
 struct rsp_admin {
     struct rsp_store_pool *stores;
     const struct rsp_admin_auth *auth;
@@ -50,8 +46,6 @@ struct rsp_admin {
     uint64_t (*failures)(void); /* telemetry records not written (may be NULL) */
     time_t (*clock)(void *ctx); /* NULL: time(NULL) */
     void *clock_ctx;
-    rsp_admin_panels_fn panels; /* may be NULL */
-    void *panels_ctx;
 };
 
 /* The routes of the admin listener (ctx: struct rsp_admin): GET /metrics, /dashboard,

@@ -70,6 +70,19 @@ int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_s
 
 #define RSP_STORE_TEXT_MAX 64
 
+/* Schema version of this rspkit: the number of migrations of each backend (each asserts it at
+ * compile time). Tests compare against this instead of a literal. */
+#define RSP_STORE_SCHEMA_VERSION 6
+/* branch ops: the tables schema 5 added (tests that rebuild an older schema drop them). */
+#define RSP_STORE_ACT_TABLES_DROP                                                                  \
+    "DROP TABLE campaigns; DROP TABLE activation_orders; DROP TABLE activation_tokens;"            \
+    " DROP TABLE pushes; DROP TABLE cohort_buckets; DROP TABLE quarantines;"                       \
+    " DROP TABLE euicc_info;"
+/* branch tele: the tables schema 6 added. */
+#define RSP_STORE_TELE_TABLES_DROP                                                                 \
+    "DROP TABLE tele_call; DROP TABLE tele_session; DROP TABLE tele_series; DROP TABLE "           \
+    "tele_total;"
+
 struct rsp_profile {
     char iccid[21]; /* decimal digits, no F padding (primary key) */
     char imsi[16];
@@ -146,6 +159,19 @@ typedef int (*rsp_store_checkpoint_cb)(void *arg, const struct rsp_audit_checkpo
 /* Callback of rsp_store_tele_totals and rsp_store_tele_series (branch tele). */
 typedef int (*rsp_store_tele_cb)(void *arg, const struct rsp_tele_series *s);
 
+/* branch ops: a parameter of a generic statement (x_exec). The SQL is written once for both
+ * backends: parameters are ?1 .. ?N (rewritten to $N for PostgreSQL), columns TEXT or INTEGER
+ * (BIGINT), no backend-specific syntax (INSERT ... ON CONFLICT, no RETURNING); a parameter whose
+ * type PostgreSQL cannot infer from its context (e.g. ?1 - ?2) is not allowed. Text NULL = SQL
+ * NULL. */
+struct rsp_store_param {
+    const char *text;
+    int64_t i;
+    bool is_int;
+};
+/* One result row of x_exec: ncol columns as text; a non-zero return stops and is returned. */
+typedef int (*rsp_store_row_cb)(void *arg, int ncol, const char *const *val);
+
 /* Backend vtable. Implementations may assume the wrappers validated the arguments. Every method
  * that writes more than one row does so in one transaction. */
 struct rsp_store_ops {
@@ -213,6 +239,17 @@ struct rsp_store_ops {
                              const uint8_t sha256[32], const char *actor);
     int (*audit_prune)(struct rsp_store *st, int64_t through, const char *actor, int64_t *n_removed,
                        const char **why);
+    /* branch ops: generic statements for the activation-operations records (rsp/act.h,
+     * src/smdp/act_store.c). See struct rsp_store_param for the SQL dialect. x_exec runs one
+     * statement (inside or outside an x_begin transaction), calling cb once per result row with
+     * the columns as text (NULL for SQL NULL); *changes (may be NULL) gets the rows changed.
+     * x_audit appends a record to the chain inside the open transaction (as the backend's own
+     * changes do). x_finish commits when rc is 0, else rolls back, and returns the result. */
+    int (*x_begin)(struct rsp_store *st);
+    int (*x_exec)(struct rsp_store *st, const char *sql, const struct rsp_store_param *p, int n,
+                  rsp_store_row_cb cb, void *arg, int64_t *changes);
+    int (*x_audit)(struct rsp_store *st, struct rsp_audit_entry *e);
+    int (*x_finish)(struct rsp_store *st, int rc);
     /* branch tele: telemetry (see the rsp_store_tele_* wrappers for the contracts) */
     int (*tele_record)(struct rsp_store *st, struct rsp_tele_record *r, int64_t period_s);
     int (*tele_totals)(struct rsp_store *st, rsp_store_tele_cb cb, void *arg);

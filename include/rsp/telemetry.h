@@ -6,8 +6,10 @@
  * Pure: structs, the latency histogram, the renderers and the report aggregation; no I/O.
  *
  * Privacy: telemetry never carries an EID or IMEI. Cohort labels are the device TAC (8 digits,
- * a device model), the EUM (the organisation of the EUM certificate), the profile type, the
- * campaign and the country; a session row may carry the EID's keyed pseudonym (rsp_store_subject).
+ * a device model), the EUM (the first 8 digits of the EID: the issuer, shared by all its eUICCs,
+ * the same value the activation-integrity cohorts of rsp/act.h use), the profile type, and the
+ * campaign and country of the activation order; a session row may carry the EID's keyed pseudonym
+ * (rsp_store_subject).
  */
 #ifndef RSP_TELEMETRY_H
 #define RSP_TELEMETRY_H

@@ -2,6 +2,7 @@
  * in `reports[]` below (other report kinds append theirs: funnel, rollback, parity, ...). SMDP.db
  * stands for any store --db takes: a file path, sqlite:PATH or a postgresql:// URL.
  *
+ *   rspctl report funnel --db STORE [--campaign C] [--json | --csv]       (branch ops)
  *   rspctl report es9 --db SMDP.db [--by none|campaign|eum|tac|profile_type|country]
  *          [--from TIME] [--to TIME] [--campaign X] [--eum X] [--tac X] [--profile-type X]
  *          [--country X] [--format json|csv] [-o FILE]
@@ -17,11 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rsp/act.h"
 #include "rsp/err.h"
 #include "rsp/store.h"
 #include "rsp/telemetry.h"
 
 #include "rspctl.h"
+#include "rspctl_act.h"
 
 /* Parses TIME (see the top comment) relative to `now`; -1 when malformed. */
 static int report_time(const char *s, int64_t now, int64_t *out)
@@ -211,8 +214,78 @@ static int report_es9(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+/* The activation funnel: orders per current stage (they add up to the total: every order is in
+ * exactly one stage) and the orders that reached each stage at some time. */
+int rspctl_report_funnel(int argc, char **argv)
+{
+    struct act_common c = {0};
+    const char *campaign = NULL;
+    bool json = false, csv = false;
+    const char *usage = "usage: rspctl report funnel --db STORE [--campaign C] [--json | --csv]\n"
+                        "Orders per current stage (summing to the total) and per stage reached.\n";
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (rspctl_is_help(argv[i]))
+            return printf("%s", usage), 0;
+        if (!strcmp(argv[i], "--json")) {
+            json = true;
+            continue;
+        }
+        if (!strcmp(argv[i], "--csv")) {
+            csv = true;
+            continue;
+        }
+        if ((r = act_common_opt(argc, argv, &i, &c)) ||
+            (r = rspctl_opt_value(argc, argv, &i, "--campaign", &campaign))) {
+            if (r < 0)
+                return fprintf(stderr, "%s", usage), EXIT_USAGE;
+            continue;
+        }
+        return fprintf(stderr, "%s", usage), EXIT_USAGE;
+    }
+    if (json && csv)
+        return fprintf(stderr, "%s", usage), EXIT_USAGE;
+    struct rsp_store *st;
+    int rc = act_open(&c, "report funnel", &st);
+    if (rc)
+        return rc;
+    struct rsp_act_funnel f;
+    rc = rsp_act_funnel(st, campaign, &f);
+    rsp_store_close(st);
+    if (rc)
+        return fprintf(stderr, "rspctl report funnel: %s\n", rsp_strerror(rc)), 1;
+    if (json) {
+        json_t *cur = json_object(), *reached = json_object();
+        for (int i = 0; i < RSP_ACT_NSTAGES; i++) {
+            const char *n = rsp_act_stage_name((enum rsp_act_stage)i);
+            json_object_set_new(cur, n, json_integer(f.current[i]));
+            json_object_set_new(reached, n, json_integer(f.reached[i]));
+        }
+        act_print_json(json_pack("{s:s,s:I,s:o,s:o}", "campaign", campaign ? campaign : "", "total",
+                                 (json_int_t)f.total, "current", cur, "reached", reached));
+        return 0;
+    }
+    if (csv)
+        printf("stage,current,reached\n");
+    else
+        printf("%-18s %10s %10s\n", "STAGE", "CURRENT", "REACHED");
+    for (int i = 0; i < RSP_ACT_NSTAGES; i++) {
+        const char *n = rsp_act_stage_name((enum rsp_act_stage)i);
+        if (csv)
+            printf("%s,%lld,%lld\n", n, (long long)f.current[i], (long long)f.reached[i]);
+        else
+            printf("%-18s %10lld %10lld\n", n, (long long)f.current[i], (long long)f.reached[i]);
+    }
+    if (csv)
+        printf("total,%lld,%lld\n", (long long)f.total, (long long)f.total);
+    else
+        printf("%-18s %10lld %10lld\n", "total", (long long)f.total, (long long)f.total);
+    return 0;
+}
+
 /* Report kinds: add rows here (one function each, in this file or its own). */
 static const struct subcommand reports[] = {
+    {"funnel", "activation funnel: orders per stage (current and reached)", rspctl_report_funnel},
     {"es9", "ES9+ outcomes and latency percentiles per cohort (JSON/CSV)", report_es9},
 };
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "dashboard_assets.h"
+#include "rsp/act.h"
 #include "rsp/crypto.h"
 #include "rsp/err.h"
 
@@ -298,6 +299,65 @@ static int64_t event_count(const struct rows *w, const char *ev)
     return n;
 }
 
+/* ---- activation operations (rsp/act.h): order funnel, quarantines, pushes ---- */
+
+static int quarantine_json(void *arg, const struct rsp_act_quarantine *q)
+{
+    struct rsp_buf *out = arg;
+    char cohort[RSP_ACT_TEXT + 24];
+    snprintf(cohort, sizeof cohort, "%s %s", rsp_act_dim_name(q->dim), q->value);
+    put(out, out->data[out->len - 1] == '[' ? "{\"cohort\":" : ",{\"cohort\":");
+    jstr(out, cohort);
+    putf(out, ",\"since\":%lld,\"reason\":", (long long)q->since);
+    jstr(out, q->reason);
+    putf(out, ",\"attempts\":%lld,\"installs\":%lld,\"failures\":%lld}",
+         (long long)q->at_trip.attempts, (long long)q->at_trip.installs,
+         (long long)q->at_trip.failures);
+    return 0;
+}
+
+static int count_row(void *arg, int ncol, const char *const *val)
+{
+    int64_t *n = arg;
+    *n = ncol > 0 && val[0] ? strtoll(val[0], NULL, 10) : 0;
+    return 0;
+}
+
+/* ,"ops_funnel":[...],"quarantines":[...],"pushes_without_first_contact":N -- or nothing at all
+ * when the store has no activation-operations tables (the page then shows "n/a"). */
+static int act_panels(struct rsp_store *st, struct rsp_buf *out)
+{
+    struct rsp_act_funnel f;
+    int rc = rsp_act_funnel(st, NULL, &f);
+    if (rc == RSP_ESTATE) /* a backend without the generic statements */
+        return 0;
+    if (rc)
+        return rc;
+    /* the path of an order, and the orders that reached each stage */
+    static const enum rsp_act_stage path[] = {
+        RSP_ACT_PRE_PROVISIONED, RSP_ACT_RESERVED,      RSP_ACT_RELEASED,  RSP_ACT_TOKEN_ISSUED,
+        RSP_ACT_PUSHED,          RSP_ACT_FIRST_CONTACT, RSP_ACT_INSTALLED, RSP_ACT_FAILED};
+    put(out, ",\"ops_funnel\":[");
+    for (size_t i = 0; i < sizeof path / sizeof path[0]; i++) {
+        put(out, i ? ",{\"stage\":" : "{\"stage\":");
+        jstr(out, rsp_act_stage_name(path[i]));
+        putf(out, ",\"count\":%lld,\"current\":%lld}", (long long)f.reached[path[i]],
+             (long long)f.current[path[i]]);
+    }
+    put(out, "],\"quarantines\":[");
+    rc = rsp_act_quarantine_list(st, true, quarantine_json, out);
+    put(out, "]");
+    /* one COUNT over the pushes (ops' generic statement), never a walk in this process */
+    int64_t n = 0;
+    if (rc == 0 && st->ops->x_exec)
+        rc = st->ops->x_exec(st,
+                             "SELECT count(*) FROM pushes WHERE handed_at > 0 AND"
+                             " first_contact_at = 0",
+                             NULL, 0, count_row, &n, NULL);
+    putf(out, ",\"pushes_without_first_contact\":%lld", (long long)n);
+    return rc;
+}
+
 int rsp_admin_dashboard_json(const struct rsp_admin *a, struct rsp_store *st, int64_t now,
                              struct rsp_buf *out)
 {
@@ -395,15 +455,7 @@ int rsp_admin_dashboard_json(const struct rsp_admin *a, struct rsp_store *st, in
             put(out, "]");
         }
         put(out, "}");
-        if (a->panels) {
-            struct rsp_buf extra = RSP_BUF_INIT;
-            rc = a->panels(a->panels_ctx, st, now, &extra);
-            if (rc == 0 && extra.len) {
-                put(out, ",");
-                rsp_buf_append(out, extra.data, extra.len);
-            }
-            rsp_buf_free(&extra);
-        }
+        rc = act_panels(st, out);
         put(out, "}\n");
         if (rc == 0 && out->err)
             rc = RSP_ENOMEM;

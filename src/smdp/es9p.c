@@ -333,8 +333,7 @@ static enum rsp_sc chain_code(int rc, enum rsp_cert_role failed)
  * negative RSP_E* on failure. */
 static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *ci_pkid,
                              size_t ci_pkid_len, const struct rsp_tlv *eum_t,
-                             const struct rsp_tlv *euicc_t, enum rsp_sc *code, char eid[33],
-                             char eum_org[RSP_TELE_LABEL_MAX + 1])
+                             const struct rsp_tlv *euicc_t, enum rsp_sc *code, char eid[33])
 {
     struct rsp_cert *eum = NULL, *euicc = NULL;
     uint8_t aki[RSP_KEYID_LEN];
@@ -358,13 +357,72 @@ static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *c
             *code = RSP_SC_EUICC_CERT_INVALID;
         else
             bad = 0;
-        char subject[512];
-        if (bad == 0 && rsp_cert_subject(eum, subject, sizeof subject) == 0)
-            rsp_es9p_subject_org(subject, eum_org, RSP_TELE_LABEL_MAX + 1);
     }
     rsp_cert_free(eum);
     rsp_cert_free(euicc);
     return bad;
+}
+
+/* ---- branch ops: activation tokens, quarantine, first contact and outcomes (rsp/act.h) ---- */
+
+static int refuse_msg(struct rsp_es9_response *resp, enum rsp_sc id, const char *msg)
+{
+    refuse(resp, id);
+    snprintf(resp->status.code.message, sizeof resp->status.code.message, "%s", msg);
+    return 0;
+}
+
+/* The activation gate of a download about to start: 1 refused (resp filled, nothing changed), 0
+ * go ahead, negative on a store failure. A matchingId without a token is not an activation order
+ * (plain ES2+): only the EUM and profile-type cohorts apply to it. */
+static int act_gate(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                    const struct rsp_profile *p, const char *mid, const char *eid,
+                    struct rsp_es9_response *resp)
+{
+    struct rsp_act_token t;
+    struct rsp_act_order o;
+    bool have_order = false;
+    int rc = mid[0] ? rsp_act_token_get(st, mid, &t) : RSP_ENOTFOUND;
+    if (rc == 0) {
+        if (t.revoked_at)
+            return refuse_msg(resp, RSP_SC_MATCHING_ID_REFUSED, "Activation token revoked"), 1;
+        if (t.expires_at && now_of(cfg) >= t.expires_at)
+            return refuse_msg(resp, RSP_SC_ORDER_EXPIRED, "Activation token expired"), 1;
+        have_order = rsp_act_order_get(st, t.order_id, &o) == 0;
+        if (have_order) { /* branch tele: the order's campaign and country label the telemetry */
+            snprintf(resp->tele.labels.campaign, sizeof resp->tele.labels.campaign, "%s",
+                     o.campaign);
+            snprintf(resp->tele.labels.country, sizeof resp->tele.labels.country, "%s", o.country);
+        }
+    } else if (rc != RSP_ENOTFOUND && rc != RSP_ESTATE) {
+        return rc;
+    }
+    struct rsp_act_cohort c;
+    rsp_act_cohort_of(have_order ? &o : NULL, eid, p->profile_type, &c);
+    struct rsp_act_quarantine q;
+    rc = rsp_act_quarantined(st, &c, &q);
+    if (rc == 1) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Cohort %s %.60s is quarantined (activation integrity)",
+                 rsp_act_dim_name(q.dim), q.value);
+        return refuse_msg(resp, RSP_SC_MATCHING_ID_REFUSED, msg), 1;
+    }
+    return rc == RSP_ESTATE ? 0 : rc; /* RSP_ESTATE: a store without the act tables */
+}
+
+/* The outcome of the attempt of profile p (PIR or cancelSession); bookkeeping only: a failure here
+ * does not change the answer to the eUICC. */
+static void act_outcome(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                        const struct rsp_profile *p, bool installed, const char *reason)
+{
+    if (!p->matching_id[0])
+        return;
+    struct rsp_act_alert al;
+    if (rsp_act_outcome(st, cfg->integrity, p->matching_id, installed, reason, now_of(cfg), &al) !=
+        0)
+        return;
+    for (size_t i = 0; i < al.n && cfg->act_alert; i++)
+        cfg->act_alert(cfg->act_alert_ctx, &al.q[i]);
 }
 
 int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_store *st,
@@ -414,9 +472,9 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         goto out;
     }
     enum rsp_sc code;
-    char eid[33], eum_org[RSP_TELE_LABEL_MAX + 1] = "";
+    char eid[33];
     rc = check_euicc_chain(cfg, s.ci_pkid, s.ci_pkid_len, &ar.eum_certificate,
-                           &ar.euicc_certificate, &code, eid, eum_org);
+                           &ar.euicc_certificate, &code, eid);
     if (rc == 0)
         snprintf(resp->eid, sizeof resp->eid, "%s", eid);
     if (rc != 0) {
@@ -431,9 +489,10 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         refuse(resp, RSP_SC_EUICC_SIG_INVALID);
         goto out;
     }
-    /* Telemetry labels, from verified data only: the EUM's organisation and the device's TAC
-     * (the first 8 digits of the IMEI when the LPA sent one, else the tac field). */
-    snprintf(resp->tele.labels.eum, sizeof resp->tele.labels.eum, "%s", eum_org);
+    /* Telemetry labels, from verified data only: the EUM identification (the first 8 digits of
+     * the EID, as the activation-integrity cohorts of rsp/act.h) and the device's TAC (the first 8
+     * digits of the IMEI when the LPA sent one, else the tac field). */
+    snprintf(resp->tele.labels.eum, sizeof resp->tele.labels.eum, "%.8s", eid);
     if (e1->ctx_params1.has_imei)
         rsp_tele_tac_from_tbcd(e1->ctx_params1.imei.p, e1->ctx_params1.imei.len,
                                resp->tele.labels.tac);
@@ -477,6 +536,11 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         goto out;
     }
     rc = order_expired(cfg, st, &p, eid, NP_ELIGIBILITY, resp);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
+        goto out;
+    }
+    rc = act_gate(cfg, st, &p, mid, eid, resp);
     if (rc != 0) {
         rc = rc > 0 ? 0 : rc;
         goto out;
@@ -561,6 +625,11 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         o->transaction_id = req->transaction_id;
         succeed(resp);
         snprintf(resp->tele.event, sizeof resp->tele.event, RSP_TELE_EV_AUTHENTICATED);
+        /* bookkeeping (rsp/act.h): the eUICC's EUICCInfo2 for capability checks, first contact */
+        if (ar.euicc_signed1.euicc_info2.raw)
+            (void)rsp_act_euicc_info_put(st, eid, ar.euicc_signed1.euicc_info2.raw,
+                                         ar.euicc_signed1.euicc_info2.raw_len, now_of(cfg));
+        (void)rsp_act_first_contact(st, cfg->integrity, mid, eid, now_of(cfg));
     }
 out:
     rsp_buf_free(&md);
@@ -918,6 +987,7 @@ static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
         rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "profileInstallationResult");
         if (rc)
             goto out;
+        act_outcome(cfg, st, &p, pir->data.success, pn.error_reason);
     }
     rc = end_session(st, &s, RSP_SESSION_FINISHED, "profileInstallationResult");
     if (rc == 0)
@@ -1042,6 +1112,9 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
         if (pn.state != p.state) {
             rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "cancelSession");
             if (rc == 0 && !retry)
+                act_outcome(cfg, st, &p, false,
+                            rsp_sc(cancel_status(cr.signed_part.reason))->message);
+            if (rc == 0 && !retry)
                 rc = notify_operator(cfg, st, &p, s.eid, NP_INSTALLATION,
                                      rsp_sc(cancel_status(cr.signed_part.reason)));
             if (rc)
@@ -1116,25 +1189,6 @@ static atomic_uint_fast64_t tele_failures;
 uint64_t rsp_es9p_tele_failures(void)
 {
     return (uint64_t)atomic_load(&tele_failures);
-}
-
-void rsp_es9p_subject_org(const char *subject, char *out, size_t cap)
-{
-    if (!cap)
-        return;
-    out[0] = 0;
-    for (const char *p = subject; p && *p; p++) {
-        if ((p == subject || p[-1] == ',') && strncmp(p, "O=", 2) == 0) {
-            size_t n = 0;
-            for (p += 2; *p && *p != ',' && n + 1 < cap; p++) {
-                if (*p == '\\' && p[1])
-                    p++;
-                out[n++] = *p;
-            }
-            out[n] = 0;
-            return;
-        }
-    }
 }
 
 /* One telemetry record of an exchange: the outcome ("ok", the status code, or `error`), the

@@ -2,7 +2,9 @@
 # Telemetry, /metrics, rspctl report and the NOC dashboard with real processes (TAP):
 # rsp-smdp over HTTPS on loopback (SQLite) with its admin listener, ES2+ orders, rsp-lpa with the
 # in-process software eUICC: two downloads installed (one with an IMEI, one with the default TAC),
-# one failed by the eUICC's fault injection (PIR error), one refused (unknown matchingId). Then:
+# one failed by the eUICC's fault injection (PIR error), one refused (unknown matchingId); then
+# activation orders of campaign "spring" (rspctl order/token/push): one installed with its token,
+# one failed (which quarantines its cohorts: min sample 2, 50 %), one pushed and never used. Then:
 #   - /metrics and the dashboard routes refuse a request without (or with wrong) credentials (401
 #     with a challenge), answer with the basic and the bearer credential, and are not on the ES9+
 #     port;
@@ -56,7 +58,7 @@ cleanup() {
 trap cleanup EXIT
 
 . "$(dirname "$(readlink -f "$0")")/smdp_env.sh"
-e2e_inventory 5 8949000000000007 0010100000007 || die "inventory"
+e2e_inventory 8 8949000000000007 0010100000007 || die "inventory"
 
 printf '# NOC credentials (test only)\nbasic noc:%s\nbearer %s\n' "$ADMIN_PASS" "$ADMIN_TOKEN" \
   >"$DIR/admin.auth"
@@ -71,6 +73,8 @@ admin_port = $aport
 admin_plain_http = true
 admin_auth_file = $DIR/admin.auth
 telemetry_period = 60
+integrity_min_sample = 2
+integrity_failure_pct = 50
 CONF
   e2e_smdp_try "$port" && break
   [ "$try" -lt 5 ] || die "rsp-smdp did not start"
@@ -97,6 +101,37 @@ check "download 3 failed by the eUICC (profile back to Released)" \
 lpa profile download -a "$(AC NO-SUCH-ORDER)" --max-attempts 1 >/dev/null 2>&1
 check "download 4 refused (unknown matchingId)" \
   grep -q '"outcome":"Failed 8.2.6/3.8"' "$DIR/smdp.log"
+
+# ---- activation orders (rsp/act.h): campaign spring, country DE ----
+DB="$DIR/smdp.db"
+{
+  echo "order_id,customer_ref,tariff_plan,campaign,country,profile_type,tac,device_model"
+  for i in 1 2 3; do echo "S$i,cust-s$i,basic,spring,DE,$PROFILE_TYPE,35290611,Phone A"; done
+} >"$DIR/orders.csv"
+"$RSPCTL" order create --db "$DB" --csv "$DIR/orders.csv" >/dev/null
+for o in S1 S2 S3; do
+  "$RSPCTL" order reserve "$o" --db "$DB" --operator "$OPERATOR" >/dev/null &&
+    "$RSPCTL" order release "$o" --db "$DB" >/dev/null || notok "order $o reserve/release"
+done
+"$RSPCTL" token issue --campaign spring --db "$DB" --smdp-address "$HOST:$port" >/dev/null ||
+  notok "token issue"
+for o in S1 S2 S3; do
+  "$RSPCTL" push record --order "$o" --channel sms --ref "msg-$o" --db "$DB" >/dev/null ||
+    notok "push $o"
+done
+code_of() {
+  "$RSPCTL" token show "$("$RSPCTL" order show "$1" --db "$DB" --json | jq -r .matching_id)" \
+    --db "$DB" --json | jq -r .lpa_uri
+}
+lpa profile download -a "$(code_of S1)" >/dev/null 2>&1
+check "order S1 installed with its activation token" \
+  cond '[ "$("$RSPCTL" order show S1 --db "$DB" --json | jq -r .stage)" = installed ]'
+lpa --euicc-fault fail-at-segment=3 profile download -a "$(code_of S3)" --max-attempts 1 \
+  >/dev/null 2>&1
+check "order S3 failed (fault injection)" \
+  cond '[ "$("$RSPCTL" order show S3 --db "$DB" --json | jq -r .stage)" = failed ]'
+nq=$(sqlite3 "$DB" "SELECT count(*) FROM quarantines WHERE active = 1")
+check "1 install + 1 failure in the window: cohorts quarantined ($nq)" [ "$nq" -ge 1 ]
 
 # ---- /metrics: authentication and listener ----
 code() { curl -s -o "$DIR/body" -D "$DIR/headers" -w '%{http_code}' "$@"; }
@@ -136,13 +171,13 @@ for fn in initiateAuthentication authenticateClient getBoundProfilePackage handl
     if ($2 < prev) bad = 1; prev = $2} END {print bad + 0}' "$DIR/metrics")
   check "$fn histogram buckets are cumulative" [ "$mono" = 0 ]
 done
-check "2 installs" [ "$(metric 'rsp_smdp_sessions_total{event="installed"}')" = 2 ]
-check "1 install failure" [ "$(metric 'rsp_smdp_sessions_total{event="install-failed"}')" = 1 ]
+check "3 installs" [ "$(metric 'rsp_smdp_sessions_total{event="installed"}')" = 3 ]
+check "2 install failures" [ "$(metric 'rsp_smdp_sessions_total{event="install-failed"}')" = 2 ]
 ok_n=$(metric 'rsp_smdp_installs_total{result="ok"}')
 fail_n=$(metric 'rsp_smdp_installs_total{result="failed"}')
-check "installs_total ok=2 failed=1" cond '[ "$ok_n" = 2 ] && [ "$fail_n" = 1 ]'
-check "3 BPPs delivered" [ "$(metric rsp_smdp_downloads_total)" = 3 ]
-check "4 sessions started" [ "$(metric 'rsp_smdp_sessions_total{event="started"}')" = 4 ]
+check "installs_total ok=3 failed=2" cond '[ "$ok_n" = 3 ] && [ "$fail_n" = 2 ]'
+check "5 BPPs delivered" [ "$(metric rsp_smdp_downloads_total)" = 5 ]
+check "6 sessions started" [ "$(metric 'rsp_smdp_sessions_total{event="started"}')" = 6 ]
 check "the refusal counted with its code" \
   [ "$(metric 'rsp_smdp_es9_requests_total{function="authenticateClient",outcome="8.2.6/3.8"}')" = 1 ]
 check "no telemetry write failure" [ "$(metric rsp_smdp_telemetry_write_failures_total)" = 0 ]
@@ -153,12 +188,22 @@ check "report es9 JSON" cond 'jq -e . "$DIR/report.json" >/dev/null'
 inst() { jq -r --arg t "$1" '[.groups[] | select(.cohort == $t and .function == "session" and
   .outcome == "installed") | .count] | add // 0' "$DIR/report.json"; }
 check "report: TAC 35693803 (from the IMEI) installed 1" [ "$(inst 35693803)" = 1 ]
-check "report: TAC 35290611 (rsp-lpa's default) installed 1" [ "$(inst 35290611)" = 1 ]
+check "report: TAC 35290611 (rsp-lpa's default) installed 2" [ "$(inst 35290611)" = 2 ]
+"$RSPCTL" report es9 --db "$DIR/smdp.db" --by campaign --format json -o "$DIR/bycampaign.json"
+camp() { jq -r --arg c "$1" --arg o "$2" '[.groups[] | select(.cohort == $c and
+  .function == "session" and .outcome == $o) | .count] | add // 0' "$DIR/bycampaign.json"; }
+check "report by campaign: spring installed 1, failed 1 (labels from the order)" \
+  cond '[ "$(camp spring installed)" = 1 ] && [ "$(camp spring install-failed)" = 1 ]'
+check "report by campaign: orders outside a campaign: installed 2" [ "$(camp "" installed)" = 2 ]
+"$RSPCTL" report es9 --db "$DIR/smdp.db" --by country --country DE >"$DIR/de.json"
+de=$(jq '[.groups[] | select(.function == "session" and .outcome == "authenticated") | .count]
+  | add' "$DIR/de.json")
+check "report --country DE: only the campaign's 2 download attempts ($de)" [ "$de" = 2 ]
 "$RSPCTL" report es9 --db "$DIR/smdp.db" --by tac --format csv --from -1h -o "$DIR/report.csv"
 check "report es9 CSV header" \
   [ "$(head -n 1 "$DIR/report.csv" | tr -d '\r')" = "cohort,function,outcome,count,mean_ms,p50_ms,p90_ms,p99_ms" ]
-check "report CSV: the failed install under TAC 35290611" \
-  grep -q '^35290611,session,install-failed,1,' "$DIR/report.csv"
+check "report CSV: the failed installs under TAC 35290611" \
+  grep -q '^35290611,session,install-failed,2,' "$DIR/report.csv"
 "$RSPCTL" report es9 --db "$DIR/smdp.db" --from -1h --to -50m >"$DIR/old.json"
 check "report --from/--to: nothing an hour ago" [ "$(jq '.groups | length' "$DIR/old.json")" = 0 ]
 check "report: a bad --by is a usage error" \
@@ -182,6 +227,9 @@ if [ -z "$CHROMIUM" ]; then
 fi
 curl -s -u "noc:$ADMIN_PASS" "$A/api/dashboard" >"$DIR/dash.json"
 check "/api/dashboard JSON" cond 'jq -e ".funnel | length == 4" "$DIR/dash.json" >/dev/null'
+spring=$(jq -c '[.success.campaign[] | select(.cohort == "spring") | .points[] |
+  [.[2], .[3]]] | transpose | map(add)' "$DIR/dash.json")
+check "/api/dashboard: campaign spring's [installed, failed] = $spring" [ "$spring" = "[1,1]" ]
 chrome() {
   HOME="$DIR/home" timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
     --disable-dev-shm-usage --no-first-run --user-data-dir="$DIR/chrome" \
@@ -195,11 +243,20 @@ attr() { # ELEMENT-ID ATTRIBUTE
 }
 check "the page loaded and rendered (body data-rendered=ok)" \
   grep -q '<body data-rendered="ok"' "$DIR/dom.html"
-check "funnel: 4 stages drawn" [ "$(attr funnel data-stages)" = 4 ]
+check "funnel: 8 order stages + 4 session stages drawn" [ "$(attr funnel data-stages)" = 12 ]
+dom_count() { # data-stage value -> its data-count
+  grep -o "data-stage=\"$1\" data-count=\"[0-9]*\"" "$DIR/dom.html" | grep -o '[0-9]*"$' |
+    tr -d '"'
+}
+for st in pre-provisioned released token-issued pushed first-contact installed failed; do
+  col=t_$(echo "$st" | tr - _)
+  db=$(sqlite3 "$DB" "SELECT count(*) FROM activation_orders WHERE $col > 0")
+  got=$(dom_count "order:$st")
+  check "funnel bar 'order: $st' = $got = store ($db)" cond '[ "$got" = "$db" ]'
+done
 for st in started authenticated downloaded installed; do
   want=$(jq -r --arg s "$st" '.funnel[] | select(.stage == $s) | .count' "$DIR/dash.json")
-  got=$(grep -o "data-stage=\"$st\" data-count=\"[0-9]*\"" "$DIR/dom.html" | grep -o '[0-9]*"$' |
-    tr -d '"')
+  got=$(dom_count "session:$st")
   db=$(sqlite3 "$DIR/smdp.db" "SELECT coalesce(sum(n), 0) FROM tele_series WHERE fn = 'session'
     AND outcome = '$st'")
   check "funnel bar '$st' = $got = store ($db)" \
@@ -217,9 +274,12 @@ check "success panel: one cohort (profile type '$PROFILE_TYPE') with points" \
   cond '[ "$(attr success data-cohorts)" = 1 ] && [ "$(attr success data-points)" -ge 1 ]'
 ins=$(grep -o 'data-installed="[0-9]*"' "$DIR/dom.html" | grep -o '[0-9]*' |
   awk '{s += $1} END {print s + 0}')
-check "success panel: the installs plotted = 2" [ "$ins" = 2 ]
-check "quarantines and pushes panels rendered" \
-  cond '[ -n "$(attr quarantines data-count)" ] && [ -n "$(attr pushes data-value)" ]'
+check "success panel: the installs plotted = 3" [ "$ins" = 3 ]
+check "quarantines panel: the active quarantines of the store ($nq)" \
+  [ "$(attr quarantines data-count)" = "$nq" ]
+npush=$(sqlite3 "$DB" "SELECT count(*) FROM pushes WHERE handed_at > 0 AND first_contact_at = 0")
+check "pushes without first contact: $(attr pushes data-value) = store ($npush, order S2)" \
+  cond '[ "$(attr pushes data-value)" = "$npush" ] && [ "$npush" = 1 ]'
 PNG="$OUT_DIR/dashboard.png"
 rm -f "$PNG"
 chrome --screenshot="$PNG" --window-size=1280,1500 --hide-scrollbars "$URL" >/dev/null

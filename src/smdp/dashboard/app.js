@@ -80,7 +80,7 @@
 
   // Horizontal bars with labels and values.
   function bars(host, items, color) {
-    const W = 440, row = 26, L = 120, R = 60;
+    const W = 440, row = 26, L = 170, R = 50;
     const H = Math.max(row * items.length + 8, 40);
     const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img' }, host);
     const max = Math.max(1, ...items.map((b) => b.value));
@@ -100,10 +100,11 @@
     const host = document.getElementById('funnel');
     clear(host);
     const stages = [];
-    (data.ops_funnel || []).forEach((f) => stages.push({ label: f.stage, value: f.count,
-      color: '#6c59c9', attrs: { stage: f.stage, count: f.count } }));
-    (data.funnel || []).forEach((f) => stages.push({ label: f.stage, value: f.count,
-      attrs: { stage: f.stage, count: f.count } }));
+    // activation orders (stages reached), then the download sessions of the window
+    (data.ops_funnel || []).forEach((f) => stages.push({ label: 'order: ' + f.stage,
+      value: f.count, color: '#6c59c9', attrs: { stage: 'order:' + f.stage, count: f.count } }));
+    (data.funnel || []).forEach((f) => stages.push({ label: 'session: ' + f.stage,
+      value: f.count, attrs: { stage: 'session:' + f.stage, count: f.count } }));
     bars(host, stages, '#2f6fdb');
     host.dataset.stages = stages.length;
   }

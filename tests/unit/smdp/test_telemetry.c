@@ -1,6 +1,6 @@
 /* Telemetry (pure parts): histogram bucketing, quantiles, the Prometheus text of a known aggregate
  * (exact text), label escaping, TAC from TBCD, report grouping/filters and its JSON and CSV, the
- * admin auth file and check, the EUM organisation of a subject, and the dashboard JSON of a store
+ * admin auth file and check, and the dashboard JSON of a store
  * with known telemetry. */
 #include "testutil.h"
 
@@ -64,14 +64,6 @@ static void test_tac(void **state)
     assert_int_equal(rsp_tele_tac_from_tbcd(bad, 4, tac), RSP_ESYNTAX);
     assert_string_equal(tac, "");
     assert_int_equal(rsp_tele_tac_from_tbcd(t4, 3, tac), RSP_ESYNTAX);
-
-    char org[65];
-    rsp_es9p_subject_org("CN=EUM 1,OU=x,O=RSP Test EUM,C=IT", org, sizeof org);
-    assert_string_equal(org, "RSP Test EUM");
-    rsp_es9p_subject_org("CN=A\\, B,O=Foo\\, Inc.,C=DE", org, sizeof org);
-    assert_string_equal(org, "Foo, Inc.");
-    rsp_es9p_subject_org("CN=NO=ORG,OU=O=x", org, sizeof org);
-    assert_string_equal(org, "");
 }
 
 static struct rsp_tele_series row(const char *fn, const char *outcome, int64_t n)
@@ -355,7 +347,9 @@ static void test_dashboard_json(void **state)
     assert_non_null(strstr(
         j, "{\"function\":\"getBoundProfilePackage\",\"outcome\":\"8.2.7/3.8\",\"count\":1}"));
     assert_non_null(strstr(j, "\"latency\":[{\"function\":\"authenticateClient\",\"count\":2,"));
-    assert_null(strstr(j, "quarantines")); /* no provider: the page shows n/a */
+    /* activation operations (rsp/act.h): no order yet */
+    assert_non_null(strstr(j, "\"ops_funnel\":[{\"stage\":\"pre-provisioned\",\"count\":0,"));
+    assert_non_null(strstr(j, "\"quarantines\":[],\"pushes_without_first_contact\":0}"));
     rsp_buf_free(&b);
 
     /* the /metrics body adds this process's write failures */
