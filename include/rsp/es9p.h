@@ -126,6 +126,11 @@ struct rsp_es9p_http {
 int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
                           struct rsp_http_response *resp);
 
+/* on_refused hook of struct rsp_http_config (ctx: struct rsp_es9p_http): records an ES9+ request
+ * the HTTP server refused before the handler (outcome "http-405", "http-413", or the SGP.22 code
+ * of a header refusal such as "1.2.1/2.1") as telemetry. Other paths are ignored. */
+void rsp_es9p_tele_refused(void *ctx, const char *path, int http_status, const char *outcome,
+                           double ms);
 /* Telemetry records this process failed to write (store errors), since start. */
 uint64_t rsp_es9p_tele_failures(void);
 

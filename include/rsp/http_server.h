@@ -81,6 +81,13 @@ struct rsp_http_config {
      * (405 otherwise), no request body, no ES header rules, the response's content_type; answers
      * carry Cache-Control no-store, nosniff and a same-origin Content-Security-Policy. */
     bool get_routes;
+    /* branch tele: called (on the worker thread) for a request to a known route that the server
+     * itself refused before the handler ran (405, 413, a Content-Type / X-Admin-Protocol refusal),
+     * with its HTTP status, the log outcome ("Failed S/R" or "HTTP 405") and the duration; NULL:
+     * none. rsp-smdp records these as ES9+ telemetry. */
+    void (*on_refused)(void *ctx, const char *path, int http_status, const char *outcome,
+                       double ms);
+    void *on_refused_ctx;
 };
 
 struct rsp_http_server;

@@ -1089,6 +1089,9 @@ int main(int argc, char **argv)
         .tls_priorities = cfg.tls_priorities[0] ? cfg.tls_priorities : NULL,
         .log = stdout,
         .error_log = stderr,
+        /* ES9+ requests the server refuses before the handler count in the telemetry too */
+        .on_refused = es9p_rc == 0 ? rsp_es9p_tele_refused : NULL,
+        .on_refused_ctx = &ctx.es9p_http,
     };
     struct rsp_http_server *srv = NULL;
     rc = rsp_http_server_start(&hc, routes, N_FUNCTIONS, &srv);

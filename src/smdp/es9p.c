@@ -1235,6 +1235,33 @@ static void tele_note(const struct rsp_es9p_config *cfg, struct rsp_store *st,
         atomic_fetch_add(&tele_failures, 1);
 }
 
+void rsp_es9p_tele_refused(void *ctx, const char *path, int http_status, const char *outcome,
+                           double ms)
+{
+    const struct rsp_es9p_http *h = ctx;
+    enum rsp_es9_function fn;
+    struct rsp_store *st;
+    size_t pre = strlen(RSP_ES9P_PATH_PREFIX);
+    if (!h || !h->cfg || h->cfg->telemetry_off || !path ||
+        strncmp(path, RSP_ES9P_PATH_PREFIX, pre) != 0 ||
+        rsp_es9_function_from_name(path + pre, &fn) != 0 || rsp_store_pool_get(h->stores, &st) != 0)
+        return;
+    struct rsp_tele_record r;
+    memset(&r, 0, sizeof r);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    r.at_ms = h->cfg->clock ? (int64_t)h->cfg->clock(h->cfg->clock_ctx) * 1000
+                            : (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    r.latency_us = ms > 0 ? (uint64_t)(ms * 1000.0) : 0;
+    snprintf(r.fn, sizeof r.fn, "%s", rsp_es9_function_name(fn));
+    if (http_status == 200 && outcome && strncmp(outcome, "Failed ", 7) == 0)
+        snprintf(r.outcome, sizeof r.outcome, "%.40s", outcome + 7);
+    else
+        snprintf(r.outcome, sizeof r.outcome, "http-%d", http_status);
+    if (rsp_store_tele_record(st, &r, h->cfg->telemetry_period ? h->cfg->telemetry_period : 60))
+        atomic_fetch_add(&tele_failures, 1);
+}
+
 /* rsp_es9p_handle_json_tid, and *subject (may be NULL) gets the EID's pseudonym for the log. */
 static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                        enum rsp_es9_function fn, const char *json, size_t len, struct rsp_buf *out,

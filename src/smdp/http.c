@@ -21,6 +21,9 @@ struct rsp_http_server {
     size_t n_routes;
     size_t body_limit;
     bool get_routes;
+    void (*on_refused)(void *ctx, const char *path, int http_status, const char *outcome,
+                       double ms);
+    void *on_refused_ctx;
     FILE *log;
     uint16_t port;
     struct rsp_buf chain; /* PEM, NUL-terminated; MHD keeps pointers to these */
@@ -34,6 +37,7 @@ struct req_state {
     struct timespec start;
     struct rsp_buf body;
     bool too_big;
+    bool refused; /* answered by the server itself for a known route (on_refused) */
 };
 
 static double ms_since(const struct timespec *t0)
@@ -146,7 +150,10 @@ static enum MHD_Result queue(struct rsp_http_server *s, struct MHD_Connection *c
     }
     if (!r->log_outcome[0])
         snprintf(r->log_outcome, sizeof r->log_outcome, "HTTP %d", r->status);
-    log_line(s, method, path, function, r, ms_since(&st->start));
+    double ms = ms_since(&st->start);
+    log_line(s, method, path, function, r, ms);
+    if (st->refused && s->on_refused)
+        s->on_refused(s->on_refused_ctx, path, r->status, r->log_outcome, ms);
     rsp_buf_free(&r->body);
     return ret;
 }
@@ -211,6 +218,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 rsp_buf_reset(&r.body);
             return queue(s, c, st, method, url, function, &r);
         }
+        st->refused = true; /* until the handler runs */
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
             fail_response(&r, MHD_HTTP_METHOD_NOT_ALLOWED, RSP_SC_METHOD_NOT_ALLOWED);
             return queue(s, c, st, method, url, function, &r);
@@ -255,6 +263,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                  refusal.reason);
         return queue(s, c, st, method, url, function, &r);
     }
+    st->refused = false;
     int rc = route->handler(route->ctx, &req, &r);
     if (rc) {
         rsp_buf_reset(&r.body);
@@ -362,6 +371,8 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
     s->body_limit = cfg->body_limit ? cfg->body_limit : 1u << 20;
     s->log = cfg->log;
     s->get_routes = cfg->get_routes;
+    s->on_refused = cfg->on_refused;
+    s->on_refused_ctx = cfg->on_refused_ctx;
     s->n_routes = n_routes;
     s->routes = calloc(n_routes ? n_routes : 1, sizeof *s->routes);
     if (!s->routes) {

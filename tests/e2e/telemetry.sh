@@ -133,6 +133,15 @@ check "order S3 failed (fault injection)" \
 nq=$(sqlite3 "$DB" "SELECT count(*) FROM quarantines WHERE active = 1")
 check "1 install + 1 failure in the window: cohorts quarantined ($nq)" [ "$nq" -ge 1 ]
 
+# requests the HTTP layer refuses before the handler: counted too
+es9raw() { # FUNCTION CURL-ARGS...
+  local f=$1
+  shift
+  curl -s -o /dev/null --cacert "$DIR/pki/nist/ci.pem" "$@" "https://$HOST:$port/gsma/rsp2/es9plus/$f"
+}
+es9raw initiateAuthentication -X GET
+es9raw initiateAuthentication -H 'Content-Type: text/plain' -d '{}'
+
 # ---- /metrics: authentication and listener ----
 code() { curl -s -o "$DIR/body" -D "$DIR/headers" -w '%{http_code}' "$@"; }
 check "/metrics without credentials: 401" [ "$(code "$A/metrics")" = 401 ]
@@ -178,6 +187,10 @@ fail_n=$(metric 'rsp_smdp_installs_total{result="failed"}')
 check "installs_total ok=3 failed=2" cond '[ "$ok_n" = 3 ] && [ "$fail_n" = 2 ]'
 check "5 BPPs delivered" [ "$(metric rsp_smdp_downloads_total)" = 5 ]
 check "6 sessions started" [ "$(metric 'rsp_smdp_sessions_total{event="started"}')" = 6 ]
+check "a GET on an ES9+ path counted as http-405" \
+  [ "$(metric 'rsp_smdp_es9_requests_total{function="initiateAuthentication",outcome="http-405"}')" = 1 ]
+check "a wrong Content-Type counted with its code 1.2.1/2.1" \
+  [ "$(metric 'rsp_smdp_es9_requests_total{function="initiateAuthentication",outcome="1.2.1/2.1"}')" = 1 ]
 check "the refusal counted with its code" \
   [ "$(metric 'rsp_smdp_es9_requests_total{function="authenticateClient",outcome="8.2.6/3.8"}')" = 1 ]
 check "no telemetry write failure" [ "$(metric rsp_smdp_telemetry_write_failures_total)" = 0 ]
