@@ -178,6 +178,9 @@ int rsp_act_order_get(struct rsp_store *st, const char *order_id, struct rsp_act
 int rsp_act_order_update(struct rsp_store *st, const struct rsp_act_order *cur,
                          struct rsp_act_order *next, const char *actor, const char *reason);
 
+/* The latest order (by update) that names this ICCID (indexed); RSP_ENOTFOUND if none. */
+int rsp_act_order_by_iccid(struct rsp_store *st, const char *iccid, struct rsp_act_order *out);
+
 struct rsp_act_order_filter {
     const char *customer_ref, *campaign, *eid, *iccid, *matching_id; /* NULL/"" = any */
     const enum rsp_act_stage *stage;                                 /* NULL = any */

@@ -8,10 +8,13 @@
  *                      --ref REF --db STORE
  *   rspctl push list --db STORE [--order ORDER] [--json]
  */
+#define _GNU_SOURCE /* syncfs */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rsp/act.h"
 #include "rsp/err.h"
@@ -56,7 +59,30 @@ static json_t *links_json(const char *code)
                      "android", android);
 }
 
-static int write_qr(const char *dir, const char *order_id, const char *code)
+/* Writes DIR/NAME through a temporary file and a rename (a reader never sees a partial file);
+ * `durable`: fsync the file and the directory (one file), else the caller syncs the file system
+ * once after a batch (syncfs). */
+static int write_file(const char *dir, const char *name, const struct rsp_buf *b, bool durable)
+{
+    if (durable)
+        return rspctl_write_atomic(dir, name, b->data, b->len, 0644);
+    char tmp[4096], dst[4096];
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp ||
+        snprintf(dst, sizeof dst, "%s/%s", dir, name) >= (int)sizeof dst)
+        return RSP_ERANGE;
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return RSP_EIO;
+    bool ok = fwrite(b->data, 1, b->len, f) == b->len;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, dst) != 0) {
+        unlink(tmp);
+        return RSP_EIO;
+    }
+    return 0;
+}
+
+static int write_qr(const char *dir, const char *order_id, const char *code, bool durable)
 {
     char lpa[300], name[RSP_ACT_TEXT + 8];
     snprintf(lpa, sizeof lpa, "LPA:%s", code);
@@ -66,18 +92,29 @@ static int write_qr(const char *dir, const char *order_id, const char *code)
         rc = rsp_qr_svg(lpa, 6, &svg);
     snprintf(name, sizeof name, "%s.png", order_id);
     if (rc == 0)
-        rc = rspctl_write_atomic(dir, name, png.data, png.len, 0644);
+        rc = write_file(dir, name, &png, durable);
     snprintf(name, sizeof name, "%s.svg", order_id);
     if (rc == 0)
-        rc = rspctl_write_atomic(dir, name, svg.data, svg.len, 0644);
+        rc = write_file(dir, name, &svg, durable);
     rsp_buf_free(&png);
     rsp_buf_free(&svg);
     return rc;
 }
 
+/* Flushes a batch of QR files: one syncfs of the directory's file system. */
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return RSP_EIO;
+    int rc = syncfs(fd) == 0 ? 0 : RSP_EIO;
+    close(fd);
+    return rc;
+}
+
 /* Issues the token of one released (or expired) order. 0, 1 refused (printed), negative. */
 static int issue_one(struct rsp_store *st, const char *order_id, const char *host, int64_t ttl,
-                     const char *qr_dir, json_t *out, bool quiet)
+                     const char *qr_dir, json_t *out, bool quiet, bool durable)
 {
     struct rsp_act_order o;
     int rc = rsp_act_order_get(st, order_id, &o);
@@ -118,7 +155,7 @@ static int issue_one(struct rsp_store *st, const char *order_id, const char *hos
                1;
     if (rc)
         return rc;
-    if (qr_dir && (rc = write_qr(qr_dir, o.order_id, t.activation_code)) != 0)
+    if (qr_dir && (rc = write_qr(qr_dir, o.order_id, t.activation_code, durable)) != 0)
         return fprintf(stderr, "rspctl token issue: %s: QR files in %s: %s\n", order_id, qr_dir,
                        rsp_strerror(rc)),
                rc;
@@ -189,7 +226,7 @@ static int tok_issue(int argc, char **argv)
     json_t *out = json ? json_array() : NULL;
     size_t ok = 0, bad = 0;
     if (order) {
-        rc = issue_one(st, order, host, ttl, dir, out, false);
+        rc = issue_one(st, order, host, ttl, dir, out, false, true);
         rc > 0 ? bad++ : rc == 0 ? ok++ : 0;
     } else {
         json_t *ids = json_array();
@@ -202,12 +239,14 @@ static int tok_issue(int argc, char **argv)
         {
             if (rc < 0)
                 break;
-            rc = issue_one(st, json_string_value(v), host, ttl, dir, out, true);
+            rc = issue_one(st, json_string_value(v), host, ttl, dir, out, true, false);
             rc > 0 ? bad++ : rc == 0 ? ok++ : 0;
         }
         json_decref(ids);
         if (rc > 0)
             rc = 0;
+        if (dir && ok && sync_dir(dir) != 0 && rc == 0)
+            rc = RSP_EIO;
         if (!json && rc == 0)
             printf("campaign %s: %zu token(s) issued, %zu refused%s%s\n", campaign, ok, bad,
                    dir ? ", QR codes in " : "", dir ? dir : "");
@@ -319,15 +358,80 @@ int rspctl_cmd_token(int argc, char **argv)
 
 /* ---- pushes ---- */
 
+/* --csv FILE: "order_id,channel,ref" per line (header row, no quoting), one push each. */
+static int push_csv(struct rsp_store *st, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return fprintf(stderr, "rspctl push record: cannot read %s\n", file), 1;
+    char line[512];
+    size_t ln = 0, ok = 0, bad = 0;
+    int rc = 0;
+    while (rc >= 0 && fgets(line, sizeof line, f)) {
+        ln++;
+        size_t n = strlen(line);
+        if (n && line[n - 1] != '\n' && !feof(f)) {
+            fprintf(stderr, "%s:%zu: line longer than %zu bytes\n", file, ln, sizeof line - 2);
+            bad++;
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n')
+                ;
+            continue;
+        }
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
+        if (ln == 1 || n == 0)
+            continue; /* header, blank */
+        char *order = line, *channel = strchr(line, ','), *ref = NULL;
+        if (channel) {
+            *channel++ = 0;
+            ref = strchr(channel, ',');
+            if (ref)
+                *ref++ = 0;
+        }
+        if (!channel || !ref || strchr(ref, ',')) {
+            fprintf(stderr, "%s:%zu: expected order_id,channel,ref\n", file, ln);
+            bad++;
+            continue;
+        }
+        struct rsp_act_order o;
+        int r = rsp_act_order_get(st, order, &o);
+        if (r == 0)
+            r = rsp_act_push_record(st, o.matching_id, channel, ref, rspctl_actor(),
+                                    (int64_t)time(NULL), NULL);
+        if (r == RSP_ENOTFOUND || r == RSP_EINVAL || r == RSP_ESTATE) {
+            fprintf(stderr, "%s:%zu: %s: %s\n", file, ln, order,
+                    r == RSP_ENOTFOUND ? "no such order/token"
+                    : r == RSP_ESTATE  ? "token revoked"
+                                       : "bad channel or ref");
+            bad++;
+        } else if (r) {
+            rc = r;
+        } else {
+            ok++;
+        }
+    }
+    fclose(f);
+    if (rc < 0)
+        return fprintf(stderr, "rspctl push record: %s (%s)\n", rsp_strerror(rc),
+                       rsp_store_last_error(st)),
+               1;
+    printf("%zu push(es) recorded, %zu refused\n", ok, bad);
+    return bad ? 1 : 0;
+}
+
 static int push_record(int argc, char **argv)
 {
     struct act_common c = {0};
-    const char *mid = NULL, *order = NULL, *channel = NULL, *ref = NULL;
+    const char *mid = NULL, *order = NULL, *channel = NULL, *ref = NULL, *csv = NULL;
     const char *usage =
         "usage: rspctl push record (--token MATCHINGID | --order ORDER)\n"
         "         --channel email|sms|app|other --ref REF --db STORE\n"
+        "       rspctl push record --csv FILE --db STORE\n"
         "Records the hand-over of an activation token to a channel (REF: the channel's\n"
-        "message id; no personal data). A token handed over again is a new push.\n";
+        "message id; no personal data). A token handed over again is a new push. --csv:\n"
+        "a header row, then order_id,channel,ref per line (each push its own transaction;\n"
+        "bad lines reported with their number, the good ones recorded).\n";
     for (int i = 1; i < argc; i++) {
         int r;
         if (rspctl_is_help(argv[i]))
@@ -336,19 +440,25 @@ static int push_record(int argc, char **argv)
             (r = rspctl_opt_value(argc, argv, &i, "--token", &mid)) ||
             (r = rspctl_opt_value(argc, argv, &i, "--order", &order)) ||
             (r = rspctl_opt_value(argc, argv, &i, "--channel", &channel)) ||
-            (r = rspctl_opt_value(argc, argv, &i, "--ref", &ref))) {
+            (r = rspctl_opt_value(argc, argv, &i, "--ref", &ref)) ||
+            (r = rspctl_opt_value(argc, argv, &i, "--csv", &csv))) {
             if (r < 0)
                 return fprintf(stderr, "%s", usage), EXIT_USAGE;
             continue;
         }
         return fprintf(stderr, "%s", usage), EXIT_USAGE;
     }
-    if ((!mid) == (!order) || !channel || !ref)
+    if (csv ? (mid || order || channel || ref) : ((!mid) == (!order) || !channel || !ref))
         return fprintf(stderr, "%s", usage), EXIT_USAGE;
     struct rsp_store *st;
     int rc = act_open(&c, "push record", &st);
     if (rc)
         return rc;
+    if (csv) {
+        rc = push_csv(st, csv);
+        rsp_store_close(st);
+        return rc;
+    }
     struct rsp_act_order o;
     char m[RSP_ACT_TEXT + 1];
     snprintf(m, sizeof m, "%s", mid ? mid : "");

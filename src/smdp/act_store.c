@@ -422,6 +422,18 @@ static int order_by_mid(struct rsp_store *st, const char *mid, struct rsp_act_or
     return rc == 1 ? 0 : rc ? rc : RSP_ENOTFOUND;
 }
 
+int rsp_act_order_by_iccid(struct rsp_store *st, const char *iccid, struct rsp_act_order *out)
+{
+    if (!st || !iccid || !*iccid || !out)
+        return RSP_EINVAL;
+    struct rsp_store_param p[] = {PT(iccid)};
+    int rc = xexec(st,
+                   "SELECT " ORDER_COLS " FROM activation_orders WHERE iccid = ?1"
+                   " ORDER BY updated_at DESC LIMIT 1",
+                   p, 1, row_order_one, out, NULL);
+    return rc == 1 ? 0 : rc ? rc : RSP_ENOTFOUND;
+}
+
 /* The CAS update inside the caller's transaction. */
 static int order_update_tx(struct rsp_store *st, const struct rsp_act_order *cur,
                            struct rsp_act_order *next, const char *actor, const char *reason,

@@ -259,24 +259,17 @@ static int download_order(const struct rsp_es2p_ctx *ctx,
 
 /* ---- branch ops: no release for a quarantined cohort (rsp/act.h) ---- */
 
-static int first_order(void *arg, const struct rsp_act_order *o)
-{
-    *(struct rsp_act_order *)arg = *o;
-    return 1;
-}
-
 /* 1 and resp filled when the profile's cohort (its activation order's campaign/TAC, the EUM of
  * the EID, the profile type) is quarantined; 0 to go ahead; negative on a store failure. */
 static int quarantine_refusal(const struct rsp_es2p_ctx *ctx, const struct rsp_profile *p,
                               const char *eid, struct rsp_es2_response *resp)
 {
     struct rsp_act_order o;
-    struct rsp_act_order_filter f = {.iccid = p->iccid, .limit = 1};
-    int rc = rsp_act_order_list(ctx->st, &f, first_order, &o);
-    if (rc < 0 && rc != RSP_ESTATE)
+    int rc = rsp_act_order_by_iccid(ctx->st, p->iccid, &o);
+    if (rc < 0 && rc != RSP_ENOTFOUND && rc != RSP_ESTATE)
         return rc;
     struct rsp_act_cohort c;
-    rsp_act_cohort_of(rc == 1 ? &o : NULL, eid, p->profile_type, &c);
+    rsp_act_cohort_of(rc == 0 ? &o : NULL, eid, p->profile_type, &c);
     struct rsp_act_quarantine q;
     rc = rsp_act_quarantined(ctx->st, &c, &q);
     if (rc == 1) {

@@ -53,12 +53,22 @@ DB="$DIR/smdp.db"
 # The alert webhook: answers 503 to the first POST, 200 afterwards; one body per line.
 hook_port=$(e2e_free_port)
 python3 - "$hook_port" "$DIR/webhook.log" <<'PY' &
-import http.server, sys
+import http.server, json, sys
 port, out = int(sys.argv[1]), sys.argv[2]
 seen = [0]
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        if self.path == '/kyc':  # the identity-check hook as a URL
+            o = json.loads(body)
+            bad = o['order_id'].startswith('KFAIL')
+            ans = json.dumps({'result': 'fail' if bad else 'pass',
+                              'reason': 'document mismatch' if bad else 'ok'}).encode()
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(ans)))
+            self.end_headers()
+            self.wfile.write(ans)
+            return
         seen[0] += 1
         with open(out, 'a') as f:
             f.write(('%d %s\n' % (seen[0], body.decode())))
@@ -70,6 +80,10 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(('127.0.0.1', port), H).serve_forever()
 PY
 hook_pid=$!
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$hook_port") 2>/dev/null && break
+  sleep 0.1
+done
 
 for try in 1 2 3 4 5; do
   port=$(e2e_free_port)
@@ -103,6 +117,19 @@ EUM=${EID:0:8}
 } >"$DIR/orders.csv"
 "$RSPCTL" order create --db "$DB" --csv "$DIR/orders.csv" >/dev/null || die "order create"
 ok "12 orders imported from CSV"
+printf 'order_id,customer_ref,campaign,profile_type\nK1,cust-k1,kyc,act\nKFAIL1,cust-k2,kyc,act\n' \
+  >"$DIR/kyc.csv"
+"$RSPCTL" order create --db "$DB" --csv "$DIR/kyc.csv" \
+  --identity-check "http://127.0.0.1:$hook_port/kyc" >/dev/null || die "order create with hook"
+[ "$("$RSPCTL" order show K1 --db "$DB" --json | jq -r '.stage + " " + .identity_check')" = \
+  "pre-provisioned pass" ] || die "K1: $("$RSPCTL" order show K1 --db "$DB" --json)"
+[ "$("$RSPCTL" order show KFAIL1 --db "$DB" --json | jq -r '.stage + " " + .identity_reason')" = \
+  "identity-rejected document mismatch" ] || die "KFAIL1"
+"$RSPCTL" order create --db "$DB" --id K3 --customer c --profile-type act \
+  --identity-check "http://127.0.0.1:1/kyc" --identity-timeout 2 >/dev/null || die "K3"
+"$RSPCTL" order show K3 --db "$DB" --json | jq -e '.stage == "identity-rejected" and
+  (.identity_reason | startswith("identity check error"))' >/dev/null || die "K3 not rejected"
+ok "identity check by URL: pass, fail with its reason, unreachable hook = rejected"
 for o in G1 G2 G3 G4 B1 B2 B3 B4 B6 R1 E1; do
   "$RSPCTL" order reserve "$o" --db "$DB" --operator "$OPERATOR" >/dev/null || die "reserve $o"
   "$RSPCTL" order release "$o" --db "$DB" >/dev/null || die "release $o"
@@ -245,10 +272,12 @@ ok "revoked token refused 8.2.6/3.8, expired token 8.8.5/4.10; profiles unchange
 
 # ---- funnel ----
 f=$("$RSPCTL" report funnel --db "$DB" --json)
-echo "$f" | jq -e '.total == 12 and ([.current[]] | add) == 12' >/dev/null || die "funnel: $f"
+echo "$f" | jq -e '.total == 15 and ([.current[]] | add) == 15' >/dev/null || die "funnel: $f"
+echo "$f" | jq -e '.current["identity-rejected"] == 2 and .current["pre-provisioned"] == 1' \
+  >/dev/null || die "funnel: $f"
 echo "$f" | jq -e '.current.installed == 7 and .current.failed == 2 and .current.released == 1
   and .current.revoked == 1 and .current.expired == 1 and .reached["first-contact"] == 9
   and .reached["token-issued"] == 11' >/dev/null || die "funnel: $f"
 "$RSPCTL" audit verify --db "$DB" --chain-only --quiet || die "audit chain"
-ok "funnel adds up (12 orders, one stage each); audit chain verifies"
+ok "funnel adds up (15 orders, one stage each); audit chain verifies"
 echo "1..$n"

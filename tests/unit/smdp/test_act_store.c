@@ -214,7 +214,11 @@ static void test_orders(void **state)
     assert_int_equal(rsp_act_order_update(st, &cur, &next, "ops", "x"), RSP_ESTATE);
     next.stage = RSP_ACT_RESERVED;
     snprintf(next.eid, sizeof next.eid, "89049032123451234512345678901235");
+    snprintf(next.iccid, sizeof next.iccid, "8949000000000000011");
     assert_int_equal(rsp_act_order_update(st, &cur, &next, "ops", "reserved"), 0);
+    assert_int_equal(rsp_act_order_by_iccid(st, "8949000000000000011", &got), 0);
+    assert_string_equal(got.order_id, "A1");
+    assert_int_equal(rsp_act_order_by_iccid(st, "8949000000000000022", &got), RSP_ENOTFOUND);
     assert_int_equal(next.version, cur.version + 1);
     struct rsp_act_order stale = cur;
     next = stale;
