@@ -182,27 +182,6 @@ static int rows_add(void *arg, const struct rsp_tele_series *s)
     return 0;
 }
 
-int rsp_admin_metrics(const struct rsp_admin *a, struct rsp_store *st, struct rsp_buf *out)
-{
-    struct rows w = {0};
-    int rc = rsp_store_tele_totals(st, rows_add, &w);
-    if (rc == 0)
-        rc = rsp_tele_prometheus(w.r, w.n, out);
-    free(w.r);
-    if (rc == 0) {
-        char line[256];
-        snprintf(line, sizeof line,
-                 "# HELP rsp_smdp_telemetry_write_failures_total Telemetry records this process "
-                 "could not write.\n"
-                 "# TYPE rsp_smdp_telemetry_write_failures_total counter\n"
-                 "rsp_smdp_telemetry_write_failures_total %llu\n",
-                 (unsigned long long)(a && a->failures ? a->failures() : 0));
-        rsp_buf_append(out, line, strlen(line));
-        rc = out->err ? RSP_ENOMEM : 0;
-    }
-    return rc;
-}
-
 static void put(struct rsp_buf *b, const char *s)
 {
     rsp_buf_append(b, s, strlen(s));
@@ -234,6 +213,81 @@ static void jstr(struct rsp_buf *b, const char *s)
         }
     }
     rsp_buf_append_byte(b, '"');
+}
+
+static int count_row(void *arg, int ncol, const char *const *val);
+
+struct qcount {
+    int64_t n[RSP_ACT_NDIMS];
+};
+
+static int quarantine_count(void *arg, const struct rsp_act_quarantine *q)
+{
+    struct qcount *c = arg;
+    if (q->active && (unsigned)q->dim < RSP_ACT_NDIMS)
+        c->n[q->dim]++;
+    return 0;
+}
+
+/* Gauges of the activation operations (rsp/act.h): orders per current stage, active quarantines
+ * per dimension, pushes without a first contact. Nothing when the store has no such tables. */
+static int act_gauges(struct rsp_store *st, struct rsp_buf *out)
+{
+    struct rsp_act_funnel f;
+    int rc = rsp_act_funnel(st, NULL, &f);
+    if (rc == RSP_ESTATE)
+        return 0;
+    struct qcount q = {{0}};
+    int64_t pushes = 0;
+    if (rc == 0)
+        rc = rsp_act_quarantine_list(st, true, quarantine_count, &q);
+    if (rc == 0 && st->ops->x_exec)
+        rc = st->ops->x_exec(st,
+                             "SELECT count(*) FROM pushes WHERE handed_at > 0 AND"
+                             " first_contact_at = 0",
+                             NULL, 0, count_row, &pushes, NULL);
+    if (rc)
+        return rc;
+    put(out, "# HELP rsp_smdp_activation_orders Activation orders per current stage.\n"
+             "# TYPE rsp_smdp_activation_orders gauge\n");
+    for (int i = 0; i < RSP_ACT_NSTAGES; i++)
+        putf(out, "rsp_smdp_activation_orders{stage=\"%s\"} %lld\n",
+             rsp_act_stage_name((enum rsp_act_stage)i), (long long)f.current[i]);
+    put(out, "# HELP rsp_smdp_quarantined_cohorts Cohorts quarantined by activation integrity.\n"
+             "# TYPE rsp_smdp_quarantined_cohorts gauge\n");
+    for (int i = 0; i < RSP_ACT_NDIMS; i++)
+        putf(out, "rsp_smdp_quarantined_cohorts{dimension=\"%s\"} %lld\n",
+             rsp_act_dim_name((enum rsp_act_dim)i), (long long)q.n[i]);
+    putf(out,
+         "# HELP rsp_smdp_pushes_without_first_contact Pushes handed to a channel whose token "
+         "has not reached the SM-DP+.\n"
+         "# TYPE rsp_smdp_pushes_without_first_contact gauge\n"
+         "rsp_smdp_pushes_without_first_contact %lld\n",
+         (long long)pushes);
+    return out->err ? RSP_ENOMEM : 0;
+}
+
+int rsp_admin_metrics(const struct rsp_admin *a, struct rsp_store *st, struct rsp_buf *out)
+{
+    struct rows w = {0};
+    int rc = rsp_store_tele_totals(st, rows_add, &w);
+    if (rc == 0)
+        rc = rsp_tele_prometheus(w.r, w.n, out);
+    free(w.r);
+    if (rc == 0) {
+        char line[256];
+        snprintf(line, sizeof line,
+                 "# HELP rsp_smdp_telemetry_write_failures_total Telemetry records this process "
+                 "could not write.\n"
+                 "# TYPE rsp_smdp_telemetry_write_failures_total counter\n"
+                 "rsp_smdp_telemetry_write_failures_total %llu\n",
+                 (unsigned long long)(a && a->failures ? a->failures() : 0));
+        rsp_buf_append(out, line, strlen(line));
+        rc = out->err ? RSP_ENOMEM : 0;
+    }
+    if (rc == 0)
+        rc = act_gauges(st, out);
+    return rc;
 }
 
 /* Success over time for one dimension: per cohort and period, the attempts (profile bound at

@@ -194,6 +194,15 @@ check "a wrong Content-Type counted with its code 1.2.1/2.1" \
 check "the refusal counted with its code" \
   [ "$(metric 'rsp_smdp_es9_requests_total{function="authenticateClient",outcome="8.2.6/3.8"}')" = 1 ]
 check "no telemetry write failure" [ "$(metric rsp_smdp_telemetry_write_failures_total)" = 0 ]
+nqm=$(awk 'index($1, "rsp_smdp_quarantined_cohorts{") == 1 {s += $2} END {print s + 0}' \
+  "$DIR/metrics")
+check "quarantined_cohorts gauges: $nqm = the store's active quarantines ($nq)" [ "$nqm" = "$nq" ]
+check "pushes_without_first_contact gauge = 1 (order S2)" \
+  [ "$(metric rsp_smdp_pushes_without_first_contact)" = 1 ]
+check "activation_orders gauge: 1 installed, 1 failed, 1 pushed" \
+  cond '[ "$(metric "rsp_smdp_activation_orders{stage=\"installed\"}")" = 1 ] &&
+    [ "$(metric "rsp_smdp_activation_orders{stage=\"failed\"}")" = 1 ] &&
+    [ "$(metric "rsp_smdp_activation_orders{stage=\"pushed\"}")" = 1 ]'
 
 # ---- rspctl report ----
 "$RSPCTL" report es9 --db "$DIR/smdp.db" --by tac --format json -o "$DIR/report.json"

@@ -357,6 +357,9 @@ static void test_dashboard_json(void **state)
     rsp_buf_append_byte(&b, 0);
     assert_non_null(strstr((const char *)b.data, "rsp_smdp_telemetry_write_failures_total 0\n"));
     assert_non_null(strstr((const char *)b.data, "rsp_smdp_sessions_total{event=\"started\"} 3\n"));
+    assert_non_null(strstr((const char *)b.data, "rsp_smdp_pushes_without_first_contact 0\n"));
+    assert_non_null(
+        strstr((const char *)b.data, "rsp_smdp_quarantined_cohorts{dimension=\"campaign\"} 0\n"));
     rsp_buf_free(&b);
     rsp_store_pool_destroy(pool);
 }
