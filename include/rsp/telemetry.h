@@ -131,6 +131,21 @@ struct rsp_tele_filter {
 };
 bool rsp_tele_filter_match(const struct rsp_tele_filter *f, const struct rsp_tele_series *s);
 
+/* A string -> index map (open addressing, FNV-1a), for grouping many rows in linear time. */
+struct rsp_tele_map {
+    struct rsp_tele_map_entry {
+        uint64_t h;
+        char *key; /* NULL: free slot */
+        size_t len, val;
+    } * e;
+    size_t cap, n;
+};
+/* The value of key (len bytes); when absent, adds it with value new_val and sets *added.
+ * RSP_ENOMEM. */
+int rsp_tele_map_get(struct rsp_tele_map *m, const char *key, size_t len, size_t new_val,
+                     size_t *val, bool *added);
+void rsp_tele_map_free(struct rsp_tele_map *m);
+
 /* Accumulates aggregate rows into groups (cohort value, fn, outcome). */
 struct rsp_tele_report {
     enum rsp_tele_dim by;
@@ -138,6 +153,7 @@ struct rsp_tele_report {
     struct rsp_tele_series *rows; /* labels: only the grouped dimension is set */
     size_t n, cap;
     int err;
+    struct rsp_tele_map index; /* group key -> row */
 };
 void rsp_tele_report_init(struct rsp_tele_report *r, enum rsp_tele_dim by,
                           const struct rsp_tele_filter *f);

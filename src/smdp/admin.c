@@ -303,22 +303,23 @@ struct cohort {
     size_t n, cap;
 };
 
-static int cohort_add(struct cohort **cs, size_t *ncs, const char *name, int64_t t, int64_t att,
-                      int64_t ins, int64_t fail)
+static int cohort_add(struct cohort **cs, size_t *ncs, struct rsp_tele_map *idx, const char *name,
+                      int64_t t, int64_t att, int64_t ins, int64_t fail)
 {
-    struct cohort *c = NULL;
-    for (size_t i = 0; i < *ncs && !c; i++)
-        if (strcmp((*cs)[i].name, name) == 0)
-            c = &(*cs)[i];
-    if (!c) {
+    size_t at;
+    bool added;
+    if (rsp_tele_map_get(idx, name, strlen(name), *ncs, &at, &added) != 0)
+        return RSP_ENOMEM;
+    if (added) {
         struct cohort *n = realloc(*cs, (*ncs + 1) * sizeof *n);
         if (!n)
             return RSP_ENOMEM;
         *cs = n;
-        c = &n[(*ncs)++];
-        memset(c, 0, sizeof *c);
-        snprintf(c->name, sizeof c->name, "%s", name);
+        memset(&n[*ncs], 0, sizeof n[*ncs]);
+        snprintf(n[*ncs].name, sizeof n[*ncs].name, "%s", name);
+        (*ncs)++;
     }
+    struct cohort *c = &(*cs)[at];
     if (!c->n || c->p[c->n - 1].t != t) {
         if (c->n == c->cap) {
             size_t cap = c->cap ? 2 * c->cap : 16;
@@ -424,6 +425,8 @@ int rsp_admin_dashboard_json(const struct rsp_admin *a, struct rsp_store *st, in
         rc = rsp_store_tele_series(st, from, 0, rows_add, &ser);
     struct cohort *cs[NDIMS] = {0};
     size_t ncs[NDIMS] = {0};
+    struct rsp_tele_map idx[NDIMS];
+    memset(idx, 0, sizeof idx);
     for (size_t i = 0; rc == 0 && i < ser.n; i++) {
         const struct rsp_tele_series *x = &ser.r[i];
         if (strcmp(x->fn, RSP_TELE_FN_SESSION) != 0)
@@ -437,8 +440,8 @@ int rsp_admin_dashboard_json(const struct rsp_admin *a, struct rsp_store *st, in
         if (!att && !ins && !fail)
             continue;
         for (size_t d = 0; rc == 0 && d < NDIMS; d++)
-            rc = cohort_add(&cs[d], &ncs[d], rsp_tele_dim_value(&x->labels, dims[d]), x->period,
-                            att, ins, fail);
+            rc = cohort_add(&cs[d], &ncs[d], &idx[d], rsp_tele_dim_value(&x->labels, dims[d]),
+                            x->period, att, ins, fail);
     }
     if (rc == 0) {
         putf(out, "{\"generated_at\":%lld,\"period\":%lld,\"from\":%lld,\"to\":%lld",
@@ -518,6 +521,7 @@ int rsp_admin_dashboard_json(const struct rsp_admin *a, struct rsp_store *st, in
         for (size_t c = 0; c < ncs[d]; c++)
             free(cs[d][c].p);
         free(cs[d]);
+        rsp_tele_map_free(&idx[d]);
     }
     free(tot.r);
     free(ser.r);

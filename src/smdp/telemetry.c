@@ -285,19 +285,87 @@ static void set_dim(struct rsp_tele_labels *l, enum rsp_tele_dim d, const char *
     snprintf(p, cap, "%s", v);
 }
 
+/* ---- string map ---- */
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static int map_grow(struct rsp_tele_map *m)
+{
+    size_t cap = m->cap ? 2 * m->cap : 64;
+    struct rsp_tele_map_entry *e = calloc(cap, sizeof *e);
+    if (!e)
+        return RSP_ENOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->e[i].key)
+            continue;
+        size_t j = (size_t)m->e[i].h & (cap - 1);
+        while (e[j].key)
+            j = (j + 1) & (cap - 1);
+        e[j] = m->e[i];
+    }
+    free(m->e);
+    m->e = e;
+    m->cap = cap;
+    return 0;
+}
+
+int rsp_tele_map_get(struct rsp_tele_map *m, const char *key, size_t len, size_t new_val,
+                     size_t *val, bool *added)
+{
+    *added = false;
+    if ((m->n + 1) * 2 > m->cap && map_grow(m) != 0)
+        return RSP_ENOMEM;
+    uint64_t h = fnv1a(key, len);
+    size_t j = (size_t)h & (m->cap - 1);
+    for (; m->e[j].key; j = (j + 1) & (m->cap - 1))
+        if (m->e[j].h == h && m->e[j].len == len && memcmp(m->e[j].key, key, len) == 0) {
+            *val = m->e[j].val;
+            return 0;
+        }
+    char *k = malloc(len + 1);
+    if (!k)
+        return RSP_ENOMEM;
+    memcpy(k, key, len);
+    k[len] = 0;
+    m->e[j] = (struct rsp_tele_map_entry){h, k, len, new_val};
+    m->n++;
+    *val = new_val;
+    *added = true;
+    return 0;
+}
+
+void rsp_tele_map_free(struct rsp_tele_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->e[i].key);
+    free(m->e);
+    memset(m, 0, sizeof *m);
+}
+
 int rsp_tele_report_add(void *report, const struct rsp_tele_series *s)
 {
     struct rsp_tele_report *r = report;
     if (!rsp_tele_filter_match(&r->filter, s))
         return 0;
     const char *v = rsp_tele_dim_value(&s->labels, r->by);
-    for (size_t i = 0; i < r->n; i++) {
-        struct rsp_tele_series *g = &r->rows[i];
-        if (strcmp(g->fn, s->fn) == 0 && strcmp(g->outcome, s->outcome) == 0 &&
-            strcmp(rsp_tele_dim_value(&g->labels, r->by), v) == 0) {
-            rsp_tele_series_merge(g, s);
-            return 0;
-        }
+    char key[RSP_TELE_LABEL_MAX + RSP_TELE_FN_MAX + RSP_TELE_OUT_MAX + 8];
+    int klen = snprintf(key, sizeof key, "%s%c%s%c%s", v, 0x1f, s->fn, 0x1f, s->outcome);
+    size_t at;
+    bool added;
+    if (klen < 0 || (size_t)klen >= sizeof key ||
+        rsp_tele_map_get(&r->index, key, (size_t)klen, r->n, &at, &added) != 0) {
+        r->err = RSP_ENOMEM;
+        return RSP_ENOMEM;
+    }
+    if (!added) {
+        rsp_tele_series_merge(&r->rows[at], s);
+        return 0;
     }
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 32;
@@ -427,6 +495,7 @@ int rsp_tele_report_csv(const struct rsp_tele_report *r, struct rsp_buf *out)
 
 void rsp_tele_report_free(struct rsp_tele_report *r)
 {
+    rsp_tele_map_free(&r->index);
     free(r->rows);
     r->rows = NULL;
     r->n = r->cap = 0;

@@ -110,6 +110,7 @@ static void tele_text(const char *db, struct rsp_buf *out)
             rsp_buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
         sqlite3_finalize(st);
     }
+    sqlite3_close(h);
     rsp_buf_append_byte(out, 0);
 }
 

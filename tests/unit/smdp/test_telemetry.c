@@ -248,6 +248,42 @@ static void test_report(void **state)
     assert_int_equal(rsp_tele_dim_from_name("imei", &d), RSP_ESYNTAX);
 }
 
+/* The grouping map: many keys, found again, growth keeps them. */
+static void test_map(void **state)
+{
+    (void)state;
+    struct rsp_tele_map m;
+    memset(&m, 0, sizeof m);
+    char k[32];
+    size_t v;
+    bool added;
+    for (size_t i = 0; i < 5000; i++) {
+        int n = snprintf(k, sizeof k, "tac-%zu", i);
+        assert_int_equal(rsp_tele_map_get(&m, k, (size_t)n, i, &v, &added), 0);
+        assert_true(added);
+        assert_int_equal(v, i);
+    }
+    assert_int_equal(m.n, 5000);
+    for (size_t i = 0; i < 5000; i += 7) {
+        int n = snprintf(k, sizeof k, "tac-%zu", i);
+        assert_int_equal(rsp_tele_map_get(&m, k, (size_t)n, 99999, &v, &added), 0);
+        assert_false(added);
+        assert_int_equal(v, i);
+    }
+    /* a key with an embedded separator is its own key */
+    assert_int_equal(rsp_tele_map_get(&m,
+                                      "a\x1f"
+                                      "b",
+                                      3, 7, &v, &added),
+                     0);
+    assert_true(added);
+    assert_int_equal(rsp_tele_map_get(&m, "a", 1, 8, &v, &added), 0);
+    assert_true(added);
+    assert_int_equal(m.n, 5002);
+    rsp_tele_map_free(&m);
+    assert_int_equal(m.n, 0);
+}
+
 static void test_admin_auth(void **state)
 {
     (void)state;
@@ -370,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_buckets),    cmocka_unit_test(test_tac),
         cmocka_unit_test(test_prometheus), cmocka_unit_test(test_report),
         cmocka_unit_test(test_admin_auth), cmocka_unit_test(test_dashboard_json),
+        cmocka_unit_test(test_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
