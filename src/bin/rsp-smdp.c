@@ -1015,6 +1015,21 @@ int main(int argc, char **argv)
         char kid[17] = "";
         if (audit.key)
             rsp_hex_str(kid, audit.key_id, 8, 0);
+        if (cfg.admin_port) { /* branch tele: the admin credentials must parse, too */
+            struct rsp_admin_auth aa;
+            char why_auth[200];
+            if (rsp_admin_auth_load(cfg.admin_auth_file, &aa, why_auth, sizeof why_auth) != 0) {
+                fprintf(stderr, "rsp-smdp: admin_auth_file: %s\n", why_auth);
+                audit_free(&audit);
+                es9p_creds_free(&es9p);
+                rsp_store_close(store);
+                return 1;
+            }
+            printf("rsp-smdp: admin listener on %s port %u (%u credentials), telemetry %s\n",
+                   cfg.admin_listen_address, cfg.admin_port, (unsigned)aa.n,
+                   cfg.telemetry ? "on" : "off");
+            rsp_memzero(&aa, sizeof aa);
+        }
         printf("rsp-smdp: configuration ok (store %s, %s schema version %d, ES9+ %s, audit "
                "checkpoints %s%s%s, pseudonyms %s)\n",
                shown, rsp_store_url_backend(url), rsp_store_schema_version(store),

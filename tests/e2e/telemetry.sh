@@ -81,6 +81,17 @@ CONF
 done
 ES2_PORT=$port
 ok "rsp-smdp with its admin listener on port $aport"
+cc() { "$SMDP" -c "$DIR/cc.conf" --check-config >"$DIR/cc.out" 2>&1; }
+sed "s#^admin_auth_file = .*#admin_auth_file = $DIR/bad.auth#" "$DIR/smdp.conf" >"$DIR/cc.conf"
+printf 'bearer short\n' >"$DIR/bad.auth"
+check "--check-config refuses a malformed admin_auth_file" \
+  cond '! cc && grep -q "admin_auth_file: line 1" "$DIR/cc.out" && ! grep -q short "$DIR/cc.out"'
+grep -v '^admin_auth_file' "$DIR/smdp.conf" >"$DIR/cc.conf"
+check "--check-config: admin_port without admin_auth_file is refused" \
+  cond '! cc && grep -q "admin_auth_file is required" "$DIR/cc.out"'
+cp "$DIR/smdp.conf" "$DIR/cc.conf"
+check "--check-config accepts the admin settings" \
+  cond 'cc && grep -q "admin listener on 127.0.0.1 port $aport (2 credentials)" "$DIR/cc.out"'
 cp -r "$DIR/pki" "$DIR/device"
 lpa() { "$LPA" --euicc "soft:$DIR/device" "$@"; }
 AC() { echo "LPA:1\$$HOST:$port\$$1"; }
