@@ -4,6 +4,7 @@
  * with known telemetry. */
 #include "testutil.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,13 +401,143 @@ static void test_dashboard_json(void **state)
     rsp_store_pool_destroy(pool);
 }
 
+/* ---- the admin listener over HTTP (GET routes, authentication, headers) ---- */
+
+struct got {
+    long status;
+    struct rsp_buf body, headers;
+};
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+    rsp_buf_append(ud, p, sz * n);
+    return sz * n;
+}
+
+static void http_get(uint16_t port, const char *method, const char *path, const char *auth,
+                     struct got *g)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
+    rsp_buf_init(&g->body);
+    rsp_buf_init(&g->headers);
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    struct curl_slist *hdrs = NULL;
+    char a[256];
+    if (auth) {
+        snprintf(a, sizeof a, "Authorization: %s", auth);
+        hdrs = curl_slist_append(hdrs, a);
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &g->body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &g->headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "POST") == 0)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "x");
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &g->status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    rsp_buf_append_byte(&g->body, 0);
+    rsp_buf_append_byte(&g->headers, 0);
+}
+
+static bool has(const struct rsp_buf *b, const char *s)
+{
+    return strstr((const char *)b->data, s) != NULL;
+}
+
+static void got_free(struct got *g)
+{
+    rsp_buf_free(&g->body);
+    rsp_buf_free(&g->headers);
+}
+
+static void test_admin_listener(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/admin.db", tu_tmpdir());
+    struct rsp_store_pool *pool;
+    assert_int_equal(rsp_store_pool_create(rsp_store_sqlite_opener, path, &pool), 0);
+    struct rsp_admin_auth auth;
+    const char *file = "bearer 0123456789abcdef0123\nbasic noc:pw\n";
+    assert_int_equal(rsp_admin_auth_parse(file, strlen(file), &auth, NULL, 0), 0);
+    struct rsp_admin a = {.stores = pool, .auth = &auth};
+    struct rsp_http_route routes[8];
+    size_t n = rsp_admin_routes(&a, routes, 8);
+    assert_int_equal(n, 5);
+    struct rsp_http_config cfg = {0};
+    cfg.plain_http = true;
+    cfg.get_routes = true;
+    struct rsp_http_server *srv = NULL;
+    assert_int_equal(rsp_http_server_start(&cfg, routes, n, &srv), 0);
+    uint16_t port = rsp_http_server_port(srv);
+    const char *bearer = "Bearer 0123456789abcdef0123";
+    struct got g;
+
+    static const char *const paths[] = {"/metrics", "/dashboard", "/dashboard/app.js",
+                                        "/dashboard/app.css", "/api/dashboard"};
+    for (size_t i = 0; i < 5; i++) {
+        http_get(port, "GET", paths[i], NULL, &g);
+        assert_int_equal(g.status, 401);
+        assert_true(has(&g.headers, "WWW-Authenticate: Basic realm=\"rsp-smdp admin\""));
+        assert_false(has(&g.body, "rsp_smdp"));
+        got_free(&g);
+        http_get(port, "GET", paths[i], "Bearer wrong-token-wrong-token", &g);
+        assert_int_equal(g.status, 401);
+        got_free(&g);
+        http_get(port, "GET", paths[i], bearer, &g);
+        assert_int_equal(g.status, 200);
+        assert_true(has(&g.headers, "Cache-Control: no-store"));
+        assert_true(has(&g.headers, "X-Content-Type-Options: nosniff"));
+        assert_true(has(&g.headers, "Content-Security-Policy: default-src 'self'"));
+        got_free(&g);
+    }
+    http_get(port, "GET", "/metrics", "Basic bm9jOnB3", &g); /* noc:pw */
+    assert_int_equal(g.status, 200);
+    assert_true(has(&g.headers, "Content-Type: text/plain; version=0.0.4"));
+    assert_true(has(&g.body, "# TYPE rsp_smdp_es9_requests_total counter\n"));
+    got_free(&g);
+    http_get(port, "GET", "/dashboard", bearer, &g);
+    assert_true(has(&g.headers, "Content-Type: text/html"));
+    assert_true(has(&g.body, "<script src=\"/dashboard/app.js\""));
+    assert_false(has(&g.body, "http://")); /* no external asset */
+    assert_false(has(&g.body, "https://"));
+    got_free(&g);
+    http_get(port, "GET", "/api/dashboard", bearer, &g);
+    assert_true(has(&g.headers, "Content-Type: application/json"));
+    assert_true(has(&g.body, "\"funnel\":["));
+    got_free(&g);
+    http_get(port, "HEAD", "/metrics", bearer, &g);
+    assert_int_equal(g.status, 200);
+    assert_int_equal(g.body.len, 1); /* just the NUL added here */
+    got_free(&g);
+    http_get(port, "POST", "/metrics", bearer, &g);
+    assert_int_equal(g.status, 405);
+    assert_true(has(&g.headers, "Allow: GET, HEAD"));
+    got_free(&g);
+    http_get(port, "GET", "/gsma/rsp2/es9plus/initiateAuthentication", bearer, &g);
+    assert_int_equal(g.status, 404); /* no ES9+ on the admin listener */
+    got_free(&g);
+    rsp_http_server_stop(srv, 1000);
+    rsp_store_pool_destroy(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buckets),    cmocka_unit_test(test_tac),
         cmocka_unit_test(test_prometheus), cmocka_unit_test(test_report),
         cmocka_unit_test(test_admin_auth), cmocka_unit_test(test_dashboard_json),
-        cmocka_unit_test(test_map),
+        cmocka_unit_test(test_map),        cmocka_unit_test(test_admin_listener),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
