@@ -835,8 +835,20 @@ static int ids_cb(void *arg, const struct rsp_act_order *o)
     return 0;
 }
 
-/* The acceptance gate of a bulk release: the `accept` branch's rsp_acceptance_gate() is called
- * from rsp_act_acceptance_gate_hook (see rsp/act.h). */
+/* The acceptance gate of one order of a bulk release, with its device model (or TAC): the
+ * `accept` branch's rsp_acceptance_gate() is called from rsp_act_acceptance_gate_hook (see
+ * rsp/act.h). 0 allowed, 1 refused (why), negative on failure. */
+static int gate(struct rsp_store *st, const char *campaign, const char *order_id, char *why,
+                size_t cap)
+{
+    struct rsp_act_order o;
+    int rc = rsp_act_order_get(st, order_id, &o);
+    if (rc)
+        return rc;
+    const char *model = o.device_model[0] ? o.device_model : o.tac[0] ? o.tac : NULL;
+    return rsp_act_acceptance_gate_hook(st, campaign, model, why, cap);
+}
+
 static int camp_release(int argc, char **argv)
 {
     struct act_common c = {0};
@@ -847,8 +859,9 @@ static int camp_release(int argc, char **argv)
             return printf("usage: rspctl campaign release NAME --db STORE --operator OP\n"
                           "Bulk release: every pre-provisioned order of the campaign is reserved\n"
                           "and released, every reserved one released. Refused as a whole while\n"
-                          "the campaign is quarantined or its acceptance gate does not pass;\n"
-                          "single orders of a quarantined EUM/TAC/profile type are refused.\n"),
+                          "the campaign is quarantined; single orders are refused when their\n"
+                          "EUM/TAC/profile type is quarantined or the acceptance gate does not\n"
+                          "pass for their device model (a campaign that requires acceptance).\n"),
                    0;
         if ((r = act_common_opt(argc, argv, &i, &c)) ||
             (r = rspctl_opt_value(argc, argv, &i, "--operator", &op))) {
@@ -883,11 +896,6 @@ static int camp_release(int argc, char **argv)
         rsp_store_close(st);
         return 1;
     }
-    if (rc == 0 && rsp_act_acceptance_gate_hook(st, &k, why, sizeof why) != 0) {
-        fprintf(stderr, "rspctl campaign release: refused by the acceptance gate: %s\n", why);
-        rsp_store_close(st);
-        return 1;
-    }
     struct ids pre = {0}, res = {0};
     enum rsp_act_stage s1 = RSP_ACT_PRE_PROVISIONED, s2 = RSP_ACT_RESERVED;
     struct rsp_act_order_filter f1 = {.campaign = name, .stage = &s1};
@@ -896,9 +904,17 @@ static int camp_release(int argc, char **argv)
         rc = rsp_act_order_list(st, &f1, ids_cb, &pre);
     if (rc == 0)
         rc = rsp_act_order_list(st, &f2, ids_cb, &res);
-    size_t released = 0, refused = 0;
+    size_t released = 0, refused = 0, gated = 0;
     for (size_t i = 0; rc == 0 && i < pre.n; i++) {
-        int r = act_reserve(st, pre.id[i], op, NULL, true);
+        int r = gate(st, name, pre.id[i], why, sizeof why);
+        if (r > 0) {
+            fprintf(stderr, "rspctl campaign release: %s refused by the acceptance gate: %s\n",
+                    pre.id[i], why);
+            gated++;
+            continue;
+        }
+        if (r == 0)
+            r = act_reserve(st, pre.id[i], op, NULL, true);
         if (r == 0)
             r = act_release(st, pre.id[i], NULL, true);
         if (r < 0)
@@ -907,7 +923,15 @@ static int camp_release(int argc, char **argv)
             r == 0 ? released++ : refused++;
     }
     for (size_t i = 0; rc == 0 && i < res.n; i++) {
-        int r = act_release(st, res.id[i], NULL, true);
+        int r = gate(st, name, res.id[i], why, sizeof why);
+        if (r > 0) {
+            fprintf(stderr, "rspctl campaign release: %s refused by the acceptance gate: %s\n",
+                    res.id[i], why);
+            gated++;
+            continue;
+        }
+        if (r == 0)
+            r = act_release(st, res.id[i], NULL, true);
         if (r < 0)
             rc = r;
         else
@@ -919,9 +943,10 @@ static int camp_release(int argc, char **argv)
         fprintf(stderr, "rspctl campaign release: %s (%s)\n", rsp_strerror(rc),
                 rsp_store_last_error(st));
     else
-        printf("campaign %s: %zu released, %zu refused\n", name, released, refused);
+        printf("campaign %s: %zu released, %zu refused, %zu refused by the acceptance gate\n", name,
+               released, refused, gated);
     rsp_store_close(st);
-    return rc || refused ? 1 : 0;
+    return rc || refused || gated ? 1 : 0;
 }
 
 int rspctl_cmd_campaign(int argc, char **argv)
