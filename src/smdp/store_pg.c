@@ -2276,7 +2276,11 @@ static int tele_record_once(struct pg_store *s, struct rsp_tele_record *r, int64
     int rc = begin(s);
     if (rc)
         return rc;
-    if (r->tid[0])
+    /* Telemetry is best effort: its commit does not wait for the WAL flush (a server crash may
+     * lose the last moments of telemetry, never a profile or session change, which commit
+     * synchronously in their own transactions). */
+    rc = simple(s, "SET LOCAL synchronous_commit TO OFF", false);
+    if (rc == 0 && r->tid[0])
         rc = tele_fill_labels(s, r);
     int64_t at = r->at_ms / 1000, period = at - at % period_s;
     struct params q;
