@@ -12,6 +12,7 @@ PKGS=(
   libpq-dev postgresql
   libxml2-utils
   softhsm2 libp11-kit-dev
+  chromium
   python3
 )
 

@@ -62,6 +62,11 @@ struct rsp_es9p_config {
      * order ends (profile Error, ES2+ notified). 0 = no limit. */
     unsigned order_lifetime;
     time_t (*clock)(void *ctx); /* NULL: time(NULL) */
+    /* Telemetry (rsp/telemetry.h): one record per exchange through rsp_store_tele_record, in
+     * periods of telemetry_period seconds (0 = 60); telemetry_off: none. A failure to record never
+     * changes the answer; it is counted (rsp_es9p_tele_failures). */
+    unsigned telemetry_period;
+    bool telemetry_off;
     void *clock_ctx;
     /* TEST ONLY (never set by rsp-smdp): pin the transactionId (16 bytes) and serverChallenge
      * (16 bytes) of initiateAuthentication, for replaying recorded sessions. NULL: random. */
@@ -120,5 +125,13 @@ struct rsp_es9p_http {
 };
 int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
                           struct rsp_http_response *resp);
+
+/* on_refused hook of struct rsp_http_config (ctx: struct rsp_es9p_http): records an ES9+ request
+ * the HTTP server refused before the handler (outcome "http-405", "http-413", or the SGP.22 code
+ * of a header refusal such as "1.2.1/2.1") as telemetry. Other paths are ignored. */
+void rsp_es9p_tele_refused(void *ctx, const char *path, int http_status, const char *outcome,
+                           double ms);
+/* Telemetry records this process failed to write (store errors), since start. */
+uint64_t rsp_es9p_tele_failures(void);
 
 #endif

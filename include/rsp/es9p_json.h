@@ -18,6 +18,7 @@
 
 #include "rsp/buf.h"
 #include "rsp/sgp22_types.h"
+#include "rsp/telemetry.h"
 
 /* ---- status codes (addendum §1.2 - §1.5, §1.8, §2.9) ---- */
 
@@ -199,12 +200,20 @@ struct rsp_es9_request {
         struct rsp_es9_cancel_session_req cancel_session;
     } u;
 };
+/* Telemetry of one exchange, filled by the ES9+ handlers (rsp/telemetry.h); never encoded. */
+struct rsp_es9_tele {
+    struct rsp_tele_labels labels; /* from verified data only */
+    char event[24];                /* RSP_TELE_EV_* of this exchange, "" for none */
+    char tid[33];                  /* hex: the session a notification concerns, "" otherwise */
+};
+
 struct rsp_es9_response {
     enum rsp_es9_function fn;
     struct rsp_es_exec_status status;
     /* The EID the exchange concerns, once the SM-DP+ learnt it (authenticateClient onwards; empty
      * before): for the pseudonymised audit record only, never encoded. */
     char eid[33];
+    struct rsp_es9_tele tele;
     union {
         struct rsp_es9_initiate_auth_resp initiate_auth;
         struct rsp_es9_auth_client_resp auth_client;

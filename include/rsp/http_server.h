@@ -46,6 +46,10 @@ struct rsp_http_response {
     char log_outcome[48]; /* e.g. "Executed-Success" or "Failed 8.10.1/3.9" */
     char log_subject[40]; /* pseudonym of the EID concerned ("p:..."), never the EID itself */
     char log_call_id[65]; /* ES2+ functionCallIdentifier (first 64 characters) */
+    /* branch tele, for GET routes (admin listener): the Content-Type of the body (static string;
+     * NULL = JSON), and a WWW-Authenticate challenge to send with a 401 (static; NULL = none). */
+    const char *content_type;
+    const char *www_authenticate;
 };
 
 /* Returns 0 (response filled) or a negative RSP_E* (the server answers 500 with a JSON
@@ -73,6 +77,17 @@ struct rsp_http_config {
     FILE *log;                  /* JSON lines; NULL = no request log */
     FILE *error_log; /* libmicrohttpd's own messages (bad key, TLS setup), as JSON lines; NULL =
                         silent */
+    /* branch tele: a GET listener (the admin listener): every route answers GET and HEAD only
+     * (405 otherwise), no request body, no ES header rules, the response's content_type; answers
+     * carry Cache-Control no-store, nosniff and a same-origin Content-Security-Policy. */
+    bool get_routes;
+    /* branch tele: called (on the worker thread) for a request to a known route that the server
+     * itself refused before the handler ran (405, 413, a Content-Type / X-Admin-Protocol refusal),
+     * with its HTTP status, the log outcome ("Failed S/R" or "HTTP 405") and the duration; NULL:
+     * none. rsp-smdp records these as ES9+ telemetry. */
+    void (*on_refused)(void *ctx, const char *path, int http_status, const char *outcome,
+                       double ms);
+    void *on_refused_ctx;
 };
 
 struct rsp_http_server;

@@ -29,6 +29,7 @@
 #include "rsp/audit.h"
 #include "rsp/buf.h"
 #include "rsp/sgp22_types.h"
+#include "rsp/telemetry.h"
 
 /* Profile lifecycle at the SM-DP+ (SGP.22 §3.1.6; addendum §2.8). */
 enum rsp_profile_state {
@@ -71,13 +72,17 @@ int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_s
 
 /* Schema version of this rspkit: the number of migrations of each backend (each asserts it at
  * compile time). Tests compare against this instead of a literal. */
-#define RSP_STORE_SCHEMA_VERSION 6
+#define RSP_STORE_SCHEMA_VERSION 7
 /* The tables schema 6 added (activation operations; tests that rebuild an older schema drop them).
  */
 #define RSP_STORE_ACT_TABLES_DROP                                                                  \
     "DROP TABLE campaigns; DROP TABLE activation_orders; DROP TABLE activation_tokens;"            \
     " DROP TABLE pushes; DROP TABLE cohort_buckets; DROP TABLE quarantines;"                       \
     " DROP TABLE euicc_info;"
+/* The tables schema 7 added (telemetry). */
+#define RSP_STORE_TELE_TABLES_DROP                                                                 \
+    "DROP TABLE tele_call; DROP TABLE tele_session; DROP TABLE tele_series; DROP TABLE "           \
+    "tele_total;"
 
 struct rsp_profile {
     char iccid[21]; /* decimal digits, no F padding (primary key) */
@@ -152,6 +157,8 @@ typedef int (*rsp_store_profile_cb)(void *arg, const struct rsp_profile *p);
 /* Callbacks of rsp_store_audit_walk and rsp_store_audit_checkpoints. */
 typedef int (*rsp_store_audit_cb)(void *arg, const struct rsp_audit_entry *e);
 typedef int (*rsp_store_checkpoint_cb)(void *arg, const struct rsp_audit_checkpoint *cp);
+/* Callback of rsp_store_tele_totals and rsp_store_tele_series (branch tele). */
+typedef int (*rsp_store_tele_cb)(void *arg, const struct rsp_tele_series *s);
 
 /* branch accept: one recorded acceptance run (table acceptance_run; rsp/acceptance.h). */
 #define RSP_ACCEPTANCE_SUMMARY_MAX 1024
@@ -271,6 +278,14 @@ struct rsp_store_ops {
                   rsp_store_row_cb cb, void *arg, int64_t *changes);
     int (*x_audit)(struct rsp_store *st, struct rsp_audit_entry *e);
     int (*x_finish)(struct rsp_store *st, int rc);
+    /* branch tele: telemetry (see the rsp_store_tele_* wrappers for the contracts) */
+    int (*tele_record)(struct rsp_store *st, struct rsp_tele_record *r, int64_t period_s);
+    int (*tele_totals)(struct rsp_store *st, rsp_store_tele_cb cb, void *arg);
+    int (*tele_series)(struct rsp_store *st, int64_t from, int64_t to, rsp_store_tele_cb cb,
+                       void *arg);
+    int (*tele_session_get)(struct rsp_store *st, const char *tid, struct rsp_tele_session *out);
+    int (*tele_sweep)(struct rsp_store *st, int64_t calls_before_ms, int64_t series_before,
+                      int64_t *n_removed);
 };
 
 struct rsp_store {
@@ -510,5 +525,32 @@ int rsp_store_acceptance_require(struct rsp_store *st, const char *scope, const 
 /* Whether scope/name is marked. */
 int rsp_store_acceptance_required(struct rsp_store *st, const char *scope, const char *name,
                                   bool *out);
+/* ---- Telemetry (branch tele; rsp/telemetry.h, docs/ARCHITECTURE.md "Telemetry") ----
+ * Tables: tele_call (one raw row per ES9+ call, kept for the retention window), tele_session (one
+ * row per download session: cohort labels, EID pseudonym, last stage and event), tele_series
+ * (counts and latency histograms per period x function x outcome x cohort) and tele_total (the
+ * same per function x outcome since the store was created; never swept, so /metrics counters only
+ * grow). The aggregates are updated in the transaction that inserts the raw row, so reading
+ * metrics and reports never scans raw rows. */
+
+/* Records one call in one transaction: the raw row, +1 in its tele_series row (period = at_ms
+ * rounded down to a multiple of period_s seconds) and its tele_total row, and when r->event is
+ * set the same for (RSP_TELE_FN_SESSION, event). Session row: created by the event "started"
+ * (labels, subject), otherwise updated when it exists (non-empty labels and subject kept, stage =
+ * fn, result = event when set). Empty labels of r are first taken from the session row of r->tid
+ * (r is updated). RSP_EINVAL for an empty fn/outcome or period_s <= 0. */
+int rsp_store_tele_record(struct rsp_store *st, struct rsp_tele_record *r, int64_t period_s);
+/* Every tele_total row (fn, outcome; period 0, labels empty), in any order. */
+int rsp_store_tele_totals(struct rsp_store *st, rsp_store_tele_cb cb, void *arg);
+/* The tele_series rows with from <= period < to (to 0: no bound), by period. */
+int rsp_store_tele_series(struct rsp_store *st, int64_t from, int64_t to, rsp_store_tele_cb cb,
+                          void *arg);
+/* The session row of a transactionId (hex, either case); RSP_ENOTFOUND. */
+int rsp_store_tele_session_get(struct rsp_store *st, const char *tid, struct rsp_tele_session *out);
+/* Retention: removes raw rows older than calls_before_ms, sessions not updated since
+ * calls_before_ms / 1000 and series rows with period < series_before (0: keep). tele_total is
+ * never swept. *n_removed (may be NULL) gets the rows removed. */
+int rsp_store_tele_sweep(struct rsp_store *st, int64_t calls_before_ms, int64_t series_before,
+                         int64_t *n_removed);
 
 #endif

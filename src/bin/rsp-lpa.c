@@ -888,7 +888,9 @@ static void on_progress(void *ctx, const char *step, size_t i, size_t n)
     }
 }
 
-/* IMEI (15 digits) -> TAC (4 bytes BCD) and the 8-byte IMEI in swapped-nibble BCD, F-padded. */
+/* IMEI (15 digits) -> TAC and IMEI as SGP.22 codes them (§2.6.5 deviceInfo): Telephony BCD
+ * strings (3GPP TS 29.002: first digit in the low nibble), 4 bytes for the TAC, 8 bytes for the
+ * IMEI with the check digit in the high nibble of the last byte and an F filler. */
 static int parse_imei(const char *s, uint8_t tac[4], uint8_t imei[8])
 {
     if (strlen(s) != 15)
@@ -897,7 +899,7 @@ static int parse_imei(const char *s, uint8_t tac[4], uint8_t imei[8])
         if (!isdigit((unsigned char)s[i]))
             return -1;
     for (size_t i = 0; i < 4; i++)
-        tac[i] = (uint8_t)(((s[2 * i] - '0') << 4) | (s[2 * i + 1] - '0'));
+        tac[i] = (uint8_t)(((s[2 * i + 1] - '0') << 4) | (s[2 * i] - '0'));
     for (size_t i = 0; i < 8; i++) {
         unsigned lo = (unsigned)(s[2 * i] - '0');
         unsigned hi = 2 * i + 1 < 15 ? (unsigned)(s[2 * i + 1] - '0') : 0xF;
@@ -1190,7 +1192,7 @@ static int cmd_profile_download(struct g *g, int argc, char **argv)
 
     struct rsp_activation_code ac;
     struct rsp_lpa_download_opts *o = &ro.dl;
-    static const uint8_t default_tac[4] = {0x35, 0x29, 0x06, 0x11};
+    static const uint8_t default_tac[4] = {0x53, 0x92, 0x60, 0x11}; /* TAC 35290611 (TBCD) */
     memcpy(o->tac, default_tac, 4);
     if (imei_s) {
         if (parse_imei(imei_s, o->tac, o->imei) != 0)

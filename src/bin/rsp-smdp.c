@@ -26,6 +26,7 @@
 
 #include <curl/curl.h>
 
+#include "rsp/admin.h"
 #include "rsp/audit.h"
 #include "rsp/err.h"
 #include "rsp/es2p.h"
@@ -78,6 +79,16 @@ struct config {
     char pseudonym_key[PATH_MAX];
     struct rsp_es2p_operator operators[RSP_ES2P_MAX_OPERATORS]; /* `operator` lines */
     size_t n_operators;
+    /* branch tele: telemetry and the admin listener */
+    bool telemetry;
+    unsigned telemetry_period;
+    unsigned telemetry_retention;
+    unsigned telemetry_series_retention;
+    char admin_listen_address[64];
+    unsigned admin_port;
+    bool admin_plain_http;
+    char admin_auth_file[PATH_MAX];
+    unsigned dashboard_window;
     /* branch ops: activation integrity (rsp/act.h) */
     unsigned integrity_window;
     unsigned integrity_bucket;
@@ -142,6 +153,24 @@ static const struct cfg_key cfg_keys[] = {
       "or once this many seconds passed with new records (300; 0 = off)"),
     K("pseudonym_key", T_STR, pseudonym_key,
       "hex key (64-128 digits) of the EID pseudonyms in audit records and logs"),
+    /* branch tele */
+    K("telemetry", T_BOOL, telemetry, "record telemetry per ES9+ call and session (true)"),
+    K("telemetry_period", T_UINT, telemetry_period,
+      "seconds per telemetry aggregation period (60)"),
+    K("telemetry_retention", T_UINT, telemetry_retention,
+      "seconds raw telemetry calls and sessions are kept (604800; 0 = for ever)"),
+    K("telemetry_series_retention", T_UINT, telemetry_series_retention,
+      "seconds per-period aggregates are kept (7776000; 0 = for ever; totals\n"
+      "                      are never dropped)"),
+    K("admin_listen_address", T_STR, admin_listen_address,
+      "admin listener (/metrics, dashboard) address (127.0.0.1)"),
+    K("admin_port", T_UINT, admin_port, "admin listener TCP port (0 = no admin listener)"),
+    K("admin_plain_http", T_BOOL, admin_plain_http,
+      "admin listener without TLS (false: TLS with tls_chain/tls_key)"),
+    K("admin_auth_file", T_STR, admin_auth_file,
+      "admin credentials: 'bearer TOKEN' / 'basic USER:PASSWORD' lines (required\n"
+      "                      with admin_port)"),
+    K("dashboard_window", T_UINT, dashboard_window, "seconds the dashboard shows (86400)"),
     /* branch ops: activation integrity */
     K("integrity_window", T_UINT, integrity_window,
       "activation integrity: sliding window in seconds (3600)"),
@@ -177,6 +206,12 @@ static void config_defaults(struct config *c)
     c->notify_poll_ms = 1000;
     c->audit_checkpoint_records = 1000;
     c->audit_checkpoint_interval = 300;
+    c->telemetry = true;
+    c->telemetry_period = 60;
+    c->telemetry_retention = 604800;
+    c->telemetry_series_retention = 7776000;
+    snprintf(c->admin_listen_address, sizeof c->admin_listen_address, "127.0.0.1");
+    c->dashboard_window = 86400;
     c->integrity_window = 3600;
     c->integrity_bucket = 60;
     c->integrity_failure_pct = 50;
@@ -379,6 +414,23 @@ static int config_check(const struct config *c)
         fprintf(stderr, "rsp-smdp: db_path or database is required\n");
         bad = 1;
     }
+    if (c->telemetry_period == 0 || c->dashboard_window == 0 || c->admin_port > 65535) {
+        fprintf(stderr, "rsp-smdp: telemetry_period and dashboard_window must be > 0, admin_port "
+                        "0..65535\n");
+        bad = 1;
+    }
+    if (c->admin_port) {
+        bad |= check_readable("admin_auth_file", c->admin_auth_file, true) != 0;
+        if (!c->admin_plain_http && !c->plain_http && (!c->tls_chain[0] || !c->tls_key[0])) {
+            fprintf(stderr, "rsp-smdp: the admin listener needs tls_chain/tls_key or "
+                            "admin_plain_http\n");
+            bad = 1;
+        }
+        if (c->admin_port == c->port) {
+            fprintf(stderr, "rsp-smdp: admin_port must differ from port\n");
+            bad = 1;
+        }
+    }
     if (c->database[0] && !rsp_store_url_backend(c->database)) {
         fprintf(stderr, "rsp-smdp: database: not a store URL (postgresql://..., postgres://..., "
                         "sqlite:PATH or a file path)\n");
@@ -531,6 +583,8 @@ static int es9p_load(const struct config *cfg, struct es9p_creds *c)
     c->cfg.session_lifetime = cfg->session_lifetime;
     c->cfg.max_download_attempts = cfg->download_attempts;
     c->cfg.order_lifetime = cfg->order_lifetime;
+    c->cfg.telemetry_period = cfg->telemetry_period;
+    c->cfg.telemetry_off = !cfg->telemetry;
     return 0;
 }
 
@@ -980,6 +1034,21 @@ int main(int argc, char **argv)
         char kid[17] = "";
         if (audit.key)
             rsp_hex_str(kid, audit.key_id, 8, 0);
+        if (cfg.admin_port) { /* branch tele: the admin credentials must parse, too */
+            struct rsp_admin_auth aa;
+            char why_auth[200];
+            if (rsp_admin_auth_load(cfg.admin_auth_file, &aa, why_auth, sizeof why_auth) != 0) {
+                fprintf(stderr, "rsp-smdp: admin_auth_file: %s\n", why_auth);
+                audit_free(&audit);
+                es9p_creds_free(&es9p);
+                rsp_store_close(store);
+                return 1;
+            }
+            printf("rsp-smdp: admin listener on %s port %u (%u credentials), telemetry %s\n",
+                   cfg.admin_listen_address, cfg.admin_port, (unsigned)aa.n,
+                   cfg.telemetry ? "on" : "off");
+            rsp_memzero(&aa, sizeof aa);
+        }
         printf("rsp-smdp: configuration ok (store %s, %s schema version %d, ES9+ %s, audit "
                "checkpoints %s%s%s, pseudonyms %s)\n",
                shown, rsp_store_url_backend(url), rsp_store_schema_version(store),
@@ -1054,6 +1123,9 @@ int main(int argc, char **argv)
         .tls_priorities = cfg.tls_priorities[0] ? cfg.tls_priorities : NULL,
         .log = stdout,
         .error_log = stderr,
+        /* ES9+ requests the server refuses before the handler count in the telemetry too */
+        .on_refused = es9p_rc == 0 ? rsp_es9p_tele_refused : NULL,
+        .on_refused_ctx = &ctx.es9p_http,
     };
     struct rsp_http_server *srv = NULL;
     rc = rsp_http_server_start(&hc, routes, N_FUNCTIONS, &srv);
@@ -1086,9 +1158,56 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return 1;
     }
+    /* The admin listener (/metrics, NOC dashboard): its own port, every route authenticated. */
+    static struct rsp_admin_auth admin_auth;
+    struct rsp_admin admin = {.stores = ctx.stores,
+                              .auth = &admin_auth,
+                              .window_s = cfg.dashboard_window,
+                              .period_s = cfg.telemetry_period,
+                              .failures = rsp_es9p_tele_failures};
+    struct rsp_http_server *admin_srv = NULL;
+    if (cfg.admin_port) {
+        char why_auth[200];
+        struct rsp_http_route aroutes[8];
+        size_t nar = rsp_admin_routes(&admin, aroutes, 8);
+        struct rsp_http_config ac = {
+            .bind_addr = cfg.admin_listen_address,
+            .port = (uint16_t)cfg.admin_port,
+            .threads = 2,
+            .conn_timeout_s = cfg.conn_timeout,
+            .plain_http = cfg.admin_plain_http || cfg.plain_http,
+            .tls_chain_file = cfg.tls_chain,
+            .tls_key_file = cfg.tls_key,
+            .tls_priorities = cfg.tls_priorities[0] ? cfg.tls_priorities : NULL,
+            .log = stdout,
+            .error_log = stderr,
+            .get_routes = true,
+        };
+        rc = rsp_admin_auth_load(cfg.admin_auth_file, &admin_auth, why_auth, sizeof why_auth);
+        if (rc)
+            fprintf(stderr, "rsp-smdp: admin_auth_file: %s\n", why_auth);
+        else if ((rc = rsp_http_server_start(&ac, aroutes, nar, &admin_srv)) != 0)
+            fprintf(stderr, "rsp-smdp: cannot start the admin listener on %s:%u: %s\n",
+                    cfg.admin_listen_address, cfg.admin_port, rsp_strerror(rc));
+        if (rc) {
+            rsp_es2p_notifier_stop(notifier);
+            rsp_http_server_stop(srv, 0);
+            rsp_store_pool_destroy(ctx.stores);
+            es9p_creds_free(&es9p);
+            rsp_store_close(store);
+            curl_global_cleanup();
+            return 1;
+        }
+    }
     char detail[sizeof shown + 64];
     snprintf(detail, sizeof detail, "%s %s", rsp_store_url_backend(url), shown);
     log_event("store", detail);
+    if (admin_srv) {
+        snprintf(detail, sizeof detail, "%s port %u%s (/metrics, /dashboard)",
+                 cfg.admin_listen_address, (unsigned)rsp_http_server_port(admin_srv),
+                 cfg.admin_plain_http || cfg.plain_http ? " plain-http" : " tls");
+        log_event("admin-listening", detail);
+    }
     snprintf(detail, sizeof detail, "%s port %u%s", cfg.listen_address,
              (unsigned)rsp_http_server_port(srv), cfg.plain_http ? " plain-http" : " tls");
     log_event("listening", detail);
@@ -1120,6 +1239,19 @@ int main(int argc, char **argv)
                          rc ? rsp_store_last_error(store) : "");
                 log_event("sweep", detail);
             }
+            /* telemetry retention (totals are kept: /metrics counters never go down) */
+            int64_t now_s = (int64_t)time(NULL), removed = 0;
+            rc = rsp_store_tele_sweep(
+                store,
+                cfg.telemetry_retention ? (now_s - (int64_t)cfg.telemetry_retention) * 1000 : 0,
+                cfg.telemetry_series_retention ? now_s - (int64_t)cfg.telemetry_series_retention
+                                               : 0,
+                &removed);
+            if (rc || removed) {
+                snprintf(detail, sizeof detail, "%lld telemetry rows removed%s%s",
+                         (long long)removed, rc ? ", error: " : "", rc ? rsp_strerror(rc) : "");
+                log_event("telemetry-sweep", detail);
+            }
             rc = rsp_act_token_expire(store, (int64_t)time(NULL), &n);
             if (rc || n) {
                 snprintf(detail, sizeof detail, "%u activation orders expired%s%s", n,
@@ -1131,6 +1263,7 @@ int main(int argc, char **argv)
     }
     log_event("stopping", "waiting for requests in flight");
     rsp_http_server_stop(srv, cfg.shutdown_grace * 1000);
+    rsp_http_server_stop(admin_srv, 1000);
     rsp_es2p_notifier_stop(notifier);
     rsp_store_pool_destroy(ctx.stores); /* the worker threads are gone */
     curl_global_cleanup();

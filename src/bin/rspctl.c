@@ -178,7 +178,8 @@ static const struct subcommand commands[] = {
     {"token", "activation tokens: issue (QR, deep links), show, revoke", rspctl_cmd_token},
     {"push", "pushes of activation tokens: record hand-over, list", rspctl_cmd_push},
     {"quarantine", "activation integrity quarantines: list, show, release", rspctl_cmd_quarantine},
-    {"report", "reports (funnel)", rspctl_cmd_report},
+    {"report", "reports: funnel, ES9+ outcomes and latency per cohort (JSON/CSV)",
+     rspctl_cmd_report},
 };
 
 int main(int argc, char **argv)

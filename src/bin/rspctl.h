@@ -43,6 +43,7 @@ int rspctl_cmd_manifest(int argc, char **argv);
 int rspctl_cmd_profiles(int argc, char **argv);
 int rspctl_cmd_audit(int argc, char **argv);
 int rspctl_cmd_acceptance(int argc, char **argv);
+int rspctl_cmd_report(int argc, char **argv);
 
 /* The actor of operator actions in audit records: "rspctl:" and the user's login name (or uid). */
 const char *rspctl_actor(void);

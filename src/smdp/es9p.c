@@ -1,7 +1,9 @@
 /* ES9+ handlers of the SM-DP+ (see rsp/es9p.h). State lives in the store only. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "rsp/der.h"
 #include "rsp/err.h"
@@ -243,6 +245,7 @@ int rsp_es9p_initiate_authentication(const struct rsp_es9p_config *cfg, struct r
         return rc;
     o->transaction_id = tid;
     succeed(resp);
+    snprintf(resp->tele.event, sizeof resp->tele.event, RSP_TELE_EV_STARTED);
     return 0;
 }
 
@@ -413,6 +416,11 @@ static int act_gate(const struct rsp_es9p_config *cfg, struct rsp_store *st,
         if (t.expires_at && now_of(cfg) >= t.expires_at)
             return refuse_msg(resp, RSP_SC_ORDER_EXPIRED, "Activation token expired"), 1;
         have_order = rsp_act_order_get(st, t.order_id, &o) == 0;
+        if (have_order) { /* branch tele: the order's campaign and country label the telemetry */
+            snprintf(resp->tele.labels.campaign, sizeof resp->tele.labels.campaign, "%s",
+                     o.campaign);
+            snprintf(resp->tele.labels.country, sizeof resp->tele.labels.country, "%s", o.country);
+        }
     } else if (rc != RSP_ENOTFOUND && rc != RSP_ESTATE) {
         return rc;
     }
@@ -508,6 +516,16 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         refuse(resp, RSP_SC_EUICC_SIG_INVALID);
         goto out;
     }
+    /* Telemetry labels, from verified data only: the EUM identification (the first 8 digits of
+     * the EID, as the activation-integrity cohorts of rsp/act.h) and the device's TAC (the first 8
+     * digits of the IMEI when the LPA sent one, else the tac field). */
+    snprintf(resp->tele.labels.eum, sizeof resp->tele.labels.eum, "%.8s", eid);
+    if (e1->ctx_params1.has_imei)
+        rsp_tele_tac_from_tbcd(e1->ctx_params1.imei.p, e1->ctx_params1.imei.len,
+                               resp->tele.labels.tac);
+    if (!resp->tele.labels.tac[0])
+        rsp_tele_tac_from_tbcd(e1->ctx_params1.tac.p, e1->ctx_params1.tac.len,
+                               resp->tele.labels.tac);
     /* The profile asked for. */
     char mid[RSP_STORE_TEXT_MAX + 1] = "";
     if (e1->ctx_params1.has_matching_id) {
@@ -527,6 +545,8 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
     }
     if (rc)
         goto out;
+    snprintf(resp->tele.labels.profile_type, sizeof resp->tele.labels.profile_type, "%s",
+             p.profile_type);
     if (p.state < RSP_PROFILE_RELEASED) {
         refuse(resp, RSP_SC_PROFILE_NOT_RELEASED);
         goto out;
@@ -631,6 +651,7 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
     if (rc == 0) {
         o->transaction_id = req->transaction_id;
         succeed(resp);
+        snprintf(resp->tele.event, sizeof resp->tele.event, RSP_TELE_EV_AUTHENTICATED);
         /* bookkeeping (rsp/act.h): the eUICC's EUICCInfo2 for capability checks, first contact */
         if (ar.euicc_signed1.euicc_info2.raw)
             (void)rsp_act_euicc_info_put(st, eid, ar.euicc_signed1.euicc_info2.raw,
@@ -830,6 +851,7 @@ int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct
         if (rc == 0) {
             o->transaction_id = req->transaction_id;
             succeed(resp);
+            snprintf(resp->tele.event, sizeof resp->tele.event, RSP_TELE_EV_DOWNLOADED);
         }
         goto out;
     }
@@ -945,6 +967,7 @@ int rsp_es9p_get_bound_profile_package(const struct rsp_es9p_config *cfg, struct
     if (rc == 0) {
         o->transaction_id = req->transaction_id;
         succeed(resp);
+        snprintf(resp->tele.event, sizeof resp->tele.event, RSP_TELE_EV_DOWNLOADED);
     }
 out:
     rsp_buf_free(&in);
@@ -960,8 +983,9 @@ out:
 /* ---- handleNotification ---- */
 
 static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
-                      const struct rsp_sgp22_pir *pir, char eid_out[33])
+                      const struct rsp_sgp22_pir *pir, struct rsp_es9_response *resp)
 {
+    char *eid_out = resp->eid;
     struct rsp_tid tid;
     if (pir->data.transaction_id.len < 1 || pir->data.transaction_id.len > RSP_TID_MAX)
         return 0;
@@ -996,6 +1020,11 @@ static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
     if (rc == 0)
         rc = notify_operator(cfg, st, &p, s.eid, NP_INSTALLATION,
                              pir->data.success ? NULL : rsp_sc(RSP_SC_BPP_EXECUTION_ERROR));
+    if (rc == 0) {
+        rsp_tid_to_hex(&tid, resp->tele.tid);
+        snprintf(resp->tele.event, sizeof resp->tele.event, "%s",
+                 pir->data.success ? RSP_TELE_EV_INSTALLED : RSP_TELE_EV_INSTALL_FAIL);
+    }
 out:
     rsp_session_free(&s);
     return rc == RSP_ESTATE ? 0 : rc;
@@ -1013,7 +1042,7 @@ int rsp_es9p_handle_notification(const struct rsp_es9p_config *cfg, struct rsp_s
         return refuse(resp, RSP_SC_BAD_FORMAT);
     int rc = 0;
     if (pn.is_pir) {
-        rc = handle_pir(cfg, st, &pn.pir, resp->eid);
+        rc = handle_pir(cfg, st, &pn.pir, resp);
     } else {
         /* Other notifications: verified with the certificate they carry; nothing to change in
          * the download inventory. */
@@ -1120,8 +1149,10 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
         }
     }
     rc = end_session(st, &s, RSP_SESSION_CANCELLED, "cancelSession");
-    if (rc == 0)
+    if (rc == 0) {
         succeed(resp);
+        snprintf(resp->tele.event, sizeof resp->tele.event, RSP_TELE_EV_CANCELLED);
+    }
 out:
     rsp_session_free(&s);
     return rc;
@@ -1178,6 +1209,86 @@ static int audit_outcome(struct rsp_store *st, enum rsp_es9_function fn, const s
     return rsp_store_audit_append(st, &e);
 }
 
+/* ---- telemetry (rsp/telemetry.h) ---- */
+
+static atomic_uint_fast64_t tele_failures;
+
+uint64_t rsp_es9p_tele_failures(void)
+{
+    return (uint64_t)atomic_load(&tele_failures);
+}
+
+/* One telemetry record of an exchange: the outcome ("ok", the status code, or `error`), the
+ * latency since t0, the labels and session event the handler found, the session's tid. */
+static void tele_note(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                      enum rsp_es9_function fn, const struct rsp_tid *tid,
+                      const struct rsp_es9_response *rs, const char *error,
+                      const struct timespec *t0)
+{
+    struct rsp_tele_record r;
+    memset(&r, 0, sizeof r);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t us = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000;
+    r.latency_us = us > 0 ? (uint64_t)us : 0;
+    if (cfg->clock) {
+        r.at_ms = (int64_t)cfg->clock(cfg->clock_ctx) * 1000;
+    } else {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        r.at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    }
+    snprintf(r.fn, sizeof r.fn, "%s", rsp_es9_function_name(fn));
+    if (error)
+        snprintf(r.outcome, sizeof r.outcome, "%s", error);
+    else if (rs->status.status == RSP_ES_FAILED && rs->status.has_code)
+        snprintf(r.outcome, sizeof r.outcome, "%.15s/%.15s", rs->status.code.subject,
+                 rs->status.code.reason);
+    else if (rs->status.status == RSP_ES_FAILED)
+        snprintf(r.outcome, sizeof r.outcome, "failed");
+    else
+        snprintf(r.outcome, sizeof r.outcome, "ok");
+    if (rs->tele.tid[0])
+        snprintf(r.tid, sizeof r.tid, "%s", rs->tele.tid);
+    else if (tid->len)
+        rsp_tid_to_hex(tid, r.tid);
+    r.labels = rs->tele.labels;
+    if (!error)
+        snprintf(r.event, sizeof r.event, "%s", rs->tele.event);
+    char subject[RSP_AUDIT_SUBJECT_MAX + 1];
+    rsp_store_subject(st, RSP_PSEUDONYM_EID, rs->eid, subject);
+    snprintf(r.subject, sizeof r.subject, "%s", subject);
+    if (rsp_store_tele_record(st, &r, cfg->telemetry_period ? cfg->telemetry_period : 60) != 0)
+        atomic_fetch_add(&tele_failures, 1);
+}
+
+void rsp_es9p_tele_refused(void *ctx, const char *path, int http_status, const char *outcome,
+                           double ms)
+{
+    const struct rsp_es9p_http *h = ctx;
+    enum rsp_es9_function fn;
+    struct rsp_store *st;
+    size_t pre = strlen(RSP_ES9P_PATH_PREFIX);
+    if (!h || !h->cfg || h->cfg->telemetry_off || !path ||
+        strncmp(path, RSP_ES9P_PATH_PREFIX, pre) != 0 ||
+        rsp_es9_function_from_name(path + pre, &fn) != 0 || rsp_store_pool_get(h->stores, &st) != 0)
+        return;
+    struct rsp_tele_record r;
+    memset(&r, 0, sizeof r);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    r.at_ms = h->cfg->clock ? (int64_t)h->cfg->clock(h->cfg->clock_ctx) * 1000
+                            : (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    r.latency_us = ms > 0 ? (uint64_t)(ms * 1000.0) : 0;
+    snprintf(r.fn, sizeof r.fn, "%s", rsp_es9_function_name(fn));
+    if (http_status == 200 && outcome && strncmp(outcome, "Failed ", 7) == 0)
+        snprintf(r.outcome, sizeof r.outcome, "%.40s", outcome + 7);
+    else
+        snprintf(r.outcome, sizeof r.outcome, "http-%d", http_status);
+    if (rsp_store_tele_record(st, &r, h->cfg->telemetry_period ? h->cfg->telemetry_period : 60))
+        atomic_fetch_add(&tele_failures, 1);
+}
+
 /* rsp_es9p_handle_json_tid, and *subject (may be NULL) gets the EID's pseudonym for the log. */
 static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                        enum rsp_es9_function fn, const char *json, size_t len, struct rsp_buf *out,
@@ -1199,6 +1310,9 @@ static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
     struct rsp_tid t;
     memset(&t, 0, sizeof t);
     int rc = 0;
+    bool internal = false;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     *http_status = 200;
     rsp_buf_reset(out);
     if (rsp_es9_decode_request(fn, json, len, &rq, &refusal) != 0) {
@@ -1224,6 +1338,7 @@ static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
         }
         if (rc) {
             refuse(&rs, RSP_SC_INTERNAL);
+            internal = true;
             rc = 0;
         }
         rq.fn = fn;
@@ -1245,6 +1360,8 @@ static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
         *outcome = rs.status;
     if (subject)
         rsp_store_subject(st, RSP_PSEUDONYM_EID, rs.eid, subject);
+    if (!cfg->telemetry_off)
+        tele_note(cfg, st, fn, &t, &rs, internal ? "internal" : rc ? "http-500" : NULL, &t0);
     rs.fn = fn;
     rsp_es9_response_free(&rs);
     rsp_es9_request_free(&rq);

@@ -20,6 +20,10 @@ struct rsp_http_server {
     struct rsp_http_route *routes;
     size_t n_routes;
     size_t body_limit;
+    bool get_routes;
+    void (*on_refused)(void *ctx, const char *path, int http_status, const char *outcome,
+                       double ms);
+    void *on_refused_ctx;
     FILE *log;
     uint16_t port;
     struct rsp_buf chain; /* PEM, NUL-terminated; MHD keeps pointers to these */
@@ -33,6 +37,7 @@ struct req_state {
     struct timespec start;
     struct rsp_buf body;
     bool too_big;
+    bool refused; /* answered by the server itself for a known route (on_refused) */
 };
 
 static double ms_since(const struct timespec *t0)
@@ -123,17 +128,32 @@ static enum MHD_Result queue(struct rsp_http_server *s, struct MHD_Connection *c
         MHD_create_response_from_buffer(r->body.len, r->body.data, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ret = MHD_NO;
     if (resp) {
-        if (r->body.len)
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, RSP_JSON_CONTENT_TYPE);
-        MHD_add_response_header(resp, "X-Admin-Protocol", RSP_ADMIN_PROTOCOL);
+        if (r->content_type) { /* a GET route (admin listener) */
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+            MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+            MHD_add_response_header(resp, "Content-Security-Policy",
+                                    "default-src 'self'; frame-ancestors 'none'");
+            if (r->www_authenticate && r->status == MHD_HTTP_UNAUTHORIZED)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                        r->www_authenticate);
+        } else {
+            if (r->body.len)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, RSP_JSON_CONTENT_TYPE);
+            MHD_add_response_header(resp, "X-Admin-Protocol", RSP_ADMIN_PROTOCOL);
+        }
         if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                                    r->content_type ? "GET, HEAD" : "POST");
         ret = MHD_queue_response(c, (unsigned)r->status, resp);
         MHD_destroy_response(resp);
     }
     if (!r->log_outcome[0])
         snprintf(r->log_outcome, sizeof r->log_outcome, "HTTP %d", r->status);
-    log_line(s, method, path, function, r, ms_since(&st->start));
+    double ms = ms_since(&st->start);
+    log_line(s, method, path, function, r, ms);
+    if (st->refused && s->on_refused)
+        s->on_refused(s->on_refused_ctx, path, r->status, r->log_outcome, ms);
     rsp_buf_free(&r->body);
     return ret;
 }
@@ -174,6 +194,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             fail_response(&r, MHD_HTTP_NOT_FOUND, RSP_SC_UNKNOWN_FUNCTION);
             return queue(s, c, st, method, url, function, &r);
         }
+        if (s->get_routes) { /* admin listener: answered at once, no body */
+            r.content_type = "text/plain; charset=utf-8";
+            if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+                strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+                r.status = MHD_HTTP_METHOD_NOT_ALLOWED;
+                rsp_buf_append(&r.body, "method not allowed\n", 19);
+                return queue(s, c, st, method, url, function, &r);
+            }
+            struct rsp_http_request req = {
+                .path = url,
+                .body = (const uint8_t *)"",
+                .authorization =
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+            };
+            if (route->handler(route->ctx, &req, &r) != 0) {
+                rsp_buf_reset(&r.body);
+                r.status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+                r.content_type = "text/plain; charset=utf-8";
+                rsp_buf_append(&r.body, "internal error\n", 15);
+            }
+            if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+                rsp_buf_reset(&r.body);
+            return queue(s, c, st, method, url, function, &r);
+        }
+        st->refused = true; /* until the handler runs */
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
             fail_response(&r, MHD_HTTP_METHOD_NOT_ALLOWED, RSP_SC_METHOD_NOT_ALLOWED);
             return queue(s, c, st, method, url, function, &r);
@@ -218,6 +263,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                  refusal.reason);
         return queue(s, c, st, method, url, function, &r);
     }
+    st->refused = false;
     int rc = route->handler(route->ctx, &req, &r);
     if (rc) {
         rsp_buf_reset(&r.body);
@@ -324,6 +370,9 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
     rsp_buf_init(&s->key);
     s->body_limit = cfg->body_limit ? cfg->body_limit : 1u << 20;
     s->log = cfg->log;
+    s->get_routes = cfg->get_routes;
+    s->on_refused = cfg->on_refused;
+    s->on_refused_ctx = cfg->on_refused_ctx;
     s->n_routes = n_routes;
     s->routes = calloc(n_routes ? n_routes : 1, sizeof *s->routes);
     if (!s->routes) {

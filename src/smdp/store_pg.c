@@ -47,6 +47,59 @@
 /* Rows per page of rsp_store_profile_list and of the sweeper's candidate list. */
 #define PAGE_ROWS 500
 
+/* branch tele: the latency histogram columns of tele_series / tele_total (RSP_TELE_NBUCKETS) */
+#define TELE_BUCKET_COLS_DEF                                                                       \
+    " b0 BIGINT NOT NULL, b1 BIGINT NOT NULL, b2 BIGINT NOT NULL, b3 BIGINT NOT NULL,"             \
+    " b4 BIGINT NOT NULL, b5 BIGINT NOT NULL, b6 BIGINT NOT NULL, b7 BIGINT NOT NULL,"             \
+    " b8 BIGINT NOT NULL, b9 BIGINT NOT NULL, b10 BIGINT NOT NULL, b11 BIGINT NOT NULL,"           \
+    " b12 BIGINT NOT NULL, b13 BIGINT NOT NULL"
+#define TELE_BUCKET_COLS "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13"
+/* parameter P is the bucket index: 1 in that column, 0 elsewhere */
+#define TELE_BUCKET_SET(P)                                                                         \
+    "(" P "::int = 0)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 1)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 2)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 3)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 4)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 5)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 6)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 7)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 8)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 9)::int::bigint"                                                                \
+    ", "                                                                                           \
+    "(" P "::int = 10)::int::bigint"                                                               \
+    ", "                                                                                           \
+    "(" P "::int = 11)::int::bigint"                                                               \
+    ", "                                                                                           \
+    "(" P "::int = 12)::int::bigint"                                                               \
+    ", "                                                                                           \
+    "(" P "::int = 13)::int::bigint"
+#define TELE_BUCKET_UPSERT(T)                                                                      \
+    "n = " T ".n + 1, sum_us = " T ".sum_us + excluded.sum_us"                                     \
+    ", b0 = " T ".b0 + excluded.b0"                                                                \
+    ", b1 = " T ".b1 + excluded.b1"                                                                \
+    ", b2 = " T ".b2 + excluded.b2"                                                                \
+    ", b3 = " T ".b3 + excluded.b3"                                                                \
+    ", b4 = " T ".b4 + excluded.b4"                                                                \
+    ", b5 = " T ".b5 + excluded.b5"                                                                \
+    ", b6 = " T ".b6 + excluded.b6"                                                                \
+    ", b7 = " T ".b7 + excluded.b7"                                                                \
+    ", b8 = " T ".b8 + excluded.b8"                                                                \
+    ", b9 = " T ".b9 + excluded.b9"                                                                \
+    ", b10 = " T ".b10 + excluded.b10"                                                             \
+    ", b11 = " T ".b11 + excluded.b11"                                                             \
+    ", b12 = " T ".b12 + excluded.b12"                                                             \
+    ", b13 = " T ".b13 + excluded.b13"
+
 /* Migrations: entry i brings the schema from version i to i+1, in step with store_sqlite.c (same
  * tables, columns, keys and indexes; PostgreSQL types). Append only. */
 static const char *const migrations[] = {
@@ -223,6 +276,51 @@ static const char *const migrations[] = {
     "DEFAULT '', PRIMARY KEY (dim, value));"
     "CREATE TABLE euicc_info ( eid TEXT PRIMARY KEY, info2_hex TEXT NOT NULL, seen_at BIGINT NOT "
     "NULL);",
+    /* branch tele: telemetry (rsp/telemetry.h), in step with store_sqlite.c */
+    "CREATE TABLE tele_call ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " at_ms BIGINT NOT NULL,"
+    " fn TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " latency_us BIGINT NOT NULL,"
+    " tid TEXT NOT NULL DEFAULT '',"
+    " tac TEXT NOT NULL DEFAULT '',"
+    " eum TEXT NOT NULL DEFAULT '',"
+    " profile_type TEXT NOT NULL DEFAULT '',"
+    " campaign TEXT NOT NULL DEFAULT '',"
+    " country TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX tele_call_at ON tele_call(at_ms);"
+    "CREATE TABLE tele_session ("
+    " tid TEXT PRIMARY KEY,"
+    " started_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " tac TEXT NOT NULL DEFAULT '',"
+    " eum TEXT NOT NULL DEFAULT '',"
+    " profile_type TEXT NOT NULL DEFAULT '',"
+    " campaign TEXT NOT NULL DEFAULT '',"
+    " country TEXT NOT NULL DEFAULT '',"
+    " subject TEXT NOT NULL DEFAULT '',"
+    " stage TEXT NOT NULL DEFAULT '',"
+    " result TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX tele_session_updated ON tele_session(updated_at);"
+    "CREATE TABLE tele_series ("
+    " period BIGINT NOT NULL,"
+    " fn TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " tac TEXT NOT NULL,"
+    " eum TEXT NOT NULL,"
+    " profile_type TEXT NOT NULL,"
+    " campaign TEXT NOT NULL,"
+    " country TEXT NOT NULL,"
+    " n BIGINT NOT NULL,"
+    " sum_us BIGINT NOT NULL," TELE_BUCKET_COLS_DEF ","
+    " PRIMARY KEY (period, fn, outcome, tac, eum, profile_type, campaign, country));"
+    "CREATE TABLE tele_total ("
+    " fn TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " n BIGINT NOT NULL,"
+    " sum_us BIGINT NOT NULL," TELE_BUCKET_COLS_DEF ","
+    " PRIMARY KEY (fn, outcome));",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -292,6 +390,19 @@ enum stmt_id {
     Q_PRUNE_BASE,
     Q_LEGACY_LIST,
     Q_LEGACY_SET,
+    /* branch tele */
+    Q_TELE_CALL_ADD,
+    Q_TELE_SERIES_ADD,
+    Q_TELE_TOTAL_ADD,
+    Q_TELE_SESSION_LABELS,
+    Q_TELE_SESSION_NEW,
+    Q_TELE_SESSION_SET,
+    Q_TELE_SESSION_GET,
+    Q_TELE_TOTALS,
+    Q_TELE_SERIES,
+    Q_TELE_SWEEP_CALLS,
+    Q_TELE_SWEEP_SESSIONS,
+    Q_TELE_SWEEP_SERIES,
     Q_COUNT
 };
 
@@ -436,6 +547,51 @@ static const struct stmt_def stmts[Q_COUNT] = {
     [Q_LEGACY_SET] = {"UPDATE audit SET seq=$2, entity=$3, key=$4, from_state=$5, to_state=$6,"
                       " actor=$7, reason=$8, subject='', prev_hash=$9, hash=$10 WHERE id=$1",
                       true},
+    /* branch tele */
+    [Q_TELE_CALL_ADD] = {"INSERT INTO tele_call (at_ms, fn, outcome, latency_us, tid, tac, eum,"
+                         " profile_type, campaign, country) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
+                         "$10)",
+                         true},
+    [Q_TELE_SERIES_ADD] =
+        {"INSERT INTO tele_series (period, fn, outcome, tac, eum, profile_type,"
+         " campaign, country, n, sum_us, " TELE_BUCKET_COLS ") VALUES ($1,$2,$3,"
+         "$4,$5,$6,$7,$8,1,$9," TELE_BUCKET_SET(
+             "$10") ") ON CONFLICT (period,"
+                    " fn, outcome, tac, eum, profile_type, campaign, country) DO UPDATE"
+                    " SET " TELE_BUCKET_UPSERT("tele_series"),
+         true},
+    [Q_TELE_TOTAL_ADD] = {"INSERT INTO tele_total (fn, outcome, n, sum_us, " TELE_BUCKET_COLS
+                          ") VALUES ($1,$2,1,$3," TELE_BUCKET_SET(
+                              "$4") ") ON CONFLICT (fn,"
+                                    " outcome) DO UPDATE SET " TELE_BUCKET_UPSERT("tele_total"),
+                          true},
+    [Q_TELE_SESSION_LABELS] = {"SELECT tac, eum, profile_type, campaign, country FROM"
+                               " tele_session WHERE tid = $1",
+                               false},
+    [Q_TELE_SESSION_NEW] = {"INSERT INTO tele_session (tid, started_at, updated_at, tac, eum,"
+                            " profile_type, campaign, country, subject, stage, result) VALUES"
+                            " ($1,$2,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (tid) DO NOTHING",
+                            true},
+    [Q_TELE_SESSION_SET] = {"UPDATE tele_session SET updated_at = $2, tac = $3, eum = $4,"
+                            " profile_type = $5, campaign = $6, country = $7,"
+                            " subject = CASE WHEN $8 <> '' THEN $8 ELSE subject END, stage = $9,"
+                            " result = CASE WHEN $10 <> '' THEN $10 ELSE result END WHERE tid = $1",
+                            true},
+    [Q_TELE_SESSION_GET] = {"SELECT tid, started_at, updated_at, tac, eum, profile_type,"
+                            " campaign, country, subject, stage, result FROM tele_session"
+                            " WHERE tid = $1",
+                            false},
+    [Q_TELE_TOTALS] = {"SELECT 0::bigint, fn, outcome, ''::text, ''::text, ''::text, ''::text,"
+                       " ''::text, n, sum_us, " TELE_BUCKET_COLS " FROM tele_total"
+                       " ORDER BY fn, outcome",
+                       false},
+    [Q_TELE_SERIES] = {"SELECT period, fn, outcome, tac, eum, profile_type, campaign, country, n,"
+                       " sum_us, " TELE_BUCKET_COLS " FROM tele_series WHERE period >= $1 AND"
+                       " period < $2 ORDER BY period, fn, outcome",
+                       false},
+    [Q_TELE_SWEEP_CALLS] = {"DELETE FROM tele_call WHERE at_ms < $1", true},
+    [Q_TELE_SWEEP_SESSIONS] = {"DELETE FROM tele_session WHERE updated_at < $1", true},
+    [Q_TELE_SWEEP_SERIES] = {"DELETE FROM tele_series WHERE period < $1", true},
 };
 
 struct pg_store {
@@ -2377,6 +2533,248 @@ static void pg_set_fault_hook(struct rsp_store *st, void (*hook)(const char *poi
     PG(st)->hook = hook;
 }
 
+/* ---- telemetry (branch tele) ---- */
+
+static void p_labels(struct params *q, int first, const struct rsp_tele_labels *l)
+{
+    p_text(q, first, l->tac);
+    p_text(q, first + 1, l->eum);
+    p_text(q, first + 2, l->profile_type);
+    p_text(q, first + 3, l->campaign);
+    p_text(q, first + 4, l->country);
+}
+
+static void col_labels(const PGresult *r, int row, int first, struct rsp_tele_labels *l)
+{
+    col_text(r, row, first, l->tac, sizeof l->tac);
+    col_text(r, row, first + 1, l->eum, sizeof l->eum);
+    col_text(r, row, first + 2, l->profile_type, sizeof l->profile_type);
+    col_text(r, row, first + 3, l->campaign, sizeof l->campaign);
+    col_text(r, row, first + 4, l->country, sizeof l->country);
+}
+
+static int tele_fill_labels(struct pg_store *s, struct rsp_tele_record *r)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, r->tid);
+    PGresult *res;
+    int rc = q_exec(s, Q_TELE_SESSION_LABELS, &q, &res);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 1) {
+        struct rsp_tele_labels have;
+        col_labels(res, 0, 0, &have);
+        struct rsp_tele_labels *l = &r->labels;
+        if (!l->tac[0])
+            memcpy(l->tac, have.tac, sizeof l->tac);
+        if (!l->eum[0])
+            memcpy(l->eum, have.eum, sizeof l->eum);
+        if (!l->profile_type[0])
+            memcpy(l->profile_type, have.profile_type, sizeof l->profile_type);
+        if (!l->campaign[0])
+            memcpy(l->campaign, have.campaign, sizeof l->campaign);
+        if (!l->country[0])
+            memcpy(l->country, have.country, sizeof l->country);
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int tele_count(struct pg_store *s, int64_t period, const char *fn, const char *outcome,
+                      const struct rsp_tele_labels *l, uint64_t latency_us)
+{
+    struct params q;
+    p_init(&q);
+    p_i64(&q, 1, period);
+    p_text(&q, 2, fn);
+    p_text(&q, 3, outcome);
+    p_labels(&q, 4, l);
+    p_i64(&q, 9, (int64_t)latency_us);
+    p_i64(&q, 10, (int64_t)rsp_tele_bucket(latency_us));
+    int rc = q_run(s, Q_TELE_SERIES_ADD, &q, NULL);
+    if (rc)
+        return rc;
+    p_init(&q);
+    p_text(&q, 1, fn);
+    p_text(&q, 2, outcome);
+    p_i64(&q, 3, (int64_t)latency_us);
+    p_i64(&q, 4, (int64_t)rsp_tele_bucket(latency_us));
+    return q_run(s, Q_TELE_TOTAL_ADD, &q, NULL);
+}
+
+static int tele_record_once(struct pg_store *s, struct rsp_tele_record *r, int64_t period_s)
+{
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    /* Telemetry is best effort: its commit does not wait for the WAL flush (a server crash may
+     * lose the last moments of telemetry, never a profile or session change, which commit
+     * synchronously in their own transactions). */
+    rc = simple(s, "SET LOCAL synchronous_commit TO OFF", false);
+    if (rc == 0 && r->tid[0])
+        rc = tele_fill_labels(s, r);
+    int64_t at = r->at_ms / 1000, period = at - at % period_s;
+    struct params q;
+    if (rc == 0) {
+        p_init(&q);
+        p_i64(&q, 1, r->at_ms);
+        p_text(&q, 2, r->fn);
+        p_text(&q, 3, r->outcome);
+        p_i64(&q, 4, (int64_t)r->latency_us);
+        p_text(&q, 5, r->tid);
+        p_labels(&q, 6, &r->labels);
+        rc = q_run(s, Q_TELE_CALL_ADD, &q, NULL);
+    }
+    if (rc == 0)
+        rc = tele_count(s, period, r->fn, r->outcome, &r->labels, r->latency_us);
+    if (rc == 0 && r->event[0])
+        rc = tele_count(s, period, RSP_TELE_FN_SESSION, r->event, &r->labels, 0);
+    if (rc == 0 && r->tid[0]) {
+        p_init(&q);
+        p_text(&q, 1, r->tid);
+        p_i64(&q, 2, at);
+        p_labels(&q, 3, &r->labels);
+        p_text(&q, 8, r->subject);
+        p_text(&q, 9, r->fn);
+        p_text(&q, 10, r->event);
+        rc = q_run(
+            s, strcmp(r->event, RSP_TELE_EV_STARTED) == 0 ? Q_TELE_SESSION_NEW : Q_TELE_SESSION_SET,
+            &q, NULL);
+    }
+    return finish(s, rc);
+}
+
+static int pg_tele_record(struct rsp_store *st, struct rsp_tele_record *r, int64_t period_s)
+{
+    struct pg_store *s = PG(st);
+    struct rsp_tele_labels given = r->labels;
+    int rc;
+    RUN(s, (r->labels = given, tele_record_once(s, r, period_s)));
+    return rc;
+}
+
+static void read_series(const PGresult *r, int row, struct rsp_tele_series *x)
+{
+    memset(x, 0, sizeof *x);
+    x->period = col_i64(r, row, 0);
+    col_text(r, row, 1, x->fn, sizeof x->fn);
+    col_text(r, row, 2, x->outcome, sizeof x->outcome);
+    col_labels(r, row, 3, &x->labels);
+    x->n = col_i64(r, row, 8);
+    x->sum_us = col_i64(r, row, 9);
+    for (int i = 0; i < RSP_TELE_NBUCKETS; i++)
+        x->bucket[i] = col_i64(r, row, 10 + i);
+}
+
+static int tele_query_once(struct pg_store *s, enum stmt_id id, int64_t from, int64_t to,
+                           PGresult **out)
+{
+    struct params q;
+    p_init(&q);
+    if (id == Q_TELE_SERIES) {
+        p_i64(&q, 1, from);
+        p_i64(&q, 2, to);
+    }
+    return q_exec(s, id, id == Q_TELE_SERIES ? &q : NULL, out);
+}
+
+/* One query (the rows of a report range; aggregates are small next to raw rows). */
+static int tele_walk(struct pg_store *s, enum stmt_id id, int64_t from, int64_t to,
+                     rsp_store_tele_cb cb, void *arg)
+{
+    PGresult *r = NULL;
+    int rc;
+    RUN(s, tele_query_once(s, id, from, to, &r));
+    if (rc)
+        return rc;
+    int n = PQntuples(r), stop = 0;
+    for (int i = 0; i < n && !stop; i++) {
+        struct rsp_tele_series x;
+        read_series(r, i, &x);
+        stop = cb(arg, &x);
+    }
+    PQclear(r);
+    return stop;
+}
+
+static int pg_tele_totals(struct rsp_store *st, rsp_store_tele_cb cb, void *arg)
+{
+    return tele_walk(PG(st), Q_TELE_TOTALS, 0, 0, cb, arg);
+}
+
+static int pg_tele_series(struct rsp_store *st, int64_t from, int64_t to, rsp_store_tele_cb cb,
+                          void *arg)
+{
+    return tele_walk(PG(st), Q_TELE_SERIES, from, to, cb, arg);
+}
+
+static int tele_session_once(struct pg_store *s, const char *tid, struct rsp_tele_session *out)
+{
+    struct params q;
+    p_init(&q);
+    p_text(&q, 1, tid);
+    PGresult *r;
+    int rc = q_exec(s, Q_TELE_SESSION_GET, &q, &r);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1) {
+        memset(out, 0, sizeof *out);
+        col_text(r, 0, 0, out->tid, sizeof out->tid);
+        out->started_at = col_i64(r, 0, 1);
+        out->updated_at = col_i64(r, 0, 2);
+        col_labels(r, 0, 3, &out->labels);
+        col_text(r, 0, 8, out->subject, sizeof out->subject);
+        col_text(r, 0, 9, out->stage, sizeof out->stage);
+        col_text(r, 0, 10, out->result, sizeof out->result);
+    } else {
+        rc = RSP_ENOTFOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_tele_session_get(struct rsp_store *st, const char *tid, struct rsp_tele_session *out)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, tele_session_once(s, tid, out));
+    return rc;
+}
+
+static int tele_sweep_once(struct pg_store *s, int64_t calls_before_ms, int64_t series_before,
+                           int64_t *n_removed)
+{
+    const struct {
+        enum stmt_id id;
+        int64_t before;
+    } steps[] = {{Q_TELE_SWEEP_CALLS, calls_before_ms},
+                 {Q_TELE_SWEEP_SESSIONS, calls_before_ms / 1000},
+                 {Q_TELE_SWEEP_SERIES, series_before}};
+    *n_removed = 0;
+    int rc = begin(s);
+    for (size_t i = 0; rc == 0 && i < sizeof steps / sizeof steps[0]; i++) {
+        if (steps[i].before <= 0)
+            continue;
+        struct params q;
+        p_init(&q);
+        p_i64(&q, 1, steps[i].before);
+        long n = 0;
+        rc = q_run(s, steps[i].id, &q, &n);
+        *n_removed += n;
+    }
+    return finish(s, rc);
+}
+
+static int pg_tele_sweep(struct rsp_store *st, int64_t calls_before_ms, int64_t series_before,
+                         int64_t *n_removed)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, tele_sweep_once(s, calls_before_ms, series_before, n_removed));
+    return rc;
+}
+
 static void pg_close(struct rsp_store *st)
 {
     struct pg_store *s = PG(st);
@@ -2734,6 +3132,12 @@ static const struct rsp_store_ops pg_ops = {
     .x_exec = pg_x_exec,
     .x_audit = pg_x_audit,
     .x_finish = pg_x_finish,
+    /* branch tele */
+    .tele_record = pg_tele_record,
+    .tele_totals = pg_tele_totals,
+    .tele_series = pg_tele_series,
+    .tele_session_get = pg_tele_session_get,
+    .tele_sweep = pg_tele_sweep,
 };
 
 static void ignore_notice(void *arg, const char *message)

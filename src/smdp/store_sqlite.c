@@ -19,6 +19,34 @@
 /* branch ops: statements of x_exec kept per connection */
 #define X_CACHE 64
 
+/* branch tele: the latency histogram columns of tele_series / tele_total (RSP_TELE_NBUCKETS) */
+#define TELE_BUCKET_COLS_DEF                                                                       \
+    " b0 INTEGER NOT NULL, b1 INTEGER NOT NULL, b2 INTEGER NOT NULL, b3 INTEGER NOT NULL,"         \
+    " b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL,"         \
+    " b8 INTEGER NOT NULL, b9 INTEGER NOT NULL, b10 INTEGER NOT NULL, b11 INTEGER NOT NULL,"       \
+    " b12 INTEGER NOT NULL, b13 INTEGER NOT NULL"
+#define TELE_BUCKET_COLS "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13"
+/* ?10 is the bucket index: 1 in that column, 0 elsewhere */
+#define TELE_BUCKET_SET                                                                            \
+    "?10=0, ?10=1, ?10=2, ?10=3, ?10=4, ?10=5, ?10=6, "                                            \
+    "?10=7, ?10=8, ?10=9, ?10=10, ?10=11, ?10=12, ?10=13"
+#define TELE_BUCKET_UPSERT                                                                         \
+    "n = n + 1, sum_us = sum_us + excluded.sum_us"                                                 \
+    ", b0 = b0 + excluded.b0"                                                                      \
+    ", b1 = b1 + excluded.b1"                                                                      \
+    ", b2 = b2 + excluded.b2"                                                                      \
+    ", b3 = b3 + excluded.b3"                                                                      \
+    ", b4 = b4 + excluded.b4"                                                                      \
+    ", b5 = b5 + excluded.b5"                                                                      \
+    ", b6 = b6 + excluded.b6"                                                                      \
+    ", b7 = b7 + excluded.b7"                                                                      \
+    ", b8 = b8 + excluded.b8"                                                                      \
+    ", b9 = b9 + excluded.b9"                                                                      \
+    ", b10 = b10 + excluded.b10"                                                                   \
+    ", b11 = b11 + excluded.b11"                                                                   \
+    ", b12 = b12 + excluded.b12"                                                                   \
+    ", b13 = b13 + excluded.b13"
+
 /* Migrations: entry i brings the schema from version i to i+1. Append only. */
 static const char *const migrations[] = {
     /* 1: initial schema */
@@ -195,6 +223,52 @@ static const char *const migrations[] = {
     "DEFAULT '', PRIMARY KEY (dim, value));"
     "CREATE TABLE euicc_info ( eid TEXT PRIMARY KEY, info2_hex TEXT NOT NULL, seen_at INTEGER NOT "
     "NULL);",
+    /* branch tele: telemetry (rsp/telemetry.h): raw calls, sessions, per-period series and the
+     * totals behind /metrics */
+    "CREATE TABLE tele_call ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at_ms INTEGER NOT NULL,"
+    " fn TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " latency_us INTEGER NOT NULL,"
+    " tid TEXT NOT NULL DEFAULT '',"
+    " tac TEXT NOT NULL DEFAULT '',"
+    " eum TEXT NOT NULL DEFAULT '',"
+    " profile_type TEXT NOT NULL DEFAULT '',"
+    " campaign TEXT NOT NULL DEFAULT '',"
+    " country TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX tele_call_at ON tele_call(at_ms);"
+    "CREATE TABLE tele_session ("
+    " tid TEXT PRIMARY KEY,"
+    " started_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " tac TEXT NOT NULL DEFAULT '',"
+    " eum TEXT NOT NULL DEFAULT '',"
+    " profile_type TEXT NOT NULL DEFAULT '',"
+    " campaign TEXT NOT NULL DEFAULT '',"
+    " country TEXT NOT NULL DEFAULT '',"
+    " subject TEXT NOT NULL DEFAULT '',"
+    " stage TEXT NOT NULL DEFAULT '',"
+    " result TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX tele_session_updated ON tele_session(updated_at);"
+    "CREATE TABLE tele_series ("
+    " period INTEGER NOT NULL,"
+    " fn TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " tac TEXT NOT NULL,"
+    " eum TEXT NOT NULL,"
+    " profile_type TEXT NOT NULL,"
+    " campaign TEXT NOT NULL,"
+    " country TEXT NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " sum_us INTEGER NOT NULL," TELE_BUCKET_COLS_DEF ","
+    " PRIMARY KEY (period, fn, outcome, tac, eum, profile_type, campaign, country));"
+    "CREATE TABLE tele_total ("
+    " fn TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " sum_us INTEGER NOT NULL," TELE_BUCKET_COLS_DEF ","
+    " PRIMARY KEY (fn, outcome));",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -261,6 +335,19 @@ enum stmt_id {
     Q_PRUNE_RECORDS,
     Q_PRUNE_CHECKPOINTS,
     Q_PRUNE_BASE,
+    /* branch tele */
+    Q_TELE_CALL_ADD,
+    Q_TELE_SERIES_ADD,
+    Q_TELE_TOTAL_ADD,
+    Q_TELE_SESSION_LABELS,
+    Q_TELE_SESSION_NEW,
+    Q_TELE_SESSION_SET,
+    Q_TELE_SESSION_GET,
+    Q_TELE_TOTALS,
+    Q_TELE_SERIES,
+    Q_TELE_SWEEP_CALLS,
+    Q_TELE_SWEEP_SESSIONS,
+    Q_TELE_SWEEP_SERIES,
     Q_COUNT
 };
 
@@ -346,6 +433,36 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_PRUNE_RECORDS] = "DELETE FROM audit WHERE seq <= ?",
     [Q_PRUNE_CHECKPOINTS] = "DELETE FROM audit_checkpoints WHERE seq < ?",
     [Q_PRUNE_BASE] = "UPDATE audit_head SET base_seq = ?1, base_hash = ?2 WHERE id = 1",
+    /* branch tele */
+    [Q_TELE_CALL_ADD] = "INSERT INTO tele_call (at_ms, fn, outcome, latency_us, tid, tac, eum,"
+                        " profile_type, campaign, country) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    [Q_TELE_SERIES_ADD] =
+        "INSERT INTO tele_series (period, fn, outcome, tac, eum, profile_type, campaign, country,"
+        " n, sum_us, " TELE_BUCKET_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,1,?9," TELE_BUCKET_SET
+        ") ON CONFLICT (period, fn, outcome, tac, eum, profile_type, campaign, country) DO UPDATE"
+        " SET " TELE_BUCKET_UPSERT,
+    [Q_TELE_TOTAL_ADD] = "INSERT INTO tele_total (fn, outcome, n, sum_us, " TELE_BUCKET_COLS
+                         ") VALUES (?2,?3,1,?9," TELE_BUCKET_SET ") ON CONFLICT (fn, outcome) DO"
+                         " UPDATE SET " TELE_BUCKET_UPSERT,
+    [Q_TELE_SESSION_LABELS] = "SELECT tac, eum, profile_type, campaign, country FROM tele_session"
+                              " WHERE tid = ?",
+    [Q_TELE_SESSION_NEW] = "INSERT INTO tele_session (tid, started_at, updated_at, tac, eum,"
+                           " profile_type, campaign, country, subject, stage, result) VALUES"
+                           " (?1,?2,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT (tid) DO NOTHING",
+    [Q_TELE_SESSION_SET] = "UPDATE tele_session SET updated_at = ?2, tac = ?3, eum = ?4,"
+                           " profile_type = ?5, campaign = ?6, country = ?7,"
+                           " subject = CASE WHEN ?8 <> '' THEN ?8 ELSE subject END, stage = ?9,"
+                           " result = CASE WHEN ?10 <> '' THEN ?10 ELSE result END WHERE tid = ?1",
+    [Q_TELE_SESSION_GET] = "SELECT tid, started_at, updated_at, tac, eum, profile_type, campaign,"
+                           " country, subject, stage, result FROM tele_session WHERE tid = ?",
+    [Q_TELE_TOTALS] = "SELECT 0, fn, outcome, '', '', '', '', '', n, sum_us, " TELE_BUCKET_COLS
+                      " FROM tele_total ORDER BY fn, outcome",
+    [Q_TELE_SERIES] = "SELECT period, fn, outcome, tac, eum, profile_type, campaign, country, n,"
+                      " sum_us, " TELE_BUCKET_COLS " FROM tele_series WHERE period >= ?1 AND"
+                      " period < ?2 ORDER BY period, fn, outcome",
+    [Q_TELE_SWEEP_CALLS] = "DELETE FROM tele_call WHERE at_ms < ?",
+    [Q_TELE_SWEEP_SESSIONS] = "DELETE FROM tele_session WHERE updated_at < ?",
+    [Q_TELE_SWEEP_SERIES] = "DELETE FROM tele_series WHERE period < ?",
 };
 
 struct sq_store {
@@ -1638,6 +1755,226 @@ static int sq_outbox_retry(struct rsp_store *st, int64_t id, int64_t next_attemp
     return rc ? rc : sqlite3_changes(s->db) ? 0 : RSP_ENOTFOUND;
 }
 
+/* ---- telemetry (branch tele) ---- */
+
+static void bind_labels(sqlite3_stmt *q, int first, const struct rsp_tele_labels *l)
+{
+    bind_text(q, first, l->tac);
+    bind_text(q, first + 1, l->eum);
+    bind_text(q, first + 2, l->profile_type);
+    bind_text(q, first + 3, l->campaign);
+    bind_text(q, first + 4, l->country);
+}
+
+static void col_labels(sqlite3_stmt *q, int first, struct rsp_tele_labels *l)
+{
+    col_text(q, first, l->tac, sizeof l->tac);
+    col_text(q, first + 1, l->eum, sizeof l->eum);
+    col_text(q, first + 2, l->profile_type, sizeof l->profile_type);
+    col_text(q, first + 3, l->campaign, sizeof l->campaign);
+    col_text(q, first + 4, l->country, sizeof l->country);
+}
+
+/* Empty labels of r from the session row of r->tid (when there is one). */
+static int tele_fill_labels(struct sq_store *s, struct rsp_tele_record *r)
+{
+    sqlite3_stmt *q = Q(s, Q_TELE_SESSION_LABELS);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, r->tid);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        struct rsp_tele_labels have;
+        col_labels(q, 0, &have);
+        struct rsp_tele_labels *l = &r->labels;
+        if (!l->tac[0])
+            memcpy(l->tac, have.tac, sizeof l->tac);
+        if (!l->eum[0])
+            memcpy(l->eum, have.eum, sizeof l->eum);
+        if (!l->profile_type[0])
+            memcpy(l->profile_type, have.profile_type, sizeof l->profile_type);
+        if (!l->campaign[0])
+            memcpy(l->campaign, have.campaign, sizeof l->campaign);
+        if (!l->country[0])
+            memcpy(l->country, have.country, sizeof l->country);
+        rc = SQLITE_DONE;
+    }
+    rc = map_rc(rc);
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* +1 in the series and total rows of (fn, outcome) with this latency. */
+static int tele_count(struct sq_store *s, int64_t period, const char *fn, const char *outcome,
+                      const struct rsp_tele_labels *l, uint64_t latency_us)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        sqlite3_stmt *q = Q(s, i ? Q_TELE_TOTAL_ADD : Q_TELE_SERIES_ADD);
+        if (!q)
+            return RSP_EIO;
+        if (!i) {
+            sqlite3_bind_int64(q, 1, period);
+            bind_labels(q, 4, l);
+        }
+        bind_text(q, 2, fn);
+        bind_text(q, 3, outcome);
+        sqlite3_bind_int64(q, 9, (sqlite3_int64)latency_us);
+        sqlite3_bind_int(q, 10, (int)rsp_tele_bucket(latency_us));
+        rc = run(q);
+    }
+    return rc;
+}
+
+static int sq_tele_record(struct rsp_store *st, struct rsp_tele_record *r, int64_t period_s)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    if (r->tid[0])
+        rc = tele_fill_labels(s, r);
+    int64_t at = r->at_ms / 1000, period = at - at % period_s;
+    sqlite3_stmt *q = rc ? NULL : Q(s, Q_TELE_CALL_ADD);
+    if (rc == 0 && !q)
+        rc = RSP_EIO;
+    if (rc == 0) {
+        sqlite3_bind_int64(q, 1, r->at_ms);
+        bind_text(q, 2, r->fn);
+        bind_text(q, 3, r->outcome);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64)r->latency_us);
+        bind_text(q, 5, r->tid);
+        bind_labels(q, 6, &r->labels);
+        rc = run(q);
+    }
+    if (rc == 0)
+        rc = tele_count(s, period, r->fn, r->outcome, &r->labels, r->latency_us);
+    if (rc == 0 && r->event[0])
+        rc = tele_count(s, period, RSP_TELE_FN_SESSION, r->event, &r->labels, 0);
+    if (rc == 0 && r->tid[0]) {
+        bool is_new = strcmp(r->event, RSP_TELE_EV_STARTED) == 0;
+        q = Q(s, is_new ? Q_TELE_SESSION_NEW : Q_TELE_SESSION_SET);
+        if (!q) {
+            rc = RSP_EIO;
+        } else {
+            bind_text(q, 1, r->tid);
+            sqlite3_bind_int64(q, 2, at);
+            bind_labels(q, 3, &r->labels);
+            bind_text(q, 8, r->subject);
+            bind_text(q, 9, r->fn);
+            bind_text(q, 10, r->event);
+            rc = run(q);
+        }
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+static void read_series(sqlite3_stmt *q, struct rsp_tele_series *x)
+{
+    memset(x, 0, sizeof *x);
+    x->period = sqlite3_column_int64(q, 0);
+    col_text(q, 1, x->fn, sizeof x->fn);
+    col_text(q, 2, x->outcome, sizeof x->outcome);
+    col_labels(q, 3, &x->labels);
+    x->n = sqlite3_column_int64(q, 8);
+    x->sum_us = sqlite3_column_int64(q, 9);
+    for (int i = 0; i < RSP_TELE_NBUCKETS; i++)
+        x->bucket[i] = sqlite3_column_int64(q, 10 + i);
+}
+
+static int tele_walk(struct sq_store *s, enum stmt_id id, int64_t from, int64_t to,
+                     rsp_store_tele_cb cb, void *arg)
+{
+    sqlite3_stmt *q = Q(s, id);
+    if (!q)
+        return RSP_EIO;
+    if (id == Q_TELE_SERIES) {
+        sqlite3_bind_int64(q, 1, from);
+        sqlite3_bind_int64(q, 2, to);
+    }
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct rsp_tele_series x;
+        read_series(q, &x);
+        stop = cb(arg, &x);
+    }
+    if (!stop)
+        stop = map_rc(rc);
+    sqlite3_reset(q);
+    return stop;
+}
+
+static int sq_tele_totals(struct rsp_store *st, rsp_store_tele_cb cb, void *arg)
+{
+    return tele_walk(SQ(st), Q_TELE_TOTALS, 0, 0, cb, arg);
+}
+
+static int sq_tele_series(struct rsp_store *st, int64_t from, int64_t to, rsp_store_tele_cb cb,
+                          void *arg)
+{
+    return tele_walk(SQ(st), Q_TELE_SERIES, from, to, cb, arg);
+}
+
+static int sq_tele_session_get(struct rsp_store *st, const char *tid, struct rsp_tele_session *out)
+{
+    sqlite3_stmt *q = Q(SQ(st), Q_TELE_SESSION_GET);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, tid);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        col_text(q, 0, out->tid, sizeof out->tid);
+        out->started_at = sqlite3_column_int64(q, 1);
+        out->updated_at = sqlite3_column_int64(q, 2);
+        col_labels(q, 3, &out->labels);
+        col_text(q, 8, out->subject, sizeof out->subject);
+        col_text(q, 9, out->stage, sizeof out->stage);
+        col_text(q, 10, out->result, sizeof out->result);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_tele_sweep(struct rsp_store *st, int64_t calls_before_ms, int64_t series_before,
+                         int64_t *n_removed)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    const struct {
+        enum stmt_id id;
+        int64_t before;
+    } steps[] = {{Q_TELE_SWEEP_CALLS, calls_before_ms},
+                 {Q_TELE_SWEEP_SESSIONS, calls_before_ms / 1000},
+                 {Q_TELE_SWEEP_SERIES, series_before}};
+    *n_removed = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof steps / sizeof steps[0]; i++) {
+        if (steps[i].before <= 0)
+            continue;
+        sqlite3_stmt *q = Q(s, steps[i].id);
+        if (!q) {
+            rc = RSP_EIO;
+            break;
+        }
+        sqlite3_bind_int64(q, 1, steps[i].before);
+        rc = run(q);
+        if (rc == 0)
+            *n_removed += sqlite3_changes(s->db);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
 static void sq_close(struct rsp_store *st)
 {
     struct sq_store *s = SQ(st);
@@ -1968,6 +2305,12 @@ static const struct rsp_store_ops sq_ops = {
     .x_exec = sq_x_exec,
     .x_audit = sq_x_audit,
     .x_finish = sq_x_finish,
+    /* branch tele */
+    .tele_record = sq_tele_record,
+    .tele_totals = sq_tele_totals,
+    .tele_series = sq_tele_series,
+    .tele_session_get = sq_tele_session_get,
+    .tele_sweep = sq_tele_sweep,
 };
 
 static int exec(sqlite3 *db, const char *sql)

@@ -72,9 +72,12 @@ sink=$(cat "$work/sink.port")
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 token_hash=$(printf '%s' "$token" | openssl dgst -sha256 -r | cut -d' ' -f1)
 front=$(free_port)
-declare -A port
+declare -A port aport
+admin_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf 'bearer %s\n' "$admin_token" > "$work/admin.auth"
 for n in A B; do
   port[$n]=$(free_port)
+  aport[$n]=$(free_port)
   cat > "$work/$n.conf" <<CONF
 host = localhost:$front
 listen_address = 127.0.0.1
@@ -90,6 +93,9 @@ database = $url
 threads = 2
 operator = op1 token_sha256=$token_hash callback_url=http://127.0.0.1:$sink/gsma/rsp2/es2plus/handleDownloadProgressInfo
 notify_poll_ms = 100
+admin_port = ${aport[$n]}
+admin_plain_http = true
+admin_auth_file = $work/admin.auth
 CONF
   "$SMDP" -c "$work/$n.conf" > "$work/logs/$n.log" 2> "$work/logs/$n.err" &
   pids+=($!)
@@ -188,4 +194,24 @@ for i in "$iccid_1" "$iccid_2"; do
   grep -q "^4 Executed-Success $i " "$work/callbacks.log" ||
     fail "no installation notification for $i"
 done
+echo "# telemetry is deployment-wide: /metrics of A and B are the same, from the one database"
+metrics() { # A|B (without the process-local write-failure counter)
+  curl -sS -H "Authorization: Bearer $admin_token" "http://127.0.0.1:${aport[$1]}/metrics" |
+    grep -v telemetry_write_failures
+}
+metrics A > "$work/metrics.A"
+metrics B > "$work/metrics.B"
+cmp -s "$work/metrics.A" "$work/metrics.B" ||
+  { diff "$work/metrics.A" "$work/metrics.B" | head; fail "/metrics differ between A and B"; }
+for m in 'rsp_smdp_sessions_total{event="installed"} 2' 'rsp_smdp_downloads_total 2' \
+  'rsp_smdp_es9_requests_total{function="authenticateClient",outcome="ok"} 2'; do
+  grep -qxF "$m" "$work/metrics.A" || fail "/metrics lacks '$m'"
+done
+# the labels of a session follow it across processes (authenticateClient on one, the PIR on the
+# other): both installs are counted under the profile type
+"$RSPCTL" report es9 --db "$url" --by profile_type > "$work/report.json"
+n=$(jq '[.groups[] | select(.cohort == "scale" and .function == "session" and
+  .outcome == "installed") | .count] | add' "$work/report.json")
+[ "$n" = 2 ] || fail "report: $n installs under profile type scale, expected 2"
+echo "#   /metrics identical on A and B; 2 installs under profile type scale"
 echo "pg_scaleout: ok (2 processes, 1 PostgreSQL database, 2 downloads split across both)"

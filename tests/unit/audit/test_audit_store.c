@@ -326,7 +326,7 @@ static void test_upgrade_chains_old_rows(void **state)
               "ALTER TABLE audit DROP COLUMN subject; ALTER TABLE audit DROP COLUMN prev_hash;"
               "ALTER TABLE audit DROP COLUMN hash; DROP TABLE audit_head;"
               "DROP TABLE audit_checkpoints; DROP TABLE audit_exports;" RSP_STORE_ACT_TABLES_DROP
-              "DELETE FROM schema_version WHERE version >= 4");
+                  RSP_STORE_TELE_TABLES_DROP "DELETE FROM schema_version WHERE version >= 4");
     sql(path, use_pg ? "UPDATE audit SET reason = 'legacy' || chr(9) || 'tab' WHERE id = 3"
                      : "UPDATE audit SET reason = 'legacy' || char(9) || 'tab' WHERE id = 3");
     st = open_store(path);

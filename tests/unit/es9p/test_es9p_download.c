@@ -8,6 +8,8 @@
 #include "rsp/err.h"
 #include "rsp/sgp22_auth.h"
 
+#include <sqlite3.h>
+
 static bool contains(const struct rsp_buf *b, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i + n <= b->len; i++)
@@ -64,6 +66,140 @@ static void test_download_brp(void **state)
 {
     (void)state;
     full_download(1);
+}
+
+/* ---- telemetry (rsp/telemetry.h) ---- */
+
+struct tele_rows {
+    struct rsp_tele_series r[64];
+    size_t n;
+};
+
+static int tele_collect(void *arg, const struct rsp_tele_series *s)
+{
+    struct tele_rows *t = arg;
+    assert_true(t->n < 64);
+    t->r[t->n++] = *s;
+    return 0;
+}
+
+static int64_t tele_count(const struct tele_rows *t, const char *fn, const char *outcome)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->r[i].fn, fn) == 0 && strcmp(t->r[i].outcome, outcome) == 0)
+            n += t->r[i].n;
+    return n;
+}
+
+/* Every text of the telemetry tables, concatenated (to look for identifiers that must not be
+ * there). */
+static void tele_text(const char *db, struct rsp_buf *out)
+{
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    static const char *const q[] = {
+        "SELECT fn||outcome||tid||tac||eum||profile_type||campaign||country FROM tele_call",
+        "SELECT tid||tac||eum||profile_type||campaign||country||subject||stage||result"
+        " FROM tele_session",
+        "SELECT fn||outcome||tac||eum||profile_type||campaign||country FROM tele_series"};
+    for (size_t i = 0; i < 3; i++) {
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(h, q[i], -1, &st, NULL), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            rsp_buf_append(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    rsp_buf_append_byte(out, 0);
+}
+
+/* The fixture's ES9+ calls as JSON through rsp_es9p_handle_json (where telemetry is recorded). */
+static int post_json(void *ctx, const char *name, const struct rsp_buf *json, struct rsp_buf *body)
+{
+    struct ef *f = ctx;
+    enum rsp_es9_function fn;
+    assert_int_equal(rsp_es9_function_from_name(name, &fn), 0);
+    int http = 0;
+    assert_int_equal(rsp_es9p_handle_json(&f->cfg, f->st, fn, (const char *)json->data, json->len,
+                                          body, &http, NULL),
+                     0);
+    return http;
+}
+
+/* A full download and a refusal: one record per exchange with its outcome, the session events,
+ * the cohort labels from verified data (TAC, EUM = EID prefix, profile type), and no EID. */
+static void test_telemetry(void **state)
+{
+    (void)state;
+    struct ef f;
+    ef_open(&f, 0);
+    f.post = post_json;
+    f.post_ctx = &f;
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, "NO-SUCH-MID", "8.2.6/3.8");
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_prepare_and_get(&f, NULL, NULL);
+    ef_install(&f);
+    ef_notify(&f);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_INSTALLED);
+
+    struct rsp_profile p;
+    assert_int_equal(rsp_store_profile_get(f.st, EF_ICCID, &p), 0);
+    assert_int_equal(strlen(p.eid), 32);
+    char eum[9];
+    snprintf(eum, sizeof eum, "%.8s", p.eid); /* the EUM label: the EID's issuer prefix */
+
+    struct tele_rows t = {.n = 0};
+    assert_int_equal(rsp_store_tele_totals(f.st, tele_collect, &t), 0);
+    assert_int_equal(tele_count(&t, "initiateAuthentication", "ok"), 2);
+    assert_int_equal(tele_count(&t, "authenticateClient", "ok"), 1);
+    assert_int_equal(tele_count(&t, "authenticateClient", "8.2.6/3.8"), 1);
+    assert_int_equal(tele_count(&t, "getBoundProfilePackage", "ok"), 1);
+    assert_int_equal(tele_count(&t, "handleNotification", "ok"), 1);
+    assert_int_equal(tele_count(&t, RSP_TELE_FN_SESSION, RSP_TELE_EV_STARTED), 2);
+    assert_int_equal(tele_count(&t, RSP_TELE_FN_SESSION, RSP_TELE_EV_AUTHENTICATED), 1);
+    assert_int_equal(tele_count(&t, RSP_TELE_FN_SESSION, RSP_TELE_EV_DOWNLOADED), 1);
+    assert_int_equal(tele_count(&t, RSP_TELE_FN_SESSION, RSP_TELE_EV_INSTALLED), 1);
+    assert_int_equal(tele_count(&t, RSP_TELE_FN_SESSION, RSP_TELE_EV_INSTALL_FAIL), 0);
+
+    /* cohorts: the refusal already knows the device (signature verified), not the profile; the
+     * PIR's record is the session's (labels from the session row) */
+    t.n = 0;
+    assert_int_equal(rsp_store_tele_series(f.st, 0, 0, tele_collect, &t), 0);
+    bool seen_refusal = false, seen_install = false;
+    for (size_t i = 0; i < t.n; i++) {
+        const struct rsp_tele_series *x = &t.r[i];
+        if (strcmp(x->outcome, "8.2.6/3.8") == 0) {
+            seen_refusal = true;
+            assert_string_equal(x->labels.tac, "53926011"); /* fixture bytes 35 29 06 11, TBCD */
+            assert_string_equal(x->labels.eum, eum);
+            assert_string_equal(x->labels.profile_type, "");
+        }
+        if (strcmp(x->outcome, RSP_TELE_EV_INSTALLED) == 0) {
+            seen_install = true;
+            assert_string_equal(x->labels.tac, "53926011");
+            assert_string_equal(x->labels.eum, eum);
+            assert_string_equal(x->labels.profile_type, "test");
+        }
+    }
+    assert_true(seen_refusal && seen_install);
+    /* the session row */
+    char tid[33];
+    rsp_tid_to_hex(&f.tid, tid);
+    struct rsp_tele_session ss;
+    assert_int_equal(rsp_store_tele_session_get(f.st, tid, &ss), 0);
+    assert_string_equal(ss.stage, "handleNotification");
+    assert_string_equal(ss.result, RSP_TELE_EV_INSTALLED);
+    assert_string_equal(ss.subject, ""); /* no pseudonym key: no subject at all */
+    /* no EID anywhere in the telemetry */
+    struct rsp_buf text = RSP_BUF_INIT;
+    tele_text(f.db, &text);
+    assert_null(strstr((const char *)text.data, p.eid));
+    assert_non_null(strstr((const char *)text.data, "53926011"));
+    rsp_buf_free(&text);
+    ef_close(&f);
 }
 
 static void test_initiate_refusals(void **state)
@@ -504,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_cancel_refusals),
         cmocka_unit_test(test_signature_refusals),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_telemetry),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

@@ -567,7 +567,7 @@ static void test_migrations(void **state)
              "ALTER TABLE audit DROP COLUMN subject; ALTER TABLE audit DROP COLUMN prev_hash;"
              "ALTER TABLE audit DROP COLUMN hash; DROP TABLE audit_head;"
              "DROP TABLE audit_checkpoints; DROP TABLE audit_exports;" RSP_STORE_ACT_TABLES_DROP
-             "DELETE FROM schema_version WHERE version >= 3");
+                 RSP_STORE_TELE_TABLES_DROP "DELETE FROM schema_version WHERE version >= 3");
     st = open_store(path);
     assert_int_equal(rsp_store_schema_version(st), RSP_STORE_SCHEMA_VERSION);
     struct rsp_audit_head ah;
@@ -1645,6 +1645,163 @@ static void test_import_batch(void **state)
     rsp_store_close(st);
 }
 
+/* ---- telemetry (branch tele) ---- */
+
+static void tele_rec(struct rsp_tele_record *r, int64_t at_ms, const char *fn, const char *outcome,
+                     uint64_t latency_us, const char *tid, const char *event)
+{
+    memset(r, 0, sizeof *r);
+    r->at_ms = at_ms;
+    snprintf(r->fn, sizeof r->fn, "%s", fn);
+    snprintf(r->outcome, sizeof r->outcome, "%s", outcome);
+    r->latency_us = latency_us;
+    snprintf(r->tid, sizeof r->tid, "%s", tid);
+    snprintf(r->event, sizeof r->event, "%s", event);
+}
+
+struct tele_rows {
+    struct rsp_tele_series r[32];
+    size_t n;
+};
+
+static int tele_collect(void *arg, const struct rsp_tele_series *s)
+{
+    struct tele_rows *t = arg;
+    assert_true(t->n < 32);
+    t->r[t->n++] = *s;
+    return 0;
+}
+
+static const struct rsp_tele_series *tele_find(const struct tele_rows *t, const char *fn,
+                                               const char *outcome)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->r[i].fn, fn) == 0 && strcmp(t->r[i].outcome, outcome) == 0)
+            return &t->r[i];
+    return NULL;
+}
+
+/* 0, or fails with the store's reason */
+static void tele_ok(struct rsp_store *st, int rc)
+{
+    if (rc)
+        fail_msg("%s: %s", rsp_strerror(rc), rsp_store_last_error(st));
+}
+
+static void test_tele(void **state)
+{
+    (void)state;
+    const char *url = db_url("tele.db");
+    struct rsp_store *st = open_store(url);
+    struct rsp_tele_record r;
+    /* a session: started (no labels yet), authenticated (labels), downloaded (labels from the
+     * session row) */
+    tele_rec(&r, 1000000, "initiateAuthentication", "ok", 3000, "0a0b", RSP_TELE_EV_STARTED);
+    tele_ok(st, rsp_store_tele_record(st, &r, 60));
+    tele_rec(&r, 1001000, "authenticateClient", "ok", 7000, "0A0B", RSP_TELE_EV_AUTHENTICATED);
+    snprintf(r.labels.tac, sizeof r.labels.tac, "35290611");
+    snprintf(r.labels.eum, sizeof r.labels.eum, "RSPTEST");
+    snprintf(r.labels.profile_type, sizeof r.labels.profile_type, "t1");
+    snprintf(r.subject, sizeof r.subject, "p:abcdefgh");
+    assert_int_equal(rsp_store_tele_record(st, &r, 60), 0);
+    tele_rec(&r, 1002000, "getBoundProfilePackage", "ok", 30000, "0A0B", RSP_TELE_EV_DOWNLOADED);
+    assert_int_equal(rsp_store_tele_record(st, &r, 60), 0);
+    assert_string_equal(r.labels.tac, "35290611"); /* from the session row */
+    assert_string_equal(r.labels.profile_type, "t1");
+    /* a refusal outside any session, 12 s: the +Inf bucket */
+    tele_rec(&r, 1003000, "authenticateClient", "8.1.1/3.8", 12000000, "FFFF", "");
+    assert_int_equal(rsp_store_tele_record(st, &r, 60), 0);
+    assert_string_equal(r.labels.tac, "");
+    /* next period */
+    tele_rec(&r, 1065000, "getBoundProfilePackage", "ok", 1000, "0a0b", "");
+    assert_int_equal(rsp_store_tele_record(st, &r, 60), 0);
+
+    /* bad input changes nothing */
+    tele_rec(&r, 1000000, "", "ok", 1, "", "");
+    assert_int_equal(rsp_store_tele_record(st, &r, 60), RSP_EINVAL);
+    tele_rec(&r, 1000000, "x", "ok", 1, "", "");
+    snprintf(r.labels.tac, sizeof r.labels.tac, "3529x611");
+    assert_int_equal(rsp_store_tele_record(st, &r, 60), RSP_EINVAL);
+    tele_rec(&r, 1000000, "x", "ok", 1, "not-hex", "");
+    assert_int_equal(rsp_store_tele_record(st, &r, 60), RSP_EINVAL);
+    tele_rec(&r, 1000000, "x", "ok", 1, "", "");
+    assert_int_equal(rsp_store_tele_record(st, &r, 0), RSP_EINVAL);
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM tele_call"), 5);
+
+    struct tele_rows t = {.n = 0};
+    assert_int_equal(rsp_store_tele_totals(st, tele_collect, &t), 0);
+    assert_int_equal(t.n, 7); /* 4 (fn, outcome) + 3 session events */
+    const struct rsp_tele_series *x = tele_find(&t, "getBoundProfilePackage", "ok");
+    assert_non_null(x);
+    assert_int_equal(x->n, 2);
+    assert_int_equal(x->sum_us, 31000);
+    assert_int_equal(x->bucket[0], 1); /* 1 ms */
+    assert_int_equal(x->bucket[5], 1); /* 30 ms: (25, 50] */
+    x = tele_find(&t, "authenticateClient", "8.1.1/3.8");
+    assert_non_null(x);
+    assert_int_equal(x->bucket[RSP_TELE_NBUCKETS - 1], 1);
+    x = tele_find(&t, "authenticateClient", "ok");
+    assert_non_null(x);
+    assert_int_equal(x->bucket[3], 1); /* 7 ms: (5, 10] */
+    assert_null(tele_find(&t, "initiateAuthentication", "8.1.1/3.8"));
+    for (const char *const *ev =
+             (const char *const[]){RSP_TELE_EV_STARTED, RSP_TELE_EV_AUTHENTICATED,
+                                   RSP_TELE_EV_DOWNLOADED, NULL};
+         *ev; ev++) {
+        x = tele_find(&t, RSP_TELE_FN_SESSION, *ev);
+        assert_non_null(x);
+        assert_int_equal(x->n, 1);
+    }
+
+    /* series: per period and cohort */
+    t.n = 0;
+    assert_int_equal(rsp_store_tele_series(st, 0, 0, tele_collect, &t), 0);
+    assert_int_equal(t.n, 8); /* period 960: 7 rows, period 1020: 1 */
+    assert_int_equal(t.r[0].period, 960);
+    assert_int_equal(t.r[t.n - 1].period, 1020);
+    assert_string_equal(t.r[t.n - 1].labels.tac, "35290611");
+    x = tele_find(&t, RSP_TELE_FN_SESSION, RSP_TELE_EV_DOWNLOADED);
+    assert_non_null(x);
+    assert_string_equal(x->labels.eum, "RSPTEST");
+    x = tele_find(&t, RSP_TELE_FN_SESSION, RSP_TELE_EV_STARTED);
+    assert_string_equal(x->labels.tac, ""); /* not known at initiateAuthentication */
+    t.n = 0;
+    assert_int_equal(rsp_store_tele_series(st, 961, 0, tele_collect, &t), 0);
+    assert_int_equal(t.n, 1);
+    t.n = 0;
+    assert_int_equal(rsp_store_tele_series(st, 0, 1020, tele_collect, &t), 0);
+    assert_int_equal(t.n, 7);
+
+    struct rsp_tele_session ss;
+    assert_int_equal(rsp_store_tele_session_get(st, "0a0b", &ss), 0);
+    assert_string_equal(ss.tid, "0A0B");
+    assert_string_equal(ss.stage, "getBoundProfilePackage");
+    assert_string_equal(ss.result, RSP_TELE_EV_DOWNLOADED);
+    assert_string_equal(ss.subject, "p:abcdefgh");
+    assert_string_equal(ss.labels.tac, "35290611");
+    assert_int_equal(ss.started_at, 1000);
+    assert_int_equal(ss.updated_at, 1065);
+    assert_int_equal(rsp_store_tele_session_get(st, "FFFF", &ss), RSP_ENOTFOUND);
+    assert_int_equal(rsp_store_tele_session_get(st, "zz", &ss), RSP_ESYNTAX);
+
+    /* retention: raw rows and sessions before 1030 s, series before period 1000 */
+    int64_t n = -1;
+    assert_int_equal(rsp_store_tele_sweep(st, 1030000, 1000, &n), 0);
+    assert_int_equal(n, 4 + 7); /* 4 calls (the session was updated at 1065) + 7 series rows */
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM tele_call"), 1);
+    assert_int_equal(rsp_store_tele_session_get(st, "0A0B", &ss), 0);
+    t.n = 0;
+    assert_int_equal(rsp_store_tele_series(st, 0, 0, tele_collect, &t), 0);
+    assert_int_equal(t.n, 1);
+    t.n = 0;
+    assert_int_equal(rsp_store_tele_totals(st, tele_collect, &t), 0); /* never swept */
+    assert_int_equal(t.n, 7);
+    assert_int_equal(rsp_store_tele_sweep(st, 2000000, 0, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(rsp_store_tele_session_get(st, "0A0B", &ss), RSP_ENOTFOUND);
+    rsp_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     use_pg = argc > 1 && strcmp(argv[1], "pg") == 0;
@@ -1662,6 +1819,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_acceptance_store),
         cmocka_unit_test(test_acceptance_gate),
         cmocka_unit_test(test_import_batch), /* branch load */
+        cmocka_unit_test(test_tele),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_profile_table),
