@@ -137,6 +137,12 @@ struct rsp_outbox_item {
 
 struct rsp_store;
 struct rsp_store_import_item;
+/* branch recon: reconciliation events, rollbacks, privacy (rsp/recon.h) */
+struct rsp_recon_event;
+struct rsp_rollback;
+struct rsp_privacy_counts;
+typedef int (*rsp_store_recon_cb)(void *arg, const struct rsp_recon_event *ev);
+typedef int (*rsp_store_rollback_cb)(void *arg, const struct rsp_rollback *rb);
 /* Callback of rsp_store_profile_list. */
 typedef int (*rsp_store_profile_cb)(void *arg, const struct rsp_profile *p);
 /* Callbacks of rsp_store_audit_walk and rsp_store_audit_checkpoints. */
@@ -210,6 +216,20 @@ struct rsp_store_ops {
                              const uint8_t sha256[32], const char *actor);
     int (*audit_prune)(struct rsp_store *st, int64_t through, const char *actor, int64_t *n_removed,
                        const char **why);
+    /* branch recon: reconciliation events, rollbacks, privacy (contracts at the rsp_store_recon_*,
+     * rsp_store_rollback_*, rsp_store_privacy_* wrappers in rsp/recon.h) */
+    int (*recon_import)(struct rsp_store *st, const struct rsp_recon_event *ev, size_t n,
+                        const char *actor, size_t *inserted);
+    int (*recon_walk)(struct rsp_store *st, int kind, rsp_store_recon_cb cb, void *arg);
+    int (*recon_action_mark)(struct rsp_store *st, const char *kind, const char *subject,
+                             const char *action, const char *actor);
+    int (*rollback_open)(struct rsp_store *st, struct rsp_rollback *rb, const char *actor);
+    int (*rollback_walk)(struct rsp_store *st, bool open_only, rsp_store_rollback_cb cb, void *arg);
+    int (*rollback_close)(struct rsp_store *st, const struct rsp_rollback *rb, const char *actor);
+    int (*privacy_erase)(struct rsp_store *st, const char *customer, const char *actor,
+                         struct rsp_privacy_counts *out);
+    int (*retention_sweep)(struct rsp_store *st, int data_class, int64_t before, const char *actor,
+                           int64_t *n_removed);
 };
 
 struct rsp_store {
@@ -223,6 +243,8 @@ struct rsp_store {
 int rsp_store_sqlite_open(const char *path, struct rsp_store **out);
 /* Schema version after open (for tests and --check-config). */
 int rsp_store_sqlite_schema_version(struct rsp_store *st);
+/* The schema version this build migrates to (both backends: the same number). */
+int rsp_store_schema_latest(void);
 /* Test hook: called with a point name between the statements of a multi-step change (inside the
  * transaction). NULL to remove. For crash tests only. */
 void rsp_store_sqlite_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point));

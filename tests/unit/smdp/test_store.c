@@ -544,16 +544,17 @@ static void test_migrations(void **state)
     if (!use_pg)
         unlink(path);
     struct rsp_store *st = open_store(path);
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), rsp_store_schema_latest());
     struct rsp_profile p;
     mkprofile(&p, "8944000000000000777", "t");
     assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "t"), 0);
     rsp_store_close(st);
     st = open_store(path); /* re-open: no migration re-run, data kept */
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), rsp_store_schema_latest());
     assert_int_equal(rsp_store_profile_get(st, "8944000000000000777", &p), 0);
     rsp_store_close(st);
-    assert_int_equal(raw_query_ll(path, "SELECT count(*) FROM schema_version"), 4);
+    assert_int_equal(raw_query_ll(path, "SELECT count(*) FROM schema_version"),
+                     rsp_store_schema_latest());
 
     /* A database at version 2 (before the ES9+ session columns and the audit chain) is brought
      * to 4, data kept, its audit rows chained. */
@@ -566,7 +567,7 @@ static void test_migrations(void **state)
                    "DROP TABLE audit_checkpoints; DROP TABLE audit_exports;"
                    "DELETE FROM schema_version WHERE version >= 3");
     st = open_store(path);
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), rsp_store_schema_latest());
     struct rsp_audit_head ah;
     assert_int_equal(rsp_store_audit_head(st, &ah), 0);
     assert_int_equal(ah.seq, 1); /* the profile's insert record, chained by the upgrade */
@@ -652,9 +653,10 @@ static void test_concurrent_open(void **state)
     pthread_barrier_destroy(&bar);
     for (int i = 0; i < NT; i++) {
         assert_int_equal(o[i].rc, 0);
-        assert_int_equal(o[i].version, 4);
+        assert_int_equal(o[i].version, rsp_store_schema_latest());
     }
-    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM schema_version"), 4);
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM schema_version"),
+                     rsp_store_schema_latest());
 }
 
 /* ---- crash in the middle of a multi-step change ---- */
@@ -1310,7 +1312,7 @@ static void test_store_urls(void **state)
     char path[512];
     snprintf(path, sizeof path, "sqlite:%s/url.db", tu_tmpdir());
     st = open_store(path);
-    assert_int_equal(rsp_store_schema_version(st), 4);
+    assert_int_equal(rsp_store_schema_version(st), rsp_store_schema_latest());
     assert_string_equal(rsp_store_last_error(st), "");
     rsp_store_close(st);
 
