@@ -169,6 +169,12 @@ static const struct subcommand commands[] = {
     {"es2-sink", "receive ES2+ HandleDownloadProgressInfo notifications (operator side)",
      rspctl_cmd_es2sink},
     {"audit", "SM-DP+ audit trail: verify, export, prune, checkpoint, keys", rspctl_cmd_audit},
+    {"recon", "reconcile billing and network-attach events with installs", rspctl_cmd_recon},
+    {"rollback", "rollback of failed downloads: sweep, report a failure, list",
+     rspctl_cmd_rollback},
+    {"privacy", "erase a customer's personal data; retention sweep", rspctl_cmd_privacy},
+    {"report", "reports: rollback (time to rollback, SLA), parity (eSIM vs physical SIM)",
+     rspctl_cmd_report},
 };
 
 int main(int argc, char **argv)
