@@ -68,6 +68,14 @@ int rsp_recon_parse_json_object(const void *json_t_obj, enum rsp_recon_kind kind
 /* "YYYY-MM-DDTHH:MM:SSZ" or decimal seconds -> unix seconds. */
 int rsp_recon_parse_time(const char *s, int64_t *out);
 
+/* Events pushed over HTTP (src/smdp/recon_http.c): POST RSP_RECON_HTTP_PATH on the ES2+
+ * listener, ES2+ authentication; ctx is the struct rsp_es2p_http_ctx of the ES2+ routes. */
+#define RSP_RECON_HTTP_PATH "/rspkit/recon/v1/events"
+struct rsp_http_request;
+struct rsp_http_response;
+int rsp_recon_http_handler(void *ctx, const struct rsp_http_request *req,
+                           struct rsp_http_response *resp);
+
 /* ---- store: events ---- */
 
 /* Imports a batch in one transaction, idempotent by (kind, event_id): *inserted (may be NULL)
@@ -183,8 +191,8 @@ struct rsp_rollback_config {
     int64_t order_ttl;    /* Released longer than this (0: never) is a TTL failure */
     unsigned max_per_run; /* rollbacks per sweep (0: unlimited) */
 };
-/* The defaults: download-failed, install-failed and ttl-expired re-release; pir-error,
- * verification-failed and other quarantine; cancelled back to Available; SLA 300 s. */
+/* The defaults: download-failed and install-failed re-release; pir-error, verification-failed
+ * and other quarantine; cancelled and ttl-expired back to Available; SLA 300 s. */
 void rsp_rollback_config_default(struct rsp_rollback_config *c);
 
 /* One rollback (table rollbacks): opened when a failure is detected, closed once the policy's
@@ -251,7 +259,8 @@ struct rsp_privacy_counts {
  * key they are emptied) in events, profiles, sessions (the eUICC certificate, which names the
  * EID, is dropped) and pending notifications; one audit record (entity "privacy", key and
  * subject the customer's pseudonym). RSP_ENOTFOUND when nothing names the customer, RSP_ESTATE
- * (nothing changed) while one of its profiles is in a live download state. */
+ * (nothing changed) while one of its profiles, or any profile linked to one of its EIDs, is in a
+ * live download state (Linked, Confirmed, Released, Downloaded). */
 int rsp_store_privacy_erase(struct rsp_store *st, const char *customer, const char *actor,
                             struct rsp_privacy_counts *out);
 

@@ -52,7 +52,7 @@ void rsp_rollback_config_default(struct rsp_rollback_config *c)
     c->policy[RSP_FAIL_INSTALL] = RSP_RB_RERELEASE;
     c->policy[RSP_FAIL_PIR] = RSP_RB_QUARANTINE;
     c->policy[RSP_FAIL_CANCELLED] = RSP_RB_AVAILABLE;
-    c->policy[RSP_FAIL_TTL] = RSP_RB_RERELEASE;
+    c->policy[RSP_FAIL_TTL] = RSP_RB_AVAILABLE; /* the order lapsed: re-releasing would re-arm it */
     c->policy[RSP_FAIL_VERIFY] = RSP_RB_QUARANTINE;
     c->policy[RSP_FAIL_OTHER] = RSP_RB_QUARANTINE;
     c->sla = 300;

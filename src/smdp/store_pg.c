@@ -2399,6 +2399,16 @@ static int erase_tx(struct pg_store *s, const char *customer, const char *actor,
                 return RSP_ESTATE;
         }
     }
+    for (size_t i = 0; rc == 0 && i < eids->n; i++) { /* a live order of the same device */
+        long k = 0;
+        const char *e = eids->v[i];
+        rc = xp(s,
+                "SELECT 1 FROM profiles WHERE eid = $1 AND state IN"
+                " ('Linked','Confirmed','Released','Downloaded') FOR UPDATE",
+                1, &e, NULL, &k);
+        if (rc == 0 && k)
+            return RSP_ESTATE;
+    }
     out->iccids = (int64_t)iccids->n;
     char p[RSP_AUDIT_SUBJECT_MAX + 1];
     for (size_t i = 0; rc == 0 && i < eids->n; i++) {

@@ -1955,6 +1955,17 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
                 return RSP_ESTATE;
         }
     }
+    for (size_t i = 0; rc == 0 && i < eids->n; i++) { /* a live order of the same device */
+        sqlite3_stmt *q = prep(s, "SELECT 1 FROM profiles WHERE eid = ? AND state IN"
+                                  " ('Linked','Confirmed','Released','Downloaded')");
+        if (!q)
+            return RSP_EIO;
+        bind_text(q, 1, eids->v[i]);
+        int r = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (r == SQLITE_ROW)
+            return RSP_ESTATE;
+    }
     out->iccids = (int64_t)iccids->n;
     char p[RSP_AUDIT_SUBJECT_MAX + 1];
     for (size_t i = 0; rc == 0 && i < eids->n; i++) {

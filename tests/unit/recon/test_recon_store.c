@@ -161,7 +161,7 @@ static const struct spec specs[] = {
      RSP_PROFILE_UNAVAILABLE},
     {"8944000000000000103", RSP_PROFILE_ERROR, "download attempts exhausted", "1",
      "download-failed", RSP_PROFILE_RELEASED},
-    {"8944000000000000104", RSP_PROFILE_RELEASED, "", "1", "ttl-expired", RSP_PROFILE_RELEASED},
+    {"8944000000000000104", RSP_PROFILE_RELEASED, "", "1", "ttl-expired", RSP_PROFILE_AVAILABLE},
     {"8944000000000000105", RSP_PROFILE_RELEASED, "", "1", NULL, RSP_PROFILE_RELEASED},
     {"8944000000000000106", RSP_PROFILE_ERROR, "cancelSession metadataMismatch", "1",
      "verification-failed", RSP_PROFILE_UNAVAILABLE},
@@ -458,11 +458,17 @@ static void test_privacy_erase(void **state)
     assert_int_equal(rsp_store_profile_transition(st, "8944000000000000303", RSP_PROFILE_RELEASED,
                                                   RSP_PROFILE_UNAVAILABLE, "t", "cancelled"),
                      0);
+    /* ... or while any live order is linked to the customer's EID (the same device) */
+    insert_profile(st, "8944000000000000304", RSP_PROFILE_RELEASED, "", EIDP, "M4");
+    assert_int_equal(rsp_store_privacy_erase(st, CUST, "t", &c), RSP_ESTATE);
+    assert_int_equal(rsp_store_profile_transition(st, "8944000000000000304", RSP_PROFILE_RELEASED,
+                                                  RSP_PROFILE_UNAVAILABLE, "t", "cancelled"),
+                     0);
     assert_int_equal(rsp_store_privacy_erase(st, "CUST-NOBODY", "t", &c), RSP_ENOTFOUND);
     assert_int_equal(rsp_store_privacy_erase(st, CUST, "t", &c), 0);
     assert_int_equal(c.iccids, 2);
     assert_true(c.events >= 3);
-    assert_int_equal(c.profiles, 2);
+    assert_int_equal(c.profiles, 3); /* 301, 303 and 304 named the EID */
     assert_int_equal(c.sessions, 1);
     assert_int_equal(c.outbox, 1);
     /* the other customer is untouched */
