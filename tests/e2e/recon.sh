@@ -119,7 +119,7 @@ log "   ttl-expired: SM-DP+ $(smdp_state "$ic_ttl") (order lifetime 8 s)"
 want_closed=7
 redownloaded=0
 for _ in $(seq 120); do
-  if [ "$redownloaded" -eq 0 ] && "$RSPCTL" rollback list --db "$DB" | grep -q "download-failed.*Released"; then
+  if [ "$redownloaded" -eq 0 ] && grep -q "download-failed.*Released" <<<"$("$RSPCTL" rollback list --db "$DB")"; then
     lpa profile download -a "$(AC "$mid_dl")" "${FAST[@]}" >"$DIR/a5.out" 2>&1 || die "the re-released order failed: $(cat "$DIR/a5.out")"
     redownloaded=1
   fi
@@ -141,17 +141,18 @@ check_state "$ic_ttl" Available "ttl-expired (available)"
 check_state "$ic_ver" Unavailable "verification-failed (quarantine)"
 check_state "$ic_meta" Unavailable "verification-failed by metadataMismatch (quarantine)"
 for k in pir-error install-failed cancelled download-failed ttl-expired verification-failed; do
-  "$RSPCTL" rollback list --db "$DB" | awk -v k="$k" '$3 == k && $6 != "-"' | grep -q . ||
+  [ -n "$("$RSPCTL" rollback list --db "$DB" | awk -v k="$k" '$3 == k && $6 != "-"')" ] ||
     die "no closed rollback of kind $k"
 done
 # nothing in an intermediate state; every rollback closed, with its audit records
-"$RSPCTL" profiles list --db "$DB" | awk 'NR > 1 {print $3}' | grep -qE '^(Error|Downloaded)$' &&
+states=$("$RSPCTL" profiles list --db "$DB" | awk '{print $3}')
+grep -qE '^(Error|Downloaded)$' <<<"$states" &&
   die "a profile is left in an intermediate state"
 [ "$("$RSPCTL" rollback list --db "$DB" --open | wc -l)" -eq 1 ] || die "an open rollback is left"
 for ic in "$ic_pir" "$ic_inst" "$ic_cancel" "$ic_meta" "$ic_dl" "$ic_ttl" "$ic_ver"; do
   a=$("$RSPCTL" audit list --db "$DB" --key "$ic")
-  echo "$a" | grep -q "rollback.*open:" || die "no audit record opening the rollback of $ic"
-  echo "$a" | grep -q "rollback.*done:" || die "no audit record closing the rollback of $ic"
+  grep -q "rollback.*open:" <<<"$a" || die "no audit record opening the rollback of $ic"
+  grep -q "rollback.*done:" <<<"$a" || die "no audit record closing the rollback of $ic"
 done
 "$RSPCTL" report rollback --db "$DB" --sla "$SLA" --fail-on-breach >"$DIR/rb.txt" ||
   { cat "$DIR/rb.txt"; die "report rollback: breach, overdue or orphan"; }
@@ -173,7 +174,7 @@ b-3,$ic_pir,001019999999999,,plan-a,$NOW
 CSV
 "$RSPCTL" recon import --db "$DB" --kind billing "$DIR/billing.csv" >"$DIR/imp.out" || die "recon import"
 grep -q "3 new" "$DIR/imp.out" || die "import: $(cat "$DIR/imp.out")"
-"$RSPCTL" recon import --db "$DB" --kind billing "$DIR/billing.csv" | grep -q "0 new, 3 already" ||
+grep -q "0 new, 3 already" <<<"$("$RSPCTL" recon import --db "$DB" --kind billing "$DIR/billing.csv")" ||
   die "a re-import added events"
 printf 'event_id,iccid,timestamp\nx,123,1\n' >"$DIR/bad.csv"
 "$RSPCTL" recon import --db "$DB" --kind billing "$DIR/bad.csv" 2>"$DIR/bad.err" && die "a bad file was imported"
@@ -187,9 +188,9 @@ HDR="\"header\":{\"functionRequesterIdentifier\":\"$OPERATOR\",\"functionCallIde
 r=$(push "$TOKEN" "{$HDR,\"kind\":\"attach\",\"events\":[{\"event_id\":\"a-1\",\"iccid\":\"$ic_dl\",\"imsi\":\"$IMSI_DL\",\"eid\":\"$EID\",\"imei\":\"$IMEI\",\"timestamp\":$NOW}]}")
 echo "$r" | jq -e '.received == 1 and .new == 1' >/dev/null || die "push: $r"
 r=$(push "wrong$TOKEN" "{$HDR,\"kind\":\"attach\",\"events\":[{\"event_id\":\"a-2\",\"iccid\":\"$ic_dl\",\"timestamp\":1}]}")
-echo "$r" | grep -q '"status":"Failed"' || die "a wrong token was accepted: $r"
+grep -q '"status":"Failed"' <<<"$r" || die "a wrong token was accepted: $r"
 r=$(push "$TOKEN" "{$HDR,\"kind\":\"attach\",\"events\":[{\"event_id\":\"a-3\",\"iccid\":\"$ic_dl\",\"timestamp\":1},{\"event_id\":\"a-4\",\"iccid\":\"12\",\"timestamp\":1}]}")
-echo "$r" | grep -q 'events\[1\]: iccid' || die "a bad event was accepted: $r"
+grep -q 'events\[1\]: iccid' <<<"$r" || die "a bad event was accepted: $r"
 [ "$(sqlite3 "$DB" "SELECT count(*) FROM recon_events WHERE kind = 'attach'")" -eq 1 ] ||
   die "a refused push stored events"
 rep=$("$RSPCTL" recon report --db "$DB" --format json --release-ttl 3600 --attach-grace 3600 --billing-grace 3600)
@@ -197,22 +198,52 @@ echo "$rep" | jq -c .counts
 echo "$rep" | jq -e '.counts["billed-not-installed"] == 2 and .counts["imsi-mismatch"] == 1 and
   .counts["installed-not-attached"] == 0 and .counts["released-not-installed"] == 0' >/dev/null ||
   die "recon report: $rep"
-"$RSPCTL" recon report --db "$DB" --format csv | head -1 | grep -q '^kind,subject,event_id' || die "CSV report"
+grep -q '^kind,subject,event_id' <<<"$("$RSPCTL" recon report --db "$DB" --format csv)" || die "CSV report"
 "$RSPCTL" recon act --db "$DB" --release-ttl 3600 --attach-grace 3600 --billing-grace 3600 \
   --action imsi-mismatch=notify --notify-file "$DIR/notify.jsonl" >"$DIR/act.out" || die "recon act"
 grep -q "2 flagged, 1 notified" "$DIR/act.out" || die "recon act: $(cat "$DIR/act.out")"
-"$RSPCTL" recon act --db "$DB" --release-ttl 3600 --attach-grace 3600 --billing-grace 3600 \
-  --action imsi-mismatch=notify --notify-file "$DIR/notify.jsonl" | grep -q "3 already handled" ||
-  die "recon act repeated an action"
+again=$("$RSPCTL" recon act --db "$DB" --release-ttl 3600 --attach-grace 3600 --billing-grace 3600 \
+  --action imsi-mismatch=notify --notify-file "$DIR/notify.jsonl")
+grep -q "3 already handled" <<<"$again" || die "recon act repeated an action: $again"
 [ "$(wc -l <"$DIR/notify.jsonl")" -eq 1 ] || die "notify file"
-"$RSPCTL" audit list --db "$DB" | grep -q "recon" || die "no audit record of the actions"
+grep -q "recon" <<<"$("$RSPCTL" audit list --db "$DB")" || die "no audit record of the actions"
+
+log "B2. parity: eSIM vs physical SIM"
+# 40 physical-SIM activations ordered during this test: 38 in service after 30-60 minutes (the
+# timestamps may lie in the future: only differences count), 2 failed; 30 of them billed
+{
+  echo "event_id,iccid,imsi,plan,ordered_at,timestamp,outcome"
+  for i in $(seq 40); do
+    o=$((NOW - 5 + i % 3))
+    echo "p-$i,$(printf '89491%014d' "$i"),$(printf '00102%010d' "$i"),plan-a,$o,$((o + 1800 + i * 45)),$([ "$i" -le 2 ] && echo failed || echo ok)"
+  done
+} >"$DIR/physical.csv"
+grep -q "40 new" <<<"$("$RSPCTL" recon import --db "$DB" --kind physical "$DIR/physical.csv")" || die "physical import"
+{
+  echo "event_id,iccid,plan,timestamp"
+  for i in $(seq 3 32); do echo "pb-$i,$(printf '89491%014d' "$i"),plan-a,$NOW"; done
+} >"$DIR/pbill.csv"
+"$RSPCTL" recon import --db "$DB" --kind billing "$DIR/pbill.csv" >/dev/null || die "physical billing import"
+st=0
+"$RSPCTL" report parity --db "$DB" --cohort "$((NOW - 3600))..$((NOW + 3600))" --format json >"$DIR/parity.json" || st=$?
+cat "$DIR/parity.json"
+[ "$st" -eq 3 ] || die "report parity exited $st, not 3 (a flagged difference)"
+jq -e '.esim.activations == 7 and .esim.successes == 1 and .physical.activations == 40 and
+  .physical.successes == 38 and .physical.billed_match == 30 and .esim.billed_match == 1 and
+  .success_rate.different == true and .success_rate.p < 0.05' "$DIR/parity.json" >/dev/null ||
+  die "report parity JSON"
+"$RSPCTL" report parity --db "$DB" --cohort "$((NOW - 3600))..$((NOW + 3600))" >"$DIR/parity.txt" || true
+grep -q "success rate.*DIFFERENT" "$DIR/parity.txt" || die "report parity table: $(cat "$DIR/parity.txt")"
+"$RSPCTL" report parity --db "$DB" --cohort 2001-01-01..2001-01-02 --format json |
+  jq -e '.esim.activations == 0 and .physical.activations == 0' >/dev/null || die "an empty cohort"
+"$RSPCTL" report parity --db "$DB" --cohort yesterday >/dev/null 2>&1 && die "a bad cohort was accepted"
 
 log "C. privacy erase"
 "$RSPCTL" rollback sweep --db "$DB" >/dev/null || true
 out=$("$RSPCTL" privacy erase --db "$DB" --customer "$CUST" --pseudonym-key "$DIR/keys/pseudonym.key") ||
   die "privacy erase: $out"
 echo "$out"
-echo "$out" | grep -q "$CUST" && die "rspctl printed the customer reference"
+grep -q "$CUST" <<<"$out" && die "rspctl printed the customer reference"
 kill "$smdp_pid" && wait "$smdp_pid" 2>/dev/null || true
 smdp_pid=
 "$RSPCTL" audit verify --db "$DB" --pubkey "$DIR/keys/audit.pub.pem" >"$DIR/verify.out" ||
