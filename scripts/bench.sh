@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 ITERS=${BENCH_ITERS:-2000}
 AUDIT_RECORDS=${BENCH_AUDIT_RECORDS:-20000}
+RECON_PROFILES=${BENCH_RECON_PROFILES:-50000}
 ninja -C "$BUILD" bench/bench_crypto bench/bench_audit >/dev/null
+ninja -C "$BUILD" bench/bench_recon >/dev/null
 crypto=$("$BUILD/bench/bench_crypto" "$ITERS")
 audit=$("$BUILD/bench/bench_audit" "$AUDIT_RECORDS")
+recon=$("$BUILD/bench/bench_recon" "$RECON_PROFILES")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 {
   echo "# Benchmarks"
@@ -32,5 +35,15 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
   echo "synchronous=NORMAL), so they depend on the disk and on other load."
   echo
   echo "$audit"
+  echo
+  echo "## Reconciliation"
+  echo
+  echo "Command: \`$BUILD/bench/bench_recon $RECON_PROFILES\` (bench/recon_gen.c: discrepancies of every"
+  echo "kind planted; the run fails unless the findings equal the planted count). Wall time. The"
+  echo "store rows use a SQLite file in /tmp; the profiles are written straight into the table"
+  echo "(setup), the events through rsp_store_recon_import; the store path has no order tariffs,"
+  echo "so tariff mismatches are not counted there."
+  echo
+  echo "$recon"
 } > BENCHMARKS.md
 cat BENCHMARKS.md
