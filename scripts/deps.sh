@@ -10,6 +10,7 @@ PKGS=(
   libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev curl
   libqrencode-dev libpng-dev zbar-tools
   libpq-dev postgresql
+  python3
 )
 
 missing=()

@@ -28,6 +28,7 @@
 #include "rsp/crypto.h"
 #include "rsp/es9p_json.h"
 #include "rsp/http_server.h"
+#include "rsp/act.h"
 #include "rsp/store.h"
 
 /* One SM-DP+ credential set: CERT.DPauth and CERT.DPpb with their keys, both issued under `ci`.
@@ -66,6 +67,14 @@ struct rsp_es9p_config {
      * (16 bytes) of initiateAuthentication, for replaying recorded sessions. NULL: random. */
     const uint8_t *test_only_pinned_tid;
     const uint8_t *test_only_pinned_server_challenge;
+    /* branch ops: activation operations (rsp/act.h). Activation tokens are checked at
+     * authenticateClient (revoked: 8.2.6/3.8, expired: 8.8.5/4.10), a quarantined cohort refuses
+     * new downloads (8.2.6/3.8 with a message naming the cohort), first contact and outcomes are
+     * recorded with the cohort figures. NULL integrity: defaults and no quarantine verdict.
+     * act_alert (may be NULL) is called for each quarantine an outcome tripped (for the log). */
+    const struct rsp_act_integrity_config *integrity;
+    void (*act_alert)(void *ctx, const struct rsp_act_quarantine *q);
+    void *act_alert_ctx;
 };
 
 int rsp_es9p_initiate_authentication(const struct rsp_es9p_config *cfg, struct rsp_store *st,

@@ -151,10 +151,8 @@ int rsp_recon_set_tariff(struct rsp_recon *r, const char *iccid, const char *tar
  * into a matcher. */
 int rsp_recon_load(struct rsp_store *st, struct rsp_recon **out);
 
-/* The activation orders' data per ICCID: tariff and customer reference. THE one place the orders
- * are read (branch `ops`, table activation_order); until that store exists it calls cb for none
- * and returns 0, so tariff mismatches are not found and erasure knows customers only from the
- * imported events. */
+/* The activation orders' data per reserved ICCID: tariff plan and customer reference (branch
+ * ops, rsp_act_order_list). THE one place reconciliation reads the orders. */
 typedef int (*rsp_recon_order_cb)(void *arg, const char *iccid, const char *tariff,
                                   const char *customer);
 int rsp_recon_orders(struct rsp_store *st, rsp_recon_order_cb cb, void *arg);

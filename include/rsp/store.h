@@ -69,6 +69,15 @@ int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_s
 
 #define RSP_STORE_TEXT_MAX 64
 
+/* Schema version of this rspkit: the number of migrations of each backend (each asserts it at
+ * compile time). Tests compare against this instead of a literal. */
+#define RSP_STORE_SCHEMA_VERSION 6 /* 5: branch ops, 6: branch recon */
+/* branch ops: the tables schema 5 added (tests that rebuild an older schema drop them). */
+#define RSP_STORE_ACT_TABLES_DROP                                                                  \
+    "DROP TABLE campaigns; DROP TABLE activation_orders; DROP TABLE activation_tokens;"            \
+    " DROP TABLE pushes; DROP TABLE cohort_buckets; DROP TABLE quarantines;"                       \
+    " DROP TABLE euicc_info;"
+
 struct rsp_profile {
     char iccid[21]; /* decimal digits, no F padding (primary key) */
     char imsi[16];
@@ -149,6 +158,19 @@ typedef int (*rsp_store_profile_cb)(void *arg, const struct rsp_profile *p);
 typedef int (*rsp_store_audit_cb)(void *arg, const struct rsp_audit_entry *e);
 typedef int (*rsp_store_checkpoint_cb)(void *arg, const struct rsp_audit_checkpoint *cp);
 
+/* branch ops: a parameter of a generic statement (x_exec). The SQL is written once for both
+ * backends: parameters are ?1 .. ?N (rewritten to $N for PostgreSQL), columns TEXT or INTEGER
+ * (BIGINT), no backend-specific syntax (INSERT ... ON CONFLICT, no RETURNING); a parameter whose
+ * type PostgreSQL cannot infer from its context (e.g. ?1 - ?2) is not allowed. Text NULL = SQL
+ * NULL. */
+struct rsp_store_param {
+    const char *text;
+    int64_t i;
+    bool is_int;
+};
+/* One result row of x_exec: ncol columns as text; a non-zero return stops and is returned. */
+typedef int (*rsp_store_row_cb)(void *arg, int ncol, const char *const *val);
+
 /* Backend vtable. Implementations may assume the wrappers validated the arguments. Every method
  * that writes more than one row does so in one transaction. */
 struct rsp_store_ops {
@@ -216,6 +238,17 @@ struct rsp_store_ops {
                              const uint8_t sha256[32], const char *actor);
     int (*audit_prune)(struct rsp_store *st, int64_t through, const char *actor, int64_t *n_removed,
                        const char **why);
+    /* branch ops: generic statements for the activation-operations records (rsp/act.h,
+     * src/smdp/act_store.c). See struct rsp_store_param for the SQL dialect. x_exec runs one
+     * statement (inside or outside an x_begin transaction), calling cb once per result row with
+     * the columns as text (NULL for SQL NULL); *changes (may be NULL) gets the rows changed.
+     * x_audit appends a record to the chain inside the open transaction (as the backend's own
+     * changes do). x_finish commits when rc is 0, else rolls back, and returns the result. */
+    int (*x_begin)(struct rsp_store *st);
+    int (*x_exec)(struct rsp_store *st, const char *sql, const struct rsp_store_param *p, int n,
+                  rsp_store_row_cb cb, void *arg, int64_t *changes);
+    int (*x_audit)(struct rsp_store *st, struct rsp_audit_entry *e);
+    int (*x_finish)(struct rsp_store *st, int rc);
     /* branch recon: reconciliation events, rollbacks, privacy (contracts at the rsp_store_recon_*,
      * rsp_store_rollback_*, rsp_store_privacy_* wrappers in rsp/recon.h) */
     int (*recon_import)(struct rsp_store *st, const struct rsp_recon_event *ev, size_t n,
@@ -243,8 +276,6 @@ struct rsp_store {
 int rsp_store_sqlite_open(const char *path, struct rsp_store **out);
 /* Schema version after open (for tests and --check-config). */
 int rsp_store_sqlite_schema_version(struct rsp_store *st);
-/* The schema version this build migrates to (both backends: the same number). */
-int rsp_store_schema_latest(void);
 /* Test hook: called with a point name between the statements of a multi-step change (inside the
  * transaction). NULL to remove. For crash tests only. */
 void rsp_store_sqlite_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point));

@@ -85,6 +85,12 @@ struct config {
     unsigned retention_rollbacks_days;
     struct rsp_es2p_operator operators[RSP_ES2P_MAX_OPERATORS]; /* `operator` lines */
     size_t n_operators;
+    /* branch ops: activation integrity (rsp/act.h) */
+    unsigned integrity_window;
+    unsigned integrity_bucket;
+    unsigned integrity_failure_pct;
+    unsigned integrity_min_sample;
+    char integrity_webhook[256];
 };
 
 struct cfg_key {
@@ -142,6 +148,18 @@ static const struct cfg_key cfg_keys[] = {
       "or once this many seconds passed with new records (300; 0 = off)"),
     K("pseudonym_key", T_STR, pseudonym_key,
       "hex key (64-128 digits) of the EID pseudonyms in audit records and logs"),
+    /* branch ops: activation integrity */
+    K("integrity_window", T_UINT, integrity_window,
+      "activation integrity: sliding window in seconds (3600)"),
+    K("integrity_bucket", T_UINT, integrity_bucket,
+      "width of the window's time buckets in seconds (60)"),
+    K("integrity_failure_pct", T_UINT, integrity_failure_pct,
+      "quarantine a cohort when failures reach this % of completed attempts\n"
+      "                      in the window (50; 0 = never quarantine)"),
+    K("integrity_min_sample", T_UINT, integrity_min_sample,
+      "completed attempts (installs + failures) needed before a verdict (20)"),
+    K("integrity_webhook", T_STR, integrity_webhook,
+      "URL a quarantine alert is POSTed to (JSON; retried through the outbox)"),
     /* branch recon */
     K("rollback", T_BOOL, rollback,
       "roll failed profiles back by policy in every sweep (true; docs/man/rsp-smdp.8)"),
@@ -180,6 +198,10 @@ static void config_defaults(struct config *c)
     c->notify_poll_ms = 1000;
     c->audit_checkpoint_records = 1000;
     c->audit_checkpoint_interval = 300;
+    c->integrity_window = 3600;
+    c->integrity_bucket = 60;
+    c->integrity_failure_pct = 50;
+    c->integrity_min_sample = 20;
     c->rollback = true;
     c->rollback_sla = 300;
 }
@@ -392,6 +414,11 @@ static int config_check(const struct config *c)
         bad |= check_readable("callback_ca", c->operators[i].callback_ca, false) != 0;
     bad |= check_readable("audit_key", c->audit_key, false) != 0;
     bad |= check_readable("pseudonym_key", c->pseudonym_key, false) != 0;
+    if (c->integrity_window == 0 || c->integrity_bucket == 0 || c->integrity_failure_pct > 100) {
+        fprintf(stderr, "rsp-smdp: integrity_window and integrity_bucket must be > 0, "
+                        "integrity_failure_pct 0-100\n");
+        bad = 1;
+    }
     if (c->notify_poll_ms == 0) {
         fprintf(stderr, "rsp-smdp: notify_poll_ms must be > 0\n");
         bad = 1;
@@ -552,6 +579,31 @@ static int es9p_load(const struct config *cfg, struct es9p_creds *c)
     c->cfg.max_download_attempts = cfg->download_attempts;
     c->cfg.order_lifetime = cfg->order_lifetime;
     return 0;
+}
+
+/* ---- activation integrity (rsp/act.h) ---- */
+
+static void log_event(const char *event, const char *detail);
+
+static void integrity_config(const struct config *cfg, struct rsp_act_integrity_config *out)
+{
+    *out = (struct rsp_act_integrity_config){
+        .window_s = cfg->integrity_window,
+        .bucket_s = cfg->integrity_bucket,
+        .failure_pct = cfg->integrity_failure_pct,
+        .min_sample = cfg->integrity_min_sample,
+        .webhook_url = cfg->integrity_webhook[0] ? cfg->integrity_webhook : NULL,
+    };
+}
+
+/* The alert log line of a quarantine an outcome tripped (the webhook goes through the outbox). */
+static void quarantine_alert(void *ctx, const struct rsp_act_quarantine *q)
+{
+    (void)ctx;
+    char detail[512];
+    snprintf(detail, sizeof detail, "cohort %s %s quarantined: %s", rsp_act_dim_name(q->dim),
+             q->value, q->reason);
+    log_event("quarantine", detail);
 }
 
 /* detail is escaped: it may carry a database's error message (quotes, newlines). */
@@ -902,6 +954,8 @@ static const struct smdp_function smdp_functions[] = {
     {RSP_ES2P_PATH_PREFIX "confirmOrder", "ES2+.ConfirmOrder", rsp_es2p_http_handler, true},
     {RSP_ES2P_PATH_PREFIX "cancelOrder", "ES2+.CancelOrder", rsp_es2p_http_handler, true},
     {RSP_ES2P_PATH_PREFIX "releaseProfile", "ES2+.ReleaseProfile", rsp_es2p_http_handler, true},
+    /* branch ops: push hand-over (not a GSMA function; ES2+ authentication) */
+    {RSP_ACT_PUSH_PATH, "rspkit.RecordPush", rsp_act_push_http_handler, true},
     /* branch recon: reconciliation events pushed by the operator (ES2+ authentication) */
     {RSP_RECON_HTTP_PATH, "rspkit.ReconEvents", rsp_recon_http_handler, true},
 };
@@ -941,6 +995,13 @@ static void usage(FILE *f)
                "notifications are queued in the store and POSTed to the operator's callback_url\n"
                "until it answers 204 (retried with back-off; parked as failed after\n"
                "notify_max_attempts).\n"
+               "\n"
+               "Activation integrity: downloads of activation orders (rspctl order/token) are\n"
+               "counted per cohort (campaign, EUM, TAC, profile type); a cohort whose failure\n"
+               "rate reaches integrity_failure_pct over integrity_window, with at least\n"
+               "integrity_min_sample completed attempts, is quarantined: new releases and\n"
+               "downloads of it are refused until 'rspctl quarantine release'. The alert is a\n"
+               "log line (event quarantine) and a POST to integrity_webhook (any 2xx ends it).\n"
                "\n"
                "exit status: 0 after a clean stop or a valid --check-config, 1 on a runtime\n"
                "failure or an invalid configuration, 2 on a usage error.\n");
@@ -1035,6 +1096,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    static struct rsp_act_integrity_config integrity;
+    integrity_config(&cfg, &integrity);
+    es9p.cfg.integrity = &integrity;
+    es9p.cfg.act_alert = quarantine_alert;
     struct smdp_ctx ctx = {&cfg, NULL, {es9p_rc == 0 ? &es9p.cfg : NULL, NULL}};
     if (es9p_rc != 0)
         log_event("es9p", "not configured (no DPauth): ES9+ answers 1.6/3.7");
@@ -1137,6 +1202,12 @@ int main(int argc, char **argv)
                          rc ? rsp_strerror(rc) : "", rc ? ": " : "",
                          rc ? rsp_store_last_error(store) : "");
                 log_event("sweep", detail);
+            }
+            rc = rsp_act_token_expire(store, (int64_t)time(NULL), &n);
+            if (rc || n) {
+                snprintf(detail, sizeof detail, "%u activation orders expired%s%s", n,
+                         rc ? ", error: " : "", rc ? rsp_strerror(rc) : "");
+                log_event("token-expiry", detail);
             }
             rollback_tick(store, &cfg);
         }

@@ -21,6 +21,7 @@
 #include "rsp/err.h"
 
 #include "rspctl.h"
+#include "rspctl_act.h"
 
 int rspctl_usage_table(FILE *f, const char *prefix, const struct subcommand *t, size_t n)
 {
@@ -169,12 +170,17 @@ static const struct subcommand commands[] = {
     {"es2-sink", "receive ES2+ HandleDownloadProgressInfo notifications (operator side)",
      rspctl_cmd_es2sink},
     {"audit", "SM-DP+ audit trail: verify, export, prune, checkpoint, keys", rspctl_cmd_audit},
+    /* branch ops: activation operations (rsp/act.h) */
+    {"order", "activation orders: create (CSV), reserve, release, list, show", rspctl_cmd_order},
+    {"campaign", "campaigns: create, show, bulk release", rspctl_cmd_campaign},
+    {"token", "activation tokens: issue (QR, deep links), show, revoke", rspctl_cmd_token},
+    {"push", "pushes of activation tokens: record hand-over, list", rspctl_cmd_push},
+    {"quarantine", "activation integrity quarantines: list, show, release", rspctl_cmd_quarantine},
+    {"report", "reports (funnel)", rspctl_cmd_report},
     {"recon", "reconcile billing and network-attach events with installs", rspctl_cmd_recon},
     {"rollback", "rollback of failed downloads: sweep, report a failure, list",
      rspctl_cmd_rollback},
     {"privacy", "erase a customer's personal data; retention sweep", rspctl_cmd_privacy},
-    {"report", "reports: rollback (time to rollback, SLA), parity (eSIM vs physical SIM)",
-     rspctl_cmd_report},
 };
 
 int main(int argc, char **argv)

@@ -1,7 +1,5 @@
-/* rspctl report rollback / report parity (branch recon). The `report` dispatcher at the end is a
- * minimal one: when the subcommand table of rspctl_report.c (branch tele) is merged, its rows
- * {"rollback", ..., rspctl_report_rollback} and {"parity", ..., rspctl_report_parity} move there
- * and this dispatcher goes.
+/* rspctl report rollback / report parity (branch recon), registered in the table of
+ * rspctl_report.c.
  *
  *   rspctl report rollback --db DB [--sla S] [--format table|json] [--fail-on-breach]
  *   rspctl report parity --db DB [--cohort FROM..TO] [--alpha A] [--format table|json]
@@ -142,7 +140,6 @@ static const char rb_usage[] =
     "rollback. --fail-on-breach: exit 1 when there is a breach, an overdue rollback or an "
     "orphan.\n";
 
-int rspctl_report_rollback(int argc, char **argv);
 int rspctl_report_rollback(int argc, char **argv)
 {
     const char *db = NULL, *format = "table", *v;
@@ -477,7 +474,6 @@ static const char parity_usage[] =
     "flagged DIFFERENT. FROM..TO: YYYY-MM-DD..YYYY-MM-DD (inclusive) or unix seconds; default:\n"
     "everything. Exit 0; 3 when something is flagged (for scripts), 1 on errors.\n";
 
-int rspctl_report_parity(int argc, char **argv);
 int rspctl_report_parity(int argc, char **argv)
 {
     const char *db = NULL, *format = "table", *cohort = NULL, *alpha_s = NULL;
@@ -623,16 +619,4 @@ int rspctl_report_parity(int argc, char **argv)
     free(c.phys.v);
     free(c.ids);
     return f_tts || f_sr || f_bm ? 3 : 0;
-}
-
-/* Minimal `rspctl report` until branch tele's rspctl_report.c table takes these rows. */
-int rspctl_cmd_report(int argc, char **argv)
-{
-    static const struct subcommand sub[] = {
-        {"rollback", "time to rollback per failure kind, SLA breaches, orphans",
-         rspctl_report_rollback},
-        {"parity", "eSIM vs physical SIM: time to service, success, billing match",
-         rspctl_report_parity},
-    };
-    return rspctl_dispatch("rspctl report", sub, sizeof sub / sizeof sub[0], argc, argv);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rsp/act.h"
 #include "rsp/buf.h"
 #include "rsp/crypto.h"
 #include "rsp/err.h"
@@ -256,6 +257,31 @@ static int download_order(const struct rsp_es2p_ctx *ctx,
     return RSP_ESTATE;
 }
 
+/* ---- branch ops: no release for a quarantined cohort (rsp/act.h) ---- */
+
+/* 1 and resp filled when the profile's cohort (its activation order's campaign/TAC, the EUM of
+ * the EID, the profile type) is quarantined; 0 to go ahead; negative on a store failure. */
+static int quarantine_refusal(const struct rsp_es2p_ctx *ctx, const struct rsp_profile *p,
+                              const char *eid, struct rsp_es2_response *resp)
+{
+    struct rsp_act_order o;
+    int rc = rsp_act_order_by_iccid(ctx->st, p->iccid, &o);
+    if (rc < 0 && rc != RSP_ENOTFOUND && rc != RSP_ESTATE)
+        return rc;
+    struct rsp_act_cohort c;
+    rsp_act_cohort_of(rc == 0 ? &o : NULL, eid, p->profile_type, &c);
+    struct rsp_act_quarantine q;
+    rc = rsp_act_quarantined(ctx->st, &c, &q);
+    if (rc == 1) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Cohort %s %.60s is quarantined (activation integrity)",
+                 rsp_act_dim_name(q.dim), q.value);
+        refuse(resp, RSP_SC_ICCID_NOT_ALLOWED, msg);
+        return 1;
+    }
+    return rc == RSP_ESTATE ? 0 : rc;
+}
+
 /* ---- ConfirmOrder (§5.3.2; addendum §2.4, §2.10) ---- */
 
 static int confirm_order(const struct rsp_es2p_ctx *ctx, const struct rsp_es2_confirm_order_req *r,
@@ -301,6 +327,8 @@ static int confirm_order(const struct rsp_es2p_ctx *ctx, const struct rsp_es2_co
         next.release_flag = r->release_flag;
         memcpy(next.smds_address, r->smds_address, strlen(r->smds_address) + 1);
         next.state = r->release_flag ? RSP_PROFILE_RELEASED : RSP_PROFILE_CONFIRMED;
+        if (r->release_flag && (rc = quarantine_refusal(ctx, &next, next.eid, resp)) != 0)
+            return rc > 0 ? 0 : rc;
         rc = rsp_store_profile_update(ctx->st, &cur, &next, ctx->op->id, "ES2+.ConfirmOrder");
         if (rc == RSP_ESTATE) {
             /* Either a race (the row changed) or the unique matchingId index refused it. */
@@ -393,6 +421,8 @@ static int release_profile(const struct rsp_es2p_ctx *ctx,
         next = cur;
         next.release_flag = true;
         next.state = RSP_PROFILE_RELEASED;
+        if ((rc = quarantine_refusal(ctx, &next, next.eid, resp)) != 0)
+            return rc > 0 ? 0 : rc;
         rc = rsp_store_profile_update(ctx->st, &cur, &next, ctx->op->id, "ES2+.ReleaseProfile");
         if (rc == RSP_ESTATE)
             continue;

@@ -360,6 +360,63 @@ static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *c
     return bad;
 }
 
+/* ---- branch ops: activation tokens, quarantine, first contact and outcomes (rsp/act.h) ---- */
+
+static int refuse_msg(struct rsp_es9_response *resp, enum rsp_sc id, const char *msg)
+{
+    refuse(resp, id);
+    snprintf(resp->status.code.message, sizeof resp->status.code.message, "%s", msg);
+    return 0;
+}
+
+/* The activation gate of a download about to start: 1 refused (resp filled, nothing changed), 0
+ * go ahead, negative on a store failure. A matchingId without a token is not an activation order
+ * (plain ES2+): only the EUM and profile-type cohorts apply to it. */
+static int act_gate(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                    const struct rsp_profile *p, const char *mid, const char *eid,
+                    struct rsp_es9_response *resp)
+{
+    struct rsp_act_token t;
+    struct rsp_act_order o;
+    bool have_order = false;
+    int rc = mid[0] ? rsp_act_token_get(st, mid, &t) : RSP_ENOTFOUND;
+    if (rc == 0) {
+        if (t.revoked_at)
+            return refuse_msg(resp, RSP_SC_MATCHING_ID_REFUSED, "Activation token revoked"), 1;
+        if (t.expires_at && now_of(cfg) >= t.expires_at)
+            return refuse_msg(resp, RSP_SC_ORDER_EXPIRED, "Activation token expired"), 1;
+        have_order = rsp_act_order_get(st, t.order_id, &o) == 0;
+    } else if (rc != RSP_ENOTFOUND && rc != RSP_ESTATE) {
+        return rc;
+    }
+    struct rsp_act_cohort c;
+    rsp_act_cohort_of(have_order ? &o : NULL, eid, p->profile_type, &c);
+    struct rsp_act_quarantine q;
+    rc = rsp_act_quarantined(st, &c, &q);
+    if (rc == 1) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Cohort %s %.60s is quarantined (activation integrity)",
+                 rsp_act_dim_name(q.dim), q.value);
+        return refuse_msg(resp, RSP_SC_MATCHING_ID_REFUSED, msg), 1;
+    }
+    return rc == RSP_ESTATE ? 0 : rc; /* RSP_ESTATE: a store without the act tables */
+}
+
+/* The outcome of the attempt of profile p (PIR or cancelSession); bookkeeping only: a failure here
+ * does not change the answer to the eUICC. */
+static void act_outcome(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                        const struct rsp_profile *p, bool installed, const char *reason)
+{
+    if (!p->matching_id[0])
+        return;
+    struct rsp_act_alert al;
+    if (rsp_act_outcome(st, cfg->integrity, p->matching_id, installed, reason, now_of(cfg), &al) !=
+        0)
+        return;
+    for (size_t i = 0; i < al.n && cfg->act_alert; i++)
+        cfg->act_alert(cfg->act_alert_ctx, &al.q[i]);
+}
+
 int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                                  const struct rsp_es9_auth_client_req *req,
                                  struct rsp_es9_response *resp)
@@ -463,6 +520,11 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         rc = rc > 0 ? 0 : rc;
         goto out;
     }
+    rc = act_gate(cfg, st, &p, mid, eid, resp);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
+        goto out;
+    }
     pn = p;
     snprintf(pn.eid, sizeof pn.eid, "%s", eid);
     pn.download_attempts++;
@@ -542,6 +604,11 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
     if (rc == 0) {
         o->transaction_id = req->transaction_id;
         succeed(resp);
+        /* bookkeeping (rsp/act.h): the eUICC's EUICCInfo2 for capability checks, first contact */
+        if (ar.euicc_signed1.euicc_info2.raw)
+            (void)rsp_act_euicc_info_put(st, eid, ar.euicc_signed1.euicc_info2.raw,
+                                         ar.euicc_signed1.euicc_info2.raw_len, now_of(cfg));
+        (void)rsp_act_first_contact(st, cfg->integrity, mid, eid, now_of(cfg));
     }
 out:
     rsp_buf_free(&md);
@@ -896,6 +963,7 @@ static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
         rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "profileInstallationResult");
         if (rc)
             goto out;
+        act_outcome(cfg, st, &p, pir->data.success, pn.error_reason);
     }
     rc = end_session(st, &s, RSP_SESSION_FINISHED, "profileInstallationResult");
     if (rc == 0)
@@ -1034,6 +1102,9 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
         }
         if (pn.state != p.state) {
             rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "cancelSession");
+            if (rc == 0 && !retry)
+                act_outcome(cfg, st, &p, false,
+                            rsp_sc(cancel_status(cr.signed_part.reason))->message);
             if (rc == 0 && !retry)
                 rc = notify_operator(cfg, st, &p, s.eid, NP_INSTALLATION,
                                      rsp_sc(cancel_status(cr.signed_part.reason)));

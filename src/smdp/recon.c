@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rsp/act.h"
 #include "rsp/err.h"
 
 static const char *const kind_names[RSP_RECON_NKINDS] = {"billing", "attach", "physical"};
@@ -878,13 +879,25 @@ int rsp_recon_findings(struct rsp_recon *r, const struct rsp_recon_params *prm,
 
 /* ---- loading from a store ---- */
 
+struct orders_ctx {
+    rsp_recon_order_cb cb;
+    void *arg;
+};
+
+static int order_cb(void *arg, const struct rsp_act_order *o)
+{
+    const struct orders_ctx *c = arg;
+    if (!o->iccid[0])
+        return 0; /* not reserved yet: no subscription to compare */
+    return c->cb(c->arg, o->iccid, o->tariff_plan, o->customer_ref);
+}
+
 int rsp_recon_orders(struct rsp_store *st, rsp_recon_order_cb cb, void *arg)
 {
-    /* The activation orders (branch ops) are not in this store yet: no order is known. */
-    (void)st;
-    (void)cb;
-    (void)arg;
-    return 0;
+    if (!st || !cb)
+        return RSP_EINVAL;
+    struct orders_ctx c = {cb, arg};
+    return rsp_act_order_list(st, NULL, order_cb, &c);
 }
 
 struct pvec {

@@ -153,6 +153,52 @@ static const char *const migrations[] = {
     " last_seq BIGINT NOT NULL,"
     " sha256 BYTEA NOT NULL,"
     " at BIGINT NOT NULL);",
+    /* branch ops: activation operations (rsp/act.h): campaigns, orders with their stages,
+     * activation tokens, pushes, cohort time buckets, quarantines, EUICCInfo2 seen per EID */
+    "CREATE TABLE campaigns ( name TEXT PRIMARY KEY, description TEXT NOT NULL DEFAULT '', "
+    "requires_acceptance BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);"
+    "CREATE TABLE activation_orders ( order_id TEXT PRIMARY KEY, customer_ref TEXT NOT NULL, "
+    "tariff_plan TEXT NOT NULL DEFAULT '', campaign TEXT NOT NULL DEFAULT '', country TEXT NOT "
+    "NULL DEFAULT '', profile_type TEXT NOT NULL DEFAULT '', iccid TEXT NOT NULL DEFAULT '', eid "
+    "TEXT NOT NULL DEFAULT '', eum TEXT NOT NULL DEFAULT '', tac TEXT NOT NULL DEFAULT '', "
+    "device_model TEXT NOT NULL DEFAULT '', operator TEXT NOT NULL DEFAULT '', id_result TEXT NOT "
+    "NULL DEFAULT '', id_reason TEXT NOT NULL DEFAULT '', stage TEXT NOT NULL, outcome TEXT NOT "
+    "NULL DEFAULT '', matching_id TEXT NOT NULL DEFAULT '', t_pre_provisioned BIGINT NOT NULL "
+    "DEFAULT 0, t_identity_rejected BIGINT NOT NULL DEFAULT 0, t_reserved BIGINT NOT NULL DEFAULT "
+    "0, t_released BIGINT NOT NULL DEFAULT 0, t_token_issued BIGINT NOT NULL DEFAULT 0, t_pushed "
+    "BIGINT NOT NULL DEFAULT 0, t_first_contact BIGINT NOT NULL DEFAULT 0, t_installed BIGINT NOT "
+    "NULL DEFAULT 0, t_failed BIGINT NOT NULL DEFAULT 0, t_expired BIGINT NOT NULL DEFAULT 0, "
+    "t_revoked BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, "
+    "version BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX activation_orders_customer ON activation_orders(customer_ref);"
+    "CREATE INDEX activation_orders_campaign ON activation_orders(campaign, stage);"
+    "CREATE INDEX activation_orders_eid ON activation_orders(eid);"
+    "CREATE INDEX activation_orders_iccid ON activation_orders(iccid);"
+    "CREATE INDEX activation_orders_mid ON activation_orders(matching_id);"
+    "CREATE TABLE activation_tokens ( matching_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, "
+    "activation_code TEXT NOT NULL, issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, "
+    "revoked_at BIGINT NOT NULL DEFAULT 0, revoke_reason TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX activation_tokens_order ON activation_tokens(order_id);"
+    "CREATE INDEX activation_tokens_expiry ON activation_tokens(revoked_at, expires_at);"
+    "CREATE TABLE pushes ( id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, order_id TEXT NOT "
+    "NULL, matching_id TEXT NOT NULL, channel TEXT NOT NULL DEFAULT '', channel_ref TEXT NOT NULL "
+    "DEFAULT '', issued_at BIGINT NOT NULL, handed_at BIGINT NOT NULL DEFAULT 0, first_contact_at "
+    "BIGINT NOT NULL DEFAULT 0, outcome TEXT NOT NULL DEFAULT '', outcome_at BIGINT NOT NULL "
+    "DEFAULT 0, outcome_reason TEXT NOT NULL DEFAULT '', campaign TEXT NOT NULL DEFAULT '', eum "
+    "TEXT NOT NULL DEFAULT '', tac TEXT NOT NULL DEFAULT '', profile_type TEXT NOT NULL DEFAULT "
+    "'');"
+    "CREATE INDEX pushes_mid ON pushes(matching_id, id);"
+    "CREATE INDEX pushes_order ON pushes(order_id, id);"
+    "CREATE TABLE cohort_buckets ( dim TEXT NOT NULL, value TEXT NOT NULL, bucket BIGINT NOT NULL, "
+    "attempts BIGINT NOT NULL DEFAULT 0, installs BIGINT NOT NULL DEFAULT 0, failures BIGINT NOT "
+    "NULL DEFAULT 0, PRIMARY KEY (dim, value, bucket));"
+    "CREATE TABLE quarantines ( dim TEXT NOT NULL, value TEXT NOT NULL, active BIGINT NOT NULL, "
+    "since BIGINT NOT NULL, reason TEXT NOT NULL DEFAULT '', attempts BIGINT NOT NULL DEFAULT 0, "
+    "installs BIGINT NOT NULL DEFAULT 0, failures BIGINT NOT NULL DEFAULT 0, released_at BIGINT "
+    "NOT NULL DEFAULT 0, released_by TEXT NOT NULL DEFAULT '', release_reason TEXT NOT NULL "
+    "DEFAULT '', PRIMARY KEY (dim, value));"
+    "CREATE TABLE euicc_info ( eid TEXT PRIMARY KEY, info2_hex TEXT NOT NULL, seen_at BIGINT NOT "
+    "NULL);",
     /* branch recon: reconciliation events, actions, rollbacks (see store_sqlite.c) */
     "CREATE TABLE IF NOT EXISTS recon_events ("
     " kind TEXT NOT NULL CHECK (kind IN ('billing','attach','physical')),"
@@ -193,6 +239,7 @@ static const char *const migrations[] = {
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(SCHEMA_VERSION == RSP_STORE_SCHEMA_VERSION, "RSP_STORE_SCHEMA_VERSION");
 
 #define PROFILE_COLS                                                                               \
     "iccid, imsi, profile_type, spn, name, class, owner, operator, package_sha256, package_path,"  \
@@ -2045,6 +2092,82 @@ static void pg_close(struct rsp_store *st)
     free(s);
 }
 
+/* ---- branch ops: generic statements (rsp_store_param, x_exec) ---- */
+
+static int pg_x_begin(struct rsp_store *st)
+{
+    struct pg_store *s = PG(st);
+    int reconnects = 0;
+    int rc = attempt_start(s, &reconnects);
+    return rc ? rc : begin(s);
+}
+
+static int pg_x_finish(struct rsp_store *st, int rc)
+{
+    return finish(PG(st), rc);
+}
+
+static int pg_x_audit(struct rsp_store *st, struct rsp_audit_entry *e)
+{
+    return audit_add_entry(PG(st), e);
+}
+
+#define X_MAX_PARAMS 48
+#define X_MAX_COLS   48
+
+static int pg_x_exec(struct rsp_store *st, const char *sql, const struct rsp_store_param *p, int n,
+                     rsp_store_row_cb cb, void *arg, int64_t *changes)
+{
+    struct pg_store *s = PG(st);
+    if (n < 0 || n > X_MAX_PARAMS)
+        return RSP_EINVAL;
+    if (!s->in_tx) { /* a single statement: re-establish a connection an earlier call lost */
+        int reconnects = 0;
+        int rc = attempt_start(s, &reconnects);
+        if (rc)
+            return rc;
+    }
+    /* ?N -> $N outside quoted literals */
+    size_t len = strlen(sql);
+    char *q = malloc(len + 1);
+    if (!q)
+        return RSP_ENOMEM;
+    bool quoted = false;
+    for (size_t i = 0; i <= len; i++) {
+        if (sql[i] == '\'')
+            quoted = !quoted;
+        q[i] = (!quoted && sql[i] == '?') ? '$' : sql[i];
+    }
+    const char *v[X_MAX_PARAMS];
+    char num[X_MAX_PARAMS][24];
+    for (int i = 0; i < n; i++) {
+        if (p[i].is_int) {
+            snprintf(num[i], sizeof num[i], "%lld", (long long)p[i].i);
+            v[i] = num[i];
+        } else {
+            v[i] = p[i].text;
+        }
+    }
+    PGresult *r = PQexecParams(s->conn, q, n, NULL, v, NULL, NULL, 0);
+    free(q);
+    int rc = check(s, r, !s->in_tx);
+    if (rc == 0 && cb && PQresultStatus(r) == PGRES_TUPLES_OK) {
+        int nc = PQnfields(r);
+        if (nc > X_MAX_COLS)
+            nc = X_MAX_COLS;
+        for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+            const char *c[X_MAX_COLS];
+            for (int i = 0; i < nc; i++)
+                c[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+            rc = cb(arg, nc, c);
+        }
+    }
+    if (rc == 0 && changes)
+        *changes = affected(r);
+    PQclear(r);
+    return rc;
+}
+
 /* ---- branch recon: reconciliation events, actions, rollbacks, privacy, retention ----
  * Unnamed statements (PQexecParams, text parameters, binary results): batch and sweeper work. */
 
@@ -2368,17 +2491,27 @@ static int erase_tx(struct pg_store *s, const char *customer, const char *actor,
         collect(s, "SELECT DISTINCT iccid FROM recon_events WHERE customer = $1", customer, iccids);
     if (rc)
         return rc;
-    /* branch ops: the activation orders of the customer add their ICCIDs here. */
+    /* the activation orders (branch ops) of the customer */
+    rc = collect(s, "SELECT DISTINCT iccid FROM activation_orders WHERE customer_ref = $1",
+                 customer, iccids);
+    if (rc)
+        return rc;
     if (iccids->n == 0) {
         long k = 0;
-        rc =
-            xp(s, "SELECT 1 FROM recon_events WHERE customer = $1 LIMIT 1", 1, &customer, NULL, &k);
+        rc = xp(s,
+                "SELECT 1 FROM recon_events WHERE customer = $1 UNION ALL"
+                " SELECT 1 FROM activation_orders WHERE customer_ref = $1 LIMIT 1",
+                1, &customer, NULL, &k);
         if (rc)
             return rc;
         if (k == 0)
             return RSP_ENOTFOUND;
     }
-    rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = $1", customer, eids);
+    rc = collect(s, "SELECT DISTINCT eid FROM activation_orders WHERE customer_ref = $1",
+                 customer, eids);
+    if (rc == 0)
+        rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = $1", customer,
+                     eids);
     if (rc == 0)
         rc = collect(s, "SELECT DISTINCT imei FROM recon_events WHERE customer = $1", customer,
                      imeis);
@@ -2428,7 +2561,19 @@ static int erase_tx(struct pg_store *s, const char *customer, const char *actor,
                              "UPDATE outbox SET body = replace(body, $1, $2)"
                              " WHERE strpos(body, $1) > 0",
                              eids->v[i], p, &out->outbox);
+        if (rc == 0)
+            rc = replace_all(s, "UPDATE activation_orders SET eid = $2 WHERE eid = $1",
+                             eids->v[i], p, &out->orders);
+        if (rc == 0) /* EUICCInfo2 seen for the device: dropped */
+            rc = replace_all(s, "DELETE FROM euicc_info WHERE eid = $1 OR eid = $2", eids->v[i],
+                             p, NULL);
     }
+    if (rc == 0) /* the push channel's reference (a number, an address) of the orders */
+        rc = replace_all(s,
+                         "UPDATE pushes SET channel_ref = $2 WHERE channel_ref <> '' AND"
+                         " order_id IN (SELECT order_id FROM activation_orders WHERE"
+                         " customer_ref = $1)",
+                         customer, "", NULL);
     for (size_t i = 0; rc == 0 && i < imeis->n; i++) {
         rsp_store_subject(&s->base, RSP_PSEUDONYM_IMEI, imeis->v[i], p);
         if (strcmp(p, imeis->v[i]) != 0)
@@ -2440,6 +2585,9 @@ static int erase_tx(struct pg_store *s, const char *customer, const char *actor,
     if (rc == 0)
         rc = replace_all(s, "UPDATE recon_events SET customer = $2 WHERE customer = $1", customer,
                          cp, &out->events);
+    if (rc == 0)
+        rc = replace_all(s, "UPDATE activation_orders SET customer_ref = $2 WHERE customer_ref = $1",
+                         customer, cp, &out->orders);
     if (rc == 0) {
         char reason[160];
         snprintf(reason, sizeof reason,
@@ -2547,6 +2695,11 @@ static const struct rsp_store_ops pg_ops = {
     .audit_checkpoint_walk = pg_audit_checkpoint_walk,
     .audit_export_mark = pg_audit_export_mark,
     .audit_prune = pg_audit_prune,
+    /* branch ops: generic statements for the activation-operations records */
+    .x_begin = pg_x_begin,
+    .x_exec = pg_x_exec,
+    .x_audit = pg_x_audit,
+    .x_finish = pg_x_finish,
     /* branch recon */
     .recon_import = pg_recon_import,
     .recon_walk = pg_recon_walk,

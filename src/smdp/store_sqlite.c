@@ -17,6 +17,8 @@
 #include "rsp/recon.h"
 
 #define BUSY_TIMEOUT_MS 10000
+/* branch ops: statements of x_exec kept per connection */
+#define X_CACHE 64
 
 /* Migrations: entry i brings the schema from version i to i+1. Append only. */
 static const char *const migrations[] = {
@@ -123,6 +125,52 @@ static const char *const migrations[] = {
     " last_seq INTEGER NOT NULL,"
     " sha256 BLOB NOT NULL,"
     " at INTEGER NOT NULL);",
+    /* branch ops: activation operations (rsp/act.h): campaigns, orders with their stages,
+     * activation tokens, pushes, cohort time buckets, quarantines, EUICCInfo2 seen per EID */
+    "CREATE TABLE campaigns ( name TEXT PRIMARY KEY, description TEXT NOT NULL DEFAULT '', "
+    "requires_acceptance INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+    "CREATE TABLE activation_orders ( order_id TEXT PRIMARY KEY, customer_ref TEXT NOT NULL, "
+    "tariff_plan TEXT NOT NULL DEFAULT '', campaign TEXT NOT NULL DEFAULT '', country TEXT NOT "
+    "NULL DEFAULT '', profile_type TEXT NOT NULL DEFAULT '', iccid TEXT NOT NULL DEFAULT '', eid "
+    "TEXT NOT NULL DEFAULT '', eum TEXT NOT NULL DEFAULT '', tac TEXT NOT NULL DEFAULT '', "
+    "device_model TEXT NOT NULL DEFAULT '', operator TEXT NOT NULL DEFAULT '', id_result TEXT NOT "
+    "NULL DEFAULT '', id_reason TEXT NOT NULL DEFAULT '', stage TEXT NOT NULL, outcome TEXT NOT "
+    "NULL DEFAULT '', matching_id TEXT NOT NULL DEFAULT '', t_pre_provisioned INTEGER NOT NULL "
+    "DEFAULT 0, t_identity_rejected INTEGER NOT NULL DEFAULT 0, t_reserved INTEGER NOT NULL "
+    "DEFAULT 0, t_released INTEGER NOT NULL DEFAULT 0, t_token_issued INTEGER NOT NULL DEFAULT 0, "
+    "t_pushed INTEGER NOT NULL DEFAULT 0, t_first_contact INTEGER NOT NULL DEFAULT 0, t_installed "
+    "INTEGER NOT NULL DEFAULT 0, t_failed INTEGER NOT NULL DEFAULT 0, t_expired INTEGER NOT NULL "
+    "DEFAULT 0, t_revoked INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at "
+    "INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX activation_orders_customer ON activation_orders(customer_ref);"
+    "CREATE INDEX activation_orders_campaign ON activation_orders(campaign, stage);"
+    "CREATE INDEX activation_orders_eid ON activation_orders(eid);"
+    "CREATE INDEX activation_orders_iccid ON activation_orders(iccid);"
+    "CREATE INDEX activation_orders_mid ON activation_orders(matching_id);"
+    "CREATE TABLE activation_tokens ( matching_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, "
+    "activation_code TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, "
+    "revoked_at INTEGER NOT NULL DEFAULT 0, revoke_reason TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX activation_tokens_order ON activation_tokens(order_id);"
+    "CREATE INDEX activation_tokens_expiry ON activation_tokens(revoked_at, expires_at);"
+    "CREATE TABLE pushes ( id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, "
+    "matching_id TEXT NOT NULL, channel TEXT NOT NULL DEFAULT '', channel_ref TEXT NOT NULL "
+    "DEFAULT '', issued_at INTEGER NOT NULL, handed_at INTEGER NOT NULL DEFAULT 0, "
+    "first_contact_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL DEFAULT '', outcome_at "
+    "INTEGER NOT NULL DEFAULT 0, outcome_reason TEXT NOT NULL DEFAULT '', campaign TEXT NOT NULL "
+    "DEFAULT '', eum TEXT NOT NULL DEFAULT '', tac TEXT NOT NULL DEFAULT '', profile_type TEXT NOT "
+    "NULL DEFAULT '');"
+    "CREATE INDEX pushes_mid ON pushes(matching_id, id);"
+    "CREATE INDEX pushes_order ON pushes(order_id, id);"
+    "CREATE TABLE cohort_buckets ( dim TEXT NOT NULL, value TEXT NOT NULL, bucket INTEGER NOT "
+    "NULL, attempts INTEGER NOT NULL DEFAULT 0, installs INTEGER NOT NULL DEFAULT 0, failures "
+    "INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (dim, value, bucket));"
+    "CREATE TABLE quarantines ( dim TEXT NOT NULL, value TEXT NOT NULL, active INTEGER NOT NULL, "
+    "since INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0, "
+    "installs INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, released_at INTEGER "
+    "NOT NULL DEFAULT 0, released_by TEXT NOT NULL DEFAULT '', release_reason TEXT NOT NULL "
+    "DEFAULT '', PRIMARY KEY (dim, value));"
+    "CREATE TABLE euicc_info ( eid TEXT PRIMARY KEY, info2_hex TEXT NOT NULL, seen_at INTEGER NOT "
+    "NULL);",
     /* branch recon: reconciliation events (billing, attach, physical-SIM activations), the
      * actions applied to discrepancies, rollbacks (rsp/recon.h);
      * IF NOT EXISTS: tests downgrade a database by deleting schema_version rows */
@@ -165,6 +213,7 @@ static const char *const migrations[] = {
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(SCHEMA_VERSION == RSP_STORE_SCHEMA_VERSION, "RSP_STORE_SCHEMA_VERSION");
 
 #define PROFILE_COLS                                                                               \
     "iccid, imsi, profile_type, spn, name, class, owner, operator, package_sha256, package_path,"  \
@@ -320,6 +369,10 @@ struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_COUNT];
     void (*hook)(const char *point);
+    /* branch ops: statements of x_exec, cached by SQL text pointer (callers pass literals) */
+    const char *x_sql[X_CACHE];
+    sqlite3_stmt *x_stmt[X_CACHE];
+    unsigned x_next;
 };
 
 static struct sq_store *SQ(struct rsp_store *st)
@@ -1570,6 +1623,8 @@ static void sq_close(struct rsp_store *st)
     struct sq_store *s = SQ(st);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    for (int i = 0; i < X_CACHE; i++)
+        sqlite3_finalize(s->x_stmt[i]);
     sqlite3_close(s->db);
     free(s);
 }
@@ -1590,6 +1645,83 @@ static const char *sq_last_error(struct rsp_store *st)
 static void sq_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point))
 {
     SQ(st)->hook = hook;
+}
+
+/* ---- branch ops: generic statements (rsp_store_param, x_exec) ---- */
+
+static sqlite3_stmt *x_prepare(struct sq_store *s, const char *sql)
+{
+    for (unsigned i = 0; i < X_CACHE; i++)
+        if (s->x_sql[i] == sql && s->x_stmt[i]) {
+            sqlite3_reset(s->x_stmt[i]);
+            sqlite3_clear_bindings(s->x_stmt[i]);
+            return s->x_stmt[i];
+        }
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK)
+        return NULL;
+    unsigned i = s->x_next++ % X_CACHE;
+    if (s->x_stmt[i])
+        sqlite3_finalize(s->x_stmt[i]);
+    s->x_sql[i] = sql;
+    s->x_stmt[i] = q;
+    return q;
+}
+
+static int sq_x_begin(struct rsp_store *st)
+{
+    return begin(SQ(st));
+}
+
+static int sq_x_finish(struct rsp_store *st, int rc)
+{
+    struct sq_store *s = SQ(st);
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+static int sq_x_audit(struct rsp_store *st, struct rsp_audit_entry *e)
+{
+    return audit_add_entry(SQ(st), e);
+}
+
+#define X_MAX_COLS 48
+
+static int sq_x_exec(struct rsp_store *st, const char *sql, const struct rsp_store_param *p, int n,
+                     rsp_store_row_cb cb, void *arg, int64_t *changes)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = x_prepare(s, sql);
+    if (!q)
+        return RSP_EIO;
+    for (int i = 0; i < n; i++) {
+        if (p[i].is_int)
+            sqlite3_bind_int64(q, i + 1, p[i].i);
+        else if (p[i].text)
+            sqlite3_bind_text(q, i + 1, p[i].text, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(q, i + 1);
+    }
+    int rc, r = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!cb || r)
+            continue;
+        int nc = sqlite3_column_count(q);
+        if (nc > X_MAX_COLS)
+            nc = X_MAX_COLS;
+        const char *v[X_MAX_COLS];
+        for (int i = 0; i < nc; i++)
+            v[i] = (const char *)sqlite3_column_text(q, i);
+        r = cb(arg, nc, v);
+    }
+    int out = r ? r : map_rc(rc);
+    if (out == 0 && changes)
+        *changes = sqlite3_changes(s->db);
+    sqlite3_reset(q);
+    return out;
 }
 
 /* ---- branch recon: reconciliation events, actions, rollbacks, privacy, retention ----
@@ -1919,10 +2051,16 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
         collect(s, "SELECT DISTINCT iccid FROM recon_events WHERE customer = ?", customer, iccids);
     if (rc)
         return rc;
-    /* branch ops: the activation orders of the customer add their ICCIDs here. */
+    /* the activation orders (branch ops) of the customer */
+    rc = collect(s, "SELECT DISTINCT iccid FROM activation_orders WHERE customer_ref = ?",
+                 customer, iccids);
+    if (rc)
+        return rc;
     if (iccids->n == 0) {
-        /* a customer known only by events without an ICCID */
-        sqlite3_stmt *q = prep(s, "SELECT 1 FROM recon_events WHERE customer = ? LIMIT 1");
+        /* a customer known only by events without an ICCID, or by an order without one */
+        sqlite3_stmt *q = prep(s, "SELECT 1 FROM recon_events WHERE customer = ?1 UNION ALL"
+                                  " SELECT 1 FROM activation_orders WHERE customer_ref = ?1"
+                                  " LIMIT 1");
         if (!q)
             return RSP_EIO;
         bind_text(q, 1, customer);
@@ -1931,7 +2069,11 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
         if (rc != SQLITE_ROW)
             return RSP_ENOTFOUND;
     }
-    rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = ?", customer, eids);
+    rc = collect(s, "SELECT DISTINCT eid FROM activation_orders WHERE customer_ref = ?", customer,
+                 eids);
+    if (rc == 0)
+        rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = ?", customer,
+                     eids);
     if (rc == 0)
         rc = collect(s, "SELECT DISTINCT imei FROM recon_events WHERE customer = ?", customer,
                      imeis);
@@ -1985,7 +2127,19 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
                              "UPDATE outbox SET body = replace(body, ?1, ?2)"
                              " WHERE instr(body, ?1) > 0",
                              eids->v[i], p, &out->outbox);
+        if (rc == 0)
+            rc = replace_all(s, "UPDATE activation_orders SET eid = ?2 WHERE eid = ?1",
+                             eids->v[i], p, &out->orders);
+        if (rc == 0) /* EUICCInfo2 seen for the device: dropped */
+            rc = replace_all(s, "DELETE FROM euicc_info WHERE eid = ?1 OR eid = ?2", eids->v[i],
+                             p, NULL);
     }
+    if (rc == 0) /* the push channel's reference (a number, an address) of the orders */
+        rc = replace_all(s,
+                         "UPDATE pushes SET channel_ref = ?2 WHERE channel_ref <> '' AND"
+                         " order_id IN (SELECT order_id FROM activation_orders WHERE"
+                         " customer_ref = ?1)",
+                         customer, "", NULL);
     for (size_t i = 0; rc == 0 && i < imeis->n; i++) {
         rsp_store_subject(&s->base, RSP_PSEUDONYM_IMEI, imeis->v[i], p);
         if (strcmp(p, imeis->v[i]) != 0)
@@ -1997,6 +2151,9 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
     if (rc == 0)
         rc = replace_all(s, "UPDATE recon_events SET customer = ?2 WHERE customer = ?1", customer,
                          cp, &out->events);
+    if (rc == 0)
+        rc = replace_all(s, "UPDATE activation_orders SET customer_ref = ?2 WHERE customer_ref = ?1",
+                         customer, cp, &out->orders);
     if (rc == 0) {
         char reason[160];
         snprintf(reason, sizeof reason,
@@ -2101,6 +2258,11 @@ static const struct rsp_store_ops sq_ops = {
     .audit_checkpoint_walk = sq_audit_checkpoint_walk,
     .audit_export_mark = sq_audit_export_mark,
     .audit_prune = sq_audit_prune,
+    /* branch ops: generic statements for the activation-operations records */
+    .x_begin = sq_x_begin,
+    .x_exec = sq_x_exec,
+    .x_audit = sq_x_audit,
+    .x_finish = sq_x_finish,
     /* branch recon */
     .recon_import = sq_recon_import,
     .recon_walk = sq_recon_walk,
@@ -2262,11 +2424,6 @@ int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
     }
     *out = &s->base;
     return 0;
-}
-
-int rsp_store_schema_latest(void)
-{
-    return SCHEMA_VERSION;
 }
 
 int rsp_store_sqlite_schema_version(struct rsp_store *st)
