@@ -2507,11 +2507,11 @@ static int erase_tx(struct pg_store *s, const char *customer, const char *actor,
         if (k == 0)
             return RSP_ENOTFOUND;
     }
-    rc = collect(s, "SELECT DISTINCT eid FROM activation_orders WHERE customer_ref = $1",
-                 customer, eids);
+    rc = collect(s, "SELECT DISTINCT eid FROM activation_orders WHERE customer_ref = $1", customer,
+                 eids);
     if (rc == 0)
-        rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = $1", customer,
-                     eids);
+        rc =
+            collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = $1", customer, eids);
     if (rc == 0)
         rc = collect(s, "SELECT DISTINCT imei FROM recon_events WHERE customer = $1", customer,
                      imeis);
@@ -2562,11 +2562,11 @@ static int erase_tx(struct pg_store *s, const char *customer, const char *actor,
                              " WHERE strpos(body, $1) > 0",
                              eids->v[i], p, &out->outbox);
         if (rc == 0)
-            rc = replace_all(s, "UPDATE activation_orders SET eid = $2 WHERE eid = $1",
-                             eids->v[i], p, &out->orders);
+            rc = replace_all(s, "UPDATE activation_orders SET eid = $2 WHERE eid = $1", eids->v[i],
+                             p, &out->orders);
         if (rc == 0) /* EUICCInfo2 seen for the device: dropped */
-            rc = replace_all(s, "DELETE FROM euicc_info WHERE eid = $1 OR eid = $2", eids->v[i],
-                             p, NULL);
+            rc = replace_all(s, "DELETE FROM euicc_info WHERE eid = $1 OR eid = $2", eids->v[i], p,
+                             NULL);
     }
     if (rc == 0) /* the push channel's reference (a number, an address) of the orders */
         rc = replace_all(s,
@@ -2586,8 +2586,9 @@ static int erase_tx(struct pg_store *s, const char *customer, const char *actor,
         rc = replace_all(s, "UPDATE recon_events SET customer = $2 WHERE customer = $1", customer,
                          cp, &out->events);
     if (rc == 0)
-        rc = replace_all(s, "UPDATE activation_orders SET customer_ref = $2 WHERE customer_ref = $1",
-                         customer, cp, &out->orders);
+        rc =
+            replace_all(s, "UPDATE activation_orders SET customer_ref = $2 WHERE customer_ref = $1",
+                        customer, cp, &out->orders);
     if (rc == 0) {
         char reason[160];
         snprintf(reason, sizeof reason,

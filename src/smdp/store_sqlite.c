@@ -2052,8 +2052,8 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
     if (rc)
         return rc;
     /* the activation orders (branch ops) of the customer */
-    rc = collect(s, "SELECT DISTINCT iccid FROM activation_orders WHERE customer_ref = ?",
-                 customer, iccids);
+    rc = collect(s, "SELECT DISTINCT iccid FROM activation_orders WHERE customer_ref = ?", customer,
+                 iccids);
     if (rc)
         return rc;
     if (iccids->n == 0) {
@@ -2072,8 +2072,7 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
     rc = collect(s, "SELECT DISTINCT eid FROM activation_orders WHERE customer_ref = ?", customer,
                  eids);
     if (rc == 0)
-        rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = ?", customer,
-                     eids);
+        rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = ?", customer, eids);
     if (rc == 0)
         rc = collect(s, "SELECT DISTINCT imei FROM recon_events WHERE customer = ?", customer,
                      imeis);
@@ -2128,11 +2127,11 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
                              " WHERE instr(body, ?1) > 0",
                              eids->v[i], p, &out->outbox);
         if (rc == 0)
-            rc = replace_all(s, "UPDATE activation_orders SET eid = ?2 WHERE eid = ?1",
-                             eids->v[i], p, &out->orders);
+            rc = replace_all(s, "UPDATE activation_orders SET eid = ?2 WHERE eid = ?1", eids->v[i],
+                             p, &out->orders);
         if (rc == 0) /* EUICCInfo2 seen for the device: dropped */
-            rc = replace_all(s, "DELETE FROM euicc_info WHERE eid = ?1 OR eid = ?2", eids->v[i],
-                             p, NULL);
+            rc = replace_all(s, "DELETE FROM euicc_info WHERE eid = ?1 OR eid = ?2", eids->v[i], p,
+                             NULL);
     }
     if (rc == 0) /* the push channel's reference (a number, an address) of the orders */
         rc = replace_all(s,
@@ -2152,8 +2151,9 @@ static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
         rc = replace_all(s, "UPDATE recon_events SET customer = ?2 WHERE customer = ?1", customer,
                          cp, &out->events);
     if (rc == 0)
-        rc = replace_all(s, "UPDATE activation_orders SET customer_ref = ?2 WHERE customer_ref = ?1",
-                         customer, cp, &out->orders);
+        rc =
+            replace_all(s, "UPDATE activation_orders SET customer_ref = ?2 WHERE customer_ref = ?1",
+                        customer, cp, &out->orders);
     if (rc == 0) {
         char reason[160];
         snprintf(reason, sizeof reason,

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rsp/act.h"
 #include "rsp/audit.h"
 #include "rsp/err.h"
 #include "rsp/recon.h"
@@ -368,9 +369,10 @@ static struct rsp_pseudonym_key test_key(void)
 static long long occurrences(const char *url, const char *needle)
 {
     if (use_pg) {
-        static const char *const tables[] = {"profiles",  "sessions",         "audit",
-                                             "outbox",    "recon_events",     "recon_actions",
-                                             "rollbacks", "audit_checkpoints"};
+        static const char *const tables[] = {
+            "profiles",          "sessions",          "audit",     "outbox",
+            "recon_events",      "recon_actions",     "rollbacks", "audit_checkpoints",
+            "activation_orders", "activation_tokens", "pushes",    "euicc_info"};
         long long n = 0;
         for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
             char sql[512];
@@ -379,7 +381,10 @@ static long long occurrences(const char *url, const char *needle)
                      "SELECT count(*) FROM %s t WHERE row_to_json(t)::text LIKE '%%%s%%' OR"
                      " row_to_json(t)::text LIKE '%%' || encode('%s'::bytea, 'hex') || '%%'",
                      tables[i], needle, needle);
-            n += tu_pg_query_ll(url, sql);
+            long long k = tu_pg_query_ll(url, sql);
+            if (k)
+                print_message("# %s: %lld row(s) hold the value\n", tables[i], k);
+            n += k;
         }
         return n;
     }
@@ -535,6 +540,59 @@ static void test_retention(void **state)
     rsp_store_close(st);
 }
 
+/* The activation orders (branch ops): the order's tariff is what billing is compared with, and
+ * a customer known only through its order is erased too (reference and EID in the order). */
+#define EIDV "89049032123451234512345678901235"
+static void test_orders(void **state)
+{
+    (void)state;
+    const char *url = db_url("orders.db");
+    struct rsp_store *st = open_store(url);
+    struct rsp_pseudonym_key k = test_key();
+    rsp_store_set_pseudonym_key(st, &k);
+    insert_profile(st, "8944000000000000501", RSP_PROFILE_INSTALLED, "", EIDV, "");
+    struct rsp_act_order o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.order_id, sizeof o.order_id, "O-501");
+    snprintf(o.customer_ref, sizeof o.customer_ref, "CUST-ORD-9");
+    snprintf(o.tariff_plan, sizeof o.tariff_plan, "plan-gold");
+    snprintf(o.profile_type, sizeof o.profile_type, "t");
+    snprintf(o.iccid, sizeof o.iccid, "8944000000000000501");
+    snprintf(o.eid, sizeof o.eid, EIDV);
+    o.stage = RSP_ACT_PRE_PROVISIONED;
+    size_t bad = 0;
+    assert_int_equal(rsp_act_order_insert(st, &o, 1, "t", &bad), 0);
+    struct rsp_recon_event ev;
+    mkev(&ev, RSP_RECON_BILLING, "b1", "8944000000000000501", 100);
+    snprintf(ev.plan, sizeof ev.plan, "plan-silver");
+    assert_int_equal(rsp_store_recon_import(st, &ev, 1, "t", NULL), 0);
+    struct rsp_recon *r;
+    assert_int_equal(rsp_recon_load(st, &r), 0);
+    struct rsp_recon_params prm = {(int64_t)time(NULL), 1000000, 1000000, 1000000};
+    struct rsp_recon_finding *f;
+    size_t n, counts[RSP_DISC_NKINDS];
+    assert_int_equal(rsp_recon_findings(r, &prm, &f, &n, counts), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].kind, RSP_DISC_TARIFF_MISMATCH);
+    assert_string_equal(f[0].expected, "plan-gold");
+    assert_string_equal(f[0].seen, "plan-silver");
+    free(f);
+    rsp_recon_free(r);
+    /* erasure of a customer the events do not name */
+    assert_true(occurrences(url, "CUST-ORD-9") > 0);
+    struct rsp_privacy_counts c;
+    assert_int_equal(rsp_store_privacy_erase(st, "CUST-ORD-9", "t", &c), 0);
+    assert_int_equal(c.iccids, 1);
+    assert_true(c.orders >= 2); /* the reference and the EID */
+    assert_int_equal(c.profiles, 1);
+    struct rsp_audit_verify_result res;
+    assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.findings, 0);
+    rsp_store_close(st);
+    assert_int_equal(occurrences(url, "CUST-ORD-9"), 0);
+    assert_int_equal(occurrences(url, EIDV), 0);
+}
+
 int main(int argc, char **argv)
 {
     use_pg = argc > 1 && strcmp(argv[1], "pg") == 0;
@@ -544,6 +602,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rollback_resolved_elsewhere),
         cmocka_unit_test(test_privacy_erase),
         cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_orders),
     };
     return cmocka_run_group_tests_name(use_pg ? "recon_store_pg" : "recon_store_sqlite", tests,
                                        NULL, NULL);
