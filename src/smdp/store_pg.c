@@ -2632,8 +2632,8 @@ static int retention_once(struct pg_store *s, int data_class, int64_t before, co
 {
     static const char *const sql[RSP_DATA_NCLASSES] = {
         [RSP_DATA_EVENTS] = "DELETE FROM recon_events WHERE at < $1",
-        [RSP_DATA_SESSIONS] = "DELETE FROM sessions WHERE state IN ('Finished','Cancelled',"
-                              "'Expired') AND updated_at < $1",
+        [RSP_DATA_SESSIONS] = ("DELETE FROM sessions WHERE state IN ('Finished','Cancelled',"
+                               "'Expired') AND updated_at < $1"),
         [RSP_DATA_ROLLBACKS] = "DELETE FROM rollbacks WHERE done_at <> 0 AND done_at < $1",
     };
     char b[24];

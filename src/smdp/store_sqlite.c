@@ -2195,8 +2195,8 @@ static int sq_retention_sweep(struct rsp_store *st, int data_class, int64_t befo
 {
     static const char *const sql[RSP_DATA_NCLASSES] = {
         [RSP_DATA_EVENTS] = "DELETE FROM recon_events WHERE at < ?",
-        [RSP_DATA_SESSIONS] = "DELETE FROM sessions WHERE state IN ('Finished','Cancelled',"
-                              "'Expired') AND updated_at < ?",
+        [RSP_DATA_SESSIONS] = ("DELETE FROM sessions WHERE state IN ('Finished','Cancelled',"
+                               "'Expired') AND updated_at < ?"),
         [RSP_DATA_ROLLBACKS] = "DELETE FROM rollbacks WHERE done_at <> 0 AND done_at < ?",
     };
     struct sq_store *s = SQ(st);
