@@ -14,10 +14,12 @@
  *   identity-rejected (final, at creation); expired and revoked (the token) from any stage
  *   before installed. See rsp_act_stage_transition_check.
  *
- * Activation integrity: an attempt is a push whose matchingId reached the SM-DP+ (first contact,
- * ES9+ authenticateClient); its outcome is an install (PIR success) or a failure (PIR error,
- * cancelSession other than postponed/timeout). Counts per cohort (campaign, EUM, TAC, profile
- * type) go into time buckets of `bucket_s` seconds, updated in the transaction of the event. The
+ * Activation integrity: per cohort (campaign, EUM, TAC, profile type) the store counts pushes
+ * (hand-overs to a channel), attempts (a download of a push's matchingId going past ES9+
+ * authenticateClient), installs (PIR success) and failures (PIR error, cancelSession other than
+ * postponed/timeout) in time buckets of `bucket_s` seconds, updated in the transaction of each
+ * event. The verdict uses completed attempts only: a push nobody has scanned yet, or a download
+ * still running, is no evidence against the cohort. The
  * failure rate of a cohort is failures / (installs + failures) over the window (the current
  * bucket and the window/bucket - 1 buckets before it); when installs + failures >= min_sample
  * and failures * 100 >= failure_pct * (installs + failures), the cohort is quarantined in that
@@ -126,7 +128,10 @@ struct rsp_act_integrity_config {
     const char *webhook_url; /* alert webhook (outbox, retried); NULL/empty = log only */
 };
 
-/* Window arithmetic (pure): the bucket of time t, and the first bucket inside the window at now. */
+/* Window arithmetic (pure). Buckets are keyed by their start time (a multiple of bucket_s), so
+ * events counted with another bucket width (rspctl's pushes use the default) still fall into the
+ * right window. The start of t's bucket, and the start of the first bucket inside the window at
+ * now (the current bucket and the window/bucket - 1 before it). */
 int64_t rsp_act_bucket_of(const struct rsp_act_integrity_config *c, int64_t t);
 int64_t rsp_act_window_first(const struct rsp_act_integrity_config *c, int64_t now);
 /* The verdict (pure): true when the completed sample reaches min_sample and the failure rate
@@ -135,7 +140,9 @@ bool rsp_act_integrity_trips(const struct rsp_act_integrity_config *c, int64_t i
                              int64_t failures);
 
 struct rsp_act_figures {
-    int64_t attempts, installs, failures;
+    int64_t pushes;   /* tokens handed over to a channel */
+    int64_t attempts; /* downloads started (first contact and retries) */
+    int64_t installs, failures;
 };
 
 struct rsp_act_quarantine {

@@ -110,13 +110,14 @@ static int dim_of(const char *s, enum rsp_act_dim *d)
 static int q_show(int argc, char **argv)
 {
     struct qargs a;
-    int r = parse(argc, argv, &a,
-                  "usage: rspctl quarantine show DIM VALUE --db STORE [--window S] [--bucket S]\n"
-                  "         [--json]\n"
-                  "The cohort's quarantine (if any) and its integrity figures now (attempts,\n"
-                  "installs, failures in the window; give rsp-smdp's integrity_window and\n"
-                  "integrity_bucket, default 3600 and 60).\n",
-                  2);
+    int r =
+        parse(argc, argv, &a,
+              "usage: rspctl quarantine show DIM VALUE --db STORE [--window S] [--bucket S]\n"
+              "         [--json]\n"
+              "The cohort's quarantine (if any) and its integrity figures now (pushes,\n"
+              "attempts, installs, failures in the window; give rsp-smdp's integrity_window and\n"
+              "integrity_bucket, default 3600 and 60).\n",
+              2);
     if (r)
         return r > 0 ? 0 : EXIT_USAGE;
     enum rsp_act_dim d;
@@ -136,9 +137,10 @@ static int q_show(int argc, char **argv)
     rsp_store_close(st);
     if (rc || (qr && qr != RSP_ENOTFOUND))
         return fprintf(stderr, "rspctl quarantine show: %s\n", rsp_strerror(rc ? rc : qr)), 1;
-    json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:b}", "dim", a.dim, "value", a.value, "attempts",
-                          (json_int_t)f.attempts, "installs", (json_int_t)f.installs, "failures",
-                          (json_int_t)f.failures, "quarantined", qr == 0 && q.active);
+    json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:b}", "dim", a.dim, "value", a.value, "pushes",
+                          (json_int_t)f.pushes, "attempts", (json_int_t)f.attempts, "installs",
+                          (json_int_t)f.installs, "failures", (json_int_t)f.failures, "quarantined",
+                          qr == 0 && q.active);
     if (qr == 0)
         json_object_set_new(j, "quarantine", act_quarantine_json(&q));
     if (a.json) {
@@ -146,8 +148,10 @@ static int q_show(int argc, char **argv)
         return 0;
     }
     json_decref(j);
-    printf("cohort %s %s: %lld attempts, %lld installs, %lld failures in the window; %s\n", a.dim,
-           a.value, (long long)f.attempts, (long long)f.installs, (long long)f.failures,
+    printf("cohort %s %s: %lld pushes, %lld attempts, %lld installs, %lld failures in the "
+           "window; %s\n",
+           a.dim, a.value, (long long)f.pushes, (long long)f.attempts, (long long)f.installs,
+           (long long)f.failures,
            qr         ? "never quarantined"
            : q.active ? "QUARANTINED"
                       : "quarantine released");

@@ -7,6 +7,7 @@
 #include "rsp/act.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +97,8 @@ static unsigned window_w(const struct rsp_act_integrity_config *c)
 int64_t rsp_act_bucket_of(const struct rsp_act_integrity_config *c, int64_t t)
 {
     int64_t w = bucket_w(c);
-    return t >= 0 ? t / w : -((-t + w - 1) / w);
+    int64_t k = t >= 0 ? t / w : -((-t + w - 1) / w);
+    return k * w;
 }
 
 int64_t rsp_act_window_first(const struct rsp_act_integrity_config *c, int64_t now)
@@ -105,7 +107,7 @@ int64_t rsp_act_window_first(const struct rsp_act_integrity_config *c, int64_t n
     int64_t n = ((int64_t)window_w(c) + w - 1) / w; /* buckets in the window, rounded up */
     if (n < 1)
         n = 1;
-    return rsp_act_bucket_of(c, now) - n + 1;
+    return rsp_act_bucket_of(c, now) - (n - 1) * w;
 }
 
 bool rsp_act_integrity_trips(const struct rsp_act_integrity_config *c, int64_t installs,
@@ -741,6 +743,10 @@ static int push_latest(struct rsp_store *st, const char *mid, struct rsp_act_pus
     return rc == 1 ? 0 : rc ? rc : RSP_ENOTFOUND;
 }
 
+static void cohort_of_push(const struct rsp_act_push *p, struct rsp_act_cohort *c);
+static int bucket_add(struct rsp_store *st, const struct rsp_act_integrity_config *cfg,
+                      const struct rsp_act_cohort *c, int64_t now, const struct rsp_act_figures *d);
+
 static bool channel_ok(const char *c)
 {
     return c &&
@@ -775,6 +781,12 @@ int rsp_act_push_record(struct rsp_store *st, const char *matching_id, const cha
         rc = push_insert(st, &o, matching_id, channel, ref, now, now);
         if (rc == 0)
             rc = push_latest(st, matching_id, &pu);
+    }
+    if (rc == 0) {
+        struct rsp_act_cohort c;
+        struct rsp_act_figures d = {.pushes = 1};
+        cohort_of_push(&pu, &c);
+        rc = bucket_add(st, NULL, &c, now, &d);
     }
     if (rc == 0 && o.stage == RSP_ACT_TOKEN_ISSUED) {
         next = o;
@@ -842,20 +854,23 @@ static void cohort_of_push(const struct rsp_act_push *p, struct rsp_act_cohort *
 }
 
 static int bucket_add(struct rsp_store *st, const struct rsp_act_integrity_config *cfg,
-                      const struct rsp_act_cohort *c, int64_t now, int64_t a, int64_t i, int64_t f)
+                      const struct rsp_act_cohort *c, int64_t now, const struct rsp_act_figures *d)
 {
-    for (int d = 0; d < RSP_ACT_NDIMS; d++) {
-        if (!c->v[d][0])
+    for (int k = 0; k < RSP_ACT_NDIMS; k++) {
+        if (!c->v[k][0])
             continue;
         struct rsp_store_param p[] = {
-            PT(dim_names[d]), PT(c->v[d]), PI(rsp_act_bucket_of(cfg, now)), PI(a), PI(i), PI(f)};
+            PT(dim_names[k]), PT(c->v[k]),     PI(rsp_act_bucket_of(cfg, now)),
+            PI(d->pushes),    PI(d->attempts), PI(d->installs),
+            PI(d->failures)};
         int rc = xexec(st,
-                       "INSERT INTO cohort_buckets (dim, value, bucket, attempts, installs,"
-                       " failures) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT (dim, value, bucket)"
-                       " DO UPDATE SET attempts = cohort_buckets.attempts + excluded.attempts,"
+                       "INSERT INTO cohort_buckets (dim, value, bucket, pushes, attempts, installs,"
+                       " failures) VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT (dim, value, bucket)"
+                       " DO UPDATE SET pushes = cohort_buckets.pushes + excluded.pushes,"
+                       " attempts = cohort_buckets.attempts + excluded.attempts,"
                        " installs = cohort_buckets.installs + excluded.installs,"
                        " failures = cohort_buckets.failures + excluded.failures",
-                       p, 6, NULL, NULL, NULL);
+                       p, 7, NULL, NULL, NULL);
         if (rc)
             return rc;
     }
@@ -865,11 +880,12 @@ static int bucket_add(struct rsp_store *st, const struct rsp_act_integrity_confi
 static int row_figures(void *arg, int n, const char *const *v)
 {
     struct rsp_act_figures *f = arg;
-    if (n < 3)
+    if (n < 4)
         return RSP_EIO;
     f->attempts = to_i64(v[0]);
     f->installs = to_i64(v[1]);
     f->failures = to_i64(v[2]);
+    f->pushes = to_i64(v[3]);
     return 0;
 }
 
@@ -884,7 +900,8 @@ int rsp_act_figures(struct rsp_store *st, const struct rsp_act_integrity_config 
                                   PI(rsp_act_window_first(cfg, now))};
     return xexec(st,
                  "SELECT coalesce(sum(attempts), 0), coalesce(sum(installs), 0),"
-                 " coalesce(sum(failures), 0) FROM cohort_buckets WHERE dim = ?1 AND value = ?2"
+                 " coalesce(sum(failures), 0), coalesce(sum(pushes), 0) FROM cohort_buckets"
+                 " WHERE dim = ?1 AND value = ?2"
                  " AND bucket >= ?3",
                  p, 3, row_figures, out, NULL);
 }
@@ -1069,7 +1086,8 @@ int rsp_act_first_contact(struct rsp_store *st, const struct rsp_act_integrity_c
     struct rsp_act_cohort c;
     if (rc == 0) {
         cohort_of_push(&pu, &c);
-        rc = bucket_add(st, cfg, &c, now, 1, 0, 0);
+        struct rsp_act_figures d = {.attempts = 1};
+        rc = bucket_add(st, cfg, &c, now, &d);
     }
     if (rc == 0) {
         next = o;
@@ -1087,28 +1105,26 @@ static int alert_outbox(struct rsp_store *st, const struct rsp_act_integrity_con
 {
     if (!cfg || !cfg->webhook_url || !cfg->webhook_url[0])
         return 0;
-    char body[1024];
-    snprintf(body, sizeof body,
-             "{\"event\":\"quarantine\",\"cohort\":{\"dim\":\"%s\",\"value\":\"%s\"},"
-             "\"since\":%lld,\"attempts\":%lld,\"installs\":%lld,\"failures\":%lld,"
-             "\"failure_pct\":%u,\"min_sample\":%u,\"window_s\":%u}",
-             dim_names[q->dim], q->value, (long long)q->since, (long long)q->at_trip.attempts,
-             (long long)q->at_trip.installs, (long long)q->at_trip.failures, cfg->failure_pct,
-             cfg->min_sample, window_w(cfg));
+    json_t *j = json_pack(
+        "{s:s,s:{s:s,s:s},s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "event", "quarantine", "cohort",
+        "dim", dim_names[q->dim], "value", q->value, "since", (json_int_t)q->since, "pushes",
+        (json_int_t)q->at_trip.pushes, "attempts", (json_int_t)q->at_trip.attempts, "installs",
+        (json_int_t)q->at_trip.installs, "failures", (json_int_t)q->at_trip.failures, "failure_pct",
+        (json_int_t)cfg->failure_pct, "min_sample", (json_int_t)cfg->min_sample, "window_s",
+        (json_int_t)window_w(cfg), "reason", q->reason);
+    char *body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (!body)
+        return RSP_ENOMEM;
     struct rsp_store_param p[] = {PT("quarantine"), PT(cfg->webhook_url), PT(body), PI(now)};
-    return xexec(st,
-                 "INSERT INTO outbox (iccid, url, body, attempts, next_attempt_at, created_at)"
-                 " VALUES (?1, ?2, ?3, 0, ?4, ?4)",
-                 p, 4, NULL, NULL, NULL);
-}
-
-/* Cohort values are identifiers the operator chose (campaign, profile type) or digits. */
-static bool cohort_value_ok(const char *v)
-{
-    for (; *v; v++)
-        if (*v == '"' || *v == '\\' || (unsigned char)*v < 0x20)
-            return false;
-    return true;
+    int rc = strlen(body) < sizeof((struct rsp_outbox_item *)0)->body
+                 ? xexec(st,
+                         "INSERT INTO outbox (iccid, url, body, attempts, next_attempt_at,"
+                         " created_at) VALUES (?1, ?2, ?3, 0, ?4, ?4)",
+                         p, 4, NULL, NULL, NULL)
+                 : RSP_ERANGE;
+    free(body);
+    return rc;
 }
 
 int rsp_act_outcome(struct rsp_store *st, const struct rsp_act_integrity_config *cfg,
@@ -1140,7 +1156,8 @@ int rsp_act_outcome(struct rsp_store *st, const struct rsp_act_integrity_config 
     struct rsp_act_cohort c;
     if (rc == 0) {
         cohort_of_push(&pu, &c);
-        rc = bucket_add(st, cfg, &c, now, 0, installed ? 1 : 0, installed ? 0 : 1);
+        struct rsp_act_figures d = {.installs = installed ? 1 : 0, .failures = installed ? 0 : 1};
+        rc = bucket_add(st, cfg, &c, now, &d);
     }
     if (rc == 0) {
         next = o;
@@ -1153,7 +1170,7 @@ int rsp_act_outcome(struct rsp_store *st, const struct rsp_act_integrity_config 
     }
     /* The verdict per cohort, from its buckets in the window (a bounded range of the key). */
     for (int d = 0; rc == 0 && d < RSP_ACT_NDIMS; d++) {
-        if (!c.v[d][0] || !cohort_value_ok(c.v[d]))
+        if (!c.v[d][0])
             continue;
         struct rsp_act_figures f;
         rc = rsp_act_figures(st, cfg, (enum rsp_act_dim)d, c.v[d], now, &f);

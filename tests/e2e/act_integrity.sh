@@ -10,7 +10,9 @@
 # a quarantined cohort's new release (rspctl order release, rspctl campaign release) and new
 # download (ES9+ 8.2.6/3.8) refused with a clear message; `rspctl quarantine release` needs a
 # reason, is audited, and lifts it (the download then installs); revoked and expired tokens
-# refused at ES9+ (8.2.6/3.8, 8.8.5/4.10) with the profile left Released; the funnel adds up.
+# refused at ES9+ (8.2.6/3.8, 8.8.5/4.10) with the profile left Released; the identity check
+# by URL; the token's links and QR codes; the capability check against the EUICCInfo2 rsp-smdp
+# kept for the EID; the funnel adds up.
 #
 #   act_integrity.sh RSPCTL RSP_SMDP RSP_LPA
 set -euo pipefail
@@ -35,7 +37,7 @@ die() {
 }
 cleanup() {
   local rc=$?
-  for p in $smdp_pid $hook_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  for p in $smdp_pid $hook_pid; do { kill "$p" && wait "$p"; } 2>/dev/null || true; done
   if [ "$rc" -ne 0 ]; then
     echo "# ----- rsp-smdp log (last 30 lines)"
     tail -n 30 "$DIR/smdp.log" 2>/dev/null | sed 's/^/# /' || true
@@ -47,7 +49,7 @@ trap cleanup EXIT
 
 PROFILE_TYPE=act
 . "$(dirname "$(readlink -f "$0")")/smdp_env.sh"
-e2e_inventory 12 8949000000000007 0010100000007
+e2e_inventory 13 8949000000000007 0010100000007
 DB="$DIR/smdp.db"
 
 # The alert webhook: answers 503 to the first POST, 200 afterwards; one body per line.
@@ -144,7 +146,18 @@ ok "orders reserved and released through ES2+"
 "$RSPCTL" token issue E1 --ttl 1 --db "$DB" --smdp-address "$HOST:$port" >/dev/null ||
   die "token E1"
 [ "$(ls "$DIR/qr" | wc -l)" = 8 ] || die "QR files: $(ls "$DIR/qr")"
-ok "tokens issued, QR PNG+SVG per order of campaign good"
+g1_mid=$("$RSPCTL" order show G1 --db "$DB" --json | jq -r .matching_id)
+t=$("$RSPCTL" token show "$g1_mid" --db "$DB" --json)
+enc="LPA%3A1%24localhost%3A$port%24$g1_mid"
+echo "$t" | jq -e --arg m "$g1_mid" --arg e "$enc" --arg h "$HOST:$port" '
+  .activation_code == "1$" + $h + "$" + $m and .lpa_uri == "LPA:1$" + $h + "$" + $m
+  and .apple == "https://esimsetup.apple.com/esim_qrcode_provisioning?carddata=" + $e
+  and .android == "https://esimsetup.android.com/esim_qrcode_provisioning?carddata=" + $e
+  and .state == "valid"' >/dev/null || die "token links: $t"
+[ "$(zbarimg -q --raw "$DIR/qr/G1.png" 2>/dev/null)" = "LPA:1\$$HOST:$port\$$g1_mid" ] ||
+  die "QR of G1"
+"$RSPCTL" token show "$g1_mid" --db "$DB" --qr | grep -q '▀' || die "no terminal QR rendering"
+ok "tokens issued: activation code, LPA: URI, Apple/Android setup links, QR PNG (decoded) + SVG, terminal QR"
 mid_of() { "$RSPCTL" order show "$1" --db "$DB" --json | jq -r .matching_id; }
 code_of() { "$RSPCTL" token show "$(mid_of "$1")" --db "$DB" --json | jq -r .lpa_uri; }
 for o in G1 G2 G3 G4 B1 B2 B3 B4 B6; do
@@ -173,6 +186,7 @@ download() { # ORDER [LPA ARGS...]
   lpa "$@" profile download -a "$(code_of "$o")" --max-attempts 1 --backoff-base 100 \
     >"$DIR/lpa.out" 2>&1
 }
+pushes() { "$RSPCTL" quarantine show "$1" "$2" --db "$DB" --json | jq -r .pushes; }
 figures() { # DIM VALUE -> "attempts installs failures quarantined"
   "$RSPCTL" quarantine show "$1" "$2" --db "$DB" --json |
     jq -r '"\(.attempts) \(.installs) \(.failures) \(.quarantined)"'
@@ -182,7 +196,9 @@ quarantined_count() { "$RSPCTL" quarantine list --db "$DB" --json | jq length; }
 # ---- downloads ----
 for o in G1 G2 G3 G4; do download "$o" || die "download $o: $(cat "$DIR/lpa.out")"; done
 [ "$(figures campaign good)" = "4 4 0 false" ] || die "good: $(figures campaign good)"
-ok "campaign good: 4 attempts, 4 installs"
+[ "$(pushes campaign good)" = 4 ] && [ "$(pushes campaign bad)" = 5 ] &&
+  [ "$(pushes campaign misc)" = 1 ] || die "pushes per cohort"
+ok "campaign good: 4 pushes, 4 attempts, 4 installs"
 download B1 --euicc-fault fail-at-segment=2 && die "B1 should fail"
 download B2 --euicc-fault fail-at-segment=2 && die "B2 should fail"
 download B3 || die "download B3: $(cat "$DIR/lpa.out")"
@@ -246,6 +262,14 @@ download B6 || die "download B6 after release: $(cat "$DIR/lpa.out")"
 "$RSPCTL" order release B5 --db "$DB" >/dev/null || die "B5 release after the quarantine"
 ok "quarantine release (reason required, audited) lifts it: B6 installs, B5 releases"
 
+# ---- eUICC capability: the EUICCInfo2 rsp-smdp kept from this EID's authenticateClient ----
+"$RSPCTL" order create --db "$DB" --id C1 --customer cust-c1 --campaign misc --profile-type act \
+  --eid "$EID" >/dev/null || die "order C1"
+"$RSPCTL" order reserve C1 --db "$DB" --operator "$OPERATOR" >/dev/null 2>"$DIR/err" || die "reserve C1: $(cat "$DIR/err")"
+[ "$("$RSPCTL" order show C1 --db "$DB" --json | jq -r '.stage + " " + .eum')" = "reserved $EUM" ] ||
+  die "C1: $("$RSPCTL" order show C1 --db "$DB" --json)"
+ok "capability check against the stored EUICCInfo2 of the EID passes; profile reserved for the EID"
+
 # ---- tokens: revoked, expired ----
 r1_iccid=$("$RSPCTL" order show R1 --db "$DB" --json | jq -r .iccid)
 "$RSPCTL" token revoke "$(mid_of R1)" --db "$DB" --reason "customer cancelled" >/dev/null ||
@@ -272,12 +296,13 @@ ok "revoked token refused 8.2.6/3.8, expired token 8.8.5/4.10; profiles unchange
 
 # ---- funnel ----
 f=$("$RSPCTL" report funnel --db "$DB" --json)
-echo "$f" | jq -e '.total == 15 and ([.current[]] | add) == 15' >/dev/null || die "funnel: $f"
-echo "$f" | jq -e '.current["identity-rejected"] == 2 and .current["pre-provisioned"] == 1' \
+echo "$f" | jq -e '.total == 16 and ([.current[]] | add) == 16' >/dev/null || die "funnel: $f"
+echo "$f" | jq -e '.current["identity-rejected"] == 2 and .current["pre-provisioned"] == 1
+  and .current.reserved == 1' \
   >/dev/null || die "funnel: $f"
 echo "$f" | jq -e '.current.installed == 7 and .current.failed == 2 and .current.released == 1
   and .current.revoked == 1 and .current.expired == 1 and .reached["first-contact"] == 9
   and .reached["token-issued"] == 11' >/dev/null || die "funnel: $f"
 "$RSPCTL" audit verify --db "$DB" --chain-only --quiet || die "audit chain"
-ok "funnel adds up (15 orders, one stage each); audit chain verifies"
+ok "funnel adds up (16 orders, one stage each); audit chain verifies"
 echo "1..$n"

@@ -58,8 +58,11 @@ static void mkorder(struct rsp_act_order *o, const char *id, const char *campaig
     o->stage = RSP_ACT_PRE_PROVISIONED;
 }
 
-static const struct rsp_act_integrity_config icfg = {
-    .window_s = 600, .bucket_s = 60, .failure_pct = 50, .min_sample = 4};
+static const struct rsp_act_integrity_config icfg = {.window_s = 600,
+                                                     .bucket_s = 60,
+                                                     .failure_pct = 50,
+                                                     .min_sample = 4,
+                                                     .webhook_url = "http://127.0.0.1:9/alert"};
 
 /* Moves an order to token-issued with matchingId mid (as rspctl does after the ES2+ release). */
 static void to_token(struct rsp_store *st, const char *id, const char *mid)
@@ -86,17 +89,19 @@ static void test_pure_window(void **state)
     struct rsp_act_integrity_config c = {.window_s = 300, .bucket_s = 60};
     assert_int_equal(rsp_act_bucket_of(&c, 0), 0);
     assert_int_equal(rsp_act_bucket_of(&c, 59), 0);
-    assert_int_equal(rsp_act_bucket_of(&c, 60), 1);
-    assert_int_equal(rsp_act_bucket_of(&c, -1), -1);
+    assert_int_equal(rsp_act_bucket_of(&c, 60), 60);
+    assert_int_equal(rsp_act_bucket_of(&c, 119), 60);
+    assert_int_equal(rsp_act_bucket_of(&c, -1), -60);
     /* 5 buckets: the current one and four before it */
-    assert_int_equal(rsp_act_window_first(&c, 600), 6);
-    assert_int_equal(rsp_act_window_first(&c, 659), 6);
+    assert_int_equal(rsp_act_window_first(&c, 600), 360);
+    assert_int_equal(rsp_act_window_first(&c, 659), 360);
     c.window_s = 301; /* rounded up to 6 buckets */
-    assert_int_equal(rsp_act_window_first(&c, 600), 5);
+    assert_int_equal(rsp_act_window_first(&c, 600), 300);
     c.window_s = 10; /* shorter than a bucket: the current bucket only */
-    assert_int_equal(rsp_act_window_first(&c, 600), 10);
+    assert_int_equal(rsp_act_window_first(&c, 600), 600);
     struct rsp_act_integrity_config d = {0}; /* defaults 3600 / 60 */
-    assert_int_equal(rsp_act_window_first(&d, 3600), 1);
+    assert_int_equal(rsp_act_window_first(&d, 3600), 60);
+    assert_int_equal(rsp_act_window_first(NULL, 3600), 60);
 }
 
 static void test_pure_verdict(void **state)
@@ -297,6 +302,10 @@ static void test_tokens_pushes(void **state)
 
     int64_t pid = 0, now = (int64_t)time(NULL);
     assert_int_equal(rsp_act_push_record(st, "MID-T1", "sms", "msg-1", "ops", now, &pid), 0);
+    struct rsp_act_figures fig;
+    assert_int_equal(rsp_act_figures(st, NULL, RSP_ACT_DIM_CAMPAIGN, "c1", now, &fig), 0);
+    assert_int_equal(fig.pushes, 1);
+    assert_int_equal(fig.attempts, 0);
     assert_true(pid > 0);
     assert_int_equal(rsp_act_order_get(st, "T1", &got), 0);
     assert_int_equal(got.stage, RSP_ACT_PUSHED);
@@ -359,6 +368,7 @@ static void test_integrity(void **state)
     struct rsp_act_figures f;
     assert_int_equal(rsp_act_figures(st, &icfg, RSP_ACT_DIM_CAMPAIGN, "camp", now, &f), 0);
     assert_int_equal(f.attempts, N);
+    assert_int_equal(f.pushes, 0);
     assert_int_equal(rsp_act_figures(st, &icfg, RSP_ACT_DIM_EUM, "89049032", now, &f), 0);
     assert_int_equal(f.attempts, N);
     struct rsp_act_order got;
@@ -387,6 +397,19 @@ static void test_integrity(void **state)
     assert_int_equal(al.q[0].at_trip.installs, 1);
     assert_int_equal(rsp_act_outcome(st, &icfg, "M-4", false, "cancelled", now + 1, &al), 0);
     assert_int_equal(al.n, 0); /* already quarantined */
+    /* one webhook item per cohort in the outbox, JSON naming the cohort */
+    struct rsp_outbox_item it;
+    int items = 0;
+    while (rsp_store_outbox_next_due(st, INT64_MAX, &it) == 0) {
+        assert_string_equal(it.url, "http://127.0.0.1:9/alert");
+        assert_non_null(strstr(it.body, "\"event\":\"quarantine\""));
+        if (items == 0)
+            assert_non_null(
+                strstr(it.body, "\"cohort\":{\"dim\":\"campaign\",\"value\":\"camp\"}"));
+        assert_int_equal(rsp_store_outbox_done(st, it.id), 0);
+        items++;
+    }
+    assert_int_equal(items, 4);
     struct rsp_act_quarantine q;
     assert_int_equal(rsp_act_quarantined(st, &c, &q), 1);
     assert_true(q.active);
