@@ -428,7 +428,7 @@ static int parse_cohort(const char *s, int64_t *from, int64_t *to)
     char ta[40], tb[40];
     bool date = strlen(a) == 10 && a[4] == '-';
     if (date) {
-        snprintf(ta, sizeof ta, "%sT00:00:00Z", a);
+        snprintf(ta, sizeof ta, "%.10sT00:00:00Z", a);
         snprintf(tb, sizeof tb, "%.10sT23:59:59Z", b);
     } else {
         snprintf(ta, sizeof ta, "%s", a);
