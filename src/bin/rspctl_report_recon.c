@@ -108,7 +108,18 @@ struct orphan_ctx {
     struct rb_stats *s;
     size_t orphans;
     char first[5][21];
+    /* Downloaded profiles past the SLA: orphans unless a download session is still live (checked
+     * after the walk, which must not be interleaved with other reads on PostgreSQL pages) */
+    char (*downloaded)[21];
+    size_t n_dl, cap_dl;
 };
+
+static void orphan_add(struct orphan_ctx *o, const char *iccid)
+{
+    if (o->orphans < 5)
+        snprintf(o->first[o->orphans], sizeof o->first[0], "%s", iccid);
+    o->orphans++;
+}
 
 /* A profile in a failed state (or in Downloaded) for longer than the SLA whose failure has no
  * rollback at all: the sweeper has not seen it. */
@@ -126,9 +137,36 @@ static int orphan_cb(void *arg, const struct rsp_profile *p)
     want.failed_at = p->state_since;
     if (failed && o->s->n_keys && bsearch(&want, o->s->keys, o->s->n_keys, sizeof want, key_cmp))
         return 0;
-    if (o->orphans < 5)
-        snprintf(o->first[o->orphans], sizeof o->first[0], "%s", p->iccid);
-    o->orphans++;
+    if (!failed) { /* Downloaded */
+        if (o->n_dl == o->cap_dl) {
+            size_t nc = o->cap_dl ? 2 * o->cap_dl : 64;
+            void *nv = realloc(o->downloaded, nc * sizeof *o->downloaded);
+            if (!nv)
+                return RSP_ENOMEM;
+            o->downloaded = nv;
+            o->cap_dl = nc;
+        }
+        snprintf(o->downloaded[o->n_dl++], sizeof o->downloaded[0], "%s", p->iccid);
+        return 0;
+    }
+    orphan_add(o, p->iccid);
+    return 0;
+}
+
+/* A Downloaded profile whose latest bound session is still live is a download in progress. */
+static int check_downloaded(struct rsp_store *st, struct orphan_ctx *o)
+{
+    for (size_t i = 0; i < o->n_dl; i++) {
+        struct rsp_session ss;
+        rsp_session_init(&ss);
+        int rc = rsp_store_session_find_bound(st, o->downloaded[i], &ss);
+        bool live = rc == 0 && ss.state < RSP_SESSION_FINISHED && ss.expires_at > o->s->now;
+        rsp_session_free(&ss);
+        if (rc && rc != RSP_ENOTFOUND)
+            return rc;
+        if (!live)
+            orphan_add(o, o->downloaded[i]);
+    }
     return 0;
 }
 
@@ -136,9 +174,9 @@ static const char rb_usage[] =
     "usage: rspctl report rollback --db DB [--sla S] [--format table|json] [--fail-on-breach]\n"
     "\nTime from failure to rollback per failure kind (count, median, p90, max seconds), the\n"
     "rollbacks over the SLA (default 300 s, as rsp-smdp's rollback_sla), the open ones past it,\n"
-    "and orphans: profiles in a failed state or in Downloaded for longer than the SLA with no\n"
-    "rollback. --fail-on-breach: exit 1 when there is a breach, an overdue rollback or an "
-    "orphan.\n";
+    "and orphans: profiles in a failed state for longer than the SLA with no rollback, or in\n"
+    "Downloaded for longer than the SLA with no live download session. --fail-on-breach: exit 1\n"
+    "when there is a breach, an overdue rollback or an orphan.\n";
 
 int rspctl_report_rollback(int argc, char **argv)
 {
@@ -178,12 +216,17 @@ int rspctl_report_rollback(int argc, char **argv)
     if (rspctl_recon_open_db("report rollback", db, &st) != 0)
         return 1;
     int rc = rsp_store_rollback_walk(st, false, rb_cb, &s);
-    struct orphan_ctx o = {&s, 0, {{0}}};
+    struct orphan_ctx o;
+    memset(&o, 0, sizeof o);
+    o.s = &s;
     if (rc == 0) {
         if (s.n_keys)
             qsort(s.keys, s.n_keys, sizeof *s.keys, key_cmp);
         rc = rsp_store_profile_list(st, NULL, orphan_cb, &o);
     }
+    if (rc == 0)
+        rc = check_downloaded(st, &o);
+    free(o.downloaded);
     if (rc) {
         fprintf(stderr, "rspctl report rollback: %s (%s)\n", rsp_strerror(rc),
                 rsp_store_last_error(st));

@@ -264,4 +264,23 @@ for id in "$CUST" "$EID" "$IMEI"; do
 done
 # the search does find what is there: the ICCID is not personal data and stays
 grep -qF "$ic_dl" "$DIR/dump.sql" || die "the dump search is broken"
+log "D. report rollback finds orphans (a store no sweeper looked at)"
+printf 'host = x\nport = 0\nplain_http = true\ndb_path = %s/o.db\n' "$DIR" >"$DIR/o.conf"
+"$SMDP" -c "$DIR/o.conf" --check-config >/dev/null || die "check-config o.conf"
+NOWS=$(date +%s)
+sqlite3 "$DIR/o.db" "INSERT INTO profiles (iccid, imsi, state, state_since, created_at, error_reason)
+  VALUES ('8949000000000099901', '001', 'Downloaded', 1000, 1000, ''),
+         ('8949000000000099902', '001', 'Error', 1000, 1000, 'cancelSession endUserRejection'),
+         ('8949000000000099903', '001', 'Downloaded', $NOWS, 1000, '');
+  INSERT INTO sessions (tid, iccid, state, server_challenge, euicc_challenge, otpk_euicc,
+    expires_at, created_at, updated_at)
+  VALUES ('AA01', '8949000000000099901', 'BPP-bound', x'00', x'00', x'01', $NOWS + 600, 1, 1);"
+o=$("$RSPCTL" report rollback --db "$DIR/o.db" --format json)
+jq -e '.orphans == 1 and .orphan_examples == ["8949000000000099902"]' <<<"$o" >/dev/null ||
+  die "orphans with a live download session: $o"
+sqlite3 "$DIR/o.db" "UPDATE sessions SET expires_at = 5"
+st=0
+o=$("$RSPCTL" report rollback --db "$DIR/o.db" --format json --fail-on-breach) || st=$?
+[ "$st" -eq 1 ] || die "--fail-on-breach with orphans exited $st"
+jq -e '.orphans == 2' <<<"$o" >/dev/null || die "orphans after the session expired: $o"
 log "PASS"
