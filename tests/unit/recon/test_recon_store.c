@@ -11,6 +11,7 @@
 #include "pgtest.h"
 #include "testutil.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +351,92 @@ static void test_rollback_resolved_elsewhere(void **state)
     rsp_store_close(st);
 }
 
+/* Two sweepers (two connections, as two rsp-smdp processes) on the same failures: every
+ * failure gets exactly one rollback, closed once, with one closing record; no profile is moved
+ * twice. */
+struct sweeper {
+    const char *url;
+    pthread_barrier_t *bar;
+    struct rsp_rollback_run run;
+    int rc;
+};
+
+static void *sweep_thread(void *arg)
+{
+    struct sweeper *w = arg;
+    struct rsp_store *st = NULL;
+    w->rc = rsp_store_open_url(w->url, &st, NULL, 0);
+    pthread_barrier_wait(w->bar);
+    struct rsp_rollback_config cfg;
+    rsp_rollback_config_default(&cfg);
+    struct rsp_rollback_run total = {0};
+    for (int round = 0; w->rc == 0 && round < 3; round++) {
+        struct rsp_rollback_run r;
+        w->rc = rsp_rollback_sweep(st, &cfg, (int64_t)time(NULL), &r);
+        total.detected += r.detected;
+        total.done += r.done;
+        total.lost += r.lost;
+    }
+    w->run = total;
+    rsp_store_close(st);
+    return NULL;
+}
+
+static void test_rollback_concurrent(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    const char *url0 = db_url("rbconc.db");
+    char url[512];
+    snprintf(url, sizeof url, "%s", url0);
+    struct rsp_store *st = open_store(url);
+    for (int i = 0; i < N; i++) {
+        char iccid[21], mid[16];
+        snprintf(iccid, sizeof iccid, "89440000000000006%02d", i);
+        snprintf(mid, sizeof mid, "MC-%d", i);
+        /* alternate: cancelled (-> Available), pir-error (-> Unavailable), download-failed
+         * (re-release: three steps) */
+        const char *why[] = {"cancelSession endUserRejection", "installation error 1/2",
+                             "download attempts exhausted"};
+        insert_profile(st, iccid, i % 3 == 1 ? RSP_PROFILE_RELEASED : RSP_PROFILE_ERROR, why[i % 3],
+                       EID1, mid);
+    }
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, 2);
+    struct sweeper w[2] = {{url, &bar, {0}, 0}, {url, &bar, {0}, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, sweep_thread, &w[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&bar);
+    assert_int_equal(w[0].rc, 0);
+    assert_int_equal(w[1].rc, 0);
+    print_message("# sweeper A: %u detected, %u closed, %u lost; B: %u, %u, %u\n",
+                  w[0].run.detected, w[0].run.done, w[0].run.lost, w[1].run.detected, w[1].run.done,
+                  w[1].run.lost);
+    assert_int_equal(w[0].run.detected + w[1].run.detected, N);
+    assert_int_equal(w[0].run.done + w[1].run.done, N);
+    assert_int_equal(raw_ll(url, "SELECT count(*) FROM rollbacks"), N);
+    assert_int_equal(raw_ll(url, "SELECT count(*) FROM rollbacks WHERE done_at = 0"), 0);
+    assert_int_equal(raw_ll(url, "SELECT count(*) FROM audit WHERE entity = 'rollback' AND"
+                                 " to_state LIKE 'done:%'"),
+                     N);
+    for (int i = 0; i < N; i++) {
+        char iccid[21];
+        snprintf(iccid, sizeof iccid, "89440000000000006%02d", i);
+        struct rsp_profile p;
+        assert_int_equal(rsp_store_profile_get(st, iccid, &p), 0);
+        enum rsp_profile_state want[] = {RSP_PROFILE_AVAILABLE, RSP_PROFILE_UNAVAILABLE,
+                                         RSP_PROFILE_RELEASED};
+        assert_int_equal(p.state, want[i % 3]);
+    }
+    struct rsp_audit_verify_result res;
+    assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.findings, 0);
+    rsp_store_close(st);
+}
+
 /* ---- privacy ---- */
 
 #define CUST  "CUST-ERASE-0042"
@@ -600,6 +687,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_rollback_sweep),
         cmocka_unit_test(test_rollback_resolved_elsewhere),
+        cmocka_unit_test(test_rollback_concurrent),
         cmocka_unit_test(test_privacy_erase),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_orders),
