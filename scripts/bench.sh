@@ -31,7 +31,7 @@ THREADS=${BENCH_THREADS:-8}
 SMDP_THREADS=${BENCH_SMDP_THREADS:-4}
 SIGNS=${BENCH_SIGNS:-2000}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
-ninja -C "$BUILD" bench/bench_crypto bench/bench_audit bench/loadgen bench/bench_pkcs11 \
+ninja -C "$BUILD" bench/bench_crypto bench/bench_audit bench/loadgen bench/bench_pkcs11 bench/bench_recon \
   src/smdp/rsp-smdp src/bin/rspctl >/dev/null
 B=$(cd "$BUILD" && pwd)
 LG=$B/bench/loadgen RSPCTL=$B/src/bin/rspctl SMDP=$B/src/smdp/rsp-smdp
@@ -60,6 +60,8 @@ free_port() {
 log "crypto floor, audit"
 crypto=$("$B/bench/bench_crypto" "$ITERS")
 audit=$("$B/bench/bench_audit" "$AUDIT_RECORDS")
+log "reconciliation ($RECON_PROFILES profiles)"
+recon=$("$B/bench/bench_recon" "$RECON_PROFILES")
 
 # ---- PKI, operator key, PostgreSQL ----
 "$RSPCTL" pki init "$W/pki" --curve nist --smdp-host "$HOST" >/dev/null
@@ -239,6 +241,7 @@ lat_rows() { # FILE
 }
 errs() { jq -r '.errors | if length == 0 then "none" else to_entries | map("\(.key): \(.value)") | join("; ") end' "$1"; }
 verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { if (a == "" || a == "n/a") { print "not measured"; exit } ok = (op == "<=" ? a <= b : op == "<" ? a < b : a >= b); print ok ? "met" : "NOT met" }'; }
+RECON_PROFILES=${BENCH_RECON_PROFILES:-50000}
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 ratio=$(j "$W/sq_tput.json" .ratio)
 ratio_pg=$(j "$W/pg_one.json" .ratio)
@@ -402,6 +405,16 @@ tput_row() { # LABEL FILE [pg]: with pg, PostgreSQL's CPU per download and the r
   echo "synchronous=NORMAL), so they depend on the disk and on other load."
   echo
   echo "$audit"
+  echo
+  echo "## Reconciliation"
+  echo
+  echo "Command: \`$BUILD/bench/bench_recon $RECON_PROFILES\` (bench/recon_gen.c: discrepancies of every"
+  echo "kind planted; the run fails unless the findings equal the planted count). Wall time. The"
+  echo "store rows use a SQLite file in /tmp; the profiles are written straight into the table"
+  echo "(setup), the events through rsp_store_recon_import; the store path has no order tariffs,"
+  echo "so tariff mismatches are not counted there."
+  echo
+  echo "$recon"
 } >"$OUT"
 log "done: $OUT"
 cat "$OUT"

@@ -72,7 +72,7 @@ int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_s
 
 /* Schema version of this rspkit: the number of migrations of each backend (each asserts it at
  * compile time). Tests compare against this instead of a literal. */
-#define RSP_STORE_SCHEMA_VERSION 7
+#define RSP_STORE_SCHEMA_VERSION 8 /* 5 accept, 6 ops, 7 tele, 8 recon */
 /* The tables schema 6 added (activation operations; tests that rebuild an older schema drop them).
  */
 #define RSP_STORE_ACT_TABLES_DROP                                                                  \
@@ -152,6 +152,12 @@ struct rsp_outbox_item {
 
 struct rsp_store;
 struct rsp_store_import_item;
+/* branch recon: reconciliation events, rollbacks, privacy (rsp/recon.h) */
+struct rsp_recon_event;
+struct rsp_rollback;
+struct rsp_privacy_counts;
+typedef int (*rsp_store_recon_cb)(void *arg, const struct rsp_recon_event *ev);
+typedef int (*rsp_store_rollback_cb)(void *arg, const struct rsp_rollback *rb);
 /* Callback of rsp_store_profile_list. */
 typedef int (*rsp_store_profile_cb)(void *arg, const struct rsp_profile *p);
 /* Callbacks of rsp_store_audit_walk and rsp_store_audit_checkpoints. */
@@ -286,6 +292,20 @@ struct rsp_store_ops {
     int (*tele_session_get)(struct rsp_store *st, const char *tid, struct rsp_tele_session *out);
     int (*tele_sweep)(struct rsp_store *st, int64_t calls_before_ms, int64_t series_before,
                       int64_t *n_removed);
+    /* branch recon: reconciliation events, rollbacks, privacy (contracts at the rsp_store_recon_*,
+     * rsp_store_rollback_*, rsp_store_privacy_* wrappers in rsp/recon.h) */
+    int (*recon_import)(struct rsp_store *st, const struct rsp_recon_event *ev, size_t n,
+                        const char *actor, size_t *inserted);
+    int (*recon_walk)(struct rsp_store *st, int kind, rsp_store_recon_cb cb, void *arg);
+    int (*recon_action_mark)(struct rsp_store *st, const char *kind, const char *subject,
+                             const char *action, const char *actor);
+    int (*rollback_open)(struct rsp_store *st, struct rsp_rollback *rb, const char *actor);
+    int (*rollback_walk)(struct rsp_store *st, bool open_only, rsp_store_rollback_cb cb, void *arg);
+    int (*rollback_close)(struct rsp_store *st, const struct rsp_rollback *rb, const char *actor);
+    int (*privacy_erase)(struct rsp_store *st, const char *customer, const char *actor,
+                         struct rsp_privacy_counts *out);
+    int (*retention_sweep)(struct rsp_store *st, int data_class, int64_t before, const char *actor,
+                           int64_t *n_removed);
 };
 
 struct rsp_store {

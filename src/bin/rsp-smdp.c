@@ -37,6 +37,7 @@
 #include "rsp/es9p_json.h"
 #include "rsp/http_server.h"
 #include "rsp/pkcs11.h"
+#include "rsp/recon.h"
 #include "rsp/store.h"
 
 #define DEFAULT_CONFIG "/etc/rspkit/rsp-smdp.conf"
@@ -77,6 +78,13 @@ struct config {
     unsigned audit_checkpoint_records;
     unsigned audit_checkpoint_interval;
     char pseudonym_key[PATH_MAX];
+    /* branch recon: rollback sweeper and retention */
+    bool rollback;
+    unsigned rollback_sla;
+    char rollback_policies[512];
+    unsigned retention_events_days;
+    unsigned retention_sessions_days;
+    unsigned retention_rollbacks_days;
     struct rsp_es2p_operator operators[RSP_ES2P_MAX_OPERATORS]; /* `operator` lines */
     size_t n_operators;
     /* branch tele: telemetry and the admin listener */
@@ -183,6 +191,21 @@ static const struct cfg_key cfg_keys[] = {
       "completed attempts (installs + failures) needed before a verdict (20)"),
     K("integrity_webhook", T_STR, integrity_webhook,
       "URL a quarantine alert is POSTed to (JSON; retried through the outbox)"),
+    /* branch recon */
+    K("rollback", T_BOOL, rollback,
+      "roll failed profiles back by policy in every sweep (true; docs/man/rsp-smdp.8)"),
+    K("rollback_sla", T_UINT, rollback_sla,
+      "seconds from a failure to its rollback (300; >= sweep_interval)"),
+    K("rollback_policies", T_STR, rollback_policies,
+      "KIND=POLICY,... (available|quarantine|rerelease) for download-failed,\n"
+      "                      install-failed, pir-error, cancelled, ttl-expired,\n"
+      "                      verification-failed, other (rspctl rollback sweep --help)"),
+    K("retention_events_days", T_UINT, retention_events_days,
+      "delete reconciliation events older than this (0 = keep)"),
+    K("retention_sessions_days", T_UINT, retention_sessions_days,
+      "delete ended download sessions (EID, eUICC certificate) older than this (0 = keep)"),
+    K("retention_rollbacks_days", T_UINT, retention_rollbacks_days,
+      "delete closed rollbacks older than this (0 = keep)"),
 };
 #define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
 
@@ -216,6 +239,35 @@ static void config_defaults(struct config *c)
     c->integrity_bucket = 60;
     c->integrity_failure_pct = 50;
     c->integrity_min_sample = 20;
+    c->rollback = true;
+    c->rollback_sla = 300;
+}
+
+/* rollback_policies and rollback_sla into a rollback configuration; -1 with a message. */
+static int rollback_config(const struct config *c, struct rsp_rollback_config *rb)
+{
+    rsp_rollback_config_default(rb);
+    rb->sla = c->rollback_sla;
+    rb->order_ttl = c->order_lifetime;
+    char list[sizeof c->rollback_policies];
+    snprintf(list, sizeof list, "%s", c->rollback_policies);
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        char *eq = strchr(t, '=');
+        enum rsp_fail_kind k;
+        enum rsp_rollback_policy pol;
+        if (eq)
+            *eq = 0;
+        if (!eq || rsp_fail_kind_from_name(t, &k) != 0 ||
+            rsp_rollback_policy_from_name(eq + 1, &pol) != 0) {
+            fprintf(stderr, "rsp-smdp: rollback_policies: bad entry '%s' (KIND=POLICY)\n", t);
+            return -1;
+        }
+        rb->policy[k] = pol;
+    }
+    return 0;
 }
 
 /* operator = ID token_sha256=HEX [cert_sha256=HEX] [callback_url=URL] [callback_ca=FILE]
@@ -408,6 +460,14 @@ static int config_check(const struct config *c)
     }
     if (c->notify_poll_ms == 0) {
         fprintf(stderr, "rsp-smdp: notify_poll_ms must be > 0\n");
+        bad = 1;
+    }
+    struct rsp_rollback_config rbc;
+    if (rollback_config(c, &rbc) != 0)
+        bad = 1;
+    if (c->rollback && c->sweep_interval > c->rollback_sla) {
+        fprintf(stderr, "rsp-smdp: sweep_interval (%u) must not exceed rollback_sla (%u)\n",
+                c->sweep_interval, c->rollback_sla);
         bad = 1;
     }
     if (!c->database[0] && !c->db_path[0]) {
@@ -614,6 +674,46 @@ static void quarantine_alert(void *ctx, const struct rsp_act_quarantine *q)
 }
 
 /* detail is escaped: it may carry a database's error message (quotes, newlines). */
+static void log_event(const char *event, const char *detail);
+
+/* branch recon: the rollback sweeper and the retention windows, after the expiry sweep (so a
+ * session that just expired is rolled back in the same tick). Logged only when it did something;
+ * log lines name ICCIDs and counts, never an EID or a customer. */
+static void rollback_tick(struct rsp_store *store, const struct config *cfg)
+{
+    char detail[256];
+    int64_t now = (int64_t)time(NULL);
+    if (cfg->rollback) {
+        struct rsp_rollback_config rbc;
+        struct rsp_rollback_run run;
+        if (rollback_config(cfg, &rbc) == 0) {
+            int rc = rsp_rollback_sweep(store, &rbc, now, &run);
+            if (rc || run.detected || run.done || run.breaches) {
+                snprintf(detail, sizeof detail,
+                         "%u detected, %u rolled back, %u lost a race, %u over the SLA%s%s",
+                         run.detected, run.done, run.lost, run.breaches, rc ? ", error: " : "",
+                         rc ? rsp_strerror(rc) : "");
+                log_event("rollback", detail);
+            }
+        }
+    }
+    const unsigned days[RSP_DATA_NCLASSES] = {
+        cfg->retention_events_days, cfg->retention_sessions_days, cfg->retention_rollbacks_days};
+    for (int c = 0; c < RSP_DATA_NCLASSES; c++) {
+        if (!days[c])
+            continue;
+        int64_t n = 0;
+        int rc = rsp_store_retention_sweep(store, (enum rsp_data_class)c,
+                                           now - (int64_t)days[c] * 86400, "rsp-smdp", &n);
+        if (rc || n) {
+            snprintf(detail, sizeof detail, "%s: %lld deleted%s%s",
+                     rsp_data_class_name((enum rsp_data_class)c), (long long)n,
+                     rc ? ", error: " : "", rc ? rsp_strerror(rc) : "");
+            log_event("retention", detail);
+        }
+    }
+}
+
 static void log_event(const char *event, const char *detail)
 {
     char esc[1024];
@@ -929,6 +1029,8 @@ static const struct smdp_function smdp_functions[] = {
     {RSP_ES2P_PATH_PREFIX "releaseProfile", "ES2+.ReleaseProfile", rsp_es2p_http_handler, true},
     /* branch ops: push hand-over (not a GSMA function; ES2+ authentication) */
     {RSP_ACT_PUSH_PATH, "rspkit.RecordPush", rsp_act_push_http_handler, true},
+    /* branch recon: reconciliation events pushed by the operator (ES2+ authentication) */
+    {RSP_RECON_HTTP_PATH, "rspkit.ReconEvents", rsp_recon_http_handler, true},
 };
 #define N_FUNCTIONS (sizeof smdp_functions / sizeof smdp_functions[0])
 
@@ -1258,6 +1360,7 @@ int main(int argc, char **argv)
                          rc ? ", error: " : "", rc ? rsp_strerror(rc) : "");
                 log_event("token-expiry", detail);
             }
+            rollback_tick(store, &cfg);
         }
         audit_tick(store, &cfg, &audit, false);
     }

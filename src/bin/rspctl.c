@@ -178,8 +178,12 @@ static const struct subcommand commands[] = {
     {"token", "activation tokens: issue (QR, deep links), show, revoke", rspctl_cmd_token},
     {"push", "pushes of activation tokens: record hand-over, list", rspctl_cmd_push},
     {"quarantine", "activation integrity quarantines: list, show, release", rspctl_cmd_quarantine},
-    {"report", "reports: funnel, ES9+ outcomes and latency per cohort (JSON/CSV)",
+    {"report", "reports: funnel, ES9+ outcomes and latency per cohort, rollback, parity",
      rspctl_cmd_report},
+    {"recon", "reconcile billing and network-attach events with installs", rspctl_cmd_recon},
+    {"rollback", "rollback of failed downloads: sweep, report a failure, list",
+     rspctl_cmd_rollback},
+    {"privacy", "erase a customer's personal data; retention sweep", rspctl_cmd_privacy},
 };
 
 int main(int argc, char **argv)

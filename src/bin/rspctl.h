@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -44,6 +45,23 @@ int rspctl_cmd_profiles(int argc, char **argv);
 int rspctl_cmd_audit(int argc, char **argv);
 int rspctl_cmd_acceptance(int argc, char **argv);
 int rspctl_cmd_report(int argc, char **argv);
+/* branch recon (rspctl_recon.c, rspctl_report_recon.c) */
+int rspctl_cmd_recon(int argc, char **argv);
+int rspctl_cmd_rollback(int argc, char **argv);
+int rspctl_cmd_privacy(int argc, char **argv);
+int rspctl_report_rollback(int argc, char **argv);
+int rspctl_report_parity(int argc, char **argv);
+struct rsp_store;
+struct rsp_pseudonym_key;
+struct rsp_rollback_config;
+/* Opens an existing store (an SQLite file must exist); -1 with a message. */
+int rspctl_recon_open_db(const char *cmd, const char *db, struct rsp_store **st);
+int rspctl_recon_load_pseudonym_key(const char *cmd, const char *path,
+                                    struct rsp_pseudonym_key *key);
+/* Seconds, or N followed by s, m, h or d. */
+int rspctl_recon_parse_secs(const char *s, int64_t *out);
+/* KIND=POLICY (rollback) into cfg; 0 or -1. */
+int rspctl_recon_policy_arg(const char *v, struct rsp_rollback_config *cfg);
 
 /* The actor of operator actions in audit records: "rspctl:" and the user's login name (or uid). */
 const char *rspctl_actor(void);

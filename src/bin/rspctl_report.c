@@ -287,6 +287,11 @@ int rspctl_report_funnel(int argc, char **argv)
 static const struct subcommand reports[] = {
     {"funnel", "activation funnel: orders per stage (current and reached)", rspctl_report_funnel},
     {"es9", "ES9+ outcomes and latency percentiles per cohort (JSON/CSV)", report_es9},
+    /* branch recon (rspctl_report_recon.c) */
+    {"rollback", "time to rollback per failure kind, SLA breaches, orphans",
+     rspctl_report_rollback},
+    {"parity", "eSIM vs physical SIM: time to service, success, billing match",
+     rspctl_report_parity},
 };
 
 int rspctl_cmd_report(int argc, char **argv)

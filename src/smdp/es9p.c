@@ -1073,6 +1073,22 @@ static enum rsp_sc cancel_status(int64_t reason)
     }
 }
 
+static const char *cancel_reason_name(int64_t reason)
+{
+    switch (reason) {
+    case RSP_SGP22_CANCEL_END_USER_REJECTION:
+        return "endUserRejection";
+    case RSP_SGP22_CANCEL_PPR_NOT_ALLOWED:
+        return "pprNotAllowed";
+    case RSP_SGP22_CANCEL_METADATA_MISMATCH:
+        return "metadataMismatch";
+    case RSP_SGP22_CANCEL_LOAD_BPP_EXECUTION_ERROR:
+        return "loadBppExecutionError";
+    default:
+        return "undefinedReason";
+    }
+}
+
 int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                             const struct rsp_es9_cancel_session_req *req,
                             struct rsp_es9_response *resp)
@@ -1134,8 +1150,12 @@ int rsp_es9p_cancel_session(const struct rsp_es9p_config *cfg, struct rsp_store 
         pn = p;
         if (retry)
             pn.state = p.state == RSP_PROFILE_DOWNLOADED ? RSP_PROFILE_RELEASED : p.state;
-        else if (p.state == RSP_PROFILE_RELEASED || p.state == RSP_PROFILE_DOWNLOADED)
+        else if (p.state == RSP_PROFILE_RELEASED || p.state == RSP_PROFILE_DOWNLOADED) {
             pn.state = RSP_PROFILE_ERROR;
+            /* read by rsp_rollback_classify (rollback.c) */
+            snprintf(pn.error_reason, sizeof pn.error_reason, "cancelSession %s",
+                     cancel_reason_name(cr.signed_part.reason));
+        }
         if (pn.state != p.state) {
             rc = rsp_store_profile_update(st, &p, &pn, ACTOR, "cancelSession");
             if (rc == 0 && !retry)

@@ -41,6 +41,7 @@
 
 #include "rsp/crypto.h"
 #include "rsp/err.h"
+#include "rsp/recon.h"
 
 /* Key of the advisory lock that serialises schema migrations ("rspk"). */
 #define MIGRATION_LOCK 0x7273706bLL
@@ -321,6 +322,43 @@ static const char *const migrations[] = {
     " n BIGINT NOT NULL,"
     " sum_us BIGINT NOT NULL," TELE_BUCKET_COLS_DEF ","
     " PRIMARY KEY (fn, outcome));",
+    /* branch recon: reconciliation events, actions, rollbacks (see store_sqlite.c) */
+    "CREATE TABLE IF NOT EXISTS recon_events ("
+    " kind TEXT NOT NULL CHECK (kind IN ('billing','attach','physical')),"
+    " event_id TEXT NOT NULL,"
+    " iccid TEXT NOT NULL DEFAULT '',"
+    " imsi TEXT NOT NULL DEFAULT '',"
+    " eid TEXT NOT NULL DEFAULT '',"
+    " imei TEXT NOT NULL DEFAULT '',"
+    " customer TEXT NOT NULL DEFAULT '',"
+    " plan TEXT NOT NULL DEFAULT '',"
+    " cohort TEXT NOT NULL DEFAULT '',"
+    " at BIGINT NOT NULL,"
+    " started_at BIGINT NOT NULL DEFAULT 0,"
+    " ok BIGINT NOT NULL DEFAULT 1,"
+    " imported_at BIGINT NOT NULL,"
+    " PRIMARY KEY (kind, event_id));"
+    "CREATE INDEX IF NOT EXISTS recon_events_iccid ON recon_events(iccid);"
+    "CREATE INDEX IF NOT EXISTS recon_events_customer ON recon_events(customer);"
+    "CREATE INDEX IF NOT EXISTS recon_events_at ON recon_events(at);"
+    "CREATE TABLE IF NOT EXISTS recon_actions ("
+    " kind TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " at BIGINT NOT NULL,"
+    " PRIMARY KEY (kind, subject, action));"
+    "CREATE TABLE IF NOT EXISTS rollbacks ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " iccid TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " failed_at BIGINT NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '',"
+    " policy TEXT NOT NULL DEFAULT '',"
+    " outcome TEXT NOT NULL DEFAULT '',"
+    " opened_at BIGINT NOT NULL,"
+    " done_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS rollbacks_failure ON rollbacks(iccid, kind, failed_at);"
+    "CREATE INDEX IF NOT EXISTS rollbacks_open ON rollbacks(done_at, id);",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -472,7 +510,8 @@ static const struct stmt_def stmts[Q_COUNT] = {
                          " AND expires_at <= $2",
                          true},
     [Q_SWEEP_PROFILE] = {"UPDATE profiles SET state = 'Released', state_since = $3,"
-                         " version = version + 1 WHERE iccid = $1 AND state = 'Downloaded'"
+                         " error_reason = 'download session expired', version = version + 1 WHERE "
+                         "iccid = $1 AND state = 'Downloaded'"
                          " AND NOT EXISTS (SELECT 1 FROM sessions WHERE iccid = $1"
                          " AND tid <> $2 AND state IN " LIVE_SESSION ")",
                          true},
@@ -3088,6 +3127,501 @@ static int pg_x_exec(struct rsp_store *st, const char *sql, const struct rsp_sto
     return rc;
 }
 
+/* ---- branch recon: reconciliation events, actions, rollbacks, privacy, retention ----
+ * Unnamed statements (PQexecParams, text parameters, binary results): batch and sweeper work. */
+
+#define XP_MAX 16
+
+/* Runs sql with up to XP_MAX text parameters; *out (may be NULL) gets the result. */
+static int xp(struct pg_store *s, const char *sql, int n, const char *const *v, PGresult **out,
+              long *n_rows)
+{
+    PGresult *r = PQexecParams(s->conn, sql, n, NULL, v, NULL, NULL, 1);
+    int rc = check(s, r, !s->in_tx);
+    if (rc == 0 && n_rows)
+        *n_rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : affected(r);
+    if (rc == 0 && out)
+        *out = r;
+    else
+        PQclear(r);
+    return rc;
+}
+
+static int recon_import_once(struct pg_store *s, const struct rsp_recon_event *ev, size_t n,
+                             const char *actor, size_t *inserted)
+{
+    size_t added = 0;
+    int rc = begin(s);
+    char at[24], started[24], now[24];
+    snprintf(now, sizeof now, "%lld", (long long)now_s());
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct rsp_recon_event *e = &ev[i];
+        snprintf(at, sizeof at, "%lld", (long long)e->at);
+        snprintf(started, sizeof started, "%lld", (long long)e->started_at);
+        const char *v[13] = {rsp_recon_kind_name(e->kind),
+                             e->event_id,
+                             e->iccid,
+                             e->imsi,
+                             e->eid,
+                             e->imei,
+                             e->customer,
+                             e->plan,
+                             e->cohort,
+                             at,
+                             started,
+                             e->ok ? "1" : "0",
+                             now};
+        long k = 0;
+        rc = xp(s,
+                "INSERT INTO recon_events (kind, event_id, iccid, imsi, eid, imei, customer,"
+                " plan, cohort, at, started_at, ok, imported_at) VALUES ($1,$2,$3,$4,$5,$6,$7,"
+                "$8,$9,$10,$11,$12,$13) ON CONFLICT DO NOTHING",
+                13, v, NULL, &k);
+        added += (size_t)k;
+    }
+    if (rc == 0) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "%zu events, %zu new", n, added);
+        rc = audit_add(s, "recon-import", n ? rsp_recon_kind_name(ev[0].kind) : "-", "", "imported",
+                       actor, "", reason);
+    }
+    rc = finish(s, rc);
+    if (rc == 0 && inserted)
+        *inserted = added;
+    return rc;
+}
+
+static int pg_recon_import(struct rsp_store *st, const struct rsp_recon_event *ev, size_t n,
+                           const char *actor, size_t *inserted)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, recon_import_once(s, ev, n, actor, inserted));
+    return rc;
+}
+
+static void pg_read_event(const PGresult *r, int row, struct rsp_recon_event *e)
+{
+    memset(e, 0, sizeof *e);
+    char kind[16];
+    col_text(r, row, 0, kind, sizeof kind);
+    rsp_recon_kind_from_name(kind, &e->kind);
+    col_text(r, row, 1, e->event_id, sizeof e->event_id);
+    col_text(r, row, 2, e->iccid, sizeof e->iccid);
+    col_text(r, row, 3, e->imsi, sizeof e->imsi);
+    col_text(r, row, 4, e->eid, sizeof e->eid);
+    col_text(r, row, 5, e->imei, sizeof e->imei);
+    col_text(r, row, 6, e->customer, sizeof e->customer);
+    col_text(r, row, 7, e->plan, sizeof e->plan);
+    col_text(r, row, 8, e->cohort, sizeof e->cohort);
+    e->at = col_i64(r, row, 9);
+    e->started_at = col_i64(r, row, 10);
+    e->ok = col_i64(r, row, 11) != 0;
+}
+
+/* Pages of 500 by (kind, event_id). */
+static int pg_recon_walk(struct rsp_store *st, int kind, rsp_store_recon_cb cb, void *arg)
+{
+    struct pg_store *s = PG(st);
+    char after_kind[16] = "", after_id[RSP_RECON_ID_MAX + 1] = "";
+    const char *want = kind < 0 ? "" : rsp_recon_kind_name((enum rsp_recon_kind)kind);
+    for (;;) {
+        PGresult *r = NULL;
+        int rc;
+        const char *v[3] = {after_kind, after_id, want};
+        RUN(s, xp(s,
+                  "SELECT kind, event_id, iccid, imsi, eid, imei, customer, plan, cohort, at,"
+                  " started_at, ok FROM recon_events WHERE (kind, event_id) > ($1, $2) AND"
+                  " ($3 = '' OR kind = $3) ORDER BY kind, event_id" PAGE,
+                  3, v, &r, NULL));
+        if (rc)
+            return rc;
+        int n = PQntuples(r), stop = 0;
+        struct rsp_recon_event e;
+        for (int i = 0; i < n && stop == 0; i++) {
+            pg_read_event(r, i, &e);
+            snprintf(after_kind, sizeof after_kind, "%s", rsp_recon_kind_name(e.kind));
+            snprintf(after_id, sizeof after_id, "%s", e.event_id);
+            stop = cb(arg, &e);
+        }
+        PQclear(r);
+        if (stop || n < PAGE_ROWS)
+            return stop;
+    }
+}
+
+static int action_mark_once(struct pg_store *s, const char *kind, const char *subject,
+                            const char *action, const char *actor, long *n)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)now_s());
+    const char *v[4] = {kind, subject, action, now};
+    int rc = begin(s);
+    if (rc == 0)
+        rc = xp(s,
+                "INSERT INTO recon_actions (kind, subject, action, at) VALUES ($1,$2,$3,$4)"
+                " ON CONFLICT DO NOTHING",
+                4, v, NULL, n);
+    if (rc == 0 && *n == 1)
+        rc = audit_add(s, "recon", subject, kind, action, actor, "", "reconciliation action");
+    return finish(s, rc);
+}
+
+static int pg_recon_action_mark(struct rsp_store *st, const char *kind, const char *subject,
+                                const char *action, const char *actor)
+{
+    struct pg_store *s = PG(st);
+    long n = 0;
+    int rc;
+    RUN(s, action_mark_once(s, kind, subject, action, actor, &n));
+    return rc ? rc : n == 1 ? 0 : 1;
+}
+
+#define ROLLBACK_COLS "id, iccid, kind, failed_at, detail, policy, outcome, opened_at, done_at"
+
+static void pg_read_rollback(const PGresult *r, int row, struct rsp_rollback *rb)
+{
+    memset(rb, 0, sizeof *rb);
+    rb->id = col_i64(r, row, 0);
+    col_text(r, row, 1, rb->iccid, sizeof rb->iccid);
+    col_text(r, row, 2, rb->kind, sizeof rb->kind);
+    rb->failed_at = col_i64(r, row, 3);
+    col_text(r, row, 4, rb->detail, sizeof rb->detail);
+    col_text(r, row, 5, rb->policy, sizeof rb->policy);
+    col_text(r, row, 6, rb->outcome, sizeof rb->outcome);
+    rb->opened_at = col_i64(r, row, 7);
+    rb->done_at = col_i64(r, row, 8);
+}
+
+static int rollback_open_once(struct pg_store *s, struct rsp_rollback *rb, const char *actor,
+                              long *n)
+{
+    char failed[24], opened[24];
+    rb->opened_at = now_s();
+    snprintf(failed, sizeof failed, "%lld", (long long)rb->failed_at);
+    snprintf(opened, sizeof opened, "%lld", (long long)rb->opened_at);
+    const char *v[6] = {rb->iccid, rb->kind, failed, rb->detail, rb->policy, opened};
+    int rc = begin(s);
+    if (rc == 0)
+        rc = xp(s,
+                "INSERT INTO rollbacks (iccid, kind, failed_at, detail, policy, opened_at)"
+                " VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+                6, v, NULL, n);
+    if (rc == 0 && *n == 1) {
+        char to[40];
+        snprintf(to, sizeof to, "open:%s", rb->kind);
+        rc = audit_add(s, "rollback", rb->iccid, "", to, actor, "", rb->detail);
+    }
+    PGresult *r = NULL;
+    if (rc == 0)
+        rc = xp(s,
+                "SELECT " ROLLBACK_COLS " FROM rollbacks WHERE iccid = $1 AND kind = $2 AND"
+                " failed_at = $3",
+                3, v, &r, NULL);
+    if (rc == 0) {
+        if (PQntuples(r) == 1)
+            pg_read_rollback(r, 0, rb);
+        else
+            rc = RSP_EIO;
+        PQclear(r);
+    }
+    return finish(s, rc);
+}
+
+static int pg_rollback_open(struct rsp_store *st, struct rsp_rollback *rb, const char *actor)
+{
+    struct pg_store *s = PG(st);
+    long n = 0;
+    int rc;
+    RUN(s, rollback_open_once(s, rb, actor, &n));
+    return rc ? rc : n == 1 ? 0 : 1;
+}
+
+static int pg_rollback_walk(struct rsp_store *st, bool open_only, rsp_store_rollback_cb cb,
+                            void *arg)
+{
+    struct pg_store *s = PG(st);
+    char after[24] = "0";
+    for (;;) {
+        PGresult *r = NULL;
+        int rc;
+        const char *v[2] = {after, open_only ? "1" : "0"};
+        RUN(s, xp(s,
+                  "SELECT " ROLLBACK_COLS " FROM rollbacks WHERE id > $1 AND ($2 = '0' OR"
+                  " done_at = 0) ORDER BY id" PAGE,
+                  2, v, &r, NULL));
+        if (rc)
+            return rc;
+        int n = PQntuples(r), stop = 0;
+        struct rsp_rollback rb;
+        for (int i = 0; i < n && stop == 0; i++) {
+            pg_read_rollback(r, i, &rb);
+            snprintf(after, sizeof after, "%lld", (long long)rb.id);
+            stop = cb(arg, &rb);
+        }
+        PQclear(r);
+        if (stop || n < PAGE_ROWS)
+            return stop;
+    }
+}
+
+static int rollback_close_once(struct pg_store *s, const struct rsp_rollback *rb, const char *actor)
+{
+    char id[24], done[24];
+    snprintf(id, sizeof id, "%lld", (long long)rb->id);
+    snprintf(done, sizeof done, "%lld", (long long)rb->done_at);
+    const char *v[4] = {id, rb->policy, rb->outcome, done};
+    long n = 0;
+    int rc = begin(s);
+    if (rc == 0)
+        rc = xp(s,
+                "UPDATE rollbacks SET policy = $2, outcome = $3, done_at = $4 WHERE id = $1"
+                " AND done_at = 0",
+                4, v, NULL, &n);
+    if (rc == 0 && n != 1)
+        rc = RSP_ESTATE;
+    if (rc == 0) {
+        char from[40], to[40], reason[160];
+        snprintf(from, sizeof from, "open:%s", rb->kind);
+        snprintf(to, sizeof to, "done:%s", rb->policy);
+        snprintf(reason, sizeof reason, "%s after %llds", rb->outcome,
+                 (long long)(rb->done_at - rb->failed_at));
+        rc = audit_add(s, "rollback", rb->iccid, from, to, actor, "", reason);
+    }
+    return finish(s, rc);
+}
+
+static int pg_rollback_close(struct rsp_store *st, const struct rsp_rollback *rb, const char *actor)
+{
+    struct pg_store *s = PG(st);
+    int rc;
+    RUN(s, rollback_close_once(s, rb, actor));
+    return rc;
+}
+
+#define ERASE_MAX 4096
+struct strlist {
+    char (*v)[RSP_RECON_TEXT_MAX + 1];
+    size_t n;
+};
+
+static int strlist_add(struct strlist *l, const char *t)
+{
+    if (!t[0])
+        return 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], t) == 0)
+            return 0;
+    if (l->n >= ERASE_MAX)
+        return RSP_ERANGE;
+    snprintf(l->v[l->n++], sizeof l->v[0], "%s", t);
+    return 0;
+}
+
+static int collect(struct pg_store *s, const char *sql, const char *param, struct strlist *l)
+{
+    PGresult *r = NULL;
+    int rc = xp(s, sql, 1, &param, &r, NULL);
+    char t[RSP_RECON_TEXT_MAX + 1];
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        col_text(r, i, 0, t, sizeof t);
+        rc = strlist_add(l, t);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int replace_all(struct pg_store *s, const char *sql, const char *from, const char *to,
+                       int64_t *n)
+{
+    const char *v[2] = {from, to};
+    long c = 0;
+    int rc = xp(s, sql, 2, v, NULL, &c);
+    if (n)
+        *n += c;
+    return rc;
+}
+
+static int erase_tx(struct pg_store *s, const char *customer, const char *actor,
+                    struct rsp_privacy_counts *out, struct strlist *iccids, struct strlist *eids,
+                    struct strlist *imeis)
+{
+    int rc =
+        collect(s, "SELECT DISTINCT iccid FROM recon_events WHERE customer = $1", customer, iccids);
+    if (rc)
+        return rc;
+    /* the activation orders (branch ops) of the customer */
+    rc = collect(s, "SELECT DISTINCT iccid FROM activation_orders WHERE customer_ref = $1",
+                 customer, iccids);
+    if (rc)
+        return rc;
+    if (iccids->n == 0) {
+        long k = 0;
+        rc = xp(s,
+                "SELECT 1 FROM recon_events WHERE customer = $1 UNION ALL"
+                " SELECT 1 FROM activation_orders WHERE customer_ref = $1 LIMIT 1",
+                1, &customer, NULL, &k);
+        if (rc)
+            return rc;
+        if (k == 0)
+            return RSP_ENOTFOUND;
+    }
+    rc = collect(s, "SELECT DISTINCT eid FROM activation_orders WHERE customer_ref = $1", customer,
+                 eids);
+    if (rc == 0)
+        rc =
+            collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = $1", customer, eids);
+    if (rc == 0)
+        rc = collect(s, "SELECT DISTINCT imei FROM recon_events WHERE customer = $1", customer,
+                     imeis);
+    for (size_t i = 0; rc == 0 && i < iccids->n; i++) {
+        const char *ic = iccids->v[i];
+        rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE iccid = $1", ic, eids);
+        if (rc == 0)
+            rc = collect(s, "SELECT DISTINCT imei FROM recon_events WHERE iccid = $1", ic, imeis);
+        if (rc == 0)
+            rc = collect(s, "SELECT eid FROM profiles WHERE iccid = $1", ic, eids);
+        if (rc == 0) {
+            long k = 0;
+            rc = xp(s,
+                    "SELECT 1 FROM profiles WHERE iccid = $1 AND state IN"
+                    " ('Linked','Confirmed','Released','Downloaded') FOR UPDATE",
+                    1, &ic, NULL, &k);
+            if (rc == 0 && k)
+                return RSP_ESTATE;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < eids->n; i++) { /* a live order of the same device */
+        long k = 0;
+        const char *e = eids->v[i];
+        rc = xp(s,
+                "SELECT 1 FROM profiles WHERE eid = $1 AND state IN"
+                " ('Linked','Confirmed','Released','Downloaded') FOR UPDATE",
+                1, &e, NULL, &k);
+        if (rc == 0 && k)
+            return RSP_ESTATE;
+    }
+    out->iccids = (int64_t)iccids->n;
+    char p[RSP_AUDIT_SUBJECT_MAX + 1];
+    for (size_t i = 0; rc == 0 && i < eids->n; i++) {
+        rsp_store_subject(&s->base, RSP_PSEUDONYM_EID, eids->v[i], p);
+        if (strcmp(p, eids->v[i]) == 0)
+            continue;
+        rc = replace_all(s, "UPDATE recon_events SET eid = $2 WHERE eid = $1", eids->v[i], p,
+                         &out->events);
+        if (rc == 0)
+            rc = replace_all(s, "UPDATE profiles SET eid = $2 WHERE eid = $1", eids->v[i], p,
+                             &out->profiles);
+        if (rc == 0)
+            rc = replace_all(s, "UPDATE sessions SET eid = $2, euicc_cert = NULL WHERE eid = $1",
+                             eids->v[i], p, &out->sessions);
+        if (rc == 0)
+            rc = replace_all(s,
+                             "UPDATE outbox SET body = replace(body, $1, $2)"
+                             " WHERE strpos(body, $1) > 0",
+                             eids->v[i], p, &out->outbox);
+        if (rc == 0)
+            rc = replace_all(s, "UPDATE activation_orders SET eid = $2 WHERE eid = $1", eids->v[i],
+                             p, &out->orders);
+        if (rc == 0) /* EUICCInfo2 seen for the device: dropped */
+            rc = replace_all(s, "DELETE FROM euicc_info WHERE eid = $1 OR eid = $2", eids->v[i], p,
+                             NULL);
+    }
+    if (rc == 0) /* the push channel's reference (a number, an address) of the orders */
+        rc = replace_all(s,
+                         "UPDATE pushes SET channel_ref = $2 WHERE channel_ref <> '' AND"
+                         " order_id IN (SELECT order_id FROM activation_orders WHERE"
+                         " customer_ref = $1)",
+                         customer, "", NULL);
+    for (size_t i = 0; rc == 0 && i < imeis->n; i++) {
+        rsp_store_subject(&s->base, RSP_PSEUDONYM_IMEI, imeis->v[i], p);
+        if (strcmp(p, imeis->v[i]) != 0)
+            rc = replace_all(s, "UPDATE recon_events SET imei = $2 WHERE imei = $1", imeis->v[i], p,
+                             &out->events);
+    }
+    char cp[RSP_AUDIT_SUBJECT_MAX + 1];
+    rsp_store_subject(&s->base, RSP_PSEUDONYM_CUSTOMER, customer, cp);
+    if (rc == 0)
+        rc = replace_all(s, "UPDATE recon_events SET customer = $2 WHERE customer = $1", customer,
+                         cp, &out->events);
+    if (rc == 0)
+        rc =
+            replace_all(s, "UPDATE activation_orders SET customer_ref = $2 WHERE customer_ref = $1",
+                        customer, cp, &out->orders);
+    if (rc == 0) {
+        char reason[160];
+        snprintf(reason, sizeof reason,
+                 "erased: %lld subscriptions, %lld event, %lld profile, %lld session rows",
+                 (long long)out->iccids, (long long)out->events, (long long)out->profiles,
+                 (long long)out->sessions);
+        rc = audit_add(s, "privacy", cp[0] ? cp : "-", "", "erased", actor, cp, reason);
+    }
+    return rc;
+}
+
+static int erase_once(struct pg_store *s, const char *customer, const char *actor,
+                      struct rsp_privacy_counts *out, struct strlist *l)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 3; i++)
+        l[i].n = 0;
+    int rc = begin(s);
+    if (rc == 0)
+        rc = erase_tx(s, customer, actor, out, &l[0], &l[1], &l[2]);
+    return finish(s, rc);
+}
+
+static int pg_privacy_erase(struct rsp_store *st, const char *customer, const char *actor,
+                            struct rsp_privacy_counts *out)
+{
+    struct pg_store *s = PG(st);
+    struct strlist l[3];
+    for (int i = 0; i < 3; i++)
+        l[i].v = calloc(ERASE_MAX, sizeof l[i].v[0]);
+    int rc = RSP_ENOMEM;
+    if (l[0].v && l[1].v && l[2].v)
+        RUN(s, erase_once(s, customer, actor, out, l));
+    for (int i = 0; i < 3; i++)
+        free(l[i].v);
+    return rc;
+}
+
+static int retention_once(struct pg_store *s, int data_class, int64_t before, const char *actor,
+                          long *n)
+{
+    static const char *const sql[RSP_DATA_NCLASSES] = {
+        [RSP_DATA_EVENTS] = "DELETE FROM recon_events WHERE at < $1",
+        [RSP_DATA_SESSIONS] = ("DELETE FROM sessions WHERE state IN ('Finished','Cancelled',"
+                               "'Expired') AND updated_at < $1"),
+        [RSP_DATA_ROLLBACKS] = "DELETE FROM rollbacks WHERE done_at <> 0 AND done_at < $1",
+    };
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)before);
+    const char *v[1] = {b};
+    int rc = begin(s);
+    if (rc == 0)
+        rc = xp(s, sql[data_class], 1, v, NULL, n);
+    if (rc == 0 && *n > 0) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "%ld rows older than %lld", *n, (long long)before);
+        rc = audit_add(s, "retention", rsp_data_class_name((enum rsp_data_class)data_class), "",
+                       "deleted", actor, "", reason);
+    }
+    return finish(s, rc);
+}
+
+static int pg_retention_sweep(struct rsp_store *st, int data_class, int64_t before,
+                              const char *actor, int64_t *n_removed)
+{
+    struct pg_store *s = PG(st);
+    long n = 0;
+    int rc;
+    RUN(s, retention_once(s, data_class, before, actor, &n));
+    if (rc == 0)
+        *n_removed = n;
+    return rc;
+}
+
 static const struct rsp_store_ops pg_ops = {
     .close = pg_close,
     .profile_insert = pg_profile_insert,
@@ -3138,6 +3672,15 @@ static const struct rsp_store_ops pg_ops = {
     .tele_series = pg_tele_series,
     .tele_session_get = pg_tele_session_get,
     .tele_sweep = pg_tele_sweep,
+    /* branch recon */
+    .recon_import = pg_recon_import,
+    .recon_walk = pg_recon_walk,
+    .recon_action_mark = pg_recon_action_mark,
+    .rollback_open = pg_rollback_open,
+    .rollback_walk = pg_rollback_walk,
+    .rollback_close = pg_rollback_close,
+    .privacy_erase = pg_privacy_erase,
+    .retention_sweep = pg_retention_sweep,
 };
 
 static void ignore_notice(void *arg, const char *message)

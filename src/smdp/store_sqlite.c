@@ -14,6 +14,7 @@
 
 #include "rsp/crypto.h"
 #include "rsp/err.h"
+#include "rsp/recon.h"
 
 #define BUSY_TIMEOUT_MS 10000
 /* branch ops: statements of x_exec kept per connection */
@@ -269,6 +270,45 @@ static const char *const migrations[] = {
     " n INTEGER NOT NULL,"
     " sum_us INTEGER NOT NULL," TELE_BUCKET_COLS_DEF ","
     " PRIMARY KEY (fn, outcome));",
+    /* branch recon: reconciliation events (billing, attach, physical-SIM activations), the
+     * actions applied to discrepancies, rollbacks (rsp/recon.h);
+     * IF NOT EXISTS: tests downgrade a database by deleting schema_version rows */
+    "CREATE TABLE IF NOT EXISTS recon_events ("
+    " kind TEXT NOT NULL CHECK (kind IN ('billing','attach','physical')),"
+    " event_id TEXT NOT NULL,"
+    " iccid TEXT NOT NULL DEFAULT '',"
+    " imsi TEXT NOT NULL DEFAULT '',"
+    " eid TEXT NOT NULL DEFAULT '',"
+    " imei TEXT NOT NULL DEFAULT '',"
+    " customer TEXT NOT NULL DEFAULT '',"
+    " plan TEXT NOT NULL DEFAULT '',"
+    " cohort TEXT NOT NULL DEFAULT '',"
+    " at INTEGER NOT NULL,"
+    " started_at INTEGER NOT NULL DEFAULT 0,"
+    " ok INTEGER NOT NULL DEFAULT 1,"
+    " imported_at INTEGER NOT NULL,"
+    " PRIMARY KEY (kind, event_id));"
+    "CREATE INDEX IF NOT EXISTS recon_events_iccid ON recon_events(iccid);"
+    "CREATE INDEX IF NOT EXISTS recon_events_customer ON recon_events(customer);"
+    "CREATE INDEX IF NOT EXISTS recon_events_at ON recon_events(at);"
+    "CREATE TABLE IF NOT EXISTS recon_actions ("
+    " kind TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " PRIMARY KEY (kind, subject, action));"
+    "CREATE TABLE IF NOT EXISTS rollbacks ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " iccid TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " failed_at INTEGER NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '',"
+    " policy TEXT NOT NULL DEFAULT '',"
+    " outcome TEXT NOT NULL DEFAULT '',"
+    " opened_at INTEGER NOT NULL,"
+    " done_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS rollbacks_failure ON rollbacks(iccid, kind, failed_at);"
+    "CREATE INDEX IF NOT EXISTS rollbacks_open ON rollbacks(done_at, id);",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -396,7 +436,8 @@ static const char *const stmt_sql[Q_COUNT] = {
         "UPDATE sessions SET state = 'Expired', updated_at = ?2,"
         " version = version + 1 WHERE tid = ?1 AND state IN " LIVE_SESSION " AND expires_at <= ?2",
     [Q_SWEEP_PROFILE] = "UPDATE profiles SET state = 'Released', state_since = ?3,"
-                        " version = version + 1 WHERE iccid = ?1 AND state = 'Downloaded'"
+                        " error_reason = 'download session expired', version = version + 1 WHERE "
+                        "iccid = ?1 AND state = 'Downloaded'"
                         " AND NOT EXISTS (SELECT 1 FROM sessions WHERE iccid = ?1"
                         " AND tid <> ?2 AND state IN " LIVE_SESSION ")",
     [Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE key = ? ORDER BY seq LIMIT ?",
@@ -2261,6 +2302,507 @@ static int sq_x_exec(struct rsp_store *st, const char *sql, const struct rsp_sto
     return out;
 }
 
+/* ---- branch recon: reconciliation events, actions, rollbacks, privacy, retention ----
+ * Statements prepared per call (these operations are batch or sweeper work, not the hot path). */
+
+static sqlite3_stmt *prep(struct sq_store *s, const char *sql)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return NULL;
+    return q;
+}
+
+/* Runs a prepared statement to completion and finalizes it; *changes (may be NULL) gets the
+ * rows changed. */
+static int run_final(struct sq_store *s, sqlite3_stmt *q, int64_t *changes)
+{
+    if (!q)
+        return RSP_EIO;
+    int rc = run(q);
+    if (rc == 0 && changes)
+        *changes = sqlite3_changes(s->db);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_recon_import(struct rsp_store *st, const struct rsp_recon_event *ev, size_t n,
+                           const char *actor, size_t *inserted)
+{
+    struct sq_store *s = SQ(st);
+    size_t added = 0;
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = prep(s, "INSERT INTO recon_events (kind, event_id, iccid, imsi, eid, imei,"
+                              " customer, plan, cohort, at, started_at, ok, imported_at) VALUES"
+                              " (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+    if (!q)
+        rc = RSP_EIO;
+    int64_t now = now_s();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct rsp_recon_event *e = &ev[i];
+        sqlite3_reset(q);
+        bind_text(q, 1, rsp_recon_kind_name(e->kind));
+        bind_text(q, 2, e->event_id);
+        bind_text(q, 3, e->iccid);
+        bind_text(q, 4, e->imsi);
+        bind_text(q, 5, e->eid);
+        bind_text(q, 6, e->imei);
+        bind_text(q, 7, e->customer);
+        bind_text(q, 8, e->plan);
+        bind_text(q, 9, e->cohort);
+        sqlite3_bind_int64(q, 10, e->at);
+        sqlite3_bind_int64(q, 11, e->started_at);
+        sqlite3_bind_int(q, 12, e->ok ? 1 : 0);
+        sqlite3_bind_int64(q, 13, now);
+        rc = run(q);
+        if (rc == 0)
+            added += (size_t)sqlite3_changes(s->db);
+    }
+    sqlite3_finalize(q);
+    if (rc == 0) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "%zu events, %zu new", n, added);
+        rc = audit_add(s, "recon-import", n ? rsp_recon_kind_name(ev[0].kind) : "-", "", "imported",
+                       actor, "", reason);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    rc = commit(s);
+    if (rc == 0 && inserted)
+        *inserted = added;
+    return rc;
+}
+
+static void read_event(sqlite3_stmt *q, struct rsp_recon_event *e)
+{
+    memset(e, 0, sizeof *e);
+    char kind[16];
+    col_text(q, 0, kind, sizeof kind);
+    rsp_recon_kind_from_name(kind, &e->kind);
+    col_text(q, 1, e->event_id, sizeof e->event_id);
+    col_text(q, 2, e->iccid, sizeof e->iccid);
+    col_text(q, 3, e->imsi, sizeof e->imsi);
+    col_text(q, 4, e->eid, sizeof e->eid);
+    col_text(q, 5, e->imei, sizeof e->imei);
+    col_text(q, 6, e->customer, sizeof e->customer);
+    col_text(q, 7, e->plan, sizeof e->plan);
+    col_text(q, 8, e->cohort, sizeof e->cohort);
+    e->at = sqlite3_column_int64(q, 9);
+    e->started_at = sqlite3_column_int64(q, 10);
+    e->ok = sqlite3_column_int(q, 11) != 0;
+}
+
+static int sq_recon_walk(struct rsp_store *st, int kind, rsp_store_recon_cb cb, void *arg)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q = prep(s, kind < 0 ? "SELECT kind, event_id, iccid, imsi, eid, imei, customer,"
+                                         " plan, cohort, at, started_at, ok FROM recon_events"
+                                         " ORDER BY kind, event_id"
+                                       : "SELECT kind, event_id, iccid, imsi, eid, imei, customer,"
+                                         " plan, cohort, at, started_at, ok FROM recon_events"
+                                         " WHERE kind = ? ORDER BY event_id");
+    if (!q)
+        return RSP_EIO;
+    if (kind >= 0)
+        bind_text(q, 1, rsp_recon_kind_name((enum rsp_recon_kind)kind));
+    int rc, out = 0;
+    struct rsp_recon_event e;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        read_event(q, &e);
+        if ((out = cb(arg, &e)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = map_rc(rc);
+    sqlite3_finalize(q);
+    return out;
+}
+
+static int sq_recon_action_mark(struct rsp_store *st, const char *kind, const char *subject,
+                                const char *action, const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = prep(s, "INSERT INTO recon_actions (kind, subject, action, at)"
+                              " VALUES (?,?,?,?) ON CONFLICT DO NOTHING");
+    int64_t n = 0;
+    if (q) {
+        bind_text(q, 1, kind);
+        bind_text(q, 2, subject);
+        bind_text(q, 3, action);
+        sqlite3_bind_int64(q, 4, now_s());
+    }
+    rc = run_final(s, q, &n);
+    if (rc == 0 && n == 1)
+        rc = audit_add(s, "recon", subject, kind, action, actor, "", "reconciliation action");
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    rc = commit(s);
+    return rc ? rc : n == 1 ? 0 : 1;
+}
+
+#define ROLLBACK_COLS "id, iccid, kind, failed_at, detail, policy, outcome, opened_at, done_at"
+
+static void read_rollback(sqlite3_stmt *q, struct rsp_rollback *rb)
+{
+    memset(rb, 0, sizeof *rb);
+    rb->id = sqlite3_column_int64(q, 0);
+    col_text(q, 1, rb->iccid, sizeof rb->iccid);
+    col_text(q, 2, rb->kind, sizeof rb->kind);
+    rb->failed_at = sqlite3_column_int64(q, 3);
+    col_text(q, 4, rb->detail, sizeof rb->detail);
+    col_text(q, 5, rb->policy, sizeof rb->policy);
+    col_text(q, 6, rb->outcome, sizeof rb->outcome);
+    rb->opened_at = sqlite3_column_int64(q, 7);
+    rb->done_at = sqlite3_column_int64(q, 8);
+}
+
+static int sq_rollback_open(struct rsp_store *st, struct rsp_rollback *rb, const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    int64_t n = 0;
+    rb->opened_at = now_s();
+    sqlite3_stmt *q = prep(s, "INSERT INTO rollbacks (iccid, kind, failed_at, detail, policy,"
+                              " opened_at) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+    if (q) {
+        bind_text(q, 1, rb->iccid);
+        bind_text(q, 2, rb->kind);
+        sqlite3_bind_int64(q, 3, rb->failed_at);
+        bind_text(q, 4, rb->detail);
+        bind_text(q, 5, rb->policy);
+        sqlite3_bind_int64(q, 6, rb->opened_at);
+    }
+    rc = run_final(s, q, &n);
+    if (rc == 0 && n == 1) {
+        char to[40];
+        snprintf(to, sizeof to, "open:%s", rb->kind);
+        rc = audit_add(s, "rollback", rb->iccid, "", to, actor, "", rb->detail);
+    }
+    if (rc == 0) {
+        q = prep(s, "SELECT " ROLLBACK_COLS " FROM rollbacks WHERE iccid = ? AND kind = ?"
+                    " AND failed_at = ?");
+        if (!q)
+            rc = RSP_EIO;
+        else {
+            bind_text(q, 1, rb->iccid);
+            bind_text(q, 2, rb->kind);
+            sqlite3_bind_int64(q, 3, rb->failed_at);
+            if (sqlite3_step(q) == SQLITE_ROW)
+                read_rollback(q, rb);
+            else
+                rc = RSP_EIO;
+            sqlite3_finalize(q);
+        }
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    rc = commit(s);
+    return rc ? rc : n == 1 ? 0 : 1;
+}
+
+static int sq_rollback_walk(struct rsp_store *st, bool open_only, rsp_store_rollback_cb cb,
+                            void *arg)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3_stmt *q =
+        prep(s, open_only ? "SELECT " ROLLBACK_COLS " FROM rollbacks WHERE done_at = 0 ORDER BY id"
+                          : "SELECT " ROLLBACK_COLS " FROM rollbacks ORDER BY id");
+    if (!q)
+        return RSP_EIO;
+    int rc, out = 0;
+    struct rsp_rollback rb;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        read_rollback(q, &rb);
+        if ((out = cb(arg, &rb)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = map_rc(rc);
+    sqlite3_finalize(q);
+    return out;
+}
+
+static int sq_rollback_close(struct rsp_store *st, const struct rsp_rollback *rb, const char *actor)
+{
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    int64_t n = 0;
+    sqlite3_stmt *q = prep(s, "UPDATE rollbacks SET policy = ?2, outcome = ?3, done_at = ?4"
+                              " WHERE id = ?1 AND done_at = 0");
+    if (q) {
+        sqlite3_bind_int64(q, 1, rb->id);
+        bind_text(q, 2, rb->policy);
+        bind_text(q, 3, rb->outcome);
+        sqlite3_bind_int64(q, 4, rb->done_at);
+    }
+    rc = run_final(s, q, &n);
+    if (rc == 0 && n != 1)
+        rc = RSP_ESTATE;
+    if (rc == 0) {
+        char from[40], to[40], reason[160];
+        snprintf(from, sizeof from, "open:%s", rb->kind);
+        snprintf(to, sizeof to, "done:%s", rb->policy);
+        snprintf(reason, sizeof reason, "%s after %llds", rb->outcome,
+                 (long long)(rb->done_at - rb->failed_at));
+        rc = audit_add(s, "rollback", rb->iccid, from, to, actor, "", reason);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+/* Distinct values of one column for a query with one text parameter, into a bounded list. */
+#define ERASE_MAX 4096
+struct strlist {
+    char (*v)[RSP_RECON_TEXT_MAX + 1];
+    size_t n;
+};
+
+static int strlist_add(struct strlist *l, const char *t)
+{
+    if (!t[0])
+        return 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], t) == 0)
+            return 0;
+    if (l->n >= ERASE_MAX)
+        return RSP_ERANGE;
+    snprintf(l->v[l->n++], sizeof l->v[0], "%s", t);
+    return 0;
+}
+
+static int collect(struct sq_store *s, const char *sql, const char *param, struct strlist *l)
+{
+    sqlite3_stmt *q = prep(s, sql);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, param);
+    int rc, out = 0;
+    char t[RSP_RECON_TEXT_MAX + 1];
+    while (out == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        col_text(q, 0, t, sizeof t);
+        out = strlist_add(l, t);
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = map_rc(rc);
+    sqlite3_finalize(q);
+    return out;
+}
+
+static int replace_all(struct sq_store *s, const char *sql, const char *from, const char *to,
+                       int64_t *n)
+{
+    int64_t c = 0;
+    sqlite3_stmt *q = prep(s, sql);
+    if (q) {
+        bind_text(q, 1, from);
+        bind_text(q, 2, to);
+    }
+    int rc = run_final(s, q, &c);
+    if (n)
+        *n += c;
+    return rc;
+}
+
+static int erase_tx(struct sq_store *s, const char *customer, const char *actor,
+                    struct rsp_privacy_counts *out, struct strlist *iccids, struct strlist *eids,
+                    struct strlist *imeis)
+{
+    int rc =
+        collect(s, "SELECT DISTINCT iccid FROM recon_events WHERE customer = ?", customer, iccids);
+    if (rc)
+        return rc;
+    /* the activation orders (branch ops) of the customer */
+    rc = collect(s, "SELECT DISTINCT iccid FROM activation_orders WHERE customer_ref = ?", customer,
+                 iccids);
+    if (rc)
+        return rc;
+    if (iccids->n == 0) {
+        /* a customer known only by events without an ICCID, or by an order without one */
+        sqlite3_stmt *q = prep(s, "SELECT 1 FROM recon_events WHERE customer = ?1 UNION ALL"
+                                  " SELECT 1 FROM activation_orders WHERE customer_ref = ?1"
+                                  " LIMIT 1");
+        if (!q)
+            return RSP_EIO;
+        bind_text(q, 1, customer);
+        rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc != SQLITE_ROW)
+            return RSP_ENOTFOUND;
+    }
+    rc = collect(s, "SELECT DISTINCT eid FROM activation_orders WHERE customer_ref = ?", customer,
+                 eids);
+    if (rc == 0)
+        rc = collect(s, "SELECT DISTINCT eid FROM recon_events WHERE customer = ?", customer, eids);
+    if (rc == 0)
+        rc = collect(s, "SELECT DISTINCT imei FROM recon_events WHERE customer = ?", customer,
+                     imeis);
+    for (size_t i = 0; rc == 0 && i < iccids->n; i++) {
+        rc =
+            collect(s, "SELECT DISTINCT eid FROM recon_events WHERE iccid = ?", iccids->v[i], eids);
+        if (rc == 0)
+            rc = collect(s, "SELECT DISTINCT imei FROM recon_events WHERE iccid = ?", iccids->v[i],
+                         imeis);
+        if (rc == 0)
+            rc = collect(s, "SELECT eid FROM profiles WHERE iccid = ?", iccids->v[i], eids);
+        if (rc == 0) { /* refuse while a download of the customer is live */
+            sqlite3_stmt *q = prep(s, "SELECT 1 FROM profiles WHERE iccid = ? AND state IN"
+                                      " ('Linked','Confirmed','Released','Downloaded')");
+            if (!q)
+                return RSP_EIO;
+            bind_text(q, 1, iccids->v[i]);
+            int r = sqlite3_step(q);
+            sqlite3_finalize(q);
+            if (r == SQLITE_ROW)
+                return RSP_ESTATE;
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < eids->n; i++) { /* a live order of the same device */
+        sqlite3_stmt *q = prep(s, "SELECT 1 FROM profiles WHERE eid = ? AND state IN"
+                                  " ('Linked','Confirmed','Released','Downloaded')");
+        if (!q)
+            return RSP_EIO;
+        bind_text(q, 1, eids->v[i]);
+        int r = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (r == SQLITE_ROW)
+            return RSP_ESTATE;
+    }
+    out->iccids = (int64_t)iccids->n;
+    char p[RSP_AUDIT_SUBJECT_MAX + 1];
+    for (size_t i = 0; rc == 0 && i < eids->n; i++) {
+        rsp_store_subject(&s->base, RSP_PSEUDONYM_EID, eids->v[i], p);
+        if (strcmp(p, eids->v[i]) == 0)
+            continue; /* already a pseudonym */
+        rc = replace_all(s, "UPDATE recon_events SET eid = ?2 WHERE eid = ?1", eids->v[i], p,
+                         &out->events);
+        if (rc == 0)
+            rc = replace_all(s, "UPDATE profiles SET eid = ?2 WHERE eid = ?1", eids->v[i], p,
+                             &out->profiles);
+        if (rc == 0)
+            rc = replace_all(s, "UPDATE sessions SET eid = ?2, euicc_cert = NULL WHERE eid = ?1",
+                             eids->v[i], p, &out->sessions);
+        if (rc == 0)
+            rc = replace_all(s,
+                             "UPDATE outbox SET body = replace(body, ?1, ?2)"
+                             " WHERE instr(body, ?1) > 0",
+                             eids->v[i], p, &out->outbox);
+        if (rc == 0)
+            rc = replace_all(s, "UPDATE activation_orders SET eid = ?2 WHERE eid = ?1", eids->v[i],
+                             p, &out->orders);
+        if (rc == 0) /* EUICCInfo2 seen for the device: dropped */
+            rc = replace_all(s, "DELETE FROM euicc_info WHERE eid = ?1 OR eid = ?2", eids->v[i], p,
+                             NULL);
+    }
+    if (rc == 0) /* the push channel's reference (a number, an address) of the orders */
+        rc = replace_all(s,
+                         "UPDATE pushes SET channel_ref = ?2 WHERE channel_ref <> '' AND"
+                         " order_id IN (SELECT order_id FROM activation_orders WHERE"
+                         " customer_ref = ?1)",
+                         customer, "", NULL);
+    for (size_t i = 0; rc == 0 && i < imeis->n; i++) {
+        rsp_store_subject(&s->base, RSP_PSEUDONYM_IMEI, imeis->v[i], p);
+        if (strcmp(p, imeis->v[i]) != 0)
+            rc = replace_all(s, "UPDATE recon_events SET imei = ?2 WHERE imei = ?1", imeis->v[i], p,
+                             &out->events);
+    }
+    char cp[RSP_AUDIT_SUBJECT_MAX + 1];
+    rsp_store_subject(&s->base, RSP_PSEUDONYM_CUSTOMER, customer, cp);
+    if (rc == 0)
+        rc = replace_all(s, "UPDATE recon_events SET customer = ?2 WHERE customer = ?1", customer,
+                         cp, &out->events);
+    if (rc == 0)
+        rc =
+            replace_all(s, "UPDATE activation_orders SET customer_ref = ?2 WHERE customer_ref = ?1",
+                        customer, cp, &out->orders);
+    if (rc == 0) {
+        char reason[160];
+        snprintf(reason, sizeof reason,
+                 "erased: %lld subscriptions, %lld event, %lld profile, %lld session rows",
+                 (long long)out->iccids, (long long)out->events, (long long)out->profiles,
+                 (long long)out->sessions);
+        rc = audit_add(s, "privacy", cp[0] ? cp : "-", "", "erased", actor, cp, reason);
+    }
+    return rc;
+}
+
+static int sq_privacy_erase(struct rsp_store *st, const char *customer, const char *actor,
+                            struct rsp_privacy_counts *out)
+{
+    struct sq_store *s = SQ(st);
+    memset(out, 0, sizeof *out);
+    struct strlist l[3];
+    for (int i = 0; i < 3; i++) {
+        l[i].n = 0;
+        l[i].v = calloc(ERASE_MAX, sizeof l[i].v[0]);
+    }
+    int rc = l[0].v && l[1].v && l[2].v ? begin(s) : RSP_ENOMEM;
+    if (rc == 0) {
+        rc = erase_tx(s, customer, actor, out, &l[0], &l[1], &l[2]);
+        if (rc)
+            rollback(s);
+        else
+            rc = commit(s);
+    }
+    for (int i = 0; i < 3; i++)
+        free(l[i].v);
+    if (rc == 0) /* old page images leave the WAL */
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return rc;
+}
+
+static int sq_retention_sweep(struct rsp_store *st, int data_class, int64_t before,
+                              const char *actor, int64_t *n_removed)
+{
+    static const char *const sql[RSP_DATA_NCLASSES] = {
+        [RSP_DATA_EVENTS] = "DELETE FROM recon_events WHERE at < ?",
+        [RSP_DATA_SESSIONS] = ("DELETE FROM sessions WHERE state IN ('Finished','Cancelled',"
+                               "'Expired') AND updated_at < ?"),
+        [RSP_DATA_ROLLBACKS] = "DELETE FROM rollbacks WHERE done_at <> 0 AND done_at < ?",
+    };
+    struct sq_store *s = SQ(st);
+    int rc = begin(s);
+    if (rc)
+        return rc;
+    int64_t n = 0;
+    sqlite3_stmt *q = prep(s, sql[data_class]);
+    if (q)
+        sqlite3_bind_int64(q, 1, before);
+    rc = run_final(s, q, &n);
+    if (rc == 0 && n > 0) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "%lld rows older than %lld", (long long)n,
+                 (long long)before);
+        rc = audit_add(s, "retention", rsp_data_class_name((enum rsp_data_class)data_class), "",
+                       "deleted", actor, "", reason);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    rc = commit(s);
+    if (rc == 0)
+        *n_removed = n;
+    return rc;
+}
+
 static const struct rsp_store_ops sq_ops = {
     .close = sq_close,
     .profile_insert = sq_profile_insert,
@@ -2311,6 +2853,15 @@ static const struct rsp_store_ops sq_ops = {
     .tele_series = sq_tele_series,
     .tele_session_get = sq_tele_session_get,
     .tele_sweep = sq_tele_sweep,
+    /* branch recon */
+    .recon_import = sq_recon_import,
+    .recon_walk = sq_recon_walk,
+    .recon_action_mark = sq_recon_action_mark,
+    .rollback_open = sq_rollback_open,
+    .rollback_walk = sq_rollback_walk,
+    .rollback_close = sq_rollback_close,
+    .privacy_erase = sq_privacy_erase,
+    .retention_sweep = sq_retention_sweep,
 };
 
 static int exec(sqlite3 *db, const char *sql)
@@ -2453,7 +3004,8 @@ int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
     if (rc == 0)
         rc = set_wal(s->db);
     if (rc == 0)
-        rc = exec(s->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL");
+        rc = exec(s->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+                         " PRAGMA secure_delete=ON"); /* erased data is overwritten */
     if (rc == 0)
         rc = migrate(s->db);
     if (rc) {

@@ -13,7 +13,7 @@
 #   smdp_state ICCID                          the profile's state at the SM-DP+
 
 e2e_inventory() { # N ICCID_PREFIX IMSI_PREFIX
-  "$RSPCTL" pki init "$DIR/pki" --curve nist --smdp-host "$HOST" >/dev/null
+  "$RSPCTL" pki init "$DIR/pki" --curve "${E2E_CURVE:-nist}" --smdp-host "$HOST" >/dev/null
   openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
     openssl pkcs8 -topk8 -nocrypt -out "$DIR/op.key.pem"
   openssl pkey -in "$DIR/op.key.pem" -pubout -out "$DIR/op.pub.pem" 2>/dev/null

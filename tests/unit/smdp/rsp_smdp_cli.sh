@@ -41,6 +41,12 @@ check 0 "--check-config (plain)" "$SMDP" -c "$tmp/plain.conf" --check-config
 check 1 "env override with a bad number" env RSP_SMDP_PORT=abc "$SMDP" -c "$tmp/plain.conf" --check-config
 check 1 "env override: TLS without files" env RSP_SMDP_PLAIN_HTTP=false "$SMDP" -c "$tmp/plain.conf" --check-config
 check 1 "env override: unreadable CI" env RSP_SMDP_CI_CERTS=/nonexistent.pem "$SMDP" -c "$tmp/plain.conf" --check-config
+# branch recon: rollback policies and the SLA
+check 0 "rollback policies" env RSP_SMDP_ROLLBACK_POLICIES="pir-error=rerelease, cancelled=quarantine" "$SMDP" -c "$tmp/plain.conf" --check-config
+check 1 "a bad rollback policy" env RSP_SMDP_ROLLBACK_POLICIES="pir-error=forget" "$SMDP" -c "$tmp/plain.conf" --check-config
+check 1 "an unknown failure kind" env RSP_SMDP_ROLLBACK_POLICIES="meteor=available" "$SMDP" -c "$tmp/plain.conf" --check-config
+check 1 "sweep_interval above rollback_sla" env RSP_SMDP_ROLLBACK_SLA=0 "$SMDP" -c "$tmp/plain.conf" --check-config
+check 0 "rollback off: no SLA rule" env RSP_SMDP_ROLLBACK_SLA=0 RSP_SMDP_ROLLBACK=false "$SMDP" -c "$tmp/plain.conf" --check-config
 printf 'host = x\nbogus = 1\n' > "$tmp/bad.conf"
 check 1 "unknown key" "$SMDP" -c "$tmp/bad.conf" --check-config
 printf 'host x\n' > "$tmp/bad2.conf"
