@@ -30,6 +30,8 @@ OPEN_N=${BENCH_OPEN_N:-$(div 25000)}
 THREADS=${BENCH_THREADS:-8}
 SMDP_THREADS=${BENCH_SMDP_THREADS:-4}
 SIGNS=${BENCH_SIGNS:-2000}
+RECON_PROFILES=${BENCH_RECON_PROFILES:-50000}
+ACT_N=${BENCH_ACT_N:-$(div 10000)}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
 ninja -C "$BUILD" bench/bench_crypto bench/bench_audit bench/loadgen bench/bench_pkcs11 bench/bench_recon \
   src/smdp/rsp-smdp src/bin/rspctl >/dev/null
@@ -62,6 +64,10 @@ crypto=$("$B/bench/bench_crypto" "$ITERS")
 audit=$("$B/bench/bench_audit" "$AUDIT_RECORDS")
 log "reconciliation ($RECON_PROFILES profiles)"
 recon=$("$B/bench/bench_recon" "$RECON_PROFILES")
+# activation bulk: tests/e2e/act_bulk.sh asserts the workflow and prints each step's wall time as
+# a TAP comment ("# STEP: N s")
+log "activation bulk ($ACT_N orders)"
+act=$(tests/e2e/act_bulk.sh "$RSPCTL" "$ACT_N" | sed -n 's/^# \(.*\): \([0-9.]*\) s$/| \1 | \2 s |/p')
 
 # ---- PKI, operator key, PostgreSQL ----
 "$RSPCTL" pki init "$W/pki" --curve nist --smdp-host "$HOST" >/dev/null
@@ -241,7 +247,6 @@ lat_rows() { # FILE
 }
 errs() { jq -r '.errors | if length == 0 then "none" else to_entries | map("\(.key): \(.value)") | join("; ") end' "$1"; }
 verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { if (a == "" || a == "n/a") { print "not measured"; exit } ok = (op == "<=" ? a <= b : op == "<" ? a < b : a >= b); print ok ? "met" : "NOT met" }'; }
-RECON_PROFILES=${BENCH_RECON_PROFILES:-50000}
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 ratio=$(j "$W/sq_tput.json" .ratio)
 ratio_pg=$(j "$W/pg_one.json" .ratio)
@@ -415,6 +420,16 @@ tput_row() { # LABEL FILE [pg]: with pg, PostgreSQL's CPU per download and the r
   echo "so tariff mismatches are not counted there."
   echo
   echo "$recon"
+  echo
+  echo "## Activation bulk"
+  echo
+  echo "Command: \`tests/e2e/act_bulk.sh $BUILD/src/bin/rspctl $ACT_N\` (also in \`make check\`, where it"
+  echo "asserts the workflow: CSV import, bulk release through the ES2+ logic, tokens with PNG and SVG"
+  echo "QR files, pushes, the funnel adding up). Wall time per step on a SQLite file in /tmp."
+  echo
+  echo "| step | wall |"
+  echo "|---|---|"
+  echo "$act"
 } >"$OUT"
 log "done: $OUT"
 cat "$OUT"

@@ -31,7 +31,7 @@ t0=$(date +%s.%N)
 lap() { # LABEL
   local t
   t=$(date +%s.%N)
-  printf '# %s: %.1f s\n' "$1" "$(echo "$t - $t0" | bc 2>/dev/null || echo 0)"
+  printf '# %s: %s s\n' "$1" "$(awk -v a="$t0" -v b="$t" 'BEGIN { printf "%.1f", b - a }')"
   t0=$t
 }
 
