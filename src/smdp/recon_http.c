@@ -5,7 +5,8 @@
  *    "kind":"billing|attach|physical","events":[{...as one JSON line of the file import...}]}
  * The whole batch is checked first and stored in one transaction (idempotent by event_id), so a
  * bad event refuses the request and stores nothing. Answer: the ES2+ envelope with "received" and
- * "new", or a failure (1.3.1/2.1 bad format, the ES2+ authentication codes). */
+ * "new", or a failure (1.3.1/2.1 bad format, the ES2+ authentication codes, 8.2.1/3.9 for an
+ * ICCID of another operator's profile). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,29 @@ int rsp_recon_http_handler(void *ctx, const struct rsp_http_request *req,
     size_t added = 0;
     char actor[80];
     snprintf(actor, sizeof actor, "es2p:%.60s", op->id);
+    /* Operator isolation as in ES2+: a billing or attach event naming an ICCID of the inventory
+     * must name one of this operator's profiles; another operator's ICCID is answered as unknown
+     * (8.2.1/3.9) and the batch is refused. ICCIDs outside the inventory (physical SIMs, billed
+     * but never installed) and events without an ICCID are the operator's own data. */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (ev[i].kind == RSP_RECON_PHYSICAL || !ev[i].iccid[0])
+            continue;
+        struct rsp_profile p;
+        int g = rsp_store_profile_get(st, ev[i].iccid, &p);
+        if (g == RSP_ENOTFOUND)
+            continue;
+        if (g) {
+            rc = g;
+            break;
+        }
+        if (strcmp(p.owner, op->id) != 0) {
+            free(ev);
+            struct rsp_status_code c;
+            rsp_sc_set(&c, RSP_SC_ICCID_UNKNOWN);
+            snprintf(c.message, sizeof c.message, "events[%zu]: ICCID unknown", i);
+            return refuse(resp, &c);
+        }
+    }
     if (rc == 0)
         rc = rsp_store_recon_import(st, ev, n, actor, &added);
     free(ev);

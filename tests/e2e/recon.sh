@@ -28,6 +28,7 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/rsp-recon.XXXXXX")
 HOST=localhost
 OPERATOR=recon-operator
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TOKEN2=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n') # a second operator
 SLA=20
 smdp_pid=
 log() { echo "recon: $*"; }
@@ -66,6 +67,7 @@ rollback_sla = $SLA
 rollback_policies = download-failed=rerelease,install-failed=available,pir-error=quarantine,cancelled=available,ttl-expired=available,verification-failed=quarantine
 pseudonym_key = $DIR/keys/pseudonym.key
 audit_key = $DIR/keys/audit.key.pem
+operator = other-operator token_sha256=$(printf '%s' "$TOKEN2" | openssl dgst -sha256 -r | cut -d' ' -f1)
 CONF
   e2e_smdp_try "$port" && break
   [ "$try" -lt 5 ] || die "rsp-smdp exited (port $port)"
@@ -195,6 +197,13 @@ r=$(push "wrong$TOKEN" "{$HDR,\"kind\":\"attach\",\"events\":[{\"event_id\":\"a-
 grep -q '"status":"Failed"' <<<"$r" || die "a wrong token was accepted: $r"
 r=$(push "$TOKEN" "{$HDR,\"kind\":\"attach\",\"events\":[{\"event_id\":\"a-3\",\"iccid\":\"$ic_dl\",\"timestamp\":1},{\"event_id\":\"a-4\",\"iccid\":\"12\",\"timestamp\":1}]}")
 grep -q 'events\[1\]: iccid' <<<"$r" || die "a bad event was accepted: $r"
+# another operator cannot push events about this operator's profile (ES2+ isolation)
+HDR2="\"header\":{\"functionRequesterIdentifier\":\"other-operator\",\"functionCallIdentifier\":\"r2\"}"
+r=$(push "$TOKEN2" "{$HDR2,\"kind\":\"billing\",\"events\":[{\"event_id\":\"o-1\",\"iccid\":\"$ic_dl\",\"plan\":\"x\",\"timestamp\":1}]}")
+grep -q '"subjectCode":"8.2.1"' <<<"$r" && grep -q '"reasonCode":"3.9"' <<<"$r" ||
+  die "another operator's push about this profile was not refused as unknown: $r"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM recon_events WHERE event_id = 'o-1'")" -eq 0 ] ||
+  die "another operator's refused push stored an event"
 [ "$(sqlite3 "$DB" "SELECT count(*) FROM recon_events WHERE kind = 'attach'")" -eq 1 ] ||
   die "a refused push stored events"
 rep=$("$RSPCTL" recon report --db "$DB" --format json --release-ttl 3600 --attach-grace 3600 --billing-grace 3600)
