@@ -73,6 +73,10 @@ struct rsp_http_config {
     FILE *log;                  /* JSON lines; NULL = no request log */
     FILE *error_log; /* libmicrohttpd's own messages (bad key, TLS setup), as JSON lines; NULL =
                         silent */
+    /* branch faults: */
+    bool reuse_port;             /* SO_REUSEPORT: several processes may listen on one port */
+    unsigned max_connections;    /* open connections at most; 0 = MHD's default */
+    unsigned per_ip_connections; /* per client address; 0 = no limit */
 };
 
 struct rsp_http_server;

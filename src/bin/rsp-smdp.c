@@ -75,6 +75,10 @@ struct config {
     unsigned audit_checkpoint_records;
     unsigned audit_checkpoint_interval;
     char pseudonym_key[PATH_MAX];
+    /* branch faults: listening socket sharing and connection limits */
+    bool reuse_port;
+    unsigned max_connections;
+    unsigned per_ip_connections;
     struct rsp_es2p_operator operators[RSP_ES2P_MAX_OPERATORS]; /* `operator` lines */
     size_t n_operators;
 };
@@ -134,6 +138,12 @@ static const struct cfg_key cfg_keys[] = {
       "or once this many seconds passed with new records (300; 0 = off)"),
     K("pseudonym_key", T_STR, pseudonym_key,
       "hex key (64-128 digits) of the EID pseudonyms in audit records and logs"),
+    K("reuse_port", T_BOOL, reuse_port,
+      "SO_REUSEPORT: several processes listen on one port (false)"),
+    K("max_connections", T_UINT, max_connections,
+      "open connections at most (0 = libmicrohttpd's default)"),
+    K("per_ip_connections", T_UINT, per_ip_connections,
+      "open connections per client address at most (0 = no limit)"),
 };
 #define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
 
@@ -964,6 +974,9 @@ int main(int argc, char **argv)
         .threads = cfg.threads,
         .body_limit = cfg.body_limit,
         .conn_timeout_s = cfg.conn_timeout,
+        .reuse_port = cfg.reuse_port,
+        .max_connections = cfg.max_connections,
+        .per_ip_connections = cfg.per_ip_connections,
         .plain_http = cfg.plain_http,
         .tls_chain_file = cfg.tls_chain,
         .tls_key_file = cfg.tls_key,

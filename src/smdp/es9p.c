@@ -865,6 +865,36 @@ out:
 
 /* ---- handleNotification ---- */
 
+/* The PIR of a session that ended by expiry (BPP-bound past expires_at, or Expired by the
+ * sweeper, whose rollback returned the profile to Released): the eUICC's signed word that the
+ * profile is installed arrives late (the notification was lost to a network failure or a server
+ * crash, and the LPA sent it again later). A successful one moves the profile, still bound to
+ * the same EID and in Downloaded or Released, to Installed; otherwise the store would offer a
+ * profile again that sits on an eUICC. A failed one changes nothing (the rollback already
+ * returned the profile). Found by tests/e2e/crash.sh. */
+static int handle_late_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                           const struct rsp_sgp22_pir *pir, struct rsp_session *s)
+{
+    if (!pir->data.success || !s->iccid[0])
+        return 0;
+    struct rsp_profile p, pn;
+    int rc = rsp_store_profile_get(st, s->iccid, &p);
+    if (rc)
+        return rc;
+    if (strcmp(p.eid, s->eid) != 0 ||
+        (p.state != RSP_PROFILE_DOWNLOADED && p.state != RSP_PROFILE_RELEASED))
+        return 0;
+    pn = p;
+    pn.state = RSP_PROFILE_INSTALLED;
+    rc = rsp_store_profile_update(st, &p, &pn, ACTOR,
+                                  "profileInstallationResult after the session expired");
+    if (rc == 0 && s->state == RSP_SESSION_BPP_BOUND)
+        rc = end_session(st, s, RSP_SESSION_EXPIRED, "session lifetime over");
+    if (rc == 0)
+        rc = notify_operator(cfg, st, &p, s->eid, NP_INSTALLATION, NULL);
+    return rc;
+}
+
 static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                       const struct rsp_sgp22_pir *pir, char eid_out[33])
 {
@@ -875,14 +905,29 @@ static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
     tid.len = pir->data.transaction_id.len;
     struct rsp_session s;
     rsp_session_init(&s);
-    bool ok;
-    int rc = load_session(cfg, st, &tid, 1u << RSP_SESSION_BPP_BOUND, &s, &ok);
-    if (rc || !ok)
+    char hex[2 * RSP_TID_MAX + 1];
+    rsp_tid_to_hex(&tid, hex);
+    int rc = rsp_store_session_get(st, hex, &s);
+    if (rc == RSP_ENOTFOUND || rc == RSP_ESYNTAX) {
+        rc = 0;
         goto out; /* unknown: stop processing (§3.1.3.3) */
+    }
+    if (rc)
+        goto out;
+    /* a session that bound a BPP: live, or ended by expiry (a late PIR) */
+    bool live = s.state == RSP_SESSION_BPP_BOUND && s.expires_at > now_of(cfg);
+    bool late = (s.state == RSP_SESSION_BPP_BOUND || s.state == RSP_SESSION_EXPIRED) && !live &&
+                s.bpp.len > 0;
+    if (!live && !late)
+        goto out;
     if (verify_with(s.euicc_cert.data, s.euicc_cert.len, pir->data.raw.raw, pir->data.raw.raw_len,
                     pir->euicc_sign_pir.p, pir->euicc_sign_pir.len) != 0)
         goto out;
     snprintf(eid_out, 33, "%s", s.eid);
+    if (late) {
+        rc = handle_late_pir(cfg, st, pir, &s);
+        goto out;
+    }
     struct rsp_profile p, pn;
     rc = rsp_store_profile_get(st, s.iccid, &p);
     if (rc)

@@ -346,7 +346,7 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
         flags |= MHD_USE_TLS;
     }
 
-    struct MHD_OptionItem opts[10];
+    struct MHD_OptionItem opts[14];
     size_t no = 0;
     if (cfg->error_log) { /* first, so that every message goes through it */
         flags |= MHD_USE_ERROR_LOG;
@@ -359,6 +359,14 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                          cfg->conn_timeout_s ? cfg->conn_timeout_s : 30, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    if (cfg->max_connections)
+        opts[no++] =
+            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL};
+    if (cfg->per_ip_connections)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                             cfg->per_ip_connections, NULL};
+    if (cfg->reuse_port)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     if (!cfg->plain_http) {
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->chain.data};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key.data};
