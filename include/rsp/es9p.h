@@ -28,6 +28,7 @@
 #include "rsp/crypto.h"
 #include "rsp/es9p_json.h"
 #include "rsp/http_server.h"
+#include "rsp/ratelimit.h"
 #include "rsp/store.h"
 
 /* One SM-DP+ credential set: CERT.DPauth and CERT.DPpb with their keys, both issued under `ci`.
@@ -60,6 +61,9 @@ struct rsp_es9p_config {
      * Released); past it, authenticateClient / getBoundProfilePackage answer 8.8.5/4.10 and the
      * order ends (profile Error, ES2+ notified). 0 = no limit. */
     unsigned order_lifetime;
+    /* branch faults: authenticateClient calls per matchingId (after euiccSignature1 verified;
+     * rsp/ratelimit.h, not owned, NULL = none): over it, HTTP 429 with Retry-After */
+    struct rsp_ratelimit *per_matching_id;
     time_t (*clock)(void *ctx); /* NULL: time(NULL) */
     void *clock_ctx;
     /* TEST ONLY (never set by rsp-smdp): pin the transactionId (16 bytes) and serverChallenge

@@ -434,6 +434,12 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         memcpy(mid, e1->ctx_params1.matching_id.p, e1->ctx_params1.matching_id.len);
         mid[e1->ctx_params1.matching_id.len] = 0;
     }
+    if (mid[0] && cfg->per_matching_id &&
+        !rsp_ratelimit_take(cfg->per_matching_id, mid, (double)now_of(cfg), &resp->retry_after_s)) {
+        resp->status.status = RSP_ES_FAILED;
+        resp->status.has_code = false;
+        goto out;
+    }
     struct rsp_profile p, pn;
     rc = rsp_store_profile_find_download(st, mid, eid, &p);
     if (rc == RSP_ENOTFOUND || rc == RSP_EINVAL) {
@@ -1115,7 +1121,10 @@ static int audit_outcome(struct rsp_store *st, enum rsp_es9_function fn, const s
         rsp_tid_to_hex(tid, key);
     rsp_store_subject(st, RSP_PSEUDONYM_EID, rs->eid, subject);
     const struct rsp_es_exec_status *o = &rs->status;
-    if (o->status == RSP_ES_FAILED && o->has_code)
+    if (rs->retry_after_s)
+        snprintf(reason, sizeof reason, "%s rate limited per matchingId (HTTP 429)",
+                 rsp_es9_function_name(fn));
+    else if (o->status == RSP_ES_FAILED && o->has_code)
         snprintf(reason, sizeof reason, "%s %s/%s %.120s", rsp_es9_function_name(fn),
                  o->code.subject, o->code.reason, o->code.message);
     else
@@ -1129,7 +1138,7 @@ static int audit_outcome(struct rsp_store *st, enum rsp_es9_function fn, const s
 static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                        enum rsp_es9_function fn, const char *json, size_t len, struct rsp_buf *out,
                        int *http_status, struct rsp_es_exec_status *outcome, struct rsp_tid *tid,
-                       char subject[RSP_AUDIT_SUBJECT_MAX + 1])
+                       char subject[RSP_AUDIT_SUBJECT_MAX + 1], unsigned *retry_after)
 {
     if (subject)
         subject[0] = 0;
@@ -1179,7 +1188,11 @@ static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
             *tid = t;
     }
     int audited = audit_outcome(st, fn, &t, &rs);
-    if (rs.status.status == RSP_ES_FAILED) {
+    if (rs.retry_after_s) {
+        *http_status = 429;
+        if (retry_after)
+            *retry_after = rs.retry_after_s;
+    } else if (rs.status.status == RSP_ES_FAILED) {
         rc = rsp_es_encode_failure(&rs.status.code, out);
     } else if (fn == RSP_ES9_HANDLE_NOTIFICATION) {
         *http_status = 204;
@@ -1203,7 +1216,7 @@ int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store
                              struct rsp_buf *out, int *http_status,
                              struct rsp_es_exec_status *outcome, struct rsp_tid *tid)
 {
-    return handle_json(cfg, st, fn, json, len, out, http_status, outcome, tid, NULL);
+    return handle_json(cfg, st, fn, json, len, out, http_status, outcome, tid, NULL, NULL);
 }
 
 int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
@@ -1223,9 +1236,15 @@ int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
     struct rsp_tid tid;
     if (rc == 0)
         rc = handle_json(h->cfg, st, fn, (const char *)req->body, req->body_len, &resp->body,
-                         &resp->status, &out, &tid, resp->log_subject);
+                         &resp->status, &out, &tid, resp->log_subject, &resp->retry_after_s);
     if (rc)
         return rc;
+    if (resp->status == 429) {
+        if (tid.len)
+            rsp_tid_to_hex(&tid, resp->log_tid);
+        snprintf(resp->log_outcome, sizeof resp->log_outcome, "rate limited (matchingId)");
+        return 0;
+    }
     if (tid.len)
         rsp_tid_to_hex(&tid, resp->log_tid);
     if (out.status == RSP_ES_FAILED)

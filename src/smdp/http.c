@@ -27,6 +27,7 @@ struct rsp_http_server {
     pthread_mutex_t mu;
     pthread_cond_t idle;
     unsigned in_flight;
+    struct rsp_ratelimit *per_source; /* not owned */
 };
 
 struct req_state {
@@ -128,6 +129,11 @@ static enum MHD_Result queue(struct rsp_http_server *s, struct MHD_Connection *c
         MHD_add_response_header(resp, "X-Admin-Protocol", RSP_ADMIN_PROTOCOL);
         if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+        if (r->status == 429 && r->retry_after_s) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%u", r->retry_after_s);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        }
         ret = MHD_queue_response(c, (unsigned)r->status, resp);
         MHD_destroy_response(resp);
     }
@@ -136,6 +142,30 @@ static enum MHD_Result queue(struct rsp_http_server *s, struct MHD_Connection *c
     log_line(s, method, path, function, r, ms_since(&st->start));
     rsp_buf_free(&r->body);
     return ret;
+}
+
+/* The client's address as text ("" when unknown). */
+static void client_addr(struct MHD_Connection *c, char *out, size_t n)
+{
+    out[0] = 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+static double mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static const struct rsp_http_route *find_route(struct rsp_http_server *s, const char *path)
@@ -170,6 +200,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         s->in_flight++;
         pthread_mutex_unlock(&s->mu);
         /* Refusals that need no body are answered before it is read. */
+        if (s->per_source) {
+            char addr[INET6_ADDRSTRLEN];
+            client_addr(c, addr, sizeof addr);
+            if (!rsp_ratelimit_take(s->per_source, addr, mono_now(), &r.retry_after_s)) {
+                r.status = 429;
+                snprintf(r.log_outcome, sizeof r.log_outcome, "rate limited (source)");
+                return queue(s, c, st, method, url, function, &r);
+            }
+        }
         if (!route) {
             fail_response(&r, MHD_HTTP_NOT_FOUND, RSP_SC_UNKNOWN_FUNCTION);
             return queue(s, c, st, method, url, function, &r);
@@ -324,6 +363,7 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
     rsp_buf_init(&s->key);
     s->body_limit = cfg->body_limit ? cfg->body_limit : 1u << 20;
     s->log = cfg->log;
+    s->per_source = cfg->per_source;
     s->n_routes = n_routes;
     s->routes = calloc(n_routes ? n_routes : 1, sizeof *s->routes);
     if (!s->routes) {

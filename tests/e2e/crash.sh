@@ -133,7 +133,7 @@ worker() {
     c=$((c + 1))
     t0=$(date +%s%N)
     st=0
-    "$LPA" --euicc "soft:$DIR/$dev" --euicc-fault "delay-ms=${ES10_DELAY:-15}" --timeout 10 \
+    "$LPA" --euicc "soft:$DIR/$dev" --euicc-fault "delay-ms=${ES10_DELAY:-30}" --timeout 10 \
       --retries 0 profile download -a "LPA:1\$$HOST:$port\$$mid" --backoff-base 100 \
       --backoff-cap 800 --max-attempts 40 >>"$DIR/$dev.log" 2>&1 || st=$?
     attempts=$(grep -c '"event":"attempt"' "$DIR"/$dev/lpa/*/events.jsonl 2>/dev/null || true)
@@ -146,14 +146,14 @@ for d in $(seq "$DEVICES"); do
   workers+=($!)
 done
 
-# the killer: SIGKILL a random live server at a random point 20-400 ms after it answers, restart
+# the killer: SIGKILL a random live server at a random point 20-300 ms after it answers, restart
 t_start=$(date +%s)
 kills=0
 while [ "$kills" -lt "$KILLS" ]; do
   alive=0
   for p in "${workers[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
   [ "$alive" = 1 ] || break
-  sleep "0.$(printf '%03d' $((20 + RANDOM % 380)))"
+  sleep "0.$(printf '%03d' $((20 + RANDOM % 280)))"
   i=$((RANDOM % NPROC))
   kill -9 "${spid[$i]}" 2>/dev/null || true
   wait "${spid[$i]}" 2>/dev/null || true
