@@ -69,7 +69,11 @@ trap cleanup EXIT
 
 . "$(dirname "$(readlink -f "$0")")/smdp_env.sh"
 log "seed $SEED: $NPROF profiles, $DEVICES devices, $NPROC server process(es), >= $KILLS kills"
-e2e_inventory "$NPROF" 894900000000009 001010000009 3
+if [ "$NPROF" -le 999 ]; then
+  e2e_inventory "$NPROF" 894900000000009 001010000009 3
+else
+  e2e_inventory "$NPROF" 89490000000009 00101000009 4
+fi
 if [ "$BACKEND" = pg ]; then
   STORE=$(printf '%s' "$RSP_TEST_PG" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/$pgdb#")
   psql "$RSP_TEST_PG" -qc "CREATE DATABASE $pgdb" >/dev/null
