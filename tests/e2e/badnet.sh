@@ -6,7 +6,7 @@
 # mid-transfer at a random byte offset of either direction (TLS handshake included).
 # Passes when at least 99% of the downloads end Installed at the SM-DP+ and on their eUICC.
 # Writes the distribution of attempts and of the time to service (histograms, p50/p95/max) to
-# BADNET_REPORT (Markdown, appended) and prints it.
+# BADNET_REPORT (Markdown, appended; emptied first with BADNET_REPORT_FRESH=1) and prints it.
 #
 #   badnet.sh RSPCTL RSP_SMDP RSP_LPA RSP_IMPAIR
 set -euo pipefail
@@ -124,7 +124,11 @@ pct() { # P: the P-th percentile (nearest rank) of the times of the completed do
   echo
 } >"$DIR/report.md"
 cat "$DIR/report.md"
-[ -n "${BADNET_REPORT:-}" ] && cat "$DIR/report.md" >>"$BADNET_REPORT" && log "report appended to $BADNET_REPORT"
+if [ -n "${BADNET_REPORT:-}" ]; then
+  [ "${BADNET_REPORT_FRESH:-0}" = 1 ] && : >"$BADNET_REPORT"
+  cat "$DIR/report.md" >>"$BADNET_REPORT"
+  log "report in $BADNET_REPORT"
+fi
 [ "$drops" -ge 1 ] || die "no connection was dropped (the test proves nothing)"
 [ $((ok * 100)) -ge $((N * 99)) ] || die "$ok of $N downloads completed: below 99%"
 log "PASS"

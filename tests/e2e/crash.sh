@@ -17,7 +17,7 @@
 # (RSP_TEST_PG from scripts/pg.sh; exit 77 without it) sharing the port with SO_REUSEPORT (the
 # kernel spreads connections over the live ones; either one is killed).
 # Environment: CRASH_KILLS (100), CRASH_DEVICES (4), CRASH_PROFILES (pool of orders, 150),
-# CRASH_SEED, CRASH_REPORT (a file the figures are appended to, Markdown).
+# CRASH_SEED, CRASH_REPORT (a file the figures are appended to, Markdown; emptied first with CRASH_REPORT_FRESH=1).
 set -euo pipefail
 
 RSPCTL=$(readlink -f "$1")
@@ -259,6 +259,7 @@ attempts_sum=$(awk '{s += $4} END {print s + 0}' "$DIR/results")
 summary="$kills kills (SIGKILL) of $NPROC process(es) in ${t_kill}s; $n_dl downloads started, $n_ok completed by rsp-lpa, $installed profiles Installed, $attempts_sum attempts in all; $nsess sessions ($expired expired by the sweeper); seed $SEED"
 log "$summary"
 if [ -n "${CRASH_REPORT:-}" ]; then
+  [ "${CRASH_REPORT_FRESH:-0}" = 1 ] && : >"$CRASH_REPORT"
   {
     echo "### crash consistency ($BACKEND)"
     echo
