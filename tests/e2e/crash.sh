@@ -4,7 +4,8 @@
 # SIGKILL at random points and restarted, until CRASH_KILLS kills happened. Then, with the
 # servers up again and the expiry sweep done, the store must show:
 #   1. no profile bound to two EIDs (sessions that bound a BPP name one EID per ICCID; no ICCID
-#      on two eUICCs);
+#      on two eUICCs; every 8th order is raced by a second device with another EID, and at
+#      most one rsp-lpa succeeds per order);
 #   2. no profile lost: each ordered profile is Installed (for exactly one EID, on that eUICC),
 #      or back to Released/Available/Error with an audit record of that transition;
 #   3. no session left Started/Authenticated/BPP-bound past its expiry after the sweep;
@@ -145,10 +146,35 @@ worker() {
     echo "$iccid $mid $st ${attempts:-0} $((($(date +%s%N) - t0) / 1000000)) $dev" >>"$DIR/w$d.results"
   done <"$DIR/orders"
 }
+# the racer: a device of its own (its own EID) that tries every 8th order at the same time as
+# the worker it belongs to; at most one of the two may get the profile (the other is refused:
+# rsp-lpa exit 4), never both
+racer() {
+  local n=0 c=0 iccid mid st t0 attempts dev
+  : >"$DIR/racer.results"
+  while read -r iccid mid; do
+    n=$((n + 1))
+    [ $((n % 8)) -eq 0 ] || continue
+    [ -e "$DIR/stop" ] && break
+    dev="devR-$((c / 4))"
+    [ -d "$DIR/$dev" ] || new_device "$dev" $((90000 + c / 4))
+    c=$((c + 1))
+    t0=$(date +%s%N)
+    st=0
+    "$LPA" --euicc "soft:$DIR/$dev" --euicc-fault "delay-ms=${ES10_DELAY:-30}" --timeout 10 \
+      --retries 0 profile download -a "LPA:1\$$HOST:$port\$$mid" --backoff-base 100 \
+      --backoff-cap 800 --max-attempts 40 >>"$DIR/$dev.log" 2>&1 || st=$?
+    attempts=$(grep -c '"event":"attempt"' "$DIR"/$dev/lpa/*/events.jsonl 2>/dev/null || true)
+    rm -f "$DIR"/$dev/lpa/*/events.jsonl
+    echo "$iccid $mid $st ${attempts:-0} $((($(date +%s%N) - t0) / 1000000)) $dev" >>"$DIR/racer.results"
+  done <"$DIR/orders"
+}
 for d in $(seq "$DEVICES"); do
   worker "$d" &
   workers+=($!)
 done
+racer &
+workers+=($!)
 
 # the killer: SIGKILL a random live server at a random point 20-300 ms after it answers, restart
 t_start=$(date +%s)
@@ -185,10 +211,18 @@ done
 sleep $((LIFETIME + 3))
 now=$(date +%s)
 
-cat "$DIR"/w*.results >"$DIR/results"
+cat "$DIR"/w*.results "$DIR/racer.results" >"$DIR/results"
 n_dl=$(wc -l <"$DIR/results")
 n_ok=$(awk '$3 == 0' "$DIR/results" | wc -l)
-fails=0
+# two devices succeeding for one order
+while read -r iccid; do
+  echo "crash[$BACKEND]: INVARIANT: two rsp-lpa succeeded for $iccid" >&2
+  two_ok=1
+done < <(awk '$3 == 0 {print $1}' "$DIR/results" | sort | uniq -d)
+races=$(wc -l <"$DIR/racer.results")
+races_won=$(awk '$3 == 0' "$DIR/racer.results" | wc -l)
+races_refused=$(awk '$3 == 4' "$DIR/racer.results" | wc -l)
+fails=${two_ok:-0}
 bad() {
   echo "crash[$BACKEND]: INVARIANT: $*" >&2
   fails=$((fails + 1))
@@ -256,7 +290,7 @@ installed=$(q "SELECT count(*) FROM profiles WHERE profile_type = '$PROFILE_TYPE
 expired=$(q "SELECT count(*) FROM sessions WHERE state = 'Expired'")
 nsess=$(q "SELECT count(*) FROM sessions")
 attempts_sum=$(awk '{s += $4} END {print s + 0}' "$DIR/results")
-summary="$kills kills (SIGKILL) of $NPROC process(es) in ${t_kill}s; $n_dl downloads started, $n_ok completed by rsp-lpa, $installed profiles Installed, $attempts_sum attempts in all; $nsess sessions ($expired expired by the sweeper); seed $SEED"
+summary="$kills kills (SIGKILL) of $NPROC process(es) in ${t_kill}s; $n_dl downloads started, $n_ok completed by rsp-lpa, $installed profiles Installed, $attempts_sum attempts in all; $races orders raced by a second EID ($races_won won by it, $races_refused refused to it); $nsess sessions ($expired expired by the sweeper); seed $SEED"
 log "$summary"
 if [ -n "${CRASH_REPORT:-}" ]; then
   [ "${CRASH_REPORT_FRESH:-0}" = 1 ] && : >"$CRASH_REPORT"

@@ -294,15 +294,15 @@ st=$("${CURL[@]}" -o /dev/null -w '%{http_code}' "$URL/")
 result $? "slow-loris: the server answers normally once the idle connections are gone" "got $st"
 unchanged "slow-loris"
 
-# ---- per-source rate limit: a burst of 200 requests on one keep-alive connection ----
+# ---- per-source rate limit: a burst of 400 requests on one keep-alive connection ----
 begin
 args=()
-for i in $(seq 200); do args+=(-o /dev/null "$URL/"); done
+for i in $(seq 400); do args+=(-o /dev/null "$URL/"); done
 "${CURL[@]}" -w '%{http_code} %header{retry-after}\n' "${args[@]}" >"$DIR/burst"
 codes=$(cut -d' ' -f1 "$DIR/burst" | sort | uniq -c | tr -s ' ' | tr '\n' ',')
 n429=$(printf '%s' "$codes" | tr ',' '\n' | awk '$2 == 429 {print $1}')
 [ "${n429:-0}" -ge 40 ]
-result $? "per-source limit (burst 150): a burst of 200 requests gets HTTP 429 beyond it" "codes: $codes"
+result $? "per-source limit (burst 150): a burst of 400 requests gets HTTP 429 beyond it" "codes: $codes"
 ra=$(awk '$1 == 429 {print $2; exit}' "$DIR/burst")
 [ -n "$ra" ] && [ "$ra" -ge 1 ]
 result $? "per-source limit: 429 carries Retry-After" "Retry-After '$ra'"
