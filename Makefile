@@ -8,7 +8,7 @@ LAB_DIR    ?= lab
 LAB_HOST   ?= 127.0.0.1
 LAB_PORT   ?= 8443
 
-.PHONY: all deps build check test format format-check fuzz demo lab bench install clean
+.PHONY: all deps build check test format format-check fuzz demo lab bench install clean soak
 
 all: build
 
@@ -52,6 +52,12 @@ lab: build
 
 bench: build
 	BUILD=$(BUILD) scripts/bench.sh
+
+# Long versions of the fault suites (crash consistency with >= 1000 kills per store, bad network
+# with 400 downloads, hostile input x5; SOAK_FUZZ=1 adds a 10M-per-target fuzz campaign); figures
+# in soak-report.md (SOAK_REPORT). Short versions run in `make check`.
+soak: build
+	BUILD=$(BUILD) scripts/soak.sh
 
 install: build
 	meson install -C $(BUILD)

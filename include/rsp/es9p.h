@@ -29,6 +29,7 @@
 #include "rsp/es9p_json.h"
 #include "rsp/http_server.h"
 #include "rsp/act.h"
+#include "rsp/ratelimit.h"
 #include "rsp/store.h"
 
 /* One SM-DP+ credential set: CERT.DPauth and CERT.DPpb with their keys, both issued under `ci`.
@@ -61,6 +62,9 @@ struct rsp_es9p_config {
      * Released); past it, authenticateClient / getBoundProfilePackage answer 8.8.5/4.10 and the
      * order ends (profile Error, ES2+ notified). 0 = no limit. */
     unsigned order_lifetime;
+    /* branch faults: authenticateClient calls per matchingId (after euiccSignature1 verified;
+     * rsp/ratelimit.h, not owned, NULL = none): over it, HTTP 429 with Retry-After */
+    struct rsp_ratelimit *per_matching_id;
     time_t (*clock)(void *ctx); /* NULL: time(NULL) */
     /* Telemetry (rsp/telemetry.h): one record per exchange through rsp_store_tele_record, in
      * periods of telemetry_period seconds (0 = 60); telemetry_off: none. A failure to record never

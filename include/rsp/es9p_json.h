@@ -214,6 +214,9 @@ struct rsp_es9_response {
      * before): for the pseudonymised audit record only, never encoded. */
     char eid[33];
     struct rsp_es9_tele tele;
+    /* branch faults: >0 when the request was refused by a rate limit (answered HTTP 429 with
+     * Retry-After in seconds and no body; never encoded) */
+    unsigned retry_after_s;
     union {
         struct rsp_es9_initiate_auth_resp initiate_auth;
         struct rsp_es9_auth_client_resp auth_client;

@@ -51,6 +51,9 @@ struct rsp_euicc_faults {
     unsigned tear_at_segment;
     bool insufficient_memory; /* refuse installations with insufficientMemory (10) */
     unsigned delay_ms;        /* sleep this long before answering each command */
+    /* branch faults: 1 or 2: euiccSignature1 (AuthenticateServer) or euiccSignature2
+     * (PrepareDownload) is sent with one bit flipped (hostile-input tests of the SM-DP+) */
+    unsigned bad_signature;
 };
 
 /* TEST ONLY: replays a recorded download whose one-time private key is not known. Production code

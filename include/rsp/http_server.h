@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "rsp/buf.h"
+#include "rsp/ratelimit.h"
 
 /* TLS 1.3, and TLS 1.2 with ECDHE-ECDSA and AES-GCM/CBC only (GnuTLS priority syntax). */
 #define RSP_HTTP_TLS_PRIORITIES                                                                    \
@@ -50,6 +51,8 @@ struct rsp_http_response {
      * NULL = JSON), and a WWW-Authenticate challenge to send with a 401 (static; NULL = none). */
     const char *content_type;
     const char *www_authenticate;
+    /* branch faults: with status 429, the Retry-After header in seconds (0: none) */
+    unsigned retry_after_s;
 };
 
 /* Returns 0 (response filled) or a negative RSP_E* (the server answers 500 with a JSON
@@ -88,6 +91,14 @@ struct rsp_http_config {
     void (*on_refused)(void *ctx, const char *path, int http_status, const char *outcome,
                        double ms);
     void *on_refused_ctx;
+    /* branch faults: */
+    bool reuse_port;             /* SO_REUSEPORT: several processes may listen on one port */
+    unsigned max_connections;    /* open connections at most; 0 = MHD's default */
+    unsigned per_ip_connections; /* per client address; 0 = no limit */
+    /* requests per client address (rsp/ratelimit.h; not owned, NULL = none): over the limit, HTTP
+     * 429 with Retry-After before the body is read (SGP.22 §6.3 lets the server use 4xx; no
+     * function status code exists for it) */
+    struct rsp_ratelimit *per_source;
 };
 
 struct rsp_http_server;

@@ -80,4 +80,12 @@ int rsp_pki_cert_pem(const uint8_t *der, size_t len, struct rsp_buf *out);
 /* The item's private key as a crypto-layer key (caller frees with rsp_key_free). */
 int rsp_pki_item_key(const struct rsp_pki_item *it, struct rsp_key **out);
 
+/* Issues one more EUM certificate (issuer = the CI item) or eUICC certificate (issuer = an EUM
+ * item) with the options' eid, eum_iin, days and not_before (0 = one hour ago; may lie in the
+ * past or the future, for expired and not-yet-valid test certificates). The new key is on the
+ * issuer's curve. RSP_EINVAL / RSP_ESYNTAX for bad options, RSP_ECERT when the issuer's
+ * certificate or key does not parse, RSP_ECRYPTO if OpenSSL fails; *out is left empty then. */
+int rsp_pki_issue(const struct rsp_pki_item *issuer, enum rsp_pki_role role,
+                  const struct rsp_pki_opts *o, struct rsp_pki_item *out);
+
 #endif

@@ -519,3 +519,53 @@ int rsp_pki_generate(const struct rsp_pki_opts *o, struct rsp_pki *out)
         rsp_pki_free(out);
     return rc;
 }
+
+int rsp_pki_issue(const struct rsp_pki_item *issuer, enum rsp_pki_role role,
+                  const struct rsp_pki_opts *o, struct rsp_pki_item *out)
+{
+    if (!out)
+        return RSP_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!issuer || !o || (role != RSP_PKI_EUM && role != RSP_PKI_EUICC) || !o->eid || !o->eum_iin ||
+        o->days == 0 || o->days > 100000 || issuer->cert_der.len > INT32_MAX ||
+        issuer->key_pem.len > INT32_MAX)
+        return RSP_EINVAL;
+    if (!digits_only(o->eid, RSP_EID_DIGITS, RSP_EID_DIGITS) ||
+        !digits_only(o->eum_iin, 1, RSP_IIN_MAX))
+        return RSP_ESYNTAX;
+    const unsigned char *p = issuer->cert_der.data;
+    X509 *icert = d2i_X509(NULL, &p, (long)issuer->cert_der.len);
+    BIO *bio = BIO_new_mem_buf(issuer->key_pem.data, (int)issuer->key_pem.len);
+    EVP_PKEY *ikey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    EVP_PKEY *key = NULL;
+    X509 *x = NULL;
+    int rc = RSP_ECERT;
+    if (!icert || !ikey)
+        goto out;
+    /* the new key on the issuer's curve */
+    rc = RSP_ECRYPTO;
+    EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new(ikey, NULL);
+    if (kctx && EVP_PKEY_keygen_init(kctx) == 1)
+        EVP_PKEY_keygen(kctx, &key);
+    EVP_PKEY_CTX_free(kctx);
+    if (!key)
+        goto out;
+    struct gen g = {o, o->not_before ? o->not_before : time(NULL) - 3600};
+    rc = make_cert(&g, role, key, icert, ikey, &x);
+    if (rc == 0)
+        rc = cert_der(x, &out->cert_der);
+    if (rc == 0)
+        rc = key_pem(key, &out->key_pem);
+out:
+    if (rc != 0) {
+        rsp_buf_free(&out->cert_der);
+        rsp_buf_free_secure(&out->key_pem);
+    }
+    X509_free(x);
+    X509_free(icert);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ikey);
+    ERR_clear_error();
+    return rc;
+}

@@ -85,6 +85,14 @@ struct config {
     unsigned retention_events_days;
     unsigned retention_sessions_days;
     unsigned retention_rollbacks_days;
+    /* branch faults: listening socket sharing and connection limits */
+    bool reuse_port;
+    unsigned max_connections;
+    unsigned per_ip_connections;
+    unsigned rate_limit_source;
+    unsigned rate_limit_source_burst;
+    unsigned rate_limit_matching_id;
+    unsigned rate_limit_matching_id_burst;
     struct rsp_es2p_operator operators[RSP_ES2P_MAX_OPERATORS]; /* `operator` lines */
     size_t n_operators;
     /* branch tele: telemetry and the admin listener */
@@ -206,6 +214,20 @@ static const struct cfg_key cfg_keys[] = {
       "delete ended download sessions (EID, eUICC certificate) older than this (0 = keep)"),
     K("retention_rollbacks_days", T_UINT, retention_rollbacks_days,
       "delete closed rollbacks older than this (0 = keep)"),
+    K("reuse_port", T_BOOL, reuse_port,
+      "SO_REUSEPORT: several processes listen on one port (false)"),
+    K("max_connections", T_UINT, max_connections,
+      "open connections at most (0 = libmicrohttpd's default)"),
+    K("per_ip_connections", T_UINT, per_ip_connections,
+      "open connections per client address at most (0 = no limit)"),
+    K("rate_limit_source", T_UINT, rate_limit_source,
+      "requests a minute per client address, HTTP 429 beyond (0 = off)"),
+    K("rate_limit_source_burst", T_UINT, rate_limit_source_burst,
+      "requests in a burst per client address (rate_limit_source)"),
+    K("rate_limit_matching_id", T_UINT, rate_limit_matching_id,
+      "authenticateClient calls a minute per matchingId, HTTP 429 beyond (0 = off)"),
+    K("rate_limit_matching_id_burst", T_UINT, rate_limit_matching_id_burst,
+      "authenticateClient calls in a burst per matchingId (10)"),
 };
 #define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
 
@@ -1213,12 +1235,38 @@ int main(int argc, char **argv)
         routes[i] = (struct rsp_http_route){smdp_functions[i].path, smdp_functions[i].name,
                                             smdp_functions[i].handler,
                                             smdp_functions[i].es2p ? (void *)&es2ctx : &ctx};
+    /* Rate limits (rsp/ratelimit.h): 65536 buckets each, a few MB at most. */
+    struct rsp_ratelimit *rl_source = NULL, *rl_mid = NULL;
+    if (cfg.rate_limit_source)
+        rsp_ratelimit_new(cfg.rate_limit_source,
+                          cfg.rate_limit_source_burst ? cfg.rate_limit_source_burst
+                                                      : cfg.rate_limit_source,
+                          65536, &rl_source);
+    if (cfg.rate_limit_matching_id)
+        rsp_ratelimit_new(cfg.rate_limit_matching_id,
+                          cfg.rate_limit_matching_id_burst ? cfg.rate_limit_matching_id_burst : 10,
+                          65536, &rl_mid);
+    if ((cfg.rate_limit_source && !rl_source) || (cfg.rate_limit_matching_id && !rl_mid)) {
+        fprintf(stderr, "rsp-smdp: cannot set up the rate limits\n");
+        rsp_ratelimit_free(rl_source);
+        rsp_ratelimit_free(rl_mid);
+        rsp_store_pool_destroy(ctx.stores);
+        es9p_creds_free(&es9p);
+        rsp_store_close(store);
+        curl_global_cleanup();
+        return 1;
+    }
+    es9p.cfg.per_matching_id = rl_mid;
     struct rsp_http_config hc = {
+        .per_source = rl_source,
         .bind_addr = cfg.listen_address,
         .port = (uint16_t)cfg.port,
         .threads = cfg.threads,
         .body_limit = cfg.body_limit,
         .conn_timeout_s = cfg.conn_timeout,
+        .reuse_port = cfg.reuse_port,
+        .max_connections = cfg.max_connections,
+        .per_ip_connections = cfg.per_ip_connections,
         .plain_http = cfg.plain_http,
         .tls_chain_file = cfg.tls_chain,
         .tls_key_file = cfg.tls_key,
@@ -1234,6 +1282,8 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "rsp-smdp: cannot start the HTTP server on %s:%u: %s\n", cfg.listen_address,
                 cfg.port, rsp_strerror(rc));
+        rsp_ratelimit_free(rl_source);
+        rsp_ratelimit_free(rl_mid);
         rsp_store_pool_destroy(ctx.stores);
         es9p_creds_free(&es9p);
         rsp_store_close(store);
@@ -1254,6 +1304,8 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "rsp-smdp: cannot start the notification worker: %s\n", rsp_strerror(rc));
         rsp_http_server_stop(srv, 0);
+        rsp_ratelimit_free(rl_source);
+        rsp_ratelimit_free(rl_mid);
         rsp_store_pool_destroy(ctx.stores);
         es9p_creds_free(&es9p);
         rsp_store_close(store);
@@ -1367,6 +1419,8 @@ int main(int argc, char **argv)
     log_event("stopping", "waiting for requests in flight");
     rsp_http_server_stop(srv, cfg.shutdown_grace * 1000);
     rsp_http_server_stop(admin_srv, 1000);
+    rsp_ratelimit_free(rl_source);
+    rsp_ratelimit_free(rl_mid);
     rsp_es2p_notifier_stop(notifier);
     rsp_store_pool_destroy(ctx.stores); /* the worker threads are gone */
     curl_global_cleanup();

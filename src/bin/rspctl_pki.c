@@ -268,9 +268,187 @@ static int cmd_pki_verify(int argc, char **argv)
     return bad ? 1 : 0;
 }
 
+/* --- pki issue ----------------------------------------------------------------------------- */
+
+static void pki_issue_usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: rspctl pki issue DIR --role euicc|eum -o OUT [options]\n"
+        "\n"
+        "Issues one more TEST certificate from the PKI in DIR (written by 'rspctl pki init'\n"
+        "or by this command): an eUICC certificate signed by DIR's EUM, or an EUM certificate\n"
+        "signed by DIR's CI. OUT/CURVE/ gets the new <role>.der, <role>.pem, <role>.key.pem\n"
+        "(mode 0600) and copies of the issuers (ci.*, and eum.* for an eUICC), so OUT is a\n"
+        "credential directory for 'rsp-lpa --euicc soft:OUT' (or, for an EUM, the DIR of a\n"
+        "further 'pki issue --role euicc').\n"
+        "\n"
+        "options:\n"
+        "  --curve nist|brp        curve directory to use (default nist)\n"
+        "  --eid EID               32-digit EID of an eUICC certificate (default %s)\n"
+        "  --eum-iin IIN           permitted IIN of an EUM certificate (default %s)\n"
+        "  --days N                validity in days (default %d)\n"
+        "  --start-days N          start of validity N days from now (negative: in the past;\n"
+        "                          default: one hour ago). Expired: --start-days -10 --days 1;\n"
+        "                          not yet valid: --start-days 10\n",
+        RSP_PKI_DEFAULT_EID, RSP_PKI_DEFAULT_EUM_IIN, RSP_PKI_DEFAULT_DAYS);
+}
+
+static int copy_cert(const char *src_sub, const char *dst_sub, const char *stem)
+{
+    char path[PATH_MAX], name[64];
+    struct rsp_buf b = RSP_BUF_INIT;
+    int rc = 0;
+    static const char *const exts[] = {"der", "pem"};
+    for (int e = 0; e < 2 && rc == 0; e++) {
+        snprintf(name, sizeof name, "%s.%s", stem, exts[e]);
+        if (snprintf(path, sizeof path, "%s/%s", src_sub, name) >= (int)sizeof path)
+            return RSP_EINVAL;
+        rsp_buf_reset(&b);
+        rc = rspctl_read_file(path, &b);
+        if (rc == 0)
+            rc = rspctl_write_atomic(dst_sub, name, b.data, b.len, 0644);
+    }
+    rsp_buf_free(&b);
+    return rc;
+}
+
+static int cmd_pki_issue(int argc, char **argv)
+{
+    struct rsp_pki_opts o;
+    rsp_pki_opts_default(&o);
+    const char *dir = NULL, *outdir = NULL, *cdir = "nist";
+    int role = -1;
+    long start_days = 0;
+    bool has_start = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int m;
+        if (rspctl_is_help(argv[i])) {
+            pki_issue_usage(stdout);
+            return 0;
+        }
+        if ((m = rspctl_opt_value(argc, argv, &i, "--curve", &v)) != 0) {
+            if (m < 0 || (strcmp(v, "nist") != 0 && strcmp(v, "brp") != 0))
+                goto usage;
+            cdir = v;
+        } else if ((m = rspctl_opt_value(argc, argv, &i, "--role", &v)) != 0) {
+            if (m > 0 && strcmp(v, "euicc") == 0)
+                role = RSP_PKI_EUICC;
+            else if (m > 0 && strcmp(v, "eum") == 0)
+                role = RSP_PKI_EUM;
+            else
+                goto usage;
+        } else if ((m = rspctl_opt_value(argc, argv, &i, "-o", &v)) != 0) {
+            if (m < 0)
+                goto usage;
+            outdir = v;
+        } else if ((m = rspctl_opt_value(argc, argv, &i, "--eid", &v)) != 0) {
+            if (m < 0)
+                goto usage;
+            o.eid = v;
+        } else if ((m = rspctl_opt_value(argc, argv, &i, "--eum-iin", &v)) != 0) {
+            if (m < 0)
+                goto usage;
+            o.eum_iin = v;
+        } else if ((m = rspctl_opt_value(argc, argv, &i, "--days", &v)) != 0) {
+            char *end = NULL;
+            long d = m > 0 ? strtol(v, &end, 10) : 0;
+            if (m < 0 || !end || *end || d <= 0 || d > 100000)
+                goto usage;
+            o.days = (unsigned)d;
+        } else if ((m = rspctl_opt_value(argc, argv, &i, "--start-days", &v)) != 0) {
+            char *end = NULL;
+            long d = m > 0 ? strtol(v, &end, 10) : 0;
+            if (m < 0 || !end || *end || d < -100000 || d > 100000)
+                goto usage;
+            start_days = d;
+            has_start = true;
+        } else if (argv[i][0] == '-' || dir) {
+            goto usage;
+        } else {
+            dir = argv[i];
+        }
+    }
+    if (!dir || !outdir || role < 0)
+        goto usage;
+    if (has_start)
+        o.not_before = time(NULL) + (time_t)start_days * 86400;
+    if (o.not_before == 0)
+        o.not_before = time(NULL) - 3600;
+
+    char src[PATH_MAX], dst[PATH_MAX], path[PATH_MAX];
+    if (snprintf(src, sizeof src, "%s/%s", dir, cdir) >= (int)sizeof src ||
+        snprintf(dst, sizeof dst, "%s/%s", outdir, cdir) >= (int)sizeof dst) {
+        fprintf(stderr, "rspctl: path too long\n");
+        return 1;
+    }
+    const char *istem = role == RSP_PKI_EUICC ? "eum" : "ci";
+    const char *stem = rsp_pki_role_stem((enum rsp_pki_role)role);
+    struct rsp_pki_item issuer = {RSP_BUF_INIT, RSP_BUF_INIT}, item = {RSP_BUF_INIT, RSP_BUF_INIT};
+    int rc = 0;
+    if (snprintf(path, sizeof path, "%s/%s.der", src, istem) >= (int)sizeof path)
+        rc = RSP_EINVAL;
+    if (rc == 0)
+        rc = rspctl_read_file(path, &issuer.cert_der);
+    if (rc == 0 && snprintf(path, sizeof path, "%s/%s.key.pem", src, istem) >= (int)sizeof path)
+        rc = RSP_EINVAL;
+    if (rc == 0)
+        rc = rspctl_read_file(path, &issuer.key_pem);
+    if (rc != 0) {
+        fprintf(stderr, "rspctl: cannot read the issuer (%s): %s\n", path, rsp_strerror(rc));
+        rsp_buf_free(&issuer.cert_der);
+        rsp_buf_free_secure(&issuer.key_pem);
+        return 1;
+    }
+    rc = rsp_pki_issue(&issuer, (enum rsp_pki_role)role, &o, &item);
+    rsp_buf_free(&issuer.cert_der);
+    rsp_buf_free_secure(&issuer.key_pem);
+    if (rc != 0) {
+        fprintf(stderr, "rspctl: issuing the certificate failed: %s\n", rsp_strerror(rc));
+        return rc == RSP_ESYNTAX || rc == RSP_EINVAL ? EXIT_USAGE : 1;
+    }
+    if (rspctl_make_dir(outdir) != 0 || rspctl_make_dir(dst) != 0) {
+        fprintf(stderr, "rspctl: cannot create %s: %s\n", dst, strerror(errno));
+        rc = RSP_EIO;
+    }
+    struct rsp_buf pem = RSP_BUF_INIT;
+    char name[64];
+    if (rc == 0 && strcmp(src, dst) != 0) {
+        rc = copy_cert(src, dst, "ci");
+        if (rc == 0 && role == RSP_PKI_EUICC)
+            rc = copy_cert(src, dst, "eum");
+    }
+    snprintf(name, sizeof name, "%s.der", stem);
+    if (rc == 0)
+        rc = rspctl_write_atomic(dst, name, item.cert_der.data, item.cert_der.len, 0644);
+    if (rc == 0)
+        rc = rsp_pki_cert_pem(item.cert_der.data, item.cert_der.len, &pem);
+    snprintf(name, sizeof name, "%s.pem", stem);
+    if (rc == 0)
+        rc = rspctl_write_atomic(dst, name, pem.data, pem.len, 0644);
+    snprintf(name, sizeof name, "%s.key.pem", stem);
+    if (rc == 0)
+        rc = rspctl_write_atomic(dst, name, item.key_pem.data, item.key_pem.len, 0600);
+    rsp_buf_free(&pem);
+    rsp_buf_free(&item.cert_der);
+    rsp_buf_free_secure(&item.key_pem);
+    if (rc != 0) {
+        fprintf(stderr, "rspctl: writing %s failed: %s\n", dst, rsp_strerror(rc));
+        return 1;
+    }
+    printf("issued %s/%s.der (%s). TEST KEYS ONLY.\n", dst, stem,
+           role == RSP_PKI_EUICC ? o.eid : o.eum_iin);
+    return 0;
+usage:
+    pki_issue_usage(stderr);
+    return EXIT_USAGE;
+}
+
 static const struct subcommand pki_cmds[] = {
     {"init", "generate an SGP.26-shaped test PKI into a directory", cmd_pki_init},
     {"verify", "re-verify the certificate chains of such a directory", cmd_pki_verify},
+    {"issue", "issue one more test eUICC or EUM certificate from such a directory", cmd_pki_issue},
 };
 
 int rspctl_cmd_pki(int argc, char **argv)

@@ -265,6 +265,8 @@ int es10b_authenticate_server(struct rsp_euicc *e, const uint8_t *cmd, size_t le
         (rc = euicc_cert_tlv(e->cert_euicc, &r.euicc_certificate)) != 0 ||
         (rc = euicc_cert_tlv(e->cert_eum, &r.eum_certificate)) != 0)
         goto out;
+    if (e->faults.bad_signature == 1)
+        sig[RSP_ECDSA_SIG_LEN - 1] ^= 1; /* TEST fault: a signature that does not verify */
     r.euicc_signature1.p = sig;
     r.euicc_signature1.len = sizeof sig;
     if ((rc = rsp_sgp22_authenticate_server_response_encode(&r, resp)) != 0)
@@ -412,6 +414,8 @@ int es10b_prepare_download(struct rsp_euicc *e, const uint8_t *cmd, size_t len,
                                                &in)) != 0 ||
         (rc = rsp_ecdsa_sign(e->sk, in.data, in.len, sig)) != 0)
         goto out;
+    if (e->faults.bad_signature == 2)
+        sig[RSP_ECDSA_SIG_LEN - 1] ^= 1; /* TEST fault: a signature that does not verify */
     r.euicc_signature2.p = sig;
     r.euicc_signature2.len = sizeof sig;
     if ((rc = rsp_sgp22_prepare_download_response_encode(&r, resp)) != 0)

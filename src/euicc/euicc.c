@@ -294,12 +294,15 @@ int rsp_euicc_faults_parse(const char *spec, struct rsp_euicc_faults *f, char *e
             n.fail_reason = (int)x;
         else if (KEY("delay-ms") && v && fault_num(v, vl, 600000, &x) == 0)
             n.delay_ms = (unsigned)x;
+        else if (KEY("bad-signature") && v && fault_num(v, vl, 2, &x) == 0 && x > 0)
+            n.bad_signature = (unsigned)x;
         else if (KEY("insufficient-memory") && !v)
             n.insufficient_memory = true;
         else {
             set_detail(err, err_len,
                        "bad fault '%.*s' (tear-at-segment=N, fail-at-segment=N, "
-                       "fail-reason=1..127, insufficient-memory, delay-ms=N)",
+                       "fail-reason=1..127, insufficient-memory, delay-ms=N, "
+                       "bad-signature=1|2)",
                        (int)len, p);
             return RSP_ESYNTAX;
         }

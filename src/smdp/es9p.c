@@ -536,6 +536,12 @@ int rsp_es9p_authenticate_client(const struct rsp_es9p_config *cfg, struct rsp_s
         memcpy(mid, e1->ctx_params1.matching_id.p, e1->ctx_params1.matching_id.len);
         mid[e1->ctx_params1.matching_id.len] = 0;
     }
+    if (mid[0] && cfg->per_matching_id &&
+        !rsp_ratelimit_take(cfg->per_matching_id, mid, (double)now_of(cfg), &resp->retry_after_s)) {
+        resp->status.status = RSP_ES_FAILED;
+        resp->status.has_code = false;
+        goto out;
+    }
     struct rsp_profile p, pn;
     rc = rsp_store_profile_find_download(st, mid, eid, &p);
     if (rc == RSP_ENOTFOUND || rc == RSP_EINVAL) {
@@ -982,6 +988,36 @@ out:
 
 /* ---- handleNotification ---- */
 
+/* The PIR of a session that ended by expiry (BPP-bound past expires_at, or Expired by the
+ * sweeper, whose rollback returned the profile to Released): the eUICC's signed word that the
+ * profile is installed arrives late (the notification was lost to a network failure or a server
+ * crash, and the LPA sent it again later). A successful one moves the profile, still bound to
+ * the same EID and in Downloaded or Released, to Installed; otherwise the store would offer a
+ * profile again that sits on an eUICC. A failed one changes nothing (the rollback already
+ * returned the profile). Found by tests/e2e/crash.sh. */
+static int handle_late_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
+                           const struct rsp_sgp22_pir *pir, struct rsp_session *s)
+{
+    if (!pir->data.success || !s->iccid[0])
+        return 0;
+    struct rsp_profile p, pn;
+    int rc = rsp_store_profile_get(st, s->iccid, &p);
+    if (rc)
+        return rc;
+    if (strcmp(p.eid, s->eid) != 0 ||
+        (p.state != RSP_PROFILE_DOWNLOADED && p.state != RSP_PROFILE_RELEASED))
+        return 0;
+    pn = p;
+    pn.state = RSP_PROFILE_INSTALLED;
+    rc = rsp_store_profile_update(st, &p, &pn, ACTOR,
+                                  "profileInstallationResult after the session expired");
+    if (rc == 0 && s->state == RSP_SESSION_BPP_BOUND)
+        rc = end_session(st, s, RSP_SESSION_EXPIRED, "session lifetime over");
+    if (rc == 0)
+        rc = notify_operator(cfg, st, &p, s->eid, NP_INSTALLATION, NULL);
+    return rc;
+}
+
 static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                       const struct rsp_sgp22_pir *pir, struct rsp_es9_response *resp)
 {
@@ -993,14 +1029,29 @@ static int handle_pir(const struct rsp_es9p_config *cfg, struct rsp_store *st,
     tid.len = pir->data.transaction_id.len;
     struct rsp_session s;
     rsp_session_init(&s);
-    bool ok;
-    int rc = load_session(cfg, st, &tid, 1u << RSP_SESSION_BPP_BOUND, &s, &ok);
-    if (rc || !ok)
+    char hex[2 * RSP_TID_MAX + 1];
+    rsp_tid_to_hex(&tid, hex);
+    int rc = rsp_store_session_get(st, hex, &s);
+    if (rc == RSP_ENOTFOUND || rc == RSP_ESYNTAX) {
+        rc = 0;
         goto out; /* unknown: stop processing (§3.1.3.3) */
+    }
+    if (rc)
+        goto out;
+    /* a session that bound a BPP: live, or ended by expiry (a late PIR) */
+    bool live = s.state == RSP_SESSION_BPP_BOUND && s.expires_at > now_of(cfg);
+    bool late = (s.state == RSP_SESSION_BPP_BOUND || s.state == RSP_SESSION_EXPIRED) && !live &&
+                s.bpp.len > 0;
+    if (!live && !late)
+        goto out;
     if (verify_with(s.euicc_cert.data, s.euicc_cert.len, pir->data.raw.raw, pir->data.raw.raw_len,
                     pir->euicc_sign_pir.p, pir->euicc_sign_pir.len) != 0)
         goto out;
     snprintf(eid_out, 33, "%s", s.eid);
+    if (late) {
+        rc = handle_late_pir(cfg, st, pir, &s);
+        goto out;
+    }
     struct rsp_profile p, pn;
     rc = rsp_store_profile_get(st, s.iccid, &p);
     if (rc)
@@ -1219,7 +1270,10 @@ static int audit_outcome(struct rsp_store *st, enum rsp_es9_function fn, const s
         rsp_tid_to_hex(tid, key);
     rsp_store_subject(st, RSP_PSEUDONYM_EID, rs->eid, subject);
     const struct rsp_es_exec_status *o = &rs->status;
-    if (o->status == RSP_ES_FAILED && o->has_code)
+    if (rs->retry_after_s)
+        snprintf(reason, sizeof reason, "%s rate limited per matchingId (HTTP 429)",
+                 rsp_es9_function_name(fn));
+    else if (o->status == RSP_ES_FAILED && o->has_code)
         snprintf(reason, sizeof reason, "%s %s/%s %.120s", rsp_es9_function_name(fn),
                  o->code.subject, o->code.reason, o->code.message);
     else
@@ -1313,7 +1367,7 @@ void rsp_es9p_tele_refused(void *ctx, const char *path, int http_status, const c
 static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
                        enum rsp_es9_function fn, const char *json, size_t len, struct rsp_buf *out,
                        int *http_status, struct rsp_es_exec_status *outcome, struct rsp_tid *tid,
-                       char subject[RSP_AUDIT_SUBJECT_MAX + 1])
+                       char subject[RSP_AUDIT_SUBJECT_MAX + 1], unsigned *retry_after)
 {
     if (subject)
         subject[0] = 0;
@@ -1367,7 +1421,11 @@ static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
             *tid = t;
     }
     int audited = audit_outcome(st, fn, &t, &rs);
-    if (rs.status.status == RSP_ES_FAILED) {
+    if (rs.retry_after_s) {
+        *http_status = 429;
+        if (retry_after)
+            *retry_after = rs.retry_after_s;
+    } else if (rs.status.status == RSP_ES_FAILED) {
         rc = rsp_es_encode_failure(&rs.status.code, out);
     } else if (fn == RSP_ES9_HANDLE_NOTIFICATION) {
         *http_status = 204;
@@ -1393,7 +1451,7 @@ int rsp_es9p_handle_json_tid(const struct rsp_es9p_config *cfg, struct rsp_store
                              struct rsp_buf *out, int *http_status,
                              struct rsp_es_exec_status *outcome, struct rsp_tid *tid)
 {
-    return handle_json(cfg, st, fn, json, len, out, http_status, outcome, tid, NULL);
+    return handle_json(cfg, st, fn, json, len, out, http_status, outcome, tid, NULL, NULL);
 }
 
 int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
@@ -1413,9 +1471,15 @@ int rsp_es9p_http_handler(void *ctx, const struct rsp_http_request *req,
     struct rsp_tid tid;
     if (rc == 0)
         rc = handle_json(h->cfg, st, fn, (const char *)req->body, req->body_len, &resp->body,
-                         &resp->status, &out, &tid, resp->log_subject);
+                         &resp->status, &out, &tid, resp->log_subject, &resp->retry_after_s);
     if (rc)
         return rc;
+    if (resp->status == 429) {
+        if (tid.len)
+            rsp_tid_to_hex(&tid, resp->log_tid);
+        snprintf(resp->log_outcome, sizeof resp->log_outcome, "rate limited (matchingId)");
+        return 0;
+    }
     if (tid.len)
         rsp_tid_to_hex(&tid, resp->log_tid);
     if (out.status == RSP_ES_FAILED)

@@ -31,6 +31,7 @@ struct rsp_http_server {
     pthread_mutex_t mu;
     pthread_cond_t idle;
     unsigned in_flight;
+    struct rsp_ratelimit *per_source; /* not owned */
 };
 
 struct req_state {
@@ -145,6 +146,11 @@ static enum MHD_Result queue(struct rsp_http_server *s, struct MHD_Connection *c
         if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                     r->content_type ? "GET, HEAD" : "POST");
+        if (r->status == 429 && r->retry_after_s) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%u", r->retry_after_s);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        }
         ret = MHD_queue_response(c, (unsigned)r->status, resp);
         MHD_destroy_response(resp);
     }
@@ -156,6 +162,30 @@ static enum MHD_Result queue(struct rsp_http_server *s, struct MHD_Connection *c
         s->on_refused(s->on_refused_ctx, path, r->status, r->log_outcome, ms);
     rsp_buf_free(&r->body);
     return ret;
+}
+
+/* The client's address as text ("" when unknown). */
+static void client_addr(struct MHD_Connection *c, char *out, size_t n)
+{
+    out[0] = 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+static double mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static const struct rsp_http_route *find_route(struct rsp_http_server *s, const char *path)
@@ -190,6 +220,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         s->in_flight++;
         pthread_mutex_unlock(&s->mu);
         /* Refusals that need no body are answered before it is read. */
+        if (s->per_source) {
+            char addr[INET6_ADDRSTRLEN];
+            client_addr(c, addr, sizeof addr);
+            if (!rsp_ratelimit_take(s->per_source, addr, mono_now(), &r.retry_after_s)) {
+                r.status = 429;
+                snprintf(r.log_outcome, sizeof r.log_outcome, "rate limited (source)");
+                return queue(s, c, st, method, url, function, &r);
+            }
+        }
         if (!route) {
             fail_response(&r, MHD_HTTP_NOT_FOUND, RSP_SC_UNKNOWN_FUNCTION);
             return queue(s, c, st, method, url, function, &r);
@@ -373,6 +412,7 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
     s->get_routes = cfg->get_routes;
     s->on_refused = cfg->on_refused;
     s->on_refused_ctx = cfg->on_refused_ctx;
+    s->per_source = cfg->per_source;
     s->n_routes = n_routes;
     s->routes = calloc(n_routes ? n_routes : 1, sizeof *s->routes);
     if (!s->routes) {
@@ -395,7 +435,7 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
         flags |= MHD_USE_TLS;
     }
 
-    struct MHD_OptionItem opts[10];
+    struct MHD_OptionItem opts[14];
     size_t no = 0;
     if (cfg->error_log) { /* first, so that every message goes through it */
         flags |= MHD_USE_ERROR_LOG;
@@ -408,6 +448,14 @@ int rsp_http_server_start(const struct rsp_http_config *cfg, const struct rsp_ht
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                          cfg->conn_timeout_s ? cfg->conn_timeout_s : 30, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    if (cfg->max_connections)
+        opts[no++] =
+            (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL};
+    if (cfg->per_ip_connections)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                             cfg->per_ip_connections, NULL};
+    if (cfg->reuse_port)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     if (!cfg->plain_http) {
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->chain.data};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key.data};

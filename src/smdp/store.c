@@ -28,6 +28,8 @@ static const char *const session_names[RSP_SESSION_NSTATES] = {
  * - Error from Released/Downloaded: CC or download attempt limit, eligibility failure, end-user
  *   rejection, BPP re-binding refused (§3.1.3).
  * - Downloaded -> Released: the expiry sweeper's rollback rule (rsp_store_sweep_expired).
+ * - Released -> Installed: a successful PIR that arrives after that rollback, from the EID the
+ *   profile is bound to (es9p.c handle_late_pir).
  * - Available -> Unavailable: the operator retires stock. */
 static const unsigned profile_next[RSP_PROFILE_NSTATES] = {
     [RSP_PROFILE_AVAILABLE] = P(ALLOCATED) | P(LINKED) | P(UNAVAILABLE),
@@ -35,7 +37,8 @@ static const unsigned profile_next[RSP_PROFILE_NSTATES] = {
         P(LINKED) | P(CONFIRMED) | P(RELEASED) | P(AVAILABLE) | P(UNAVAILABLE),
     [RSP_PROFILE_LINKED] = P(CONFIRMED) | P(RELEASED) | P(AVAILABLE) | P(UNAVAILABLE),
     [RSP_PROFILE_CONFIRMED] = P(RELEASED) | P(AVAILABLE) | P(UNAVAILABLE),
-    [RSP_PROFILE_RELEASED] = P(DOWNLOADED) | P(ERROR) | P(AVAILABLE) | P(UNAVAILABLE),
+    [RSP_PROFILE_RELEASED] =
+        P(DOWNLOADED) | P(INSTALLED) | P(ERROR) | P(AVAILABLE) | P(UNAVAILABLE),
     [RSP_PROFILE_DOWNLOADED] = P(INSTALLED) | P(ERROR) | P(RELEASED),
     [RSP_PROFILE_INSTALLED] = 0,
     [RSP_PROFILE_ERROR] = P(AVAILABLE) | P(UNAVAILABLE),

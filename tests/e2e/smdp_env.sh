@@ -3,7 +3,10 @@
 #
 # The caller sets: RSPCTL, SMDP, DIR (its scratch directory), HOST, OPERATOR, TOKEN,
 # PROFILE_TYPE, and defines die(). Then:
-#   e2e_inventory N ICCID_PREFIX IMSI_PREFIX  PKI in DIR/pki, N profiles signed and imported
+#   e2e_inventory N ICCID_PREFIX IMSI_PREFIX [WIDTH]
+#                                             PKI in DIR/pki, N profiles signed and imported
+#                                             (number i appended with WIDTH digits, default 2)
+#   e2e_eid N                                 a valid EID (check digits) under the test EUM's IIN
 #   e2e_free_port                             prints a free loopback port
 #   e2e_smdp_conf PORT [ADVERTISED_PORT]      writes DIR/smdp.conf (host = HOST:ADVERTISED_PORT)
 #   e2e_smdp_try PORT                         starts rsp-smdp (pid in smdp_pid): 0 once it
@@ -12,7 +15,8 @@
 #                                             ES2_PORT: prints "ICCID MATCHINGID"
 #   smdp_state ICCID                          the profile's state at the SM-DP+
 
-e2e_inventory() { # N ICCID_PREFIX IMSI_PREFIX
+e2e_inventory() { # N ICCID_PREFIX IMSI_PREFIX [WIDTH]
+  local w=${4:-2}
   "$RSPCTL" pki init "$DIR/pki" --curve "${E2E_CURVE:-nist}" --smdp-host "$HOST" >/dev/null
   openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
     openssl pkcs8 -topk8 -nocrypt -out "$DIR/op.key.pem"
@@ -20,8 +24,8 @@ e2e_inventory() { # N ICCID_PREFIX IMSI_PREFIX
   mkdir -p "$DIR/profiles"
   local i
   for i in $(seq "$1"); do
-    "$RSPCTL" profiles generate --iccid "$(printf '%s%02d' "$2" "$i")" \
-      --imsi "$(printf '%s%02d' "$3" "$i")" --spn "$PROFILE_TYPE" --profile-type "$PROFILE_TYPE" \
+    "$RSPCTL" profiles generate --iccid "$(printf '%s%0*d' "$2" "$w" "$i")" \
+      --imsi "$(printf '%s%0*d' "$3" "$w" "$i")" --spn "$PROFILE_TYPE" --profile-type "$PROFILE_TYPE" \
       -o "$DIR/profiles/p$i.der" >/dev/null
     "$RSPCTL" manifest sign --key "$DIR/op.key.pem" --operator "$OPERATOR" \
       --package "$DIR/profiles/p$i.der" --name "$PROFILE_TYPE $i" --class operational \
@@ -29,6 +33,14 @@ e2e_inventory() { # N ICCID_PREFIX IMSI_PREFIX
   done
   "$RSPCTL" profiles import --db "$DIR/smdp.db" --operator-cert "$DIR/op.pub.pem" \
     --operator "$OPERATOR" --dir "$DIR/profiles" >/dev/null
+}
+
+# EID 89049032 (the test EUM's IIN) ... N, with the ISO 7064 mod 97-10 check digits.
+e2e_eid() { # N
+  local base r
+  base=$(printf '890490320000000000000%09d' "$1")
+  r=$(printf '%s00' "$base" | awk '{m = 0; for (i = 1; i <= length($0); i++) m = (m * 10 + substr($0, i, 1)) % 97; print m}')
+  printf '%s%02d\n' "$base" $((98 - r))
 }
 
 # Below the kernel's ephemeral range (32768-60999): a port an outgoing connection holds there

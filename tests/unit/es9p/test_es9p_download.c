@@ -389,6 +389,52 @@ static void test_retry_new_session(void **state)
     ef_close(&f);
 }
 
+/* A PIR that arrives after the session expired (lost to a crash or the network, sent again by
+ * the LPA later): the profile is on the eUICC, so the store records it Installed, also after the
+ * sweeper's rollback to Released (found by tests/e2e/crash.sh: the store kept offering a profile
+ * that sat on an eUICC). */
+static time_t clock_plus_700(void *ctx)
+{
+    (void)ctx;
+    return time(NULL) + 700;
+}
+
+static void test_late_pir(void **state)
+{
+    (void)state;
+    /* swept: Expired session, profile rolled back to Released, then the PIR */
+    struct ef f;
+    ef_open(&f, 0);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_prepare_and_get(&f, NULL, NULL);
+    ef_install(&f);
+    unsigned n = 0;
+    assert_int_equal(rsp_store_sweep_expired(f.st, (int64_t)time(NULL) + 700, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_RELEASED);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_EXPIRED);
+    ef_notify(&f);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_INSTALLED);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_EXPIRED);
+    /* the same PIR again changes nothing */
+    ef_notify(&f);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_INSTALLED);
+    ef_close(&f);
+
+    /* past its expiry but not swept yet: the session ends Expired, the profile Installed */
+    ef_open(&f, 0);
+    ef_initiate(&f, NULL);
+    ef_authenticate(&f, EF_MID, NULL);
+    ef_prepare_and_get(&f, NULL, NULL);
+    ef_install(&f);
+    f.cfg.clock = clock_plus_700;
+    ef_notify(&f);
+    assert_int_equal(ef_profile_state(&f, EF_ICCID), RSP_PROFILE_INSTALLED);
+    assert_int_equal(ef_session_state(&f, &f.tid), RSP_SESSION_EXPIRED);
+    ef_close(&f);
+}
+
 static void test_confirmation_code(void **state)
 {
     (void)state;
@@ -641,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_signature_refusals),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_telemetry),
+        cmocka_unit_test(test_late_pir),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

@@ -204,6 +204,48 @@ static void assert_failure_body(const struct reply *r, const char *subject, cons
     assert_non_null(strstr(r->content_type, "application/json"));
 }
 
+/* branch faults: per-source rate limit -> HTTP 429 before the route runs, logged */
+static void test_rate_limit_source(void **state)
+{
+    (void)state;
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    struct rsp_ratelimit *rl = NULL;
+    assert_int_equal(rsp_ratelimit_new(1, 2, 16, &rl), 0); /* burst 2, then one a minute */
+    struct rsp_http_config cfg = {0};
+    cfg.bind_addr = "127.0.0.1";
+    cfg.plain_http = true;
+    cfg.threads = 2;
+    cfg.log = log;
+    cfg.per_source = rl;
+    struct rsp_http_server *s = NULL;
+    assert_int_equal(rsp_http_server_start(&cfg, routes, NROUTES, &s), 0);
+    char url[256];
+    url_for(url, sizeof url, "http", "127.0.0.1", rsp_http_server_port(s),
+            "/gsma/rsp2/es9plus/echo");
+    struct call c = {"POST", url, "application/json", "gsma/rsp/v2.5.0", "{\"a\":1}", 7, NULL, NULL,
+                     0,      0};
+    struct reply r;
+    for (int i = 0; i < 2; i++) {
+        do_call(&c, &r);
+        assert_int_equal(r.status, 200);
+        rsp_buf_free(&r.body);
+    }
+    do_call(&c, &r);
+    assert_int_equal(r.status, 429);
+    rsp_buf_free(&r.body);
+    rsp_http_server_stop(s, 1000);
+    rsp_ratelimit_free(rl);
+    /* the refusal is in the request log */
+    rewind(log);
+    char line[1024];
+    bool seen = false;
+    while (fgets(line, sizeof line, log))
+        seen = seen || (strstr(line, "\"status\":429") && strstr(line, "rate limited (source)"));
+    assert_true(seen);
+    fclose(log);
+}
+
 static void test_plain_routes(void **state)
 {
     (void)state;
@@ -556,7 +598,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_routes),      cmocka_unit_test(test_log_subject),
         cmocka_unit_test(test_config_refused),    cmocka_unit_test(test_https),
-        cmocka_unit_test(test_graceful_shutdown),
+        cmocka_unit_test(test_graceful_shutdown), cmocka_unit_test(test_rate_limit_source),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

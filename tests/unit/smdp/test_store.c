@@ -110,8 +110,9 @@ static int expected_profile(enum rsp_profile_state f, enum rsp_profile_state t)
         "Linked>Released",      "Linked>Available",      "Linked>Unavailable",
         "Confirmed>Released",   "Confirmed>Available",   "Confirmed>Unavailable",
         "Released>Downloaded",  "Released>Error",        "Released>Available",
-        "Released>Unavailable", "Downloaded>Installed",  "Downloaded>Error",
-        "Downloaded>Released",  "Error>Available",       "Error>Unavailable",
+        "Released>Unavailable", "Released>Installed",    "Downloaded>Installed",
+        "Downloaded>Error",     "Downloaded>Released",   "Error>Available",
+        "Error>Unavailable",
     };
     char key[64];
     if (f == t)
