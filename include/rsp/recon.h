@@ -192,6 +192,11 @@ struct rsp_rollback_config {
 /* The defaults: download-failed and install-failed re-release; pir-error, verification-failed
  * and other quarantine; cancelled and ttl-expired back to Available; SLA 300 s. */
 void rsp_rollback_config_default(struct rsp_rollback_config *c);
+/* Refuses policies that could hand one profile to two eUICCs: a download failure includes a
+ * session that expired after the bound profile package was delivered, whose installation result
+ * never came back, so the profile may be installed on that eUICC; "available" would offer it to
+ * another EID. 0, or RSP_EINVAL with why (may be NULL). */
+int rsp_rollback_config_check(const struct rsp_rollback_config *c, char *why, size_t why_len);
 
 /* One rollback (table rollbacks): opened when a failure is detected, closed once the policy's
  * transitions are done. */

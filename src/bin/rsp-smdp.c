@@ -289,6 +289,11 @@ static int rollback_config(const struct config *c, struct rsp_rollback_config *r
         }
         rb->policy[k] = pol;
     }
+    char why[200];
+    if (rsp_rollback_config_check(rb, why, sizeof why) != 0) {
+        fprintf(stderr, "rsp-smdp: rollback_policies: %s\n", why);
+        return -1;
+    }
     return 0;
 }
 

@@ -590,6 +590,11 @@ static int cmd_sweep(int argc, char **argv)
         fputs(sweep_usage, stderr);
         return EXIT_USAGE;
     }
+    char why[200];
+    if (rsp_rollback_config_check(&cfg, why, sizeof why) != 0) {
+        fprintf(stderr, "rspctl rollback sweep: %s\n", why);
+        return EXIT_USAGE;
+    }
     struct rsp_store *st;
     if (rspctl_recon_open_db("rollback sweep", db, &st) != 0)
         return 1;

@@ -58,6 +58,21 @@ void rsp_rollback_config_default(struct rsp_rollback_config *c)
     c->sla = 300;
 }
 
+int rsp_rollback_config_check(const struct rsp_rollback_config *c, char *why, size_t why_len)
+{
+    if (!c)
+        return RSP_EINVAL;
+    if (c->policy[RSP_FAIL_DOWNLOAD] == RSP_RB_AVAILABLE) {
+        if (why && why_len)
+            snprintf(why, why_len,
+                     "download-failed=available is refused: the profile package may have reached "
+                     "the eUICC (its result lost), so the profile could end on two eUICCs; use "
+                     "rerelease or quarantine");
+        return RSP_EINVAL;
+    }
+    return 0;
+}
+
 /* ---- store wrappers ---- */
 
 static const char *actor_or(const char *a)

@@ -253,6 +253,13 @@ grep -q "success rate.*DIFFERENT" "$DIR/parity.txt" || die "report parity table:
 "$RSPCTL" report parity --db "$DB" --cohort yesterday >/dev/null 2>&1 && die "a bad cohort was accepted"
 
 log "C. privacy erase"
+# a policy that could put one profile on two eUICCs is refused before anything is touched
+set +e
+"$RSPCTL" rollback sweep --db "$DB" --policy download-failed=available >/dev/null 2>"$DIR/pol.err"
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "may have reached the eUICC" "$DIR/pol.err" ||
+  die "download-failed=available accepted (exit $rc): $(cat "$DIR/pol.err")"
 "$RSPCTL" rollback sweep --db "$DB" >/dev/null || true
 out=$("$RSPCTL" privacy erase --db "$DB" --customer "$CUST" --pseudonym-key "$DIR/keys/pseudonym.key") ||
   die "privacy erase: $out"

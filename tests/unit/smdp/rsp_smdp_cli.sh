@@ -45,6 +45,8 @@ check 1 "env override: unreadable CI" env RSP_SMDP_CI_CERTS=/nonexistent.pem "$S
 check 0 "rollback policies" env RSP_SMDP_ROLLBACK_POLICIES="pir-error=rerelease, cancelled=quarantine" "$SMDP" -c "$tmp/plain.conf" --check-config
 check 1 "a bad rollback policy" env RSP_SMDP_ROLLBACK_POLICIES="pir-error=forget" "$SMDP" -c "$tmp/plain.conf" --check-config
 check 1 "an unknown failure kind" env RSP_SMDP_ROLLBACK_POLICIES="meteor=available" "$SMDP" -c "$tmp/plain.conf" --check-config
+# a download failure may have left the profile on the eUICC: never straight back to stock
+check 1 "download-failed=available refused" env RSP_SMDP_ROLLBACK_POLICIES="download-failed=available" "$SMDP" -c "$tmp/plain.conf" --check-config
 check 1 "sweep_interval above rollback_sla" env RSP_SMDP_ROLLBACK_SLA=0 "$SMDP" -c "$tmp/plain.conf" --check-config
 check 0 "rollback off: no SLA rule" env RSP_SMDP_ROLLBACK_SLA=0 RSP_SMDP_ROLLBACK=false "$SMDP" -c "$tmp/plain.conf" --check-config
 printf 'host = x\nbogus = 1\n' > "$tmp/bad.conf"
