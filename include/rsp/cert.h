@@ -48,6 +48,12 @@ struct rsp_cert;
  * Undecodable or duplicated extensions count as malformed. RSP_ECERT if malformed. */
 int rsp_cert_parse(const uint8_t *data, size_t len, struct rsp_cert **out);
 void rsp_cert_free(struct rsp_cert *c);
+/* As rsp_cert_parse, through a small process-wide cache of parsed certificates keyed by the
+ * SHA-256 of the bytes (thread-safe). For certificates that many requests present, such as an
+ * EUM's: parsing a certificate costs about as much as an ECDSA verification with OpenSSL 3.0.
+ * *out is the caller's own object (free with rsp_cert_free); nothing is trusted because it was
+ * cached: verification is the caller's, every time. */
+int rsp_cert_parse_cached(const uint8_t *data, size_t len, struct rsp_cert **out);
 /* The DER encoding as parsed (what was signed plus the signature), owned by the certificate. */
 int rsp_cert_der(const struct rsp_cert *c, const uint8_t **der, size_t *len);
 

@@ -72,7 +72,7 @@ int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_s
 
 /* Schema version of this rspkit: the number of migrations of each backend (each asserts it at
  * compile time). Tests compare against this instead of a literal. */
-#define RSP_STORE_SCHEMA_VERSION 8 /* 5 accept, 6 ops, 7 tele, 8 recon */
+#define RSP_STORE_SCHEMA_VERSION 9 /* 5 accept, 6 ops, 7 tele, 8 recon, 9 ES9+ indexes */
 /* The tables schema 6 added (activation operations; tests that rebuild an older schema drop them).
  */
 #define RSP_STORE_ACT_TABLES_DROP                                                                  \
@@ -306,6 +306,9 @@ struct rsp_store_ops {
                          struct rsp_privacy_counts *out);
     int (*retention_sweep)(struct rsp_store *st, int data_class, int64_t before, const char *actor,
                            int64_t *n_removed);
+    /* lead s4: one transaction per protocol call (rsp_store_call_begin / rsp_store_call_end) */
+    int (*call_begin)(struct rsp_store *st);
+    int (*call_end)(struct rsp_store *st, bool commit);
 };
 
 struct rsp_store {
@@ -355,6 +358,17 @@ const char *rsp_store_last_error(struct rsp_store *st);
 void rsp_store_set_fault_hook(struct rsp_store *st, void (*hook)(const char *point));
 
 void rsp_store_close(struct rsp_store *st);
+
+/* One transaction per protocol call. Between rsp_store_call_begin and rsp_store_call_end the
+ * operations on st do not commit one by one: the first change opens a transaction, each
+ * operation runs as a savepoint inside it (one that fails or loses its compare-and-set undoes
+ * only its own changes, as before), and rsp_store_call_end commits everything at once (commit
+ * true) or undoes it (false). Nothing of the call is visible to other connections before that
+ * commit, and nothing of it is stored if the commit fails (its return value: the caller must
+ * not report success then). Calls do not nest. A backend without the operations commits each
+ * operation on its own (both functions return 0). */
+int rsp_store_call_begin(struct rsp_store *st);
+int rsp_store_call_end(struct rsp_store *st, bool commit);
 
 /* Per-thread connections to one database, for servers whose worker threads each need their own
  * struct rsp_store. `open` is called on a thread's first rsp_store_pool_get. */

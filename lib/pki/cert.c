@@ -2,8 +2,10 @@
  * References: SGP.22 v2.2 section 4.5.2 (certificate profiles), 4.5.2.2 (verification), Annex H
  * (OIDs). */
 #include "rsp/cert.h"
+#include "rsp/crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +130,66 @@ void rsp_cert_free(struct rsp_cert *c)
     X509_free(c->x);
     OPENSSL_free(c->der);
     free(c);
+}
+
+/* A second handle on the same certificate (the X509 shared, reference counted). */
+static int cert_dup(const struct rsp_cert *c, struct rsp_cert **out)
+{
+    struct rsp_cert *d = calloc(1, sizeof *d);
+    uint8_t *der = OPENSSL_malloc(c->der_len);
+    if (!d || !der || X509_up_ref(c->x) != 1) {
+        free(d);
+        OPENSSL_free(der);
+        return RSP_ENOMEM;
+    }
+    memcpy(der, c->der, c->der_len);
+    d->x = c->x;
+    d->der = der;
+    d->der_len = c->der_len;
+    *out = d;
+    return 0;
+}
+
+#define CERT_CACHE_SLOTS 32
+static struct {
+    uint8_t sha256[RSP_SHA256_LEN];
+    struct rsp_cert *c;
+} cert_cache[CERT_CACHE_SLOTS];
+static unsigned cert_cache_next;
+static pthread_mutex_t cert_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int rsp_cert_parse_cached(const uint8_t *data, size_t len, struct rsp_cert **out)
+{
+    if (!out)
+        return RSP_EINVAL;
+    *out = NULL;
+    uint8_t h[RSP_SHA256_LEN];
+    if (!data || len == 0 || rsp_sha256(data, len, h) != 0)
+        return rsp_cert_parse(data, len, out);
+    int rc = RSP_ENOTFOUND;
+    pthread_mutex_lock(&cert_cache_lock);
+    for (unsigned i = 0; i < CERT_CACHE_SLOTS; i++)
+        if (cert_cache[i].c && memcmp(cert_cache[i].sha256, h, sizeof h) == 0) {
+            rc = cert_dup(cert_cache[i].c, out);
+            break;
+        }
+    pthread_mutex_unlock(&cert_cache_lock);
+    if (rc != RSP_ENOTFOUND)
+        return rc;
+    struct rsp_cert *c = NULL, *keep = NULL;
+    if ((rc = rsp_cert_parse(data, len, &c)) != 0)
+        return rc; /* refusals are not cached */
+    if (cert_dup(c, &keep) == 0) {
+        pthread_mutex_lock(&cert_cache_lock);
+        unsigned i = cert_cache_next++ % CERT_CACHE_SLOTS;
+        struct rsp_cert *old = cert_cache[i].c;
+        memcpy(cert_cache[i].sha256, h, sizeof h);
+        cert_cache[i].c = keep;
+        pthread_mutex_unlock(&cert_cache_lock);
+        rsp_cert_free(old);
+    }
+    *out = c;
+    return 0;
 }
 
 int rsp_cert_der(const struct rsp_cert *c, const uint8_t **der, size_t *len)

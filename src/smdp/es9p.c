@@ -365,7 +365,9 @@ static int check_euicc_chain(const struct rsp_es9p_config *cfg, const uint8_t *c
     struct rsp_cert *eum = NULL, *euicc = NULL;
     uint8_t aki[RSP_KEYID_LEN];
     int bad = 1;
-    if (rsp_cert_parse(eum_t->raw, eum_t->raw_len, &eum) != 0) {
+    /* The EUM certificate is the same for every eUICC of that manufacturer: parsed once per
+     * process (verified on every call all the same). */
+    if (rsp_cert_parse_cached(eum_t->raw, eum_t->raw_len, &eum) != 0) {
         *code = RSP_SC_EUM_CERT_INVALID;
     } else if (rsp_cert_parse(euicc_t->raw, euicc_t->raw_len, &euicc) != 0) {
         *code = RSP_SC_EUICC_CERT_INVALID;
@@ -1389,6 +1391,10 @@ static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
     clock_gettime(CLOCK_MONOTONIC, &t0);
     *http_status = 200;
     rsp_buf_reset(out);
+    /* The call's changes, its audit record and its telemetry record commit together (one
+     * transaction instead of one per change: see rsp_store_call_begin). */
+    if (rsp_store_call_begin(st) != 0)
+        return RSP_ESTATE;
     if (rsp_es9_decode_request(fn, json, len, &rq, &refusal) != 0) {
         refuse(&rs, RSP_SC_BAD_FORMAT);
         rs.status.code = refusal;
@@ -1440,6 +1446,9 @@ static int handle_json(const struct rsp_es9p_config *cfg, struct rsp_store *st,
         rsp_store_subject(st, RSP_PSEUDONYM_EID, rs.eid, subject);
     if (!cfg->telemetry_off)
         tele_note(cfg, st, fn, &t, &rs, internal ? "internal" : rc ? "http-500" : NULL, &t0);
+    int committed = rsp_store_call_end(st, true);
+    if (rc == 0 && committed != 0)
+        rc = committed; /* nothing of the call was stored: no answer goes out */
     rs.fn = fn;
     rsp_es9_response_free(&rs);
     rsp_es9_request_free(&rq);

@@ -475,6 +475,20 @@ static bool audit_entry_ok(const struct rsp_audit_entry *e)
     return rc == 0 && e->entity[0];
 }
 
+int rsp_store_call_begin(struct rsp_store *st)
+{
+    if (!st)
+        return RSP_EINVAL;
+    return st->ops->call_begin ? st->ops->call_begin(st) : 0;
+}
+
+int rsp_store_call_end(struct rsp_store *st, bool commit)
+{
+    if (!st)
+        return RSP_EINVAL;
+    return st->ops->call_end ? st->ops->call_end(st, commit) : 0;
+}
+
 int rsp_store_audit_append(struct rsp_store *st, struct rsp_audit_entry *e)
 {
     if (!st || !e || !audit_entry_ok(e))

@@ -359,6 +359,10 @@ static const char *const migrations[] = {
     " done_at BIGINT NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS rollbacks_failure ON rollbacks(iccid, kind, failed_at);"
     "CREATE INDEX IF NOT EXISTS rollbacks_open ON rollbacks(done_at, id);",
+    /* 9: the default-SM-DP+ lookup by EID through an index (partial: rows without an EID, the
+     * whole unreleased inventory, cost nothing at import). The lookup by matchingId now names
+     * the predicate of the partial index profiles_matching_id, which it had not been using. */
+    "CREATE INDEX IF NOT EXISTS profiles_eid ON profiles(eid, iccid) WHERE eid <> '';",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -479,8 +483,11 @@ static const struct stmt_def stmts[Q_COUNT] = {
          " version = version + 1"
          " WHERE iccid = $1 AND state = $22 AND version = $23",
          true},
-    [Q_PROFILE_BY_MID] = {"SELECT " PROFILE_COLS " FROM profiles WHERE matching_id = $1", false},
-    [Q_PROFILE_DEFAULT_DP] = {"SELECT " PROFILE_COLS " FROM profiles WHERE eid = $1 AND"
+    [Q_PROFILE_BY_MID] = {"SELECT " PROFILE_COLS " FROM profiles WHERE matching_id = $1"
+                          " AND matching_id <> ''",
+                          false},
+    [Q_PROFILE_DEFAULT_DP] = {"SELECT " PROFILE_COLS
+                              " FROM profiles WHERE eid = $1 AND eid <> '' AND"
                               " matching_id = '' AND state = 'Released' ORDER BY iccid LIMIT 1",
                               false},
     [Q_PROFILE_EXISTS] = {"SELECT 1 FROM profiles WHERE iccid = $1", false},
@@ -638,8 +645,12 @@ struct pg_store {
     PGconn *conn;
     bool prepared[Q_COUNT];
     bool in_tx;
-    bool lost;      /* the connection dropped during the current attempt */
-    bool ambiguous; /* ... while a COMMIT or a single-statement write was in flight */
+    bool lost;        /* the connection dropped during the current attempt */
+    bool ambiguous;   /* ... while a COMMIT or a single-statement write was in flight */
+    bool call;        /* inside rsp_store_call_begin ... call_end */
+    bool call_tx;     /* the call's transaction is open (a change was made); in_tx stays true */
+    bool call_broken; /* the connection dropped inside the call's transaction: all of it is lost */
+    int sp_depth;     /* operations' savepoints open inside the call's transaction */
     void (*hook)(const char *point);
     char err[512];
 };
@@ -830,9 +841,19 @@ static int q_exec(struct pg_store *s, enum stmt_id id, const struct params *p, P
             return rc;
         s->prepared[id] = true;
     }
+    /* A single write inside a call's transaction but outside an operation's savepoint: its own
+     * savepoint, so that its failure undoes only it (PostgreSQL would abort the transaction). */
+    bool own_sp = s->call_tx && s->sp_depth == 0 && stmts[id].write;
+    if (own_sp) {
+        int rc = simple(s, "SAVEPOINT w", false);
+        if (rc)
+            return rc;
+    }
     PGresult *r = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
                                  p ? p->fmt : NULL, 1);
     int rc = check(s, r, stmts[id].write && !s->in_tx);
+    if (own_sp && !s->lost)
+        simple(s, rc ? "ROLLBACK TO SAVEPOINT w" : "RELEASE SAVEPOINT w", false);
     if (rc) {
         PQclear(r);
         return rc;
@@ -852,15 +873,42 @@ static int q_run(struct pg_store *s, enum stmt_id id, const struct params *p, lo
     return rc;
 }
 
+/* Start of a multi-step change: BEGIN, or inside a call's open transaction a savepoint (the first
+ * change of a call opens the transaction). */
 static int begin(struct pg_store *s)
 {
+    if (s->call_broken)
+        return RSP_EIO;
+    if (s->call_tx) {
+        int rc = simple(s, "SAVEPOINT op", false);
+        s->sp_depth += rc == 0;
+        return rc;
+    }
     int rc = simple(s, "BEGIN", false);
     s->in_tx = rc == 0;
+    if (rc == 0 && s->call) {
+        s->call_tx = true;
+        if ((rc = simple(s, "SAVEPOINT op", false)) == 0) {
+            s->sp_depth = 1;
+        } else {
+            s->call_tx = false;
+            if (!s->lost)
+                simple(s, "ROLLBACK", false);
+            s->in_tx = false;
+        }
+    }
     return rc;
 }
 
 static int commit(struct pg_store *s)
 {
+    if (s->call_tx) {
+        int rc = simple(s, "RELEASE SAVEPOINT op", false);
+        if (rc && !s->lost && simple(s, "ROLLBACK TO SAVEPOINT op", false) == 0)
+            simple(s, "RELEASE SAVEPOINT op", false);
+        s->sp_depth--;
+        return rc;
+    }
     int rc = simple(s, "COMMIT", true);
     s->in_tx = false;
     return rc;
@@ -868,9 +916,61 @@ static int commit(struct pg_store *s)
 
 static void rollback(struct pg_store *s)
 {
+    if (s->call_tx) {
+        if (!s->lost && PQstatus(s->conn) == CONNECTION_OK &&
+            simple(s, "ROLLBACK TO SAVEPOINT op", false) == 0)
+            simple(s, "RELEASE SAVEPOINT op", false);
+        s->sp_depth--;
+        return;
+    }
     if (s->in_tx && !s->lost && PQstatus(s->conn) == CONNECTION_OK)
         simple(s, "ROLLBACK", false);
     s->in_tx = false;
+}
+
+static int pg_call_begin(struct rsp_store *st)
+{
+    struct pg_store *s = PG(st);
+    if (s->call || s->in_tx)
+        return RSP_ESTATE; /* calls do not nest, nor start inside a change */
+    s->call = true;
+    s->call_broken = false;
+    return 0;
+}
+
+static int pg_call_end(struct rsp_store *st, bool keep)
+{
+    struct pg_store *s = PG(st);
+    int rc = 0;
+    if (s->call_tx) {
+        s->call_tx = false;
+        s->lost = s->ambiguous = false;
+        if (s->call_broken) {
+            set_err(s, "PostgreSQL: connection lost during the call; none of its changes was "
+                       "stored");
+            rc = RSP_EIO;
+        } else if (keep && PQtransactionStatus(s->conn) == PQTRANS_INERROR) {
+            /* a statement failed outside any savepoint: PostgreSQL aborted the transaction (a
+             * COMMIT now would answer ROLLBACK as if it had succeeded) */
+            simple(s, "ROLLBACK", false);
+            set_err(s, "PostgreSQL: a statement failed inside the call's transaction; none of "
+                       "its changes was stored");
+            rc = RSP_EIO;
+        } else if (keep) {
+            fault(s, "call:before_commit");
+            rc = simple(s, "COMMIT", true);
+            if (rc && s->ambiguous)
+                set_err(s, "PostgreSQL: connection lost while a change was being committed; it "
+                           "may or may not have been applied (read it again)");
+        } else if (PQstatus(s->conn) == CONNECTION_OK) {
+            simple(s, "ROLLBACK", false);
+        }
+        s->in_tx = false;
+    }
+    s->call = false;
+    s->call_broken = false;
+    s->sp_depth = 0;
+    return rc;
 }
 
 /* Ends the transaction of a multi-step change: COMMIT when rc is 0, else ROLLBACK. */
@@ -901,6 +1001,8 @@ static int reconnect(struct pg_store *s)
 static int attempt_start(struct pg_store *s, int *reconnects)
 {
     s->lost = s->ambiguous = false;
+    if (s->call_tx) /* inside a call's transaction: no reconnect (it would lose the call) */
+        return s->call_broken || PQstatus(s->conn) != CONNECTION_OK ? RSP_EIO : 0;
     s->in_tx = false;
     if (PQstatus(s->conn) == CONNECTION_OK)
         return 0;
@@ -915,6 +1017,11 @@ static bool attempt_again(struct pg_store *s, int *reconnects, int *rc)
 {
     if (!s->lost)
         return false;
+    if (s->call_tx) { /* the call's transaction is gone with the connection */
+        s->call_broken = true;
+        *rc = RSP_EIO;
+        return false;
+    }
     s->in_tx = false;
     if (s->ambiguous) {
         set_err(s, "PostgreSQL: connection lost while a change was being committed; it may or "
@@ -2649,8 +2756,11 @@ static int tele_record_once(struct pg_store *s, struct rsp_tele_record *r, int64
         return rc;
     /* Telemetry is best effort: its commit does not wait for the WAL flush (a server crash may
      * lose the last moments of telemetry, never a profile or session change, which commit
-     * synchronously in their own transactions). */
-    rc = simple(s, "SET LOCAL synchronous_commit TO OFF", false);
+     * synchronously in their own transactions). Inside a call's transaction the record commits
+     * with the call's changes, synchronously: SET LOCAL would last to the end of the call's
+     * transaction and make its profile and session changes asynchronous too. */
+    if (!s->call_tx)
+        rc = simple(s, "SET LOCAL synchronous_commit TO OFF", false);
     if (rc == 0 && r->tid[0])
         rc = tele_fill_labels(s, r);
     int64_t at = r->at_ms / 1000, period = at - at % period_s;
@@ -3681,6 +3791,9 @@ static const struct rsp_store_ops pg_ops = {
     .rollback_close = pg_rollback_close,
     .privacy_erase = pg_privacy_erase,
     .retention_sweep = pg_retention_sweep,
+    /* lead s4: one transaction per protocol call */
+    .call_begin = pg_call_begin,
+    .call_end = pg_call_end,
 };
 
 static void ignore_notice(void *arg, const char *message)

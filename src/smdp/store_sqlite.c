@@ -3,10 +3,19 @@
  * WAL journal, busy_timeout, foreign keys on; statements prepared once per connection and kept;
  * every multi-step change inside BEGIN IMMEDIATE ... COMMIT so a writer takes the write lock
  * before it reads what it is about to change. State changes are compare-and-set on
- * (state, version): a lost race changes no row and is reported as RSP_ESTATE. */
+ * (state, version): a lost race changes no row and is reported as RSP_ESTATE.
+ *
+ * Writers of one process queue on a mutex shared by its connections to the same file (SQLite's
+ * own busy handler polls with sleeps, which showed as latency spikes under load); other
+ * processes still meet at SQLite's lock with busy_timeout. Between rsp_store_call_begin and
+ * rsp_store_call_end the changes of a whole protocol call share one transaction, each operation
+ * a savepoint inside it. */
 #include "rsp/store.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +318,10 @@ static const char *const migrations[] = {
     " done_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS rollbacks_failure ON rollbacks(iccid, kind, failed_at);"
     "CREATE INDEX IF NOT EXISTS rollbacks_open ON rollbacks(done_at, id);",
+    /* 9: the default-SM-DP+ lookup by EID through an index (partial: rows without an EID, the
+     * whole unreleased inventory, cost nothing at import). The lookup by matchingId now names
+     * the predicate of the partial index profiles_matching_id, which it had not been using. */
+    "CREATE INDEX IF NOT EXISTS profiles_eid ON profiles(eid, iccid) WHERE eid <> '';",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -330,6 +343,9 @@ enum stmt_id {
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
+    Q_SP,
+    Q_SP_RELEASE,
+    Q_SP_ROLLBACK,
     Q_AUDIT_ADD,
     Q_PROFILE_INSERT,
     Q_PROFILE_GET,
@@ -395,6 +411,9 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SP] = "SAVEPOINT op",
+    [Q_SP_RELEASE] = "RELEASE op",
+    [Q_SP_ROLLBACK] = "ROLLBACK TO op",
     [Q_AUDIT_ADD] = "INSERT INTO audit (seq, at, entity, key, from_state, to_state, actor,"
                     " subject, reason, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     [Q_PROFILE_INSERT] = "INSERT INTO profiles (" PROFILE_COLS ", package) VALUES "
@@ -415,9 +434,11 @@ static const char *const stmt_sql[Q_COUNT] = {
         " download_attempts=?18, release_flag=?19, smds_address=?20, error_reason=?21,"
         " version = version + 1"
         " WHERE iccid = ?1 AND state = ?22 AND version = ?23",
-    [Q_PROFILE_BY_MID] = "SELECT " PROFILE_COLS " FROM profiles WHERE matching_id = ?",
-    [Q_PROFILE_DEFAULT_DP] = "SELECT " PROFILE_COLS " FROM profiles WHERE eid = ? AND"
-                             " matching_id = '' AND state = 'Released' ORDER BY iccid LIMIT 1",
+    [Q_PROFILE_BY_MID] = "SELECT " PROFILE_COLS " FROM profiles WHERE matching_id = ?1"
+                         " AND matching_id <> ''",
+    [Q_PROFILE_DEFAULT_DP] =
+        "SELECT " PROFILE_COLS " FROM profiles WHERE eid = ?1 AND eid <> '' AND"
+        " matching_id = '' AND state = 'Released' ORDER BY iccid LIMIT 1",
     [Q_PROFILE_EXISTS] = "SELECT 1 FROM profiles WHERE iccid = ?",
     [Q_SESSION_INSERT] = "INSERT INTO sessions (" SESSION_COLS ") VALUES "
                          "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,0,?15,?16,?17)",
@@ -506,9 +527,64 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_TELE_SWEEP_SERIES] = "DELETE FROM tele_series WHERE period < ?",
 };
 
+/* The writer lock shared by the connections of this process to one database file (found by
+ * device and inode), reference counted; none for in-memory or temporary databases. */
+struct sq_shared {
+    dev_t dev;
+    ino_t ino;
+    unsigned refs;
+    pthread_mutex_t w;
+    struct sq_shared *next;
+};
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sq_shared *shared_list;
+
+static struct sq_shared *shared_get(const char *path)
+{
+    struct stat sb;
+    if (!path || !path[0] || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0 ||
+        stat(path, &sb) != 0)
+        return NULL;
+    pthread_mutex_lock(&shared_lock);
+    struct sq_shared *x = shared_list;
+    while (x && !(x->dev == sb.st_dev && x->ino == sb.st_ino))
+        x = x->next;
+    if (!x && (x = calloc(1, sizeof *x)) != NULL) {
+        x->dev = sb.st_dev;
+        x->ino = sb.st_ino;
+        pthread_mutex_init(&x->w, NULL);
+        x->next = shared_list;
+        shared_list = x;
+    }
+    if (x)
+        x->refs++;
+    pthread_mutex_unlock(&shared_lock);
+    return x;
+}
+
+static void shared_put(struct sq_shared *x)
+{
+    if (!x)
+        return;
+    pthread_mutex_lock(&shared_lock);
+    if (--x->refs == 0) {
+        struct sq_shared **pp = &shared_list;
+        while (*pp != x)
+            pp = &(*pp)->next;
+        *pp = x->next;
+        pthread_mutex_destroy(&x->w);
+        free(x);
+    }
+    pthread_mutex_unlock(&shared_lock);
+}
+
 struct sq_store {
     struct rsp_store base; /* first: the public handle */
     sqlite3 *db;
+    struct sq_shared *shared; /* NULL: no in-process writer lock */
+    bool wlocked;             /* this connection holds shared->w */
+    bool call;                /* inside rsp_store_call_begin ... call_end */
+    bool call_tx;             /* the call's transaction is open (a change was made) */
     sqlite3_stmt *stmt[Q_COUNT];
     void (*hook)(const char *point);
     /* branch ops: statements of x_exec, cached by SQL text pointer (callers pass literals) */
@@ -586,23 +662,103 @@ static int run(sqlite3_stmt *q)
     return r;
 }
 
+static int wlock(struct sq_store *s)
+{
+    if (!s->shared || s->wlocked)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += BUSY_TIMEOUT_MS / 1000;
+    int e = pthread_mutex_timedlock(&s->shared->w, &until);
+    if (e == ETIMEDOUT)
+        return RSP_ESTATE; /* as SQLITE_BUSY after busy_timeout: a lost race */
+    if (e)
+        return RSP_EIO;
+    s->wlocked = true;
+    return 0;
+}
+
+static void wunlock(struct sq_store *s)
+{
+    if (s->wlocked) {
+        s->wlocked = false;
+        pthread_mutex_unlock(&s->shared->w);
+    }
+}
+
+/* Start of a multi-step change: BEGIN IMMEDIATE, or inside a call's open transaction a
+ * savepoint (the first change of a call opens the transaction). */
 static int begin(struct sq_store *s)
 {
-    return run(Q(s, Q_BEGIN));
+    if (s->call_tx)
+        return run(Q(s, Q_SP));
+    int rc = wlock(s);
+    if (rc == 0 && (rc = run(Q(s, Q_BEGIN))) == 0 && s->call) {
+        s->call_tx = true;
+        if ((rc = run(Q(s, Q_SP))) != 0) {
+            s->call_tx = false;
+            run(Q(s, Q_ROLLBACK));
+        }
+    }
+    if (rc)
+        wunlock(s);
+    return rc;
 }
 
 static int commit(struct sq_store *s)
 {
+    if (s->call_tx) {
+        int rc = run(Q(s, Q_SP_RELEASE));
+        if (rc) {
+            run(Q(s, Q_SP_ROLLBACK));
+            run(Q(s, Q_SP_RELEASE));
+        }
+        return rc;
+    }
     int rc = run(Q(s, Q_COMMIT));
     if (rc && sqlite3_get_autocommit(s->db) == 0)
         run(Q(s, Q_ROLLBACK));
+    wunlock(s);
     return rc;
 }
 
 static void rollback(struct sq_store *s)
 {
+    if (s->call_tx) {
+        run(Q(s, Q_SP_ROLLBACK));
+        run(Q(s, Q_SP_RELEASE));
+        return;
+    }
     if (sqlite3_get_autocommit(s->db) == 0)
         run(Q(s, Q_ROLLBACK));
+    wunlock(s);
+}
+
+static int sq_call_begin(struct rsp_store *st)
+{
+    struct sq_store *s = SQ(st);
+    if (s->call || sqlite3_get_autocommit(s->db) == 0)
+        return RSP_ESTATE; /* calls do not nest, nor start inside a change */
+    s->call = true;
+    return 0;
+}
+
+static int sq_call_end(struct rsp_store *st, bool keep)
+{
+    struct sq_store *s = SQ(st);
+    int rc = 0;
+    if (s->call_tx) {
+        s->call_tx = false;
+        if (keep) {
+            fault(s, "call:before_commit");
+            rc = run(Q(s, Q_COMMIT));
+        }
+        if ((rc || !keep) && sqlite3_get_autocommit(s->db) == 0)
+            run(Q(s, Q_ROLLBACK));
+        wunlock(s);
+    }
+    s->call = false;
+    return rc;
 }
 
 static void bind_text(sqlite3_stmt *q, int i, const char *t)
@@ -2019,6 +2175,10 @@ static int sq_tele_sweep(struct rsp_store *st, int64_t calls_before_ms, int64_t 
 static void sq_close(struct rsp_store *st)
 {
     struct sq_store *s = SQ(st);
+    if (s->call)
+        sq_call_end(st, false);
+    rollback(s);
+    shared_put(s->shared);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     for (int i = 0; i < X_CACHE; i++)
@@ -2862,6 +3022,9 @@ static const struct rsp_store_ops sq_ops = {
     .rollback_close = sq_rollback_close,
     .privacy_erase = sq_privacy_erase,
     .retention_sweep = sq_retention_sweep,
+    /* lead s4: one transaction per protocol call */
+    .call_begin = sq_call_begin,
+    .call_end = sq_call_end,
 };
 
 static int exec(sqlite3 *db, const char *sql)
@@ -3008,6 +3171,8 @@ int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
                          " PRAGMA secure_delete=ON"); /* erased data is overwritten */
     if (rc == 0)
         rc = migrate(s->db);
+    if (rc == 0)
+        s->shared = shared_get(sqlite3_db_filename(s->db, "main"));
     if (rc) {
         sq_close(&s->base);
         return rc;

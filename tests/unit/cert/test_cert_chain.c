@@ -270,6 +270,67 @@ static void test_eid_outside_iin(void **state)
     rsp_pki_free(&p);
 }
 
+/* rsp_cert_parse_cached: the same certificate as rsp_cert_parse, an object of the caller's own
+ * (freed independently), verification unchanged; refusals are not cached; more distinct
+ * certificates than slots still parse. */
+static void test_parse_cached(void **state)
+{
+    (void)state;
+    struct rsp_pki_opts o;
+    rsp_pki_opts_default(&o);
+    o.curves = RSP_PKI_NIST;
+    struct rsp_pki p;
+    assert_int_equal(rsp_pki_generate(&o, &p), 0);
+    const struct rsp_buf *eum_der = &p.set[0].item[RSP_PKI_EUM].cert_der;
+    struct rsp_cert *ci = ct_mem(&p.set[0].item[RSP_PKI_CI].cert_der);
+    struct rsp_cert *euicc = ct_mem(&p.set[0].item[RSP_PKI_EUICC].cert_der);
+    struct rsp_cert *a = NULL, *b = NULL;
+    assert_int_equal(rsp_cert_parse_cached(eum_der->data, eum_der->len, &a), 0);
+    assert_int_equal(rsp_cert_parse_cached(eum_der->data, eum_der->len, &b), 0);
+    assert_ptr_not_equal(a, b);
+    const uint8_t *d;
+    size_t n;
+    assert_int_equal(rsp_cert_der(b, &d, &n), 0);
+    assert_int_equal(n, eum_der->len);
+    assert_memory_equal(d, eum_der->data, n);
+    rsp_cert_free(a); /* b stays usable */
+    char detail[RSP_CERT_DETAIL_SZ];
+    assert_int_equal(rsp_cert_verify_euicc_chain(ci, b, euicc, time(NULL), detail, sizeof detail),
+                     0);
+    rsp_cert_free(b);
+    /* a malformed certificate is refused every time, cached or not */
+    struct rsp_buf bad = {0};
+    assert_int_equal(rsp_buf_append(&bad, eum_der->data, eum_der->len - 1), 0);
+    for (int i = 0; i < 2; i++) {
+        a = (struct rsp_cert *)1;
+        assert_int_equal(rsp_cert_parse_cached(bad.data, bad.len, &a), RSP_ECERT);
+        assert_null(a);
+    }
+    rsp_buf_free(&bad);
+    assert_int_equal(rsp_cert_parse_cached(NULL, 1, &a), RSP_ECERT);
+    assert_int_equal(rsp_cert_parse_cached(eum_der->data, eum_der->len, NULL), RSP_EINVAL);
+    /* more distinct certificates than cache slots (the eUICC certificates of 40 PKIs) */
+    for (int i = 0; i < 40; i++) {
+        struct rsp_pki q;
+        char eid[33];
+        snprintf(eid, sizeof eid, "890490321234512345123456789%05d", i);
+        o.eid = eid;
+        assert_int_equal(rsp_pki_generate(&o, &q), 0);
+        const struct rsp_buf *e = &q.set[0].item[RSP_PKI_EUICC].cert_der;
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(rsp_cert_parse_cached(e->data, e->len, &a), 0);
+            char got[33];
+            assert_int_equal(rsp_cert_eid(a, got), 0);
+            assert_string_equal(got, eid);
+            rsp_cert_free(a);
+        }
+        rsp_pki_free(&q);
+    }
+    rsp_cert_free(ci);
+    rsp_cert_free(euicc);
+    rsp_pki_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_pkids),
         cmocka_unit_test(test_negative),
         cmocka_unit_test(test_eid_outside_iin),
+        cmocka_unit_test(test_parse_cached),
     };
     return cmocka_run_group_tests_name("cert_chain", tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -1803,6 +1804,107 @@ static void test_tele(void **state)
     rsp_store_close(st);
 }
 
+/* ---- one transaction per protocol call (rsp_store_call_begin / rsp_store_call_end) ---- */
+
+struct call_writer {
+    const char *url;
+    atomic_int done;
+    int rc;
+};
+
+static void *call_writer_thread(void *arg)
+{
+    struct call_writer *w = arg;
+    struct rsp_store *st = open_store(w->url);
+    struct rsp_profile p;
+    mkprofile(&p, "8999000000000000009", "call");
+    w->rc = rsp_store_profile_insert(st, &p, NULL, 0, "test");
+    atomic_store(&w->done, 1);
+    rsp_store_close(st);
+    return NULL;
+}
+
+/* Inside a call: changes invisible to other connections until call_end; an operation losing its
+ * compare-and-set undoes only itself; call_end(false) stores nothing; no nesting; another
+ * connection's writer waits for the call and then succeeds. */
+static void test_call(void **state)
+{
+    (void)state;
+    const char *url = db_url("call.db");
+    struct rsp_store *st = open_store(url), *other = open_store(url);
+    const char *iccid = "8999000000000000001";
+    struct rsp_profile p, q;
+    mkprofile(&p, iccid, "call");
+    assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "test"), 0);
+    long long audit0 = raw_query_ll(url, "SELECT count(*) FROM audit");
+
+    assert_int_equal(rsp_store_call_begin(st), 0);
+    assert_int_equal(rsp_store_call_begin(st), RSP_ESTATE);    /* calls do not nest */
+    assert_int_equal(rsp_store_profile_get(st, iccid, &q), 0); /* a read opens nothing */
+    assert_int_equal(rsp_store_profile_transition(st, iccid, RSP_PROFILE_AVAILABLE,
+                                                  RSP_PROFILE_ALLOCATED, "test", "first"),
+                     0);
+    /* a lost compare-and-set inside the call: refused, the call goes on */
+    assert_int_equal(rsp_store_profile_transition(st, iccid, RSP_PROFILE_AVAILABLE,
+                                                  RSP_PROFILE_LINKED, "test", "lost"),
+                     RSP_ESTATE);
+    struct rsp_session s, got;
+    mksession(&s, "C0FFEE01", (int64_t)time(NULL) + 600);
+    assert_int_equal(rsp_store_session_insert(st, &s, "test"), 0);
+    assert_int_equal(rsp_store_session_insert(st, &s, "test"), RSP_ESTATE); /* duplicate */
+    /* the call's own connection sees its changes, the others do not */
+    assert_int_equal(rsp_store_profile_get(st, iccid, &q), 0);
+    assert_int_equal(q.state, RSP_PROFILE_ALLOCATED);
+    assert_int_equal(rsp_store_profile_get(other, iccid, &q), 0);
+    assert_int_equal(q.state, RSP_PROFILE_AVAILABLE);
+    rsp_session_init(&got);
+    assert_int_equal(rsp_store_session_get(other, "C0FFEE01", &got), RSP_ENOTFOUND);
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM audit"), audit0);
+
+    /* a writer on another connection waits for the call */
+    struct call_writer w = {url, 0, -1};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, call_writer_thread, &w), 0);
+    usleep(200 * 1000);
+    assert_int_equal(atomic_load(&w.done), 0);
+    assert_int_equal(rsp_store_call_end(st, true), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(w.rc, 0);
+
+    assert_int_equal(rsp_store_profile_get(other, iccid, &q), 0);
+    assert_int_equal(q.state, RSP_PROFILE_ALLOCATED);
+    assert_int_equal(q.version, 1);
+    assert_int_equal(rsp_store_session_get(other, "C0FFEE01", &got), 0);
+    struct rsp_audit_entry a[8];
+    size_t na;
+    assert_int_equal(rsp_store_audit_list(other, iccid, a, 8, &na), 0);
+    assert_int_equal(na, 2); /* inserted, Allocated: nothing of the lost change */
+    assert_string_equal(a[1].to, "Allocated");
+
+    /* call_end(false): nothing of the call is stored */
+    assert_int_equal(rsp_store_call_begin(st), 0);
+    assert_int_equal(rsp_store_profile_transition(st, iccid, RSP_PROFILE_ALLOCATED,
+                                                  RSP_PROFILE_LINKED, "test", "undone"),
+                     0);
+    assert_int_equal(rsp_store_call_end(st, false), 0);
+    assert_int_equal(rsp_store_profile_get(other, iccid, &q), 0);
+    assert_int_equal(q.state, RSP_PROFILE_ALLOCATED);
+    assert_int_equal(rsp_store_audit_list(other, iccid, a, 8, &na), 0);
+    assert_int_equal(na, 2);
+    /* a call without changes, and operations after it commit one by one again */
+    assert_int_equal(rsp_store_call_begin(st), 0);
+    assert_int_equal(rsp_store_call_end(st, true), 0);
+    assert_int_equal(rsp_store_profile_transition(st, iccid, RSP_PROFILE_ALLOCATED,
+                                                  RSP_PROFILE_LINKED, "test", "after"),
+                     0);
+    assert_int_equal(rsp_store_profile_get(other, iccid, &q), 0);
+    assert_int_equal(q.state, RSP_PROFILE_LINKED);
+    rsp_session_free(&got);
+    rsp_session_free(&s);
+    rsp_store_close(other);
+    rsp_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     use_pg = argc > 1 && strcmp(argv[1], "pg") == 0;
@@ -1821,6 +1923,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_acceptance_gate),
         cmocka_unit_test(test_import_batch), /* branch load */
         cmocka_unit_test(test_tele),
+        cmocka_unit_test(test_call),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_profile_table),
