@@ -74,6 +74,10 @@ static int audit_outcome(struct rsp_store *st, enum rsp_es2_function fn, const c
     return rsp_store_audit_append(st, &e);
 }
 
+static int es2p_call(const struct rsp_es2p_http_ctx *hc, struct rsp_store *st,
+                     enum rsp_es2_function fn, const struct rsp_http_request *req,
+                     struct rsp_http_response *resp);
+
 int rsp_es2p_http_handler(void *ctx, const struct rsp_http_request *req,
                           struct rsp_http_response *resp)
 {
@@ -91,6 +95,19 @@ int rsp_es2p_http_handler(void *ctx, const struct rsp_http_request *req,
     int rc = rsp_store_pool_get(hc->stores, &st);
     if (rc)
         return rc;
+    /* the call's changes and its audit record commit together (rsp_store_call_begin) */
+    if ((rc = rsp_store_call_begin(st)) != 0)
+        return rc;
+    rc = es2p_call(hc, st, fn, req, resp);
+    int committed = rsp_store_call_end(st, rc == 0);
+    return rc ? rc : committed;
+}
+
+static int es2p_call(const struct rsp_es2p_http_ctx *hc, struct rsp_store *st,
+                     enum rsp_es2_function fn, const struct rsp_http_request *req,
+                     struct rsp_http_response *resp)
+{
+    int rc;
     char subject[RSP_AUDIT_SUBJECT_MAX + 1];
     struct rsp_es2_request r;
     struct rsp_status_code refusal;
