@@ -7,7 +7,7 @@
 # BENCH_IMPORT_N (inventory import per backend, 1000000), BENCH_DL_N (downloads per throughput
 # run, 1000), BENCH_RATE_N (downloads at 80% of peak, 600), BENCH_OPEN_N (open sessions, 25000),
 # BENCH_THREADS (generator device threads, 8), BENCH_SMDP_THREADS (rsp-smdp HTTP workers, 4),
-# BENCH_SIGNS (PKCS#11 signs per thread, 2000). The defaults test the issue's targets at their
+# BENCH_SIGNS (PKCS#11 signs per thread, 2000), BENCH_PROF_N (downloads profiled with perf, 600). The defaults test the issue's targets at their
 # sizes (1M profiles, 25,000 sessions) and take roughly 15 minutes on a quiet 2-core machine;
 # most of it is the two 1M imports and the 25,000 orders. BENCH_QUICK=1 divides the big sizes by
 # 20 (a smoke run whose numbers are not the reference). BENCH_NOTE: a line added under the
@@ -30,6 +30,7 @@ OPEN_N=${BENCH_OPEN_N:-$(div 25000)}
 THREADS=${BENCH_THREADS:-8}
 SMDP_THREADS=${BENCH_SMDP_THREADS:-4}
 SIGNS=${BENCH_SIGNS:-2000}
+PROF_N=${BENCH_PROF_N:-$(div 600)}
 RECON_PROFILES=${BENCH_RECON_PROFILES:-50000}
 ACT_N=${BENCH_ACT_N:-$(div 10000)}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
@@ -181,6 +182,25 @@ rate=$(awk -v p="$peak" 'BEGIN { printf "%.1f", p * 0.8 }')
 run "$W/sq_rate.json" "$W/sq.rate" --smdp "$HOST:$port_sq" --pid "$pid_sq" --rate "$rate" \
   --threads $((THREADS * 2))
 stop_all
+
+# 1b. where the server's CPU goes: the same downloads with perf sampling rsp-smdp's call graphs
+# (perf from linux-perf; skipped where perf_event is not permitted)
+prof_rows=
+if command -v perf >/dev/null && perf record -q -o /dev/null -- true >/dev/null 2>&1; then
+  log "SQLite: $PROF_N downloads under perf"
+  rm -f "$W"/pf.db*
+  start_smdp pf "$W/pf.db"
+  prepare "$W/pf.db" "$PROF_N" "$port_pf" "$W/pf.codes"
+  perf record -q -F 499 --call-graph dwarf,16384 -p "$pid_pf" -o "$W/perf.data" >/dev/null 2>&1 &
+  perf_pid=$!
+  sleep 0.5
+  run "$W/pf.json" "$W/pf.codes" --smdp "$HOST:$port_pf" --pid "$pid_pf"
+  kill -INT "$perf_pid" 2>/dev/null
+  wait "$perf_pid" 2>/dev/null || true
+  prof_rows=$(perf script -i "$W/perf.data" 2>/dev/null |
+    scripts/perf_breakdown.py "$(jq .server_cpu_per_ok_us "$W/pf.json")" 2>/dev/null || true)
+  stop_all
+fi
 
 # 2. open sessions (SQLite): sessions paused after authenticateClient, server RSS
 log "SQLite: $OPEN_N sessions left open after authenticateClient"
@@ -347,6 +367,22 @@ tput_row() { # LABEL FILE [pg]: with pg, PostgreSQL's CPU per download and the r
   echo "| function | n | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) |"
   echo "|---|---|---|---|---|---|"
   lat_rows "$W/sq_rate.json"
+  echo
+  echo "## Where the server's CPU goes"
+  echo
+  if [ -n "$prof_rows" ]; then
+    echo "$PROF_N more downloads on SQLite as above, with \`perf record -F 499 --call-graph dwarf -p SMDP_PID\`"
+    echo "sampling rsp-smdp; \`perf script | scripts/perf_breakdown.py CPU_PER_DOWNLOAD\` puts each sample"
+    echo "in the first component one of its frames names (the order of the script's list) and"
+    echo "spreads the run's CPU time per download ($(jq .server_cpu_per_ok_us "$W/pf.json") us, sampling included;"
+    echo "crypto floor $(jq .floor_us "$W/pf.json") us) over them."
+    echo
+    echo "| component | share of samples | CPU per download (us) |"
+    echo "|---|---|---|"
+    echo "$prof_rows"
+  else
+    echo "Not measured: perf missing or perf_event not permitted on this machine."
+  fi
   echo
   echo "## Open sessions"
   echo

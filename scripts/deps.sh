@@ -14,6 +14,7 @@ PKGS=(
   softhsm2 libp11-kit-dev
   chromium
   python3
+  linux-perf
 )
 
 missing=()

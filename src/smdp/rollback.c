@@ -243,13 +243,45 @@ struct sweep_ctx {
     int err;
 };
 
+static int finish_one_call(struct sweep_ctx *c, const struct rsp_rollback *rb0);
+
 /* Finishes one open rollback: applies the policy when the profile is still in the failed state
- * of that rollback, else records what it is now (someone else resolved it). */
+ * of that rollback, else records what it is now (someone else resolved it). The policy's steps
+ * (a re-release is three transitions) and the closing of the rollback are one transaction
+ * (rsp_store_call_begin): a sweeper that loses a race half-way leaves the profile in its failed
+ * state for the next run, never in an intermediate one another sweeper would take for
+ * "resolved elsewhere". */
 static int finish_one(void *arg, const struct rsp_rollback *rb0)
 {
     struct sweep_ctx *c = arg;
     if (c->cfg->max_per_run && c->run->done >= c->cfg->max_per_run)
         return 1;
+    int rc = rsp_store_call_begin(c->st);
+    if (rc) {
+        c->err = rc;
+        return rc;
+    }
+    unsigned done0 = c->run->done, breaches0 = c->run->breaches;
+    rc = finish_one_call(c, rb0);
+    bool keep = rc == 0 && c->err == 0;
+    int committed = rsp_store_call_end(c->st, keep);
+    if (rc == RSP_ESTATE)
+        return 0; /* lost a race: nothing of it stored, looked at again next run */
+    if (keep && committed != 0) {
+        c->run->done = done0; /* nothing of it was stored */
+        c->run->breaches = breaches0;
+        if (committed == RSP_ESTATE) {
+            c->run->lost++;
+            return 0;
+        }
+        c->err = committed;
+        return committed;
+    }
+    return rc;
+}
+
+static int finish_one_call(struct sweep_ctx *c, const struct rsp_rollback *rb0)
+{
     struct rsp_rollback rb = *rb0;
     enum rsp_fail_kind k;
     if (rsp_fail_kind_from_name(rb.kind, &k) != 0)
@@ -269,8 +301,8 @@ static int finish_one(void *arg, const struct rsp_rollback *rb0)
     } else if (p.state_since == rb.failed_at && rsp_rollback_classify(&p, &now_kind)) {
         rc = apply(c->st, &p, pol, reason, rb.outcome);
         if (rc == RSP_ESTATE) {
-            c->run->lost++; /* changed meanwhile: looked at again next run */
-            return 0;
+            c->run->lost++;    /* changed meanwhile: looked at again next run */
+            return RSP_ESTATE; /* undo the steps already made */
         }
         if (rc) {
             c->err = rc;
@@ -283,8 +315,10 @@ static int finish_one(void *arg, const struct rsp_rollback *rb0)
     snprintf(rb.policy, sizeof rb.policy, "%s", rsp_rollback_policy_name(pol));
     rb.done_at = c->now > rb.failed_at ? c->now : rb.failed_at;
     rc = rsp_store_rollback_close(c->st, &rb, ACTOR);
-    if (rc == RSP_ESTATE)
-        return 0; /* another sweeper closed it */
+    if (rc == RSP_ESTATE) {
+        c->run->lost++;
+        return RSP_ESTATE; /* another sweeper closed it: undo ours */
+    }
     if (rc) {
         c->err = rc;
         return rc;

@@ -651,6 +651,13 @@ struct pg_store {
     bool call_tx;     /* the call's transaction is open (a change was made); in_tx stays true */
     bool call_broken; /* the connection dropped inside the call's transaction: all of it is lost */
     int sp_depth;     /* operations' savepoints open inside the call's transaction */
+    /* Inside a call's transaction the audit chain head, once read FOR UPDATE (locked until the
+     * COMMIT: nobody else appends), is kept here and written once before the COMMIT. */
+    bool call_head;
+    int64_t call_head_seq0;
+    struct rsp_audit_head head;
+    bool sp_head_cached; /* call_head when the current savepoint began */
+    struct rsp_audit_head sp_head;
     void (*hook)(const char *point);
     char err[512];
 };
@@ -879,6 +886,8 @@ static int begin(struct pg_store *s)
 {
     if (s->call_broken)
         return RSP_EIO;
+    s->sp_head_cached = s->call_head;
+    s->sp_head = s->head;
     if (s->call_tx) {
         int rc = simple(s, "SAVEPOINT op", false);
         s->sp_depth += rc == 0;
@@ -921,6 +930,10 @@ static void rollback(struct pg_store *s)
             simple(s, "ROLLBACK TO SAVEPOINT op", false) == 0)
             simple(s, "RELEASE SAVEPOINT op", false);
         s->sp_depth--;
+        if (s->call_head) { /* the undone operation's records are undone: so is their head */
+            s->call_head = s->sp_head_cached;
+            s->head = s->sp_head;
+        }
         return;
     }
     if (s->in_tx && !s->lost && PQstatus(s->conn) == CONNECTION_OK)
@@ -938,14 +951,28 @@ static int pg_call_begin(struct rsp_store *st)
     return 0;
 }
 
+static int head_write(struct pg_store *s, int64_t expect_seq);
+
 static int pg_call_end(struct rsp_store *st, bool keep)
 {
     struct pg_store *s = PG(st);
     int rc = 0;
     if (s->call_tx) {
-        s->call_tx = false;
         s->lost = s->ambiguous = false;
-        if (s->call_broken) {
+        if (keep && !s->call_broken && s->call_head && s->head.seq != s->call_head_seq0 &&
+            PQtransactionStatus(s->conn) == PQTRANS_INTRANS) {
+            s->sp_depth = 1; /* a statement of the call's own, not a savepoint's */
+            rc = head_write(s, s->call_head_seq0);
+            s->sp_depth = 0;
+            if (rc && s->lost)
+                s->call_broken = true;
+        }
+        s->call_head = false;
+        s->call_tx = false;
+        if (rc && !s->call_broken) {
+            if (PQstatus(s->conn) == CONNECTION_OK)
+                simple(s, "ROLLBACK", false);
+        } else if (s->call_broken) {
             set_err(s, "PostgreSQL: connection lost during the call; none of its changes was "
                        "stored");
             rc = RSP_EIO;
@@ -1081,11 +1108,35 @@ static int read_head(struct pg_store *s, bool lock, struct rsp_audit_head *h)
 
 /* Appends e to the chain inside the caller's transaction (the only writer of the audit log):
  * head locked, record sealed (rsp_audit_seal), inserted, head moved. */
+/* Moves the stored chain head to s->head, if it is still at expect_seq (inside the transaction
+ * that locked it). */
+static int head_write(struct pg_store *s, int64_t expect_seq)
+{
+    struct params p;
+    p_init(&p);
+    p_i64(&p, 1, s->head.seq);
+    p_blob(&p, 2, s->head.hash, sizeof s->head.hash);
+    p_i64(&p, 3, expect_seq);
+    long n = 0;
+    int rc = q_run(s, Q_AUDIT_HEAD_SET, &p, &n);
+    return rc ? rc : n == 1 ? 0 : RSP_ESTATE;
+}
+
 static int audit_add_entry(struct pg_store *s, struct rsp_audit_entry *e)
 {
     struct rsp_audit_head h;
     e->at = now_s();
-    int rc = read_head(s, true, &h);
+    int rc = 0;
+    if (s->call_tx && !s->call_head) { /* the call's first record: lock and read the head once */
+        if ((rc = read_head(s, true, &s->head)) != 0)
+            return rc;
+        s->call_head = true;
+        s->call_head_seq0 = s->head.seq;
+    }
+    if (s->call_head)
+        h = s->head;
+    else
+        rc = read_head(s, true, &h);
     if (rc == 0)
         rc = rsp_audit_seal(e, h.seq, h.hash);
     if (rc)
@@ -1107,6 +1158,11 @@ static int audit_add_entry(struct pg_store *s, struct rsp_audit_entry *e)
     if (rc)
         return rc;
     fault(s, "audit:after_record");
+    if (s->call_head) {
+        s->head.seq = e->seq;
+        memcpy(s->head.hash, e->hash, sizeof e->hash);
+        return 0;
+    }
     p_init(&p);
     p_i64(&p, 1, e->seq);
     p_blob(&p, 2, e->hash, sizeof e->hash);
@@ -2320,6 +2376,10 @@ static int pg_audit_head(struct rsp_store *st, struct rsp_audit_head *out)
 {
     struct pg_store *s = PG(st);
     int rc;
+    if (s->call_head) { /* inside a call that appended: the head it will store */
+        *out = s->head;
+        return 0;
+    }
     RUN(s, read_head(s, false, out));
     return rc;
 }

@@ -527,15 +527,72 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_TELE_SWEEP_SERIES] = "DELETE FROM tele_series WHERE period < ?",
 };
 
-/* The writer lock shared by the connections of this process to one database file (found by
- * device and inode), reference counted; none for in-memory or temporary databases. */
+/* What the connections of this process to one database file (found by device and inode) share,
+ * reference counted; none for in-memory or temporary databases:
+ * - the writer lock;
+ * - the checkpointer: a thread with a connection of its own that copies the WAL back into the
+ *   database (PASSIVE: it never blocks readers or writers) when a commit left the WAL at
+ *   CHECKPOINT_FRAMES frames or more. SQLite's automatic checkpoint would run inside the
+ *   committing request, holding the writer lock through the copy and its fsync (the latency
+ *   spikes of a busy server); started on first need, stopped with the last connection. */
+#define CHECKPOINT_FRAMES 1000
 struct sq_shared {
     dev_t dev;
     ino_t ino;
     unsigned refs;
     pthread_mutex_t w;
+    char *path;
+    pthread_mutex_t cp_lock;
+    pthread_cond_t cp_cond;
+    pthread_t cp_thread;
+    bool cp_started, cp_wanted, cp_stop;
     struct sq_shared *next;
 };
+
+static void *checkpointer(void *arg)
+{
+    struct sq_shared *x = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(x->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+        SQLITE_OK) {
+        sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+        /* a first read: the connection learns the database is in WAL mode (a checkpoint on a
+         * connection that has not read the file yet does nothing) */
+        sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    }
+    pthread_mutex_lock(&x->cp_lock);
+    for (;;) {
+        while (!x->cp_wanted && !x->cp_stop)
+            pthread_cond_wait(&x->cp_cond, &x->cp_lock);
+        if (x->cp_stop)
+            break;
+        x->cp_wanted = false;
+        pthread_mutex_unlock(&x->cp_lock);
+        if (db)
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&x->cp_lock);
+    }
+    pthread_mutex_unlock(&x->cp_lock);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* sqlite3_wal_hook of every connection with a shared part (replaces the automatic checkpoint) */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    struct sq_shared *x = arg;
+    if (frames < CHECKPOINT_FRAMES)
+        return SQLITE_OK;
+    pthread_mutex_lock(&x->cp_lock);
+    if (!x->cp_started && !x->cp_stop)
+        x->cp_started = pthread_create(&x->cp_thread, NULL, checkpointer, x) == 0;
+    x->cp_wanted = true;
+    pthread_cond_signal(&x->cp_cond);
+    pthread_mutex_unlock(&x->cp_lock);
+    return SQLITE_OK;
+}
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sq_shared *shared_list;
 
@@ -550,11 +607,18 @@ static struct sq_shared *shared_get(const char *path)
     while (x && !(x->dev == sb.st_dev && x->ino == sb.st_ino))
         x = x->next;
     if (!x && (x = calloc(1, sizeof *x)) != NULL) {
-        x->dev = sb.st_dev;
-        x->ino = sb.st_ino;
-        pthread_mutex_init(&x->w, NULL);
-        x->next = shared_list;
-        shared_list = x;
+        if ((x->path = strdup(path)) == NULL) {
+            free(x);
+            x = NULL;
+        } else {
+            x->dev = sb.st_dev;
+            x->ino = sb.st_ino;
+            pthread_mutex_init(&x->w, NULL);
+            pthread_mutex_init(&x->cp_lock, NULL);
+            pthread_cond_init(&x->cp_cond, NULL);
+            x->next = shared_list;
+            shared_list = x;
+        }
     }
     if (x)
         x->refs++;
@@ -572,7 +636,16 @@ static void shared_put(struct sq_shared *x)
         while (*pp != x)
             pp = &(*pp)->next;
         *pp = x->next;
+        pthread_mutex_lock(&x->cp_lock);
+        x->cp_stop = true;
+        pthread_cond_signal(&x->cp_cond);
+        pthread_mutex_unlock(&x->cp_lock);
+        if (x->cp_started)
+            pthread_join(x->cp_thread, NULL);
+        pthread_cond_destroy(&x->cp_cond);
+        pthread_mutex_destroy(&x->cp_lock);
         pthread_mutex_destroy(&x->w);
+        free(x->path);
         free(x);
     }
     pthread_mutex_unlock(&shared_lock);
@@ -585,6 +658,12 @@ struct sq_store {
     bool wlocked;             /* this connection holds shared->w */
     bool call;                /* inside rsp_store_call_begin ... call_end */
     bool call_tx;             /* the call's transaction is open (a change was made) */
+    /* Inside a call's transaction the audit chain head is kept in head_cache once read (the
+     * write lock is held: nobody else appends) and written once before the COMMIT. */
+    bool call_head;                /* head_cache holds the call's head */
+    int64_t call_head_seq0;        /* the head's seq when the call read it */
+    bool sp_head_cached;           /* head_cached when the current savepoint began */
+    struct rsp_audit_head sp_head; /* head_cache then */
     sqlite3_stmt *stmt[Q_COUNT];
     void (*hook)(const char *point);
     /* branch ops: statements of x_exec, cached by SQL text pointer (callers pass literals) */
@@ -690,6 +769,8 @@ static void wunlock(struct sq_store *s)
  * savepoint (the first change of a call opens the transaction). */
 static int begin(struct sq_store *s)
 {
+    s->sp_head_cached = s->call_head;
+    s->sp_head = s->head_cache;
     if (s->call_tx)
         return run(Q(s, Q_SP));
     int rc = wlock(s);
@@ -727,6 +808,10 @@ static void rollback(struct sq_store *s)
     if (s->call_tx) {
         run(Q(s, Q_SP_ROLLBACK));
         run(Q(s, Q_SP_RELEASE));
+        if (s->call_head) { /* the undone operation's records are undone: so is their head */
+            s->call_head = s->head_cached = s->sp_head_cached;
+            s->head_cache = s->sp_head;
+        }
         return;
     }
     if (sqlite3_get_autocommit(s->db) == 0)
@@ -743,13 +828,18 @@ static int sq_call_begin(struct rsp_store *st)
     return 0;
 }
 
+static int head_write(struct sq_store *s, int64_t expect_seq);
+
 static int sq_call_end(struct rsp_store *st, bool keep)
 {
     struct sq_store *s = SQ(st);
     int rc = 0;
     if (s->call_tx) {
         s->call_tx = false;
-        if (keep) {
+        if (keep && s->call_head && s->head_cache.seq != s->call_head_seq0)
+            rc = head_write(s, s->call_head_seq0);
+        s->call_head = s->head_cached = false;
+        if (keep && rc == 0) {
             fault(s, "call:before_commit");
             rc = run(Q(s, Q_COMMIT));
         }
@@ -824,11 +914,30 @@ static int read_head(struct sq_store *s, struct rsp_audit_head *h)
 
 /* Appends e to the chain inside the caller's write transaction: head read under the write lock,
  * record sealed (rsp_audit_seal), inserted, head moved with a compare-and-set on its seq. */
+/* Moves the stored chain head to head_cache, if it is still at expect_seq. */
+static int head_write(struct sq_store *s, int64_t expect_seq)
+{
+    sqlite3_stmt *q = Q(s, Q_AUDIT_HEAD_SET);
+    if (!q)
+        return RSP_EIO;
+    sqlite3_bind_int64(q, 1, s->head_cache.seq);
+    sqlite3_bind_blob(q, 2, s->head_cache.hash, sizeof s->head_cache.hash, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 3, expect_seq);
+    int rc = run(q);
+    return rc ? rc : sqlite3_changes(s->db) == 1 ? 0 : RSP_ESTATE;
+}
+
 static int audit_add_entry(struct sq_store *s, struct rsp_audit_entry *e)
 {
     struct rsp_audit_head h;
     e->at = now_s();
     int rc = 0;
+    if (s->call_tx && !s->head_cached) { /* the call's first record: read the head once */
+        if ((rc = read_head(s, &s->head_cache)) != 0)
+            return rc;
+        s->call_head = s->head_cached = true;
+        s->call_head_seq0 = s->head_cache.seq;
+    }
     if (s->head_cached)
         h = s->head_cache;
     else
@@ -1609,7 +1718,12 @@ static int sq_audit_append(struct rsp_store *st, struct rsp_audit_entry *e)
 
 static int sq_audit_head(struct rsp_store *st, struct rsp_audit_head *out)
 {
-    return read_head(SQ(st), out);
+    struct sq_store *s = SQ(st);
+    if (s->call_head) { /* inside a call that appended: the head it will store */
+        *out = s->head_cache;
+        return 0;
+    }
+    return read_head(s, out);
 }
 
 /* Walks with a statement of its own: the callback may use this connection meanwhile. */
@@ -2178,6 +2292,8 @@ static void sq_close(struct rsp_store *st)
     if (s->call)
         sq_call_end(st, false);
     rollback(s);
+    if (s->shared)
+        sqlite3_wal_hook(s->db, NULL, NULL);
     shared_put(s->shared);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
@@ -3171,8 +3287,8 @@ int rsp_store_sqlite_open(const char *path, struct rsp_store **out)
                          " PRAGMA secure_delete=ON"); /* erased data is overwritten */
     if (rc == 0)
         rc = migrate(s->db);
-    if (rc == 0)
-        s->shared = shared_get(sqlite3_db_filename(s->db, "main"));
+    if (rc == 0 && (s->shared = shared_get(sqlite3_db_filename(s->db, "main"))) != NULL)
+        sqlite3_wal_hook(s->db, wal_hook, s->shared); /* checkpoints off the request path */
     if (rc) {
         sq_close(&s->base);
         return rc;

@@ -101,8 +101,10 @@ CONF
   pids+=($!)
 done
 for n in A B; do
+  # ready once it logged "listening" (after the "store" line; the port accepts a little earlier)
   for _ in $(seq 1 100); do
-    curl -s -o /dev/null --cacert "$work/pki/nist/ci.pem" "https://localhost:${port[$n]}/" && break
+    grep -q '"event":"listening"' "$work/logs/$n.err" 2>/dev/null &&
+      curl -s -o /dev/null --cacert "$work/pki/nist/ci.pem" "https://localhost:${port[$n]}/" && break
     sleep 0.1
   done
   grep -q '"event":"store","detail":"postgres ' "$work/logs/$n.err" ||

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1294,6 +1295,45 @@ static void test_pg_schema_parity(void **state)
         assert_string_equal(sq[i], pg[i]);
 }
 
+/* ---- SQLite: checkpoints by the process's checkpointer thread ---- */
+
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* Commits grow the WAL; once it passes the checkpoint threshold, the database file itself grows
+ * while the store stays open (the checkpointer copied the WAL back: with SQLite's automatic
+ * checkpoint switched off in favour of the thread, nothing else would before the close). */
+static void test_checkpointer(void **state)
+{
+    (void)state;
+    const char *path = db_url("ckpt.db");
+    struct rsp_store *st = open_store(path);
+    long long size0 = file_size(path);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    int i = 0;
+    for (; i < 5000 && file_size(wal) < 1100LL * 4096; i++) {
+        char iccid[21];
+        struct rsp_profile p;
+        snprintf(iccid, sizeof iccid, "8977%015d", i);
+        mkprofile(&p, iccid, "ckpt");
+        assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "test"), 0);
+    }
+    assert_true(file_size(wal) >= 1100LL * 4096);
+    long long size = size0;
+    for (int k = 0; k < 200 && size <= size0; k++) { /* up to 10 s */
+        usleep(50 * 1000);
+        size = file_size(path);
+    }
+    assert_true(size > size0);
+    struct rsp_profile q;
+    assert_int_equal(rsp_store_profile_get(st, "8977000000000000000", &q), 0);
+    rsp_store_close(st);
+}
+
 /* ---- store URLs ---- */
 
 static void test_store_urls(void **state)
@@ -1899,6 +1939,36 @@ static void test_call(void **state)
                      0);
     assert_int_equal(rsp_store_profile_get(other, iccid, &q), 0);
     assert_int_equal(q.state, RSP_PROFILE_LINKED);
+
+    /* the audit chain head inside a call: a refused operation (a duplicate session) between
+     * operations whose records stay; the head seen inside the call moves with each record and is
+     * stored once at the end; the chain verifies */
+    struct rsp_audit_head h0, h1, h2;
+    assert_int_equal(rsp_store_audit_head(st, &h0), 0);
+    assert_int_equal(rsp_store_call_begin(st), 0);
+    assert_int_equal(rsp_store_profile_transition(st, iccid, RSP_PROFILE_LINKED,
+                                                  RSP_PROFILE_CONFIRMED, "test", "one"),
+                     0);
+    assert_int_equal(rsp_store_audit_head(st, &h1), 0);
+    assert_int_equal(h1.seq, h0.seq + 1);
+    assert_int_equal(rsp_store_session_insert(st, &s, "test"), RSP_ESTATE);
+    struct rsp_session s2;
+    mksession(&s2, "C0FFEE02", (int64_t)time(NULL) + 600);
+    assert_int_equal(rsp_store_session_insert(st, &s2, "test"), 0);
+    assert_int_equal(rsp_store_audit_head(other, &h2), 0);
+    assert_int_equal(h2.seq, h0.seq); /* not stored yet */
+    assert_int_equal(rsp_store_call_end(st, true), 0);
+    assert_int_equal(rsp_store_audit_head(other, &h2), 0);
+    assert_int_equal(h2.seq, h0.seq + 2);
+    /* an operation after the call appends after the call's records */
+    assert_int_equal(rsp_store_profile_transition(st, iccid, RSP_PROFILE_CONFIRMED,
+                                                  RSP_PROFILE_RELEASED, "test", "after call"),
+                     0);
+    struct rsp_audit_verify_result vr;
+    assert_int_equal(rsp_store_audit_verify(other, NULL, 0, NULL, 0, NULL, NULL, &vr), 0);
+    assert_int_equal(vr.findings, 0);
+    assert_int_equal(vr.last_seq, h0.seq + 3);
+    rsp_session_free(&s2);
     rsp_session_free(&got);
     rsp_session_free(&s);
     rsp_store_close(other);
@@ -1928,6 +1998,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_profile_table),
         cmocka_unit_test(test_store_urls),
+        cmocka_unit_test(test_checkpointer),
     };
     const struct CMUnitTest pg_only[] = {
         cmocka_unit_test(test_pg_blocked_writer_loses),
