@@ -226,11 +226,20 @@ struct inv_job {
     const struct rsp_key *pub;
     const char *op;
     int rc;
+    double cpu_s; /* this thread's CPU time */
 };
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void *inv_prepare_thread(void *arg)
 {
     struct inv_job *j = arg;
+    double c0 = thread_cpu();
     for (size_t i = j->from; i < j->to && j->rc == 0; i++) {
         char label[32];
         snprintf(label, sizeof label, "item %zu", i);
@@ -240,6 +249,7 @@ static void *inv_prepare_thread(void *arg)
         if (e)
             j->rc = e;
     }
+    j->cpu_s = thread_cpu() - c0;
     return NULL;
 }
 
@@ -350,14 +360,18 @@ static void inv_verify_start(const struct inv_gen *g, struct inv_batch *b, long 
     }
 }
 
-static void inv_verify_join(struct inv_batch *b)
+/* Joins the verification threads; returns their CPU time. */
+static double inv_verify_join(struct inv_batch *b)
 {
+    double cpu = 0;
     for (long t = 0; t < b->threads; t++) {
         pthread_join(b->th[t], NULL);
         if (b->jobs[t].rc)
             die("verification failed: %s", rsp_strerror(b->jobs[t].rc));
+        cpu += b->jobs[t].cpu_s;
     }
     b->threads = 0;
+    return cpu;
 }
 
 static int cmd_inventory(int argc, char **argv)
@@ -414,7 +428,7 @@ static int cmd_inventory(int argc, char **argv)
     struct inv_batch bb[2];
     inv_batch_alloc(&bb[0], (size_t)batch);
     inv_batch_alloc(&bb[1], (size_t)batch);
-    double gen_s = 0, verify_s = 0, store_s = 0, import_s = 0;
+    double gen_s = 0, verify_s = 0, store_s = 0, import_s = 0, verify_cpu = 0, store_cpu = 0;
     long generated = 0, imported = 0, refused = 0;
     double t0 = mono();
     size_t n0 = (size_t)(count < batch ? count : batch);
@@ -423,7 +437,7 @@ static int cmd_inventory(int argc, char **argv)
     double t1 = mono();
     gen_s += t1 - t0;
     inv_verify_start(&g, &bb[0], threads);
-    inv_verify_join(&bb[0]);
+    verify_cpu += inv_verify_join(&bb[0]);
     double t2 = mono();
     verify_s += t2 - t1;
     import_s += t2 - t1;
@@ -440,13 +454,15 @@ static int cmd_inventory(int argc, char **argv)
         double ta = mono();
         if (nx->n)
             inv_verify_start(&g, nx, threads);
+        double ca = thread_cpu();
         int e = rsp_store_profile_import(st, b->items, b->n, "loadgen");
         if (e)
             die("import failed: %s", rsp_store_last_error(st));
+        store_cpu += thread_cpu() - ca;
         double tb = mono();
         store_s += tb - ta;
         if (nx->n)
-            inv_verify_join(nx);
+            verify_cpu += inv_verify_join(nx);
         double tc = mono();
         verify_s += nx->n ? tc - ta : 0;
         import_s += tc - ta;
@@ -460,10 +476,12 @@ static int cmd_inventory(int argc, char **argv)
     }
     printf("{\"profiles\":%ld,\"imported\":%ld,\"refused\":%ld,\"batch\":%ld,\"threads\":%ld,"
            "\"backend\":\"%s\",\"generate_s\":%.3f,\"verify_s\":%.3f,\"store_s\":%.3f,"
-           "\"import_s\":%.3f,\"import_per_s\":%.0f,\"store_per_s\":%.0f}\n",
+           "\"import_s\":%.3f,\"import_per_s\":%.0f,\"store_per_s\":%.0f,"
+           "\"verify_cpu_us\":%.1f,\"store_cpu_us\":%.1f}\n",
            count, imported, refused, batch, threads, rsp_store_url_backend(db), gen_s, verify_s,
            store_s, import_s, import_s > 0 ? (double)count / import_s : 0,
-           store_s > 0 ? (double)count / store_s : 0);
+           store_s > 0 ? (double)count / store_s : 0, 1e6 * verify_cpu / (double)count,
+           1e6 * store_cpu / (double)count);
     inv_batch_free(&bb[0], (size_t)batch);
     inv_batch_free(&bb[1], (size_t)batch);
     rsp_store_close(st);
