@@ -359,6 +359,12 @@ static const char *const migrations[] = {
     " done_at BIGINT NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS rollbacks_failure ON rollbacks(iccid, kind, failed_at);"
     "CREATE INDEX IF NOT EXISTS rollbacks_open ON rollbacks(done_at, id);",
+    /* branch import: signed batch manifests (docs/MANIFEST.md), stored once each; the profiles
+     * imported with one keep their entry record in profile_manifests */
+    "CREATE TABLE IF NOT EXISTS manifest_batches ("
+    " sha256 BYTEA PRIMARY KEY,"
+    " manifest BYTEA NOT NULL,"
+    " imported_at BIGINT NOT NULL);",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -442,6 +448,7 @@ enum stmt_id {
     Q_TELE_SWEEP_SERIES,
     /* branch import */
     Q_IMPORT_LOOKUP_ANY,
+    Q_BATCH_ADD,
     Q_COUNT
 };
 
@@ -635,6 +642,9 @@ static const struct stmt_def stmts[Q_COUNT] = {
                              " profile_manifests m ON m.iccid = p.iccid"
                              " WHERE p.iccid = ANY($1::text[])",
                              false},
+    [Q_BATCH_ADD] = {"INSERT INTO manifest_batches (sha256, manifest, imported_at)"
+                     " VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+                     true},
 };
 
 struct pg_store {
@@ -1910,6 +1920,30 @@ static int imp_copy_audit(struct pg_store *s, void *c_, size_t k, struct rsp_buf
     return 0;
 }
 
+/* The batch manifests the accepted items refer to, each once (ON CONFLICT: stored before). */
+static int imp_batches(struct pg_store *s, struct imp_ctx *c)
+{
+    const uint8_t *last = NULL;
+    for (size_t k = 0; k < c->n; k++) {
+        const struct rsp_store_import_item *it = &c->items[k];
+        if (c->st[k].st != IMP_INSERT || !it->batch || it->batch == last)
+            continue;
+        uint8_t d[32];
+        if (rsp_sha256(it->batch, it->batch_len, d))
+            return RSP_ECRYPTO;
+        struct params p;
+        p_init(&p);
+        p_blob(&p, 1, d, 32);
+        p_blob(&p, 2, it->batch, it->batch_len);
+        p_i64(&p, 3, c->now);
+        int rc = q_run(s, Q_BATCH_ADD, &p, NULL);
+        if (rc)
+            return rc == RSP_ESTATE ? RSP_EIO : rc;
+        last = it->batch;
+    }
+    return 0;
+}
+
 /* One attempt of the batch; `copy`: phases 2 and 3 with COPY when the batch allows it. */
 static int import_once(struct pg_store *s, struct rsp_store_import_item *items, size_t n,
                        const char *actor, bool copy)
@@ -1944,6 +1978,8 @@ static int import_once(struct pg_store *s, struct rsp_store_import_item *items, 
     for (size_t k = 0; copy && k < n; k++)
         if (c.st[k].st == IMP_INSERT && items[k].profile.matching_id[0])
             copy = false;
+    if (rc == 0)
+        rc = imp_batches(s, &c);
     if (rc == 0 && copy) {
         rc = copy_rows(s, "COPY profiles (" PROFILE_COLS ", package) FROM STDIN (FORMAT binary)", n,
                        imp_copy_profile, &c);

@@ -309,6 +309,12 @@ static const char *const migrations[] = {
     " done_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS rollbacks_failure ON rollbacks(iccid, kind, failed_at);"
     "CREATE INDEX IF NOT EXISTS rollbacks_open ON rollbacks(done_at, id);",
+    /* branch import: signed batch manifests (docs/MANIFEST.md), stored once each; the profiles
+     * imported with one keep their entry record in profile_manifests */
+    "CREATE TABLE IF NOT EXISTS manifest_batches ("
+    " sha256 BLOB PRIMARY KEY,"
+    " manifest BLOB NOT NULL,"
+    " imported_at INTEGER NOT NULL);",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -391,6 +397,7 @@ enum stmt_id {
     /* branch import */
     Q_IMPORT_LOOKUP,
     Q_IMPORT_INSERT,
+    Q_BATCH_ADD,
     Q_COUNT
 };
 
@@ -514,6 +521,8 @@ static const char *const stmt_sql[Q_COUNT] = {
                         " ON m.iccid = p.iccid WHERE p.iccid = ?",
     [Q_IMPORT_INSERT] = "INSERT OR IGNORE INTO profiles (" PROFILE_COLS ", package) VALUES "
                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
+    [Q_BATCH_ADD] = "INSERT OR IGNORE INTO manifest_batches (sha256, manifest, imported_at)"
+                    " VALUES (?,?,?)",
 };
 
 struct sq_store {
@@ -853,7 +862,30 @@ static int import_lookup(struct sq_store *s, const char *iccid, uint8_t out[32])
     return rc;
 }
 
-static int import_one(struct sq_store *s, struct rsp_store_import_item *it, const char *actor)
+/* The batch manifest an accepted item refers to, once per batch and import (an import of it
+ * stored earlier leaves the row as it is). */
+static int import_batch_row(struct sq_store *s, const struct rsp_store_import_item *it,
+                            const uint8_t **last)
+{
+    if (!it->batch || it->batch == *last)
+        return 0;
+    uint8_t d[32];
+    if (rsp_sha256(it->batch, it->batch_len, d))
+        return RSP_ECRYPTO;
+    sqlite3_stmt *q = Q(s, Q_BATCH_ADD);
+    if (!q)
+        return RSP_EIO;
+    sqlite3_bind_blob(q, 1, d, 32, SQLITE_STATIC);
+    sqlite3_bind_blob64(q, 2, it->batch, it->batch_len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, now_s());
+    int rc = run(q);
+    if (rc == 0)
+        *last = it->batch;
+    return rc;
+}
+
+static int import_one(struct sq_store *s, struct rsp_store_import_item *it, const char *actor,
+                      const uint8_t **last_batch)
 {
     const char *key = it->profile.iccid[0] ? it->profile.iccid : "-";
     char reason[128];
@@ -898,6 +930,8 @@ static int import_one(struct sq_store *s, struct rsp_store_import_item *it, cons
     rc = run(q);
     if (rc)
         return rc == RSP_ESTATE ? RSP_EIO : rc;
+    if ((rc = import_batch_row(s, it, last_batch)))
+        return rc;
     char hex[17];
     rsp_hex_str(hex, digest, 8, 0);
     snprintf(reason, sizeof reason, "imported (manifest sha256 %s...)", hex);
@@ -921,8 +955,9 @@ static int sq_profile_import(struct rsp_store *st, struct rsp_store_import_item 
         s->head_cached = true;
         first_seq = s->head_cache.seq;
     }
+    const uint8_t *last_batch = NULL;
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = import_one(s, &items[i], actor);
+        rc = import_one(s, &items[i], actor, &last_batch);
     s->head_cached = false;
     if (rc == 0 && s->head_cache.seq != first_seq) { /* the head, once */
         sqlite3_stmt *q = Q(s, Q_AUDIT_HEAD_SET);

@@ -1653,9 +1653,11 @@ static void test_import_batch(void **state)
 static void test_import_plain(void **state)
 {
     (void)state;
-    struct rsp_store *st = open_store(db_url("import_plain.db"));
+    const char *url = db_url("import_plain.db");
+    struct rsp_store *st = open_store(url);
     static const uint8_t m1[] = {0x30, 0x03, 0x02, 0x01, 0x01},
-                         m2[] = {0x30, 0x03, 0x02, 0x01, 0x02}, pkg[] = {0xA0, 0x01, 0x00};
+                         m2[] = {0x30, 0x03, 0x02, 0x01, 0x02}, pkg[] = {0xA0, 0x01, 0x00},
+                         batch[] = {0x30, 0x02, 0x05, 0x00};
     enum { N5 = 5, NPLAIN = 2000 };
     struct rsp_profile pre;
     mkprofile(&pre, "8944500000000000906", "imp");
@@ -1673,10 +1675,17 @@ static void test_import_plain(void **state)
     for (int i = 0; i < NPLAIN; i++) {
         snprintf(iccids[i], sizeof iccids[i], "89447000000000%05d", i);
         import_item(&it[N5 + i], iccids[i], i % 2 ? m1 : m2, sizeof m1);
+        if (i >= 10) { /* these refer to a batch manifest: stored once */
+            it[N5 + i].batch = batch;
+            it[N5 + i].batch_len = sizeof batch;
+        }
     }
+    it[1].batch = pkg; /* refused: its batch is not stored */
+    it[1].batch_len = sizeof pkg;
     struct rsp_audit_head h0, h1;
     assert_int_equal(rsp_store_audit_head(st, &h0), 0);
     assert_int_equal(rsp_store_profile_import(st, it, N5 + NPLAIN, "t"), 0);
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM manifest_batches"), 1);
     static const int want[N5] = {0, RSP_EVERIFY, RSP_STORE_IMPORT_PRESENT, RSP_ESTATE, RSP_ESTATE};
     for (int i = 0; i < N5; i++)
         assert_int_equal(it[i].result, want[i]);
@@ -1711,6 +1720,7 @@ static void test_import_plain(void **state)
     assert_int_equal(it[0].result, RSP_STORE_IMPORT_PRESENT);
     assert_int_equal(rsp_store_audit_head(st, &h0), 0);
     assert_int_equal(h0.seq - h1.seq, 3); /* 902, 901 (another manifest), 906 */
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM manifest_batches"), 1);
     assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &res), 0);
     assert_int_equal(res.findings, 0);
     rsp_store_close(st);
