@@ -2,10 +2,14 @@
  *
  *   loadgen inventory --db STORE --operator-key K.pem --operator ID --profile-type T --count N
  *                     [--iccid-base 18DIGITS] [--imsi-base 13DIGITS] [--batch B] [--threads T]
+ *                     [--manifests profile|batch]
  *       Generates N test profiles with operator-signed manifests in memory, then verifies
  *       (rsp_inventory_prepare on T threads) and imports them batch by batch (each batch one
  *       transaction, as `rspctl profiles import` does for its input; batch k is stored while
  *       batch k+1 is verified) and reports generation and import times separately.
+ *       --manifests batch: one operator-signed batch manifest per batch of B profiles
+ *       (docs/MANIFEST.md) instead of one manifest per profile: one ECDSA verification per batch,
+ *       then rsp_inventory_prepare_batch per package (digest, ICCID, IMSI).
  *   loadgen orders --smdp HOST:PORT --ca CI.pem --token TOKEN --operator ID --profile-type T
  *                  --count N -o CODES [--threads T]
  *       ES2+ DownloadOrder + ConfirmOrder(releaseFlag) per profile over HTTPS keep-alive; writes
@@ -225,21 +229,35 @@ struct inv_job {
     size_t from, to;
     const struct rsp_key *pub;
     const char *op;
+    const struct rsp_manifest_batch *batch; /* --manifests batch: the verified batch */
     int rc;
+    double cpu_s; /* this thread's CPU time */
 };
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void *inv_prepare_thread(void *arg)
 {
     struct inv_job *j = arg;
+    double c0 = thread_cpu();
     for (size_t i = j->from; i < j->to && j->rc == 0; i++) {
         char label[32];
         snprintf(label, sizeof label, "item %zu", i);
-        int e = rsp_inventory_prepare(j->pkgs[i].data, j->pkgs[i].len, j->mans[i].data,
-                                      j->mans[i].len, j->pub, j->op, label, &j->items[i],
-                                      j->reasons[i], sizeof j->reasons[i]);
+        int e = j->batch ? rsp_inventory_prepare_batch(j->pkgs[i].data, j->pkgs[i].len, j->batch,
+                                                       label, &j->items[i], &j->mans[i],
+                                                       j->reasons[i], sizeof j->reasons[i])
+                         : rsp_inventory_prepare(j->pkgs[i].data, j->pkgs[i].len, j->mans[i].data,
+                                                 j->mans[i].len, j->pub, j->op, label, &j->items[i],
+                                                 j->reasons[i], sizeof j->reasons[i]);
         if (e)
             j->rc = e;
     }
+    j->cpu_s = thread_cpu() - c0;
     return NULL;
 }
 
@@ -252,11 +270,22 @@ struct inv_batch {
     struct inv_job jobs[64];
     pthread_t th[64];
     long threads;
+    /* --manifests batch: the entries, the signed batch manifest (in the role of the operator's
+     * file), its decoded form, and the thread that decodes and verifies it, then runs the jobs */
+    struct rsp_manifest *ents;
+    struct rsp_buf bman;
+    struct rsp_manifest_batch dec;
+    pthread_t coord;
+    const struct rsp_key *pub;
+    const char *op;
+    int coord_rc;
+    double coord_cpu;
 };
 
 struct inv_gen {
     const char *iccid_base, *imsi_base, *ptype, *op;
     const struct rsp_key *key, *pub;
+    bool batch; /* one signed batch manifest per batch instead of one manifest per profile */
 };
 
 static void inv_batch_alloc(struct inv_batch *b, size_t cap)
@@ -266,7 +295,8 @@ static void inv_batch_alloc(struct inv_batch *b, size_t cap)
     b->mans = calloc(cap, sizeof *b->mans);
     b->items = calloc(cap, sizeof *b->items);
     b->reasons = calloc(cap, sizeof *b->reasons);
-    if (!b->pkgs || !b->mans || !b->items || !b->reasons)
+    b->ents = calloc(cap, sizeof *b->ents);
+    if (!b->pkgs || !b->mans || !b->items || !b->reasons || !b->ents)
         die("%s", "out of memory");
 }
 
@@ -280,6 +310,9 @@ static void inv_batch_free(struct inv_batch *b, size_t cap)
     free(b->mans);
     free(b->items);
     free(b->reasons);
+    free(b->ents);
+    rsp_buf_free(&b->bman);
+    rsp_manifest_batch_free(&b->dec);
 }
 
 /* Profiles first .. first+n-1: ICCID = base (the last 12 of its 18 digits replaced by the counter)
@@ -323,12 +356,47 @@ static void inv_generate(const struct inv_gen *g, struct inv_batch *b, long firs
         snprintf(m.profile_type, sizeof m.profile_type, "%s", g->ptype);
         snprintf(m.name, sizeof m.name, "%s %s", g->ptype, iccid + 10);
         m.pclass = RSP_PROFILE_CLASS_OPERATIONAL;
-        if (rsp_manifest_sign(&m, g->key) || rsp_manifest_encode(&m, &b->mans[i]))
+        if (g->batch)
+            b->ents[i] = m;
+        else if (rsp_manifest_sign(&m, g->key) || rsp_manifest_encode(&m, &b->mans[i]))
             die("cannot sign the manifest of %s", iccid);
     }
+    rsp_buf_reset(&b->bman);
+    if (g->batch &&
+        rsp_manifest_batch_sign(b->ents, n, g->op, (int64_t)time(NULL), g->key, &b->bman))
+        die("cannot sign the batch manifest of profiles %ld..%ld", first, first + (long)n - 1);
 }
 
-/* Starts verifying a batch on its threads (rsp_inventory_prepare, as rspctl profiles import). */
+static void inv_jobs_start(struct inv_batch *b)
+{
+    for (long t = 0; t < b->threads; t++)
+        if (pthread_create(&b->th[t], NULL, inv_prepare_thread, &b->jobs[t]))
+            die("%s", "pthread_create failed");
+}
+
+/* --manifests batch: decodes and verifies the batch manifest, then runs the per-package jobs. */
+static void *inv_batch_thread(void *arg)
+{
+    struct inv_batch *b = arg;
+    double c0 = thread_cpu();
+    struct rsp_manifest_refusal why;
+    rsp_manifest_batch_free(&b->dec);
+    b->coord_rc = rsp_manifest_batch_decode(b->bman.data, b->bman.len, &b->dec);
+    if (b->coord_rc == 0)
+        b->coord_rc = rsp_manifest_batch_verify(&b->dec, b->pub, b->op, &why);
+    b->coord_cpu = thread_cpu() - c0;
+    if (b->coord_rc)
+        return NULL;
+    for (long t = 0; t < b->threads; t++)
+        b->jobs[t].batch = &b->dec;
+    inv_jobs_start(b);
+    for (long t = 0; t < b->threads; t++)
+        pthread_join(b->th[t], NULL);
+    return NULL;
+}
+
+/* Starts verifying a batch on its threads (rsp_inventory_prepare, as rspctl profiles import;
+ * with --manifests batch, first the batch manifest, then rsp_inventory_prepare_batch). */
 static void inv_verify_start(const struct inv_gen *g, struct inv_batch *b, long threads)
 {
     memset(b->items, 0, b->n * sizeof *b->items);
@@ -345,19 +413,36 @@ static void inv_verify_start(const struct inv_gen *g, struct inv_batch *b, long 
                                       .to = to,
                                       .pub = g->pub,
                                       .op = g->op};
-        if (pthread_create(&b->th[t], NULL, inv_prepare_thread, &b->jobs[t]))
-            die("%s", "pthread_create failed");
     }
+    b->pub = g->pub;
+    b->op = g->op;
+    b->coord_rc = 0;
+    b->coord_cpu = 0;
+    if (!g->batch)
+        inv_jobs_start(b);
+    else if (pthread_create(&b->coord, NULL, inv_batch_thread, b))
+        die("%s", "pthread_create failed");
 }
 
-static void inv_verify_join(struct inv_batch *b)
+/* Joins the verification threads; returns their CPU time. */
+static double inv_verify_join(const struct inv_gen *g, struct inv_batch *b)
 {
+    double cpu = 0;
+    if (g->batch) {
+        pthread_join(b->coord, NULL);
+        if (b->coord_rc)
+            die("batch manifest refused: %s", rsp_strerror(b->coord_rc));
+        cpu += b->coord_cpu;
+    }
     for (long t = 0; t < b->threads; t++) {
-        pthread_join(b->th[t], NULL);
+        if (!g->batch)
+            pthread_join(b->th[t], NULL);
         if (b->jobs[t].rc)
             die("verification failed: %s", rsp_strerror(b->jobs[t].rc));
+        cpu += b->jobs[t].cpu_s;
     }
     b->threads = 0;
+    return cpu;
 }
 
 static int cmd_inventory(int argc, char **argv)
@@ -388,6 +473,8 @@ static int cmd_inventory(int argc, char **argv)
             g.iccid_base = v;
         else if (!strcmp(a, "--imsi-base"))
             g.imsi_base = v;
+        else if (!strcmp(a, "--manifests") && (!strcmp(v, "batch") || !strcmp(v, "profile")))
+            g.batch = !strcmp(v, "batch");
         else
             die("unknown option %s", a);
     }
@@ -395,7 +482,7 @@ static int cmd_inventory(int argc, char **argv)
         strlen(g.iccid_base) != 18 || strlen(g.imsi_base) < 6 || strlen(g.imsi_base) > 15)
         die("%s", "usage: loadgen inventory --db STORE --operator-key K.pem --operator ID "
                   "--count N [--profile-type T] [--batch B] [--threads T] [--iccid-base 18 "
-                  "digits] [--imsi-base 6-15 digits]");
+                  "digits] [--imsi-base 6-15 digits] [--manifests profile|batch]");
     struct rsp_buf kb = RSP_BUF_INIT;
     struct rsp_key *key = NULL, *pub = NULL;
     uint8_t pt[RSP_EC_POINT_LEN];
@@ -414,7 +501,7 @@ static int cmd_inventory(int argc, char **argv)
     struct inv_batch bb[2];
     inv_batch_alloc(&bb[0], (size_t)batch);
     inv_batch_alloc(&bb[1], (size_t)batch);
-    double gen_s = 0, verify_s = 0, store_s = 0, import_s = 0;
+    double gen_s = 0, verify_s = 0, store_s = 0, import_s = 0, verify_cpu = 0, store_cpu = 0;
     long generated = 0, imported = 0, refused = 0;
     double t0 = mono();
     size_t n0 = (size_t)(count < batch ? count : batch);
@@ -423,7 +510,7 @@ static int cmd_inventory(int argc, char **argv)
     double t1 = mono();
     gen_s += t1 - t0;
     inv_verify_start(&g, &bb[0], threads);
-    inv_verify_join(&bb[0]);
+    verify_cpu += inv_verify_join(&g, &bb[0]);
     double t2 = mono();
     verify_s += t2 - t1;
     import_s += t2 - t1;
@@ -440,13 +527,15 @@ static int cmd_inventory(int argc, char **argv)
         double ta = mono();
         if (nx->n)
             inv_verify_start(&g, nx, threads);
+        double ca = thread_cpu();
         int e = rsp_store_profile_import(st, b->items, b->n, "loadgen");
         if (e)
             die("import failed: %s", rsp_store_last_error(st));
+        store_cpu += thread_cpu() - ca;
         double tb = mono();
         store_s += tb - ta;
         if (nx->n)
-            inv_verify_join(nx);
+            verify_cpu += inv_verify_join(&g, nx);
         double tc = mono();
         verify_s += nx->n ? tc - ta : 0;
         import_s += tc - ta;
@@ -459,11 +548,14 @@ static int cmd_inventory(int argc, char **argv)
         b->n = 0;
     }
     printf("{\"profiles\":%ld,\"imported\":%ld,\"refused\":%ld,\"batch\":%ld,\"threads\":%ld,"
-           "\"backend\":\"%s\",\"generate_s\":%.3f,\"verify_s\":%.3f,\"store_s\":%.3f,"
-           "\"import_s\":%.3f,\"import_per_s\":%.0f,\"store_per_s\":%.0f}\n",
-           count, imported, refused, batch, threads, rsp_store_url_backend(db), gen_s, verify_s,
-           store_s, import_s, import_s > 0 ? (double)count / import_s : 0,
-           store_s > 0 ? (double)count / store_s : 0);
+           "\"backend\":\"%s\",\"manifests\":\"%s\",\"generate_s\":%.3f,\"verify_s\":%.3f,\"store_"
+           "s\":%.3f,"
+           "\"import_s\":%.3f,\"import_per_s\":%.0f,\"store_per_s\":%.0f,"
+           "\"verify_cpu_us\":%.1f,\"store_cpu_us\":%.1f}\n",
+           count, imported, refused, batch, threads, rsp_store_url_backend(db),
+           g.batch ? "batch" : "profile", gen_s, verify_s, store_s, import_s,
+           import_s > 0 ? (double)count / import_s : 0, store_s > 0 ? (double)count / store_s : 0,
+           1e6 * verify_cpu / (double)count, 1e6 * store_cpu / (double)count);
     inv_batch_free(&bb[0], (size_t)batch);
     inv_batch_free(&bb[1], (size_t)batch);
     rsp_store_close(st);

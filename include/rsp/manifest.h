@@ -110,10 +110,79 @@ int rsp_inventory_prepare(const uint8_t *pkg, size_t pkg_len, const uint8_t *man
                           const char *label, struct rsp_store_import_item *item, char *reason,
                           size_t reason_cap);
 
+/* ---- Batch manifests (docs/MANIFEST.md, "Batch manifests") ----
+ * One operator signature over a list of entries, each entry a TBSManifest (the signed part of a
+ * per-profile manifest, same operatorId as the batch, ICCIDs distinct). Import then costs one
+ * ECDSA verification per batch instead of one per profile. Each imported profile keeps its entry
+ * in a batch entry record (BatchEntryRecord: batch digest, index, the entry's DER) as its stored
+ * manifest; the batch itself is stored once. */
+
+#define RSP_MANIFEST_BATCH_MAX_ENTRIES 100000
+#define RSP_MANIFEST_BATCH_MAX_LEN     (64u << 20) /* whole encoded batch manifest */
+#define RSP_MANIFEST_RECORD_TAG        0xA1u       /* BatchEntryRecord: [1] IMPLICIT SEQUENCE */
+
+struct rsp_manifest_batch_raw {
+    const uint8_t *der; /* the entry's TBSManifest DER, inside the batch's bytes */
+    size_t len;
+};
+
+struct rsp_manifest_batch {
+    unsigned version;
+    char operator_id[RSP_MANIFEST_TEXT_MAX + 1];
+    int64_t created_at;
+    size_t n;                           /* entries, 1..RSP_MANIFEST_BATCH_MAX_ENTRIES */
+    struct rsp_manifest *entries;       /* decoded entries (their signature field is zero) */
+    struct rsp_manifest_batch_raw *raw; /* their DER */
+    size_t *by_iccid;                   /* entry indexes sorted by ICCID */
+    uint8_t signature[RSP_ECDSA_SIG_LEN];
+    uint8_t digest[RSP_SHA256_LEN]; /* SHA-256 of the whole batch manifest */
+    const uint8_t *der, *tbs;       /* the caller's bytes (not owned): whole, signed part */
+    size_t der_len, tbs_len;
+    bool verified; /* set by rsp_manifest_batch_verify */
+};
+
+/* Encodes and signs a batch of n entries (each a manifest whose operator_id is operator_id;
+ * their own signature fields are ignored) and appends it to out. The result is checked with
+ * rsp_manifest_batch_decode (duplicate ICCIDs: RSP_ESYNTAX). */
+int rsp_manifest_batch_sign(const struct rsp_manifest *entries, size_t n, const char *operator_id,
+                            int64_t created_at, const struct rsp_key *operator_key,
+                            struct rsp_buf *out);
+/* Strict decode of exactly der[0..len) (DER only, canonical re-encoding, every entry as strict as
+ * rsp_manifest_decode, entry operatorId = batch operatorId, ICCIDs distinct, bounds above).
+ * Allocates; free with rsp_manifest_batch_free. The bytes must outlive *out. Does not check the
+ * signature. */
+int rsp_manifest_batch_decode(const uint8_t *der, size_t len, struct rsp_manifest_batch *out);
+void rsp_manifest_batch_free(struct rsp_manifest_batch *b);
+/* Signature with the operator's key, then operatorId when expect_operator is non-NULL. 0 (and
+ * b->verified), RSP_EVERIFY with *why, other negatives. */
+int rsp_manifest_batch_verify(struct rsp_manifest_batch *b, const struct rsp_key *operator_pub,
+                              const char *expect_operator, struct rsp_manifest_refusal *why);
+/* Index of the entry with this ICCID, or -1. */
+long rsp_manifest_batch_find(const struct rsp_manifest_batch *b, const char *iccid);
+/* Appends the batch entry record of entry `index`:
+ *   BatchEntryRecord ::= [1] IMPLICIT SEQUENCE { batchDigest OCTET STRING (SIZE(32)),
+ *                                                index INTEGER, entry TBSManifest } */
+int rsp_manifest_batch_record(const struct rsp_manifest_batch *b, size_t index,
+                              struct rsp_buf *out);
+/* Strict decode of a batch entry record: the batch digest, the index and the entry (signature
+ * field zero). */
+int rsp_manifest_record_decode(const uint8_t *der, size_t len, uint8_t batch_digest[32],
+                               size_t *index, struct rsp_manifest *entry);
+
+/* rsp_inventory_prepare for a package covered by a verified batch (RSP_EINVAL if not verified):
+ * the package's ICCID selects the entry; digest and IMSI are checked against it. On success
+ * item->manifest is the entry's record, written into `record` (the caller's buffer, kept until
+ * the import), and item->batch is the batch. 0 accepted, RSP_EVERIFY refused, other negatives. */
+int rsp_inventory_prepare_batch(const uint8_t *pkg, size_t pkg_len,
+                                const struct rsp_manifest_batch *b, const char *label,
+                                struct rsp_store_import_item *item, struct rsp_buf *record,
+                                char *reason, size_t reason_cap);
+
 /* Re-check before binding (getBoundProfilePackage): decodes the manifest stored with `iccid`
- * and checks that SHA-256(pkg) equals its digest and the row's package_sha256, and that the
- * package's ICCID and IMSI are the manifest's. pkg NULL: the package blob stored in the row.
- * 0, RSP_EVERIFY with *why, RSP_ENOTFOUND (no such profile), other negatives. */
+ * (a per-profile manifest or a batch entry record) and checks that SHA-256(pkg) equals its digest
+ * and the row's package_sha256, and that the package's ICCID and IMSI are the manifest's. pkg NULL:
+ * the package blob stored in the row. 0, RSP_EVERIFY with *why, RSP_ENOTFOUND (no such profile),
+ * other negatives. */
 int rsp_inventory_recheck(struct rsp_store *st, const char *iccid, const uint8_t *pkg, size_t len,
                           struct rsp_manifest_refusal *why);
 

@@ -72,7 +72,8 @@ int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_s
 
 /* Schema version of this rspkit: the number of migrations of each backend (each asserts it at
  * compile time). Tests compare against this instead of a literal. */
-#define RSP_STORE_SCHEMA_VERSION 9 /* 5 accept, 6 ops, 7 tele, 8 recon, 9 ES9+ indexes */
+/* 5 accept, 6 ops, 7 tele, 8 recon, 9 ES9+ indexes, 10 batch manifests */
+#define RSP_STORE_SCHEMA_VERSION 10
 /* The tables schema 6 added (activation operations; tests that rebuild an older schema drop them).
  */
 #define RSP_STORE_ACT_TABLES_DROP                                                                  \
@@ -462,6 +463,11 @@ struct rsp_store_import_item {
      * its matchingId exists with another manifest, or without one: refused, audited), RSP_EVERIFY
      * (`refused` was set). */
     int result;
+    /* branch import: the signed batch manifest (docs/MANIFEST.md) that `manifest` (then a batch
+     * entry record) refers to, or NULL. Stored once per batch (table manifest_batches, keyed by
+     * its SHA-256) in the same transaction as the first accepted item that refers to it. */
+    const uint8_t *batch;
+    size_t batch_len;
 };
 
 /* Imports a batch in ONE transaction: either every item's outcome is recorded, or (on an I/O

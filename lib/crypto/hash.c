@@ -1,5 +1,6 @@
 /* SHA-256, HMAC-SHA-256, the CSPRNG and curve names. */
 #include <limits.h>
+#include <pthread.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -20,12 +21,25 @@ const char *rsp_curve_name(enum rsp_curve c)
     }
 }
 
+/* SHA-256 fetched from the default provider once per process: EVP_sha256() makes EVP_Digest
+ * fetch the implementation again on every call (a lock and a table lookup in OpenSSL 3), which
+ * showed in the profile of the inventory import (several digests per profile). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int rsp_sha256(const void *p, size_t n, uint8_t out[RSP_SHA256_LEN])
 {
     if ((!p && n) || !out)
         return RSP_EINVAL;
+    pthread_once(&sha256_once, sha256_fetch);
     unsigned int len = 0;
-    if (EVP_Digest(p ? p : (const void *)"", n, out, &len, EVP_sha256(), NULL) <= 0 ||
+    const EVP_MD *md = sha256_md ? sha256_md : EVP_sha256();
+    if (EVP_Digest(p ? p : (const void *)"", n, out, &len, md, NULL) <= 0 ||
         len != RSP_SHA256_LEN) {
         ERR_clear_error();
         return RSP_ECRYPTO;

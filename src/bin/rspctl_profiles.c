@@ -2,6 +2,8 @@
  *
  *   rspctl profiles import --db STORE --operator-cert OPERATOR.pem [--operator ID]
  *          (--package UPP --manifest M | --dir DIR | --csv FILE) [--store-packages-in DIR]
+ *   rspctl profiles import --db STORE --operator-cert OPERATOR.pem [--operator ID]
+ *          --batch-manifest BATCH (--package UPP | --dir DIR) [--store-packages-in DIR]
  *   rspctl profiles list --db STORE [--state S] [--json]
  *
  * STORE is the SM-DP+ store: an SQLite file (a path or sqlite:PATH) or a PostgreSQL database
@@ -168,6 +170,7 @@ struct prep_job {
     struct rsp_store_import_item *items;
     const struct rsp_key *pub;
     const char *op;
+    const struct rsp_manifest_batch *batch; /* --batch-manifest: verified; pair.man gets records */
     size_t from, to;
 };
 
@@ -178,6 +181,18 @@ static void *prep_range(void *arg)
     struct prep_job *j = arg;
     for (size_t i = j->from; i < j->to; i++) {
         struct pair *p = &j->ps->v[i];
+        if (j->batch) {
+            if (rspctl_read_file(p->pkg_path, &p->pkg)) {
+                snprintf(p->reason, sizeof p->reason, "%s: input: cannot read the package",
+                         p->label);
+                j->items[i].refused = p->reason;
+                p->rc = RSP_EVERIFY;
+                continue;
+            }
+            p->rc = rsp_inventory_prepare_batch(p->pkg.data, p->pkg.len, j->batch, p->label,
+                                                &j->items[i], &p->man, p->reason, sizeof p->reason);
+            continue;
+        }
         if (rspctl_read_file(p->pkg_path, &p->pkg) || rspctl_read_file(p->man_path, &p->man)) {
             snprintf(p->reason, sizeof p->reason,
                      "%s: input: cannot read the package or its manifest", p->label);
@@ -192,7 +207,8 @@ static void *prep_range(void *arg)
 }
 
 static void prep_all(struct pairs *ps, struct rsp_store_import_item *items,
-                     const struct rsp_key *pub, const char *op)
+                     const struct rsp_key *pub, const char *op,
+                     const struct rsp_manifest_batch *batch)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nt = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (size_t)ncpu;
@@ -206,6 +222,7 @@ static void prep_all(struct pairs *ps, struct rsp_store_import_item *items,
                                     .items = items,
                                     .pub = pub,
                                     .op = op,
+                                    .batch = batch,
                                     .from = t * per < ps->n ? t * per : ps->n,
                                     .to = (t + 1) * per < ps->n ? (t + 1) * per : ps->n};
         if (t == 0 || pthread_create(&th[t], NULL, prep_range, &jobs[t]) != 0)
@@ -225,13 +242,18 @@ static void import_usage(FILE *f)
     fprintf(f, "usage: rspctl profiles import --db STORE --operator-cert OPERATOR.pem\n"
                "         [--operator ID] (--package UPP --manifest M | --dir DIR | --csv FILE)\n"
                "         [--store-packages-in DIR]\n"
-               "  STORE: SQLite file (PATH or sqlite:PATH) or postgresql://USER@HOST/DB\n");
+               "       rspctl profiles import --db STORE --operator-cert OPERATOR.pem\n"
+               "         [--operator ID] --batch-manifest BATCH (--package UPP | --dir DIR)\n"
+               "         [--store-packages-in DIR]\n"
+               "  STORE: SQLite file (PATH or sqlite:PATH) or postgresql://USER@HOST/DB\n"
+               "  --batch-manifest: one operator signature over the entries of many packages\n"
+               "    (rspctl manifest sign --batch); --dir then takes every *.der in DIR\n");
 }
 
 static int cmd_import(int argc, char **argv)
 {
     const char *db = NULL, *cert = NULL, *op = NULL, *pkg = NULL, *man = NULL, *dir = NULL;
-    const char *csv = NULL, *store_dir = NULL;
+    const char *csv = NULL, *store_dir = NULL, *batch_path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r;
@@ -246,7 +268,8 @@ static int cmd_import(int argc, char **argv)
             (r = rspctl_opt_value(argc, argv, &i, "--manifest", &man)) ||
             (r = rspctl_opt_value(argc, argv, &i, "--dir", &dir)) ||
             (r = rspctl_opt_value(argc, argv, &i, "--csv", &csv)) ||
-            (r = rspctl_opt_value(argc, argv, &i, "--store-packages-in", &store_dir))) {
+            (r = rspctl_opt_value(argc, argv, &i, "--store-packages-in", &store_dir)) ||
+            (r = rspctl_opt_value(argc, argv, &i, "--batch-manifest", &batch_path))) {
             if (r < 0) {
                 fprintf(stderr, "rspctl profiles import: %s needs a value\n", a);
                 return EXIT_USAGE;
@@ -258,7 +281,8 @@ static int cmd_import(int argc, char **argv)
         return EXIT_USAGE;
     }
     int sources = (pkg || man) + (dir != NULL) + (csv != NULL);
-    if (!db || !cert || sources != 1 || (!pkg) != (!man)) {
+    if (!db || !cert || sources != 1 ||
+        (batch_path ? (man != NULL || csv != NULL) : (!pkg) != (!man))) {
         import_usage(stderr);
         return EXIT_USAGE;
     }
@@ -266,13 +290,36 @@ static int cmd_import(int argc, char **argv)
     struct rsp_key *pub = NULL;
     struct rsp_store *st = NULL;
     struct rsp_store_import_item *items = NULL;
+    struct rsp_buf batch_der = RSP_BUF_INIT;
+    struct rsp_manifest_batch batch;
+    memset(&batch, 0, sizeof batch);
     int rc = 1, e;
     if (rspctl_load_operator_key(cert, &pub)) {
         fprintf(stderr, "rspctl profiles import: %s: no usable operator certificate or key\n",
                 cert);
         goto done;
     }
-    e = pkg ? add_pair(&ps, pkg, pkg, man) : dir ? collect_dir(dir, &ps) : collect_csv(csv, &ps);
+    if (batch_path) { /* the whole batch first: a batch that does not verify imports nothing */
+        struct rsp_manifest_refusal why;
+        if (rspctl_read_file(batch_path, &batch_der)) {
+            fprintf(stderr, "rspctl profiles import: cannot read %s\n", batch_path);
+            goto done;
+        }
+        if ((e = rsp_manifest_batch_decode(batch_der.data, batch_der.len, &batch)) != 0) {
+            fprintf(stderr, "rspctl profiles import: %s: malformed batch manifest (%s)\n",
+                    batch_path, rsp_strerror(e));
+            goto done;
+        }
+        if ((e = rsp_manifest_batch_verify(&batch, pub, op, &why)) != 0) {
+            fprintf(stderr, "rspctl profiles import: %s: REFUSED: %s%s%s; nothing imported\n",
+                    batch_path, e == RSP_EVERIFY ? rsp_manifest_check_name(why.check) : "",
+                    e == RSP_EVERIFY ? ": " : "", e == RSP_EVERIFY ? why.detail : rsp_strerror(e));
+            goto done;
+        }
+    }
+    e = pkg   ? add_pair(&ps, pkg, pkg, man ? man : "-")
+        : dir ? collect_dir(dir, &ps)
+              : collect_csv(csv, &ps);
     if (e) {
         fprintf(stderr, "rspctl profiles import: cannot list the input (%s)\n", rsp_strerror(e));
         goto done;
@@ -287,7 +334,7 @@ static int cmd_import(int argc, char **argv)
     size_t refused = 0;
     /* Reading and verifying (an ECDSA verification per item) is independent per item: one thread
      * per CPU; the store then takes the whole batch in one transaction, in input order. */
-    prep_all(&ps, items, pub, op);
+    prep_all(&ps, items, pub, op, batch_path ? &batch : NULL);
     for (size_t i = 0; i < ps.n; i++) {
         struct pair *p = &ps.v[i];
         e = p->rc;
@@ -344,6 +391,8 @@ done:
     rsp_key_free(pub);
     free(items);
     free_pairs(&ps);
+    rsp_manifest_batch_free(&batch);
+    rsp_buf_free(&batch_der);
     return rc;
 }
 

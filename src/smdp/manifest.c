@@ -2,6 +2,7 @@
 #include "rsp/manifest.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,23 @@ static int decode_tbs(const struct rsp_tlv *tbs, struct rsp_manifest *m)
     return rsp_der_finish_strict(&it);
 }
 
+/* decode_tbs, the field formats, and the canonical form: what is verified is the re-encoding of
+ * the fields, so it must be the very bytes given. */
+static int decode_tbs_strict(const struct rsp_tlv *tbs, struct rsp_manifest *m)
+{
+    int rc = decode_tbs(tbs, m);
+    if (rc == 0)
+        rc = check_fields(m);
+    if (rc)
+        return rc;
+    struct rsp_buf again = RSP_BUF_INIT;
+    rc = rsp_manifest_encode_tbs(m, &again);
+    if (rc == 0 && (again.len != tbs->raw_len || memcmp(again.data, tbs->raw, tbs->raw_len) != 0))
+        rc = RSP_ESYNTAX;
+    rsp_buf_free(&again);
+    return rc;
+}
+
 int rsp_manifest_decode(const uint8_t *der, size_t len, struct rsp_manifest *out)
 {
     if (!der || !out)
@@ -310,14 +328,7 @@ int rsp_manifest_decode(const uint8_t *der, size_t len, struct rsp_manifest *out
     if (sig.len != RSP_ECDSA_SIG_LEN)
         return RSP_EBADLEN;
     memcpy(m.signature, sig.val, sig.len);
-    if ((rc = decode_tbs(&tbs, &m)) || (rc = check_fields(&m)))
-        return rc;
-    /* Canonical form only: what is verified is the re-encoding of the fields. */
-    struct rsp_buf again = RSP_BUF_INIT;
-    rc = rsp_manifest_encode_tbs(&m, &again);
-    if (rc == 0 && (again.len != tbs.raw_len || memcmp(again.data, tbs.raw, tbs.raw_len) != 0))
-        rc = RSP_ESYNTAX;
-    rsp_buf_free(&again);
+    rc = decode_tbs_strict(&tbs, &m);
     if (rc == 0)
         *out = m;
     return rc;
@@ -553,6 +564,360 @@ int rsp_inventory_prepare(const uint8_t *pkg, size_t pkg_len, const uint8_t *man
     return 0;
 }
 
+/* ---- batch manifests ---- */
+
+static const struct rsp_manifest_batch *sort_batch; /* for cmp_by_iccid; under sort_mu */
+
+static int cmp_by_iccid(const void *a, const void *b)
+{
+    return strcmp(sort_batch->entries[*(const size_t *)a].iccid,
+                  sort_batch->entries[*(const size_t *)b].iccid);
+}
+
+void rsp_manifest_batch_free(struct rsp_manifest_batch *b)
+{
+    if (!b)
+        return;
+    free(b->entries);
+    free(b->raw);
+    free(b->by_iccid);
+    memset(b, 0, sizeof *b);
+}
+
+/* The signed part with the given entries' DER. */
+static int batch_encode_tbs(unsigned version, const char *op, int64_t created_at,
+                            const struct rsp_manifest_batch_raw *raw, size_t n, struct rsp_buf *out)
+{
+    size_t mark = rsp_der_begin(out, T_SEQ);
+    rsp_der_put_uint(out, T_INT, version);
+    put_str(out, T_UTF8, op);
+    rsp_der_put_int(out, T_INT, created_at);
+    size_t list = rsp_der_begin(out, T_SEQ);
+    for (size_t i = 0; i < n; i++)
+        rsp_buf_append(out, raw[i].der, raw[i].len);
+    rsp_der_end(out, list);
+    rsp_der_end(out, mark);
+    return out->err;
+}
+
+int rsp_manifest_batch_decode(const uint8_t *der, size_t len, struct rsp_manifest_batch *out)
+{
+    if (!der || !out)
+        return RSP_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (len > RSP_MANIFEST_BATCH_MAX_LEN)
+        return RSP_ERANGE;
+    struct rsp_tlv outer, tbs, sig, t, list;
+    struct rsp_der_iter it, ti, li;
+    uint64_t u;
+    int rc = rsp_der_parse_tag(der, len, T_SEQ, &outer);
+    if (rc)
+        return rc;
+    rsp_der_iter_value(&it, &outer);
+    if ((rc = rsp_der_req(&it, T_SEQ, &tbs)) || (rc = rsp_der_req(&it, T_OCTETS, &sig)) ||
+        (rc = rsp_der_finish_strict(&it)))
+        return rc;
+    if (sig.len != RSP_ECDSA_SIG_LEN)
+        return RSP_EBADLEN;
+    struct rsp_manifest_batch b;
+    memset(&b, 0, sizeof b);
+    memcpy(b.signature, sig.val, sig.len);
+    rsp_der_iter_value(&ti, &tbs);
+    if ((rc = rsp_der_req(&ti, T_INT, &t)) || (rc = rsp_der_get_uint(&t, &u)))
+        return rc;
+    if (u != RSP_MANIFEST_VERSION)
+        return RSP_ERANGE;
+    b.version = (unsigned)u;
+    if ((rc = req_str(&ti, T_UTF8, b.operator_id, sizeof b.operator_id)))
+        return rc;
+    if (!operator_id_ok(b.operator_id))
+        return RSP_ESYNTAX;
+    if ((rc = rsp_der_req(&ti, T_INT, &t)) || (rc = rsp_der_get_int(&t, &b.created_at)))
+        return rc;
+    if (b.created_at < 0)
+        return RSP_ERANGE;
+    if ((rc = rsp_der_req(&ti, T_SEQ, &list)) || (rc = rsp_der_finish_strict(&ti)))
+        return rc;
+    /* count, bounded, before allocating */
+    size_t n = 0;
+    rsp_der_iter_value(&li, &list);
+    while ((rc = rsp_der_next(&li, &t)) == 1) {
+        if (t.tag != T_SEQ || t.raw_len > RSP_MANIFEST_MAX_LEN)
+            return t.tag != T_SEQ ? RSP_EUNEXPECTED : RSP_ERANGE;
+        if (++n > RSP_MANIFEST_BATCH_MAX_ENTRIES)
+            return RSP_ERANGE;
+    }
+    if (rc < 0)
+        return rc;
+    if (n == 0)
+        return RSP_EMISSING;
+    b.n = n;
+    b.entries = calloc(n, sizeof *b.entries);
+    b.raw = calloc(n, sizeof *b.raw);
+    b.by_iccid = calloc(n, sizeof *b.by_iccid);
+    if (!b.entries || !b.raw || !b.by_iccid) {
+        rsp_manifest_batch_free(&b);
+        return RSP_ENOMEM;
+    }
+    rsp_der_iter_value(&li, &list);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (rsp_der_next(&li, &t) != 1) {
+            rc = RSP_EIO; /* counted above */
+            break;
+        }
+        b.raw[i].der = t.raw;
+        b.raw[i].len = t.raw_len;
+        b.by_iccid[i] = i;
+        rc = decode_tbs_strict(&t, &b.entries[i]);
+        if (rc == 0 && strcmp(b.entries[i].operator_id, b.operator_id) != 0)
+            rc = RSP_ESYNTAX; /* one operator per batch */
+    }
+    if (rc == 0) { /* canonical form of the batch's own fields */
+        struct rsp_buf again = RSP_BUF_INIT;
+        rc = batch_encode_tbs(b.version, b.operator_id, b.created_at, b.raw, n, &again);
+        if (rc == 0 && (again.len != tbs.raw_len || memcmp(again.data, tbs.raw, tbs.raw_len) != 0))
+            rc = RSP_ESYNTAX;
+        rsp_buf_free(&again);
+    }
+    if (rc == 0) {
+        static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&sort_mu); /* qsort has no context argument in C11 */
+        sort_batch = &b;
+        qsort(b.by_iccid, n, sizeof *b.by_iccid, cmp_by_iccid);
+        sort_batch = NULL;
+        pthread_mutex_unlock(&sort_mu);
+        for (size_t i = 1; rc == 0 && i < n; i++)
+            if (strcmp(b.entries[b.by_iccid[i - 1]].iccid, b.entries[b.by_iccid[i]].iccid) == 0)
+                rc = RSP_ESYNTAX; /* an ICCID twice */
+    }
+    if (rc == 0)
+        rc = rsp_sha256(der, len, b.digest);
+    if (rc) {
+        rsp_manifest_batch_free(&b);
+        return rc;
+    }
+    b.der = der;
+    b.der_len = len;
+    b.tbs = tbs.raw;
+    b.tbs_len = tbs.raw_len;
+    *out = b;
+    return 0;
+}
+
+int rsp_manifest_batch_sign(const struct rsp_manifest *entries, size_t n, const char *operator_id,
+                            int64_t created_at, const struct rsp_key *operator_key,
+                            struct rsp_buf *out)
+{
+    if (!entries || !operator_id || !operator_key || !out)
+        return RSP_EINVAL;
+    if (n == 0 || n > RSP_MANIFEST_BATCH_MAX_ENTRIES || created_at < 0 ||
+        !operator_id_ok(operator_id))
+        return RSP_ERANGE;
+    struct rsp_buf list = RSP_BUF_INIT, tbs = RSP_BUF_INIT, whole = RSP_BUF_INIT;
+    struct rsp_manifest_batch_raw *raw = calloc(n, sizeof *raw);
+    size_t *off = calloc(n, sizeof *off);
+    int rc = raw && off ? 0 : RSP_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (strcmp(entries[i].operator_id, operator_id) != 0) {
+            rc = RSP_ESYNTAX;
+            break;
+        }
+        off[i] = list.len;
+        rc = rsp_manifest_encode_tbs(&entries[i], &list);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) { /* list.data is final now */
+        raw[i].der = list.data + off[i];
+        raw[i].len = (i + 1 < n ? off[i + 1] : list.len) - off[i];
+    }
+    uint8_t sig[RSP_ECDSA_SIG_LEN];
+    if (rc == 0)
+        rc = batch_encode_tbs(RSP_MANIFEST_VERSION, operator_id, created_at, raw, n, &tbs);
+    if (rc == 0)
+        rc = rsp_ecdsa_sign(operator_key, tbs.data, tbs.len, sig);
+    if (rc == 0) {
+        size_t mark = rsp_der_begin(&whole, T_SEQ);
+        rsp_buf_append(&whole, tbs.data, tbs.len);
+        rsp_der_put(&whole, T_OCTETS, sig, sizeof sig);
+        rsp_der_end(&whole, mark);
+        rc = whole.err;
+    }
+    if (rc == 0 && whole.len > RSP_MANIFEST_BATCH_MAX_LEN)
+        rc = RSP_ERANGE;
+    if (rc == 0) { /* the decoder's rules (distinct ICCIDs, ...) hold for what is handed out */
+        struct rsp_manifest_batch chk;
+        rc = rsp_manifest_batch_decode(whole.data, whole.len, &chk);
+        rsp_manifest_batch_free(&chk);
+    }
+    if (rc == 0)
+        rc = rsp_buf_append(out, whole.data, whole.len);
+    free(raw);
+    free(off);
+    rsp_buf_free(&list);
+    rsp_buf_free(&tbs);
+    rsp_buf_free(&whole);
+    return rc;
+}
+
+int rsp_manifest_batch_verify(struct rsp_manifest_batch *b, const struct rsp_key *operator_pub,
+                              const char *expect_operator, struct rsp_manifest_refusal *why)
+{
+    if (!b || !b->tbs || !operator_pub)
+        return RSP_EINVAL;
+    if (why) {
+        why->check = RSP_MANIFEST_OK;
+        why->detail[0] = 0;
+    }
+    b->verified = false;
+    int rc = rsp_ecdsa_verify(operator_pub, b->tbs, b->tbs_len, b->signature, sizeof b->signature);
+    if (rc == RSP_EVERIFY)
+        return refuse(why, RSP_MANIFEST_SIGNATURE,
+                      "signature: the batch manifest does not verify with the key of operator %s",
+                      expect_operator ? expect_operator : "(configured key)");
+    if (rc)
+        return rc;
+    if (expect_operator && strcmp(expect_operator, b->operator_id) != 0)
+        return refuse(why, RSP_MANIFEST_OPERATOR, "operatorId: batch manifest %s, expected %s",
+                      b->operator_id, expect_operator);
+    b->verified = true;
+    return 0;
+}
+
+long rsp_manifest_batch_find(const struct rsp_manifest_batch *b, const char *iccid)
+{
+    if (!b || !iccid)
+        return -1;
+    size_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = strcmp(b->entries[b->by_iccid[mid]].iccid, iccid);
+        if (d == 0)
+            return (long)b->by_iccid[mid];
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static int record_encode(const uint8_t digest[32], size_t index, const uint8_t *entry,
+                         size_t entry_len, struct rsp_buf *out)
+{
+    size_t mark = rsp_der_begin(out, RSP_MANIFEST_RECORD_TAG);
+    rsp_der_put(out, T_OCTETS, digest, 32);
+    rsp_der_put_uint(out, T_INT, index);
+    rsp_buf_append(out, entry, entry_len);
+    rsp_der_end(out, mark);
+    return out->err;
+}
+
+int rsp_manifest_batch_record(const struct rsp_manifest_batch *b, size_t index, struct rsp_buf *out)
+{
+    if (!b || !out || index >= b->n)
+        return RSP_EINVAL;
+    return record_encode(b->digest, index, b->raw[index].der, b->raw[index].len, out);
+}
+
+int rsp_manifest_record_decode(const uint8_t *der, size_t len, uint8_t batch_digest[32],
+                               size_t *index, struct rsp_manifest *entry)
+{
+    if (!der || !batch_digest || !index || !entry)
+        return RSP_EINVAL;
+    if (len > RSP_MANIFEST_MAX_LEN + 64)
+        return RSP_ERANGE;
+    struct rsp_tlv outer, d, t, tbs;
+    struct rsp_der_iter it;
+    uint64_t u;
+    int rc = rsp_der_parse_tag(der, len, RSP_MANIFEST_RECORD_TAG, &outer);
+    if (rc)
+        return rc;
+    rsp_der_iter_value(&it, &outer);
+    if ((rc = rsp_der_req(&it, T_OCTETS, &d)) || (rc = rsp_der_req(&it, T_INT, &t)) ||
+        (rc = rsp_der_get_uint(&t, &u)) || (rc = rsp_der_req(&it, T_SEQ, &tbs)) ||
+        (rc = rsp_der_finish_strict(&it)))
+        return rc;
+    if (d.len != 32 || u >= RSP_MANIFEST_BATCH_MAX_ENTRIES)
+        return RSP_ERANGE;
+    struct rsp_manifest m;
+    memset(&m, 0, sizeof m);
+    if ((rc = decode_tbs_strict(&tbs, &m)))
+        return rc;
+    struct rsp_buf again = RSP_BUF_INIT; /* canonical form of the record's own fields */
+    rc = record_encode(d.val, (size_t)u, tbs.raw, tbs.raw_len, &again);
+    if (rc == 0 && (again.len != len || memcmp(again.data, der, len) != 0))
+        rc = RSP_ESYNTAX;
+    rsp_buf_free(&again);
+    if (rc)
+        return rc;
+    memcpy(batch_digest, d.val, 32);
+    *index = (size_t)u;
+    *entry = m;
+    return 0;
+}
+
+int rsp_inventory_prepare_batch(const uint8_t *pkg, size_t pkg_len,
+                                const struct rsp_manifest_batch *b, const char *label,
+                                struct rsp_store_import_item *item, struct rsp_buf *record,
+                                char *reason, size_t reason_cap)
+{
+    if (!pkg || !b || !b->verified || !item || !record || !reason || reason_cap == 0)
+        return RSP_EINVAL;
+    memset(item, 0, sizeof *item);
+    reason[0] = 0;
+    if (!label)
+        label = "-";
+    struct rsp_saip_info info;
+    int rc = rsp_saip_parse(pkg, pkg_len, &info);
+    if (rc) {
+        snprintf(reason, reason_cap, "%s: package: not a SAIP package (%s)", label,
+                 rsp_strerror(rc));
+        item->refused = reason;
+        return RSP_EVERIFY;
+    }
+    long k = rsp_manifest_batch_find(b, info.iccid_str);
+    if (k < 0) {
+        snprintf(item->profile.iccid, sizeof item->profile.iccid, "%s", info.iccid_str);
+        snprintf(reason, reason_cap, "%s: iccid: package ICCID %s is not in the batch manifest",
+                 label, info.iccid_str);
+        item->refused = reason;
+        return RSP_EVERIFY;
+    }
+    const struct rsp_manifest *m = &b->entries[k];
+    uint8_t d[RSP_SHA256_LEN];
+    if ((rc = rsp_sha256(pkg, pkg_len, d)))
+        return rc;
+    const char *fail = NULL;
+    char detail[192];
+    if (memcmp(d, m->package_sha256, sizeof d) != 0) {
+        char hm[2 * RSP_SHA256_LEN + 1], hp[2 * RSP_SHA256_LEN + 1];
+        rsp_hex_str(hm, m->package_sha256, sizeof d, 0);
+        rsp_hex_str(hp, d, sizeof d, 0);
+        fail = "digest";
+        snprintf(detail, sizeof detail, "package sha256: manifest %s, package %s", hm, hp);
+    } else if (info.imsi_state != RSP_SAIP_PRESENT || strcmp(info.imsi, m->imsi) != 0) {
+        fail = "imsi";
+        snprintf(detail, sizeof detail, "IMSI: manifest %s, package %s", m->imsi,
+                 info.imsi_state == RSP_SAIP_PRESENT ? info.imsi : "has none");
+    }
+    if (fail) {
+        snprintf(item->profile.iccid, sizeof item->profile.iccid, "%s", m->iccid);
+        snprintf(reason, reason_cap, "%s: %s: %s", label, fail, detail);
+        item->refused = reason;
+        return RSP_EVERIFY;
+    }
+    rsp_buf_reset(record);
+    if ((rc = rsp_manifest_batch_record(b, (size_t)k, record)))
+        return rc;
+    rsp_manifest_to_profile(m, &item->profile);
+    item->pkg = pkg;
+    item->pkg_len = pkg_len;
+    item->manifest = record->data;
+    item->manifest_len = record->len;
+    item->batch = b->der;
+    item->batch_len = b->der_len;
+    return 0;
+}
+
 /* ---- re-check before binding ---- */
 
 int rsp_inventory_recheck(struct rsp_store *st, const char *iccid, const uint8_t *pkg, size_t len,
@@ -571,14 +936,24 @@ int rsp_inventory_recheck(struct rsp_store *st, const char *iccid, const uint8_t
     struct rsp_buf mbuf = RSP_BUF_INIT, stored = RSP_BUF_INIT;
     struct rsp_manifest m;
     rc = rsp_store_profile_manifest(st, iccid, &mbuf);
+    uint8_t batch_digest[32];
+    size_t index;
     if (rc == RSP_ENOTFOUND) {
         rc = refuse(why, RSP_MANIFEST_STORED, "profile %s: no manifest stored", iccid);
+    } else if (rc == 0 && mbuf.len && mbuf.data[0] == RSP_MANIFEST_RECORD_TAG) {
+        /* imported with a batch manifest: its entry, as signed in the batch */
+        if (rsp_manifest_record_decode(mbuf.data, mbuf.len, batch_digest, &index, &m) != 0)
+            rc =
+                refuse(why, RSP_MANIFEST_STORED, "profile %s: stored batch entry malformed", iccid);
     } else if (rc == 0 && rsp_manifest_decode(mbuf.data, mbuf.len, &m) != 0) {
         rc = refuse(why, RSP_MANIFEST_STORED, "profile %s: stored manifest malformed", iccid);
-    } else if (rc == 0 && (strcmp(m.iccid, iccid) != 0 ||
-                           memcmp(m.package_sha256, p.package_sha256, RSP_SHA256_LEN) != 0)) {
+    }
+    if (rc) {
+        /* refused or failed above */
+    } else if (strcmp(m.iccid, iccid) != 0 ||
+               memcmp(m.package_sha256, p.package_sha256, RSP_SHA256_LEN) != 0) {
         rc = refuse(why, RSP_MANIFEST_STORED, "profile %s: row disagrees with its manifest", iccid);
-    } else if (rc == 0 && !pkg) {
+    } else if (!pkg) {
         rc = rsp_store_profile_package(st, iccid, &stored);
         pkg = stored.data;
         len = stored.len;

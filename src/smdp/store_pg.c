@@ -363,6 +363,14 @@ static const char *const migrations[] = {
      * whole unreleased inventory, cost nothing at import). The lookup by matchingId now names
      * the predicate of the partial index profiles_matching_id, which it had not been using. */
     "CREATE INDEX IF NOT EXISTS profiles_eid ON profiles(eid, iccid) WHERE eid <> '';",
+    /* 10 (branch import): signed batch manifests (docs/MANIFEST.md), stored once each; the profiles
+     * imported with one keep their entry record in profile_manifests */
+    "CREATE TABLE IF NOT EXISTS manifest_batches ("
+    " sha256 BYTEA PRIMARY KEY,"
+    " manifest BYTEA NOT NULL,"
+    " imported_at BIGINT NOT NULL);"
+    /* stored as it is: compressing a signed batch costs the import more than it saves */
+    "ALTER TABLE manifest_batches ALTER COLUMN manifest SET STORAGE EXTERNAL;",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -409,7 +417,6 @@ enum stmt_id {
     Q_OUTBOX_DUE,
     Q_OUTBOX_DONE,
     Q_OUTBOX_RETRY,
-    Q_IMPORT_LOOKUP,
     Q_IMPORT_INSERT,
     Q_MANIFEST_GET,
     Q_PROFILE_LIST,
@@ -445,6 +452,9 @@ enum stmt_id {
     Q_TELE_SWEEP_CALLS,
     Q_TELE_SWEEP_SESSIONS,
     Q_TELE_SWEEP_SERIES,
+    /* branch import */
+    Q_IMPORT_LOOKUP_ANY,
+    Q_BATCH_ADD,
     Q_COUNT
 };
 
@@ -535,9 +545,6 @@ static const struct stmt_def stmts[Q_COUNT] = {
                         " WHERE id = $1",
                         true},
     /* no row: not in the inventory; a row with NULL: in it without a manifest */
-    [Q_IMPORT_LOOKUP] = {"SELECT m.manifest_sha256 FROM profiles p LEFT JOIN profile_manifests m"
-                         " ON m.iccid = p.iccid WHERE p.iccid = $1",
-                         false},
     /* The profile row and its manifest in one statement; a uniqueness conflict (the ICCID, or the
      * matchingId, taken meanwhile) inserts nothing and returns no row. */
     [Q_IMPORT_INSERT] = {"WITH p AS (INSERT INTO profiles (" PROFILE_COLS ", package) VALUES "
@@ -638,6 +645,15 @@ static const struct stmt_def stmts[Q_COUNT] = {
     [Q_TELE_SWEEP_CALLS] = {"DELETE FROM tele_call WHERE at_ms < $1", true},
     [Q_TELE_SWEEP_SESSIONS] = {"DELETE FROM tele_session WHERE updated_at < $1", true},
     [Q_TELE_SWEEP_SERIES] = {"DELETE FROM tele_series WHERE period < $1", true},
+    /* branch import: the rows of a whole batch of ICCIDs (a text[] of them), with their
+     * manifest digest (NULL: no manifest) */
+    [Q_IMPORT_LOOKUP_ANY] = {"SELECT p.iccid, m.manifest_sha256 FROM profiles p LEFT JOIN"
+                             " profile_manifests m ON m.iccid = p.iccid"
+                             " WHERE p.iccid = ANY($1::text[])",
+                             false},
+    [Q_BATCH_ADD] = {"INSERT INTO manifest_batches (sha256, manifest, imported_at)"
+                     " VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+                     true},
 };
 
 struct pg_store {
@@ -1508,10 +1524,11 @@ static int pg_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
 /* The batch import runs in three pipelined phases inside one transaction (libpq pipeline mode: up
  * to PIPE_CHUNK statements sent before their results are read, so a batch costs a few round trips
  * per PIPE_CHUNK items instead of five per item):
- *   1. look every ICCID up (Q_IMPORT_LOOKUP), decide each item's outcome in item order (an ICCID
- *      seen earlier in the same batch counts as imported by then, as if looked up after it);
- *   2. insert the accepted rows (Q_IMPORT_INSERT; a uniqueness conflict inserts nothing and is a
- *      refusal, as before);
+ *   1. look every ICCID up (Q_IMPORT_LOOKUP_ANY, one statement), decide each item's outcome in
+ *      item order (an ICCID seen earlier in the same batch counts as imported by then, as if
+ *      looked up after it);
+ *   2. insert the accepted rows (binary COPY, see below; or Q_IMPORT_INSERT pipelined, where a
+ *      uniqueness conflict inserts nothing and is a refusal, as before);
  *   3. lock the chain head once (rows before records: the head stays the last lock taken), seal
  *      one audit record per item that needs one, in item order, insert them, move the head once.
  * The records, their order and the results are the ones the item-by-item import gave. */
@@ -1666,39 +1683,6 @@ struct imp_ctx {
     struct rsp_audit_head head;
 };
 
-static int imp_lookup_build(struct pg_store *s, void *c_, size_t k, struct params *q)
-{
-    struct imp_ctx *c = c_;
-    if (c->items[k].refused)
-        return 1;
-    p_text(q, 1, c->items[k].profile.iccid);
-    return 0;
-}
-
-/* 0 not in the inventory, 1 with a manifest (its digest differs or equals), 2 without. */
-static int imp_lookup_take(struct pg_store *s, void *c_, size_t k, PGresult *r)
-{
-    struct imp_ctx *c = c_;
-    struct rsp_store_import_item *it = &c->items[k];
-    struct imp *x = &c->st[k];
-    uint8_t have[32];
-    if (PQntuples(r) == 0) {
-        x->st = IMP_INSERT; /* may still be a duplicate within the batch (imp_dedup) */
-    } else if (PQgetisnull(r, 0, 0)) {
-        x->st = IMP_HAVE_NONE;
-        it->result = RSP_ESTATE;
-    } else if (col_blob(r, 0, 0, have, 32) != 32) {
-        return RSP_EIO;
-    } else if (memcmp(have, x->digest, 32) == 0) {
-        x->st = IMP_NONE;
-        it->result = RSP_STORE_IMPORT_PRESENT;
-    } else {
-        x->st = IMP_HAVE_OTHER;
-        it->result = RSP_ESTATE;
-    }
-    return 0;
-}
-
 static struct imp_ctx *sort_ctx;
 static int cmp_iccid(const void *a, const void *b)
 {
@@ -1836,8 +1820,298 @@ static int imp_audit_take(struct pg_store *s, void *c_, size_t k, PGresult *r)
     return 0;
 }
 
+/* ---- import fast path: one lookup, binary COPY ----
+ * Phase 1 looks the whole batch up with one statement. Phases 2 and 3 send the accepted rows,
+ * their manifests and the audit records with COPY ... FROM STDIN (FORMAT binary) instead of one
+ * INSERT per row (per-statement work in the server: executor start, constraint expressions,
+ * ...). COPY has no ON CONFLICT: it is used when no accepted item carries a matchingId (the
+ * ICCIDs were looked up under this transaction); a uniqueness conflict all the same (a row
+ * inserted meanwhile by another process) aborts the attempt, and the batch is run again the
+ * row-by-row way, which refuses just that item. Either way the results and records are the ones
+ * of the item-by-item import. */
+
+static void cp_u16(struct rsp_buf *b, uint16_t v)
+{
+    uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    rsp_buf_append(b, x, 2);
+}
+
+static void cp_u32(struct rsp_buf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    rsp_buf_append(b, x, 4);
+}
+
+static void cp_bytes(struct rsp_buf *b, const void *p, size_t n)
+{
+    cp_u32(b, (uint32_t)n);
+    rsp_buf_append(b, p, n);
+}
+
+static void cp_null(struct rsp_buf *b)
+{
+    cp_u32(b, 0xFFFFFFFFu); /* length -1 */
+}
+
+static void cp_text(struct rsp_buf *b, const char *t)
+{
+    cp_bytes(b, t ? t : "", t ? strlen(t) : 0);
+}
+
+static void cp_i32(struct rsp_buf *b, int32_t v)
+{
+    cp_u32(b, 4);
+    cp_u32(b, (uint32_t)v);
+}
+
+static void cp_i64(struct rsp_buf *b, int64_t v)
+{
+    cp_u32(b, 8);
+    cp_u32(b, (uint32_t)((uint64_t)v >> 32));
+    cp_u32(b, (uint32_t)(uint64_t)v);
+}
+
+/* Appends the tuple of item k to b (0), nothing (1), or fails (negative). */
+typedef int (*copy_row_fn)(struct pg_store *s, void *ctx, size_t k, struct rsp_buf *b);
+
+/* COPY `sql` (... FROM STDIN (FORMAT binary)) with the tuples of items 0..count-1. */
+static int copy_rows(struct pg_store *s, const char *sql, size_t count, copy_row_fn row, void *ctx)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        int rc = check(s, r, false);
+        PQclear(r);
+        return rc ? rc : RSP_EIO;
+    }
+    PQclear(r);
+    struct rsp_buf b = RSP_BUF_INIT;
+    rsp_buf_append(&b, "PGCOPY\n\377\r\n", 11); /* signature, NUL included */
+    cp_u32(&b, 0);                              /* flags */
+    cp_u32(&b, 0);                              /* header extension */
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < count; k++) {
+        int e = row(s, ctx, k, &b);
+        if (e < 0)
+            rc = e;
+        else if (b.err)
+            rc = b.err;
+        else if (b.len >= (1u << 20)) {
+            if (PQputCopyData(s->conn, (const char *)b.data, (int)b.len) != 1)
+                rc = RSP_EIO;
+            rsp_buf_reset(&b);
+        }
+    }
+    if (rc == 0) {
+        cp_u16(&b, 0xFFFFu); /* trailer */
+        rc = b.err;
+    }
+    if (rc == 0 && PQputCopyData(s->conn, (const char *)b.data, (int)b.len) != 1)
+        rc = RSP_EIO;
+    rsp_buf_free(&b);
+    if (PQputCopyEnd(s->conn, rc ? "rspkit: import aborted" : NULL) != 1 && rc == 0)
+        rc = RSP_EIO;
+    while ((r = PQgetResult(s->conn)) != NULL) {
+        int e = check(s, r, false);
+        if (rc == 0)
+            rc = e;
+        PQclear(r);
+    }
+    if (rc == RSP_EIO && PQstatus(s->conn) != CONNECTION_OK)
+        s->lost = true;
+    return rc;
+}
+
+struct imp_found {
+    char iccid[sizeof((struct rsp_profile *)0)->iccid];
+    bool has_manifest;
+    uint8_t digest[32];
+};
+
+static int cmp_found(const void *a, const void *b)
+{
+    return strcmp(((const struct imp_found *)a)->iccid, ((const struct imp_found *)b)->iccid);
+}
+
+/* Phase 1 in one statement: every ICCID of the batch as one text[] parameter. */
+static int imp_lookup_all(struct pg_store *s, struct imp_ctx *c)
+{
+    struct rsp_buf arr = RSP_BUF_INIT;
+    rsp_buf_append_byte(&arr, '{');
+    bool any = false;
+    for (size_t k = 0; k < c->n; k++) {
+        if (c->items[k].refused)
+            continue;
+        if (any)
+            rsp_buf_append_byte(&arr, ',');
+        any = true;
+        rsp_buf_append_byte(&arr, '"');
+        for (const char *p = c->items[k].profile.iccid; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                rsp_buf_append_byte(&arr, '\\');
+            rsp_buf_append_byte(&arr, (uint8_t)*p);
+        }
+        rsp_buf_append_byte(&arr, '"');
+    }
+    rsp_buf_append(&arr, "}", 2); /* NUL-terminated */
+    int rc = arr.err;
+    PGresult *r = NULL;
+    if (rc == 0 && any) {
+        struct params q;
+        p_init(&q);
+        p_text(&q, 1, (const char *)arr.data);
+        rc = q_exec(s, Q_IMPORT_LOOKUP_ANY, &q, &r);
+    }
+    rsp_buf_free(&arr);
+    if (rc || !any)
+        return rc;
+    size_t nf = (size_t)PQntuples(r);
+    struct imp_found *f = calloc(nf ? nf : 1, sizeof *f);
+    if (!f) {
+        PQclear(r);
+        return RSP_ENOMEM;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        col_text(r, (int)i, 0, f[i].iccid, sizeof f[i].iccid);
+        f[i].has_manifest = !PQgetisnull(r, (int)i, 1);
+        if (f[i].has_manifest && col_blob(r, (int)i, 1, f[i].digest, 32) != 32)
+            rc = RSP_EIO;
+    }
+    PQclear(r);
+    qsort(f, nf, sizeof *f, cmp_found);
+    for (size_t k = 0; rc == 0 && k < c->n; k++) {
+        struct rsp_store_import_item *it = &c->items[k];
+        struct imp *x = &c->st[k];
+        if (it->refused)
+            continue;
+        struct imp_found key;
+        snprintf(key.iccid, sizeof key.iccid, "%s", it->profile.iccid);
+        const struct imp_found *hit = bsearch(&key, f, nf, sizeof *f, cmp_found);
+        if (!hit) {
+            x->st = IMP_INSERT; /* may still be a duplicate within the batch (imp_dedup) */
+        } else if (!hit->has_manifest) {
+            x->st = IMP_HAVE_NONE;
+            it->result = RSP_ESTATE;
+        } else if (memcmp(hit->digest, x->digest, 32) == 0) {
+            x->st = IMP_NONE;
+            it->result = RSP_STORE_IMPORT_PRESENT;
+        } else {
+            x->st = IMP_HAVE_OTHER;
+            it->result = RSP_ESTATE;
+        }
+    }
+    free(f);
+    return rc;
+}
+
+static int imp_copy_profile(struct pg_store *s, void *c_, size_t k, struct rsp_buf *b)
+{
+    struct imp_ctx *c = c_;
+    const struct rsp_store_import_item *it = &c->items[k];
+    const struct rsp_profile *p = &it->profile;
+    if (c->st[k].st != IMP_INSERT)
+        return 1;
+    cp_u16(b, 24); /* PROFILE_COLS, package */
+    cp_text(b, p->iccid);
+    cp_text(b, p->imsi);
+    cp_text(b, p->profile_type);
+    cp_text(b, p->spn);
+    cp_text(b, p->name);
+    cp_i32(b, (int32_t)p->pclass);
+    cp_text(b, p->owner);
+    cp_text(b, p->operator_);
+    cp_bytes(b, p->package_sha256, sizeof p->package_sha256);
+    cp_text(b, p->package_path);
+    cp_text(b, rsp_profile_state_name(p->state));
+    cp_i64(b, c->now);
+    cp_i64(b, c->now);
+    cp_text(b, p->eid);
+    cp_text(b, p->matching_id);
+    if (p->cc_set)
+        cp_bytes(b, p->cc_hash, sizeof p->cc_hash);
+    else
+        cp_null(b);
+    cp_i32(b, (int32_t)p->cc_attempts);
+    cp_i32(b, (int32_t)p->cc_max_attempts);
+    cp_i32(b, (int32_t)p->download_attempts);
+    cp_i32(b, p->release_flag ? 1 : 0);
+    cp_text(b, p->smds_address);
+    cp_text(b, p->error_reason);
+    cp_i64(b, 0); /* version */
+    if (it->pkg && it->pkg_len)
+        cp_bytes(b, it->pkg, it->pkg_len);
+    else
+        cp_null(b);
+    return 0;
+}
+
+static int imp_copy_manifest(struct pg_store *s, void *c_, size_t k, struct rsp_buf *b)
+{
+    struct imp_ctx *c = c_;
+    const struct rsp_store_import_item *it = &c->items[k];
+    if (c->st[k].st != IMP_INSERT)
+        return 1;
+    cp_u16(b, 4);
+    cp_text(b, it->profile.iccid);
+    cp_bytes(b, it->manifest, it->manifest_len);
+    cp_bytes(b, c->st[k].digest, 32);
+    cp_i64(b, c->now);
+    return 0;
+}
+
+static int imp_copy_audit(struct pg_store *s, void *c_, size_t k, struct rsp_buf *b)
+{
+    struct imp_ctx *c = c_;
+    struct rsp_audit_entry e;
+    if (imp_entry(s, c, k, &e))
+        return 1;
+    e.at = c->now;
+    int rc = rsp_audit_seal(&e, c->head.seq, c->head.hash);
+    if (rc)
+        return rc;
+    c->head.seq = e.seq;
+    memcpy(c->head.hash, e.hash, sizeof e.hash);
+    cp_u16(b, 11);
+    cp_i64(b, e.seq);
+    cp_i64(b, e.at);
+    cp_text(b, e.entity);
+    cp_text(b, e.key);
+    cp_text(b, e.from);
+    cp_text(b, e.to);
+    cp_text(b, e.actor);
+    cp_text(b, e.subject);
+    cp_text(b, e.reason);
+    cp_bytes(b, e.prev, sizeof e.prev);
+    cp_bytes(b, e.hash, sizeof e.hash);
+    return 0;
+}
+
+/* The batch manifests the accepted items refer to, each once (ON CONFLICT: stored before). */
+static int imp_batches(struct pg_store *s, struct imp_ctx *c)
+{
+    const uint8_t *last = NULL;
+    for (size_t k = 0; k < c->n; k++) {
+        const struct rsp_store_import_item *it = &c->items[k];
+        if (c->st[k].st != IMP_INSERT || !it->batch || it->batch == last)
+            continue;
+        uint8_t d[32];
+        if (rsp_sha256(it->batch, it->batch_len, d))
+            return RSP_ECRYPTO;
+        struct params p;
+        p_init(&p);
+        p_blob(&p, 1, d, 32);
+        p_blob(&p, 2, it->batch, it->batch_len);
+        p_i64(&p, 3, c->now);
+        int rc = q_run(s, Q_BATCH_ADD, &p, NULL);
+        if (rc)
+            return rc == RSP_ESTATE ? RSP_EIO : rc;
+        last = it->batch;
+    }
+    return 0;
+}
+
+/* One attempt of the batch; `copy`: phases 2 and 3 with COPY when the batch allows it. */
 static int import_once(struct pg_store *s, struct rsp_store_import_item *items, size_t n,
-                       const char *actor)
+                       const char *actor, bool copy)
 {
     struct imp_ctx c = {.items = items, .n = n, .actor = actor, .now = now_s()};
     c.st = calloc(n ? n : 1, sizeof *c.st);
@@ -1861,18 +2135,45 @@ static int import_once(struct pg_store *s, struct rsp_store_import_item *items, 
     if (rc == 0)
         rc = begin(s);
     if (rc == 0)
-        rc = pipe_run(s, Q_IMPORT_LOOKUP, n, imp_lookup_build, imp_lookup_take, &c);
+        rc = imp_lookup_all(s, &c);
     if (rc == 0) {
+        fault(s, "profile_import:looked_up");
         imp_dedup(&c);
+    }
+    for (size_t k = 0; copy && k < n; k++)
+        if (c.st[k].st == IMP_INSERT && items[k].profile.matching_id[0])
+            copy = false;
+    if (rc == 0)
+        rc = imp_batches(s, &c);
+    if (rc == 0 && copy) {
+        rc = copy_rows(s, "COPY profiles (" PROFILE_COLS ", package) FROM STDIN (FORMAT binary)", n,
+                       imp_copy_profile, &c);
+        if (rc == 0)
+            rc = copy_rows(s,
+                           "COPY profile_manifests (iccid, manifest, manifest_sha256,"
+                           " imported_at) FROM STDIN (FORMAT binary)",
+                           n, imp_copy_manifest, &c);
+        for (size_t k = 0; rc == 0 && k < n; k++)
+            if (c.st[k].st == IMP_INSERT) {
+                items[k].result = 0;
+                fault(s, "profile_import:after_insert");
+            }
+    } else if (rc == 0) {
         rc = pipe_run(s, Q_IMPORT_INSERT, n, imp_insert_build, imp_insert_take, &c);
     }
     if (rc == 0)
         rc = read_head(s, true, &c.head);
     int64_t first_seq = c.head.seq;
-    if (rc == 0)
+    if (rc == 0 && copy) {
+        rc = copy_rows(s,
+                       "COPY audit (seq, at, entity, key, from_state, to_state, actor, subject,"
+                       " reason, prev_hash, hash) FROM STDIN (FORMAT binary)",
+                       n, imp_copy_audit, &c);
+    } else if (rc == 0) {
         rc = ensure_prepared(s, Q_AUDIT_ADD);
-    if (rc == 0)
-        rc = pipe_run(s, Q_AUDIT_ADD, n, imp_audit_build, imp_audit_take, &c);
+        if (rc == 0)
+            rc = pipe_run(s, Q_AUDIT_ADD, n, imp_audit_build, imp_audit_take, &c);
+    }
     if (rc == 0 && c.head.seq != first_seq) {
         fault(s, "audit:after_record");
         struct params p;
@@ -1898,7 +2199,9 @@ static int pg_profile_import(struct rsp_store *st, struct rsp_store_import_item 
 {
     struct pg_store *s = PG(st);
     int rc;
-    RUN(s, import_once(s, items, n, actor));
+    RUN(s, import_once(s, items, n, actor, true));
+    if (rc == RSP_ESTATE) /* a conflict COPY cannot skip: the row-by-row way refuses the item */
+        RUN(s, import_once(s, items, n, actor, false));
     return rc;
 }
 

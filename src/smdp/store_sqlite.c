@@ -322,6 +322,12 @@ static const char *const migrations[] = {
      * whole unreleased inventory, cost nothing at import). The lookup by matchingId now names
      * the predicate of the partial index profiles_matching_id, which it had not been using. */
     "CREATE INDEX IF NOT EXISTS profiles_eid ON profiles(eid, iccid) WHERE eid <> '';",
+    /* 10 (branch import): signed batch manifests (docs/MANIFEST.md), stored once each; the profiles
+     * imported with one keep their entry record in profile_manifests */
+    "CREATE TABLE IF NOT EXISTS manifest_batches ("
+    " sha256 BLOB PRIMARY KEY,"
+    " manifest BLOB NOT NULL,"
+    " imported_at INTEGER NOT NULL);",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -404,6 +410,10 @@ enum stmt_id {
     Q_TELE_SWEEP_CALLS,
     Q_TELE_SWEEP_SESSIONS,
     Q_TELE_SWEEP_SERIES,
+    /* branch import */
+    Q_IMPORT_LOOKUP,
+    Q_IMPORT_INSERT,
+    Q_BATCH_ADD,
     Q_COUNT
 };
 
@@ -525,6 +535,15 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_TELE_SWEEP_CALLS] = "DELETE FROM tele_call WHERE at_ms < ?",
     [Q_TELE_SWEEP_SESSIONS] = "DELETE FROM tele_session WHERE updated_at < ?",
     [Q_TELE_SWEEP_SERIES] = "DELETE FROM tele_series WHERE period < ?",
+    /* branch import: one lookup per item (row exists?, its manifest digest); the row insert of an
+     * import, where a uniqueness conflict (e.g. a matchingId) inserts nothing instead of failing
+     * (no per-item savepoint: a savepoint copies every page it touches to a sub-journal) */
+    [Q_IMPORT_LOOKUP] = "SELECT m.manifest_sha256 FROM profiles p LEFT JOIN profile_manifests m"
+                        " ON m.iccid = p.iccid WHERE p.iccid = ?",
+    [Q_IMPORT_INSERT] = "INSERT OR IGNORE INTO profiles (" PROFILE_COLS ", package) VALUES "
+                        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
+    [Q_BATCH_ADD] = "INSERT OR IGNORE INTO manifest_batches (sha256, manifest, imported_at)"
+                    " VALUES (?,?,?)",
 };
 
 /* What the connections of this process to one database file (found by device and inode) share,
@@ -1023,12 +1042,13 @@ static void read_profile(sqlite3_stmt *q, struct rsp_profile *p)
     p->version = sqlite3_column_int64(q, 22);
 }
 
-/* The INSERT of one profile row (inside the caller's transaction). */
-static int insert_profile_row(struct sq_store *s, const struct rsp_profile *p, const uint8_t *pkg,
-                              size_t pkg_len)
+/* The INSERT of one profile row (inside the caller's transaction) with statement `id`
+ * (Q_PROFILE_INSERT or Q_IMPORT_INSERT). */
+static int insert_row(struct sq_store *s, enum stmt_id id, const struct rsp_profile *p,
+                      const uint8_t *pkg, size_t pkg_len)
 {
     int64_t now = now_s();
-    sqlite3_stmt *q = Q(s, Q_PROFILE_INSERT);
+    sqlite3_stmt *q = Q(s, id);
     if (!q)
         return RSP_EIO;
     const char *state = rsp_profile_state_name(p->state);
@@ -1058,6 +1078,12 @@ static int insert_profile_row(struct sq_store *s, const struct rsp_profile *p, c
     return run(q);
 }
 
+static int insert_profile_row(struct sq_store *s, const struct rsp_profile *p, const uint8_t *pkg,
+                              size_t pkg_len)
+{
+    return insert_row(s, Q_PROFILE_INSERT, p, pkg, pkg_len);
+}
+
 static int sq_profile_insert(struct rsp_store *st, const struct rsp_profile *p, const uint8_t *pkg,
                              size_t pkg_len, const char *actor)
 {
@@ -1082,34 +1108,49 @@ static int sq_profile_insert(struct rsp_store *st, const struct rsp_profile *p, 
 
 /* ---- inventory import ---- */
 
-/* 1 and the digest when the profile has a stored manifest, 0 when the row has none, negative. */
-static int manifest_hash(struct sq_store *s, const char *iccid, uint8_t out[32])
+/* 2 and the digest when the profile is in the inventory with a stored manifest, 1 when it is
+ * there without one, 0 when it is not, negative on error. */
+static int import_lookup(struct sq_store *s, const char *iccid, uint8_t out[32])
 {
-    sqlite3_stmt *q = Q(s, Q_MANIFEST_HASH);
+    sqlite3_stmt *q = Q(s, Q_IMPORT_LOOKUP);
     if (!q)
         return RSP_EIO;
     bind_text(q, 1, iccid);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
-        rc = col_blob(q, 0, out, 32) == 32 ? 1 : RSP_EIO;
+        rc = sqlite3_column_type(q, 0) == SQLITE_NULL ? 1
+             : col_blob(q, 0, out, 32) == 32          ? 2
+                                                      : RSP_EIO;
     else
         rc = rc == SQLITE_DONE ? 0 : map_rc(rc);
     sqlite3_reset(q);
     return rc;
 }
 
-static int exists_key(struct sq_store *s, enum stmt_id id, const char *key)
+/* The batch manifest an accepted item refers to, once per batch and import (an import of it
+ * stored earlier leaves the row as it is). */
+static int import_batch_row(struct sq_store *s, const struct rsp_store_import_item *it,
+                            const uint8_t **last)
 {
-    sqlite3_stmt *q = Q(s, id);
+    if (!it->batch || it->batch == *last)
+        return 0;
+    uint8_t d[32];
+    if (rsp_sha256(it->batch, it->batch_len, d))
+        return RSP_ECRYPTO;
+    sqlite3_stmt *q = Q(s, Q_BATCH_ADD);
     if (!q)
         return RSP_EIO;
-    bind_text(q, 1, key);
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : map_rc(rc);
+    sqlite3_bind_blob(q, 1, d, 32, SQLITE_STATIC);
+    sqlite3_bind_blob64(q, 2, it->batch, it->batch_len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, now_s());
+    int rc = run(q);
+    if (rc == 0)
+        *last = it->batch;
+    return rc;
 }
 
-static int import_one(struct sq_store *s, struct rsp_store_import_item *it, const char *actor)
+static int import_one(struct sq_store *s, struct rsp_store_import_item *it, const char *actor,
+                      const uint8_t **last_batch)
 {
     const char *key = it->profile.iccid[0] ? it->profile.iccid : "-";
     char reason[128];
@@ -1121,60 +1162,50 @@ static int import_one(struct sq_store *s, struct rsp_store_import_item *it, cons
     uint8_t digest[32], have[32];
     if (rsp_sha256(it->manifest, it->manifest_len, digest))
         return RSP_ECRYPTO;
-    int rc = exists_key(s, Q_PROFILE_EXISTS, it->profile.iccid);
+    int rc = import_lookup(s, it->profile.iccid, have);
     if (rc < 0)
         return rc;
-    if (rc == 1) {
-        rc = manifest_hash(s, it->profile.iccid, have);
-        if (rc < 0)
-            return rc;
-        if (rc == 1 && memcmp(have, digest, 32) == 0) {
-            it->result = RSP_STORE_IMPORT_PRESENT;
-            return 0;
-        }
+    if (rc == 2 && memcmp(have, digest, 32) == 0) {
+        it->result = RSP_STORE_IMPORT_PRESENT;
+        return 0;
+    }
+    if (rc > 0) {
         it->result = RSP_ESTATE;
         return audit_add(s, "import", key, "", "Refused", actor, "",
-                         rc == 1 ? "ICCID already imported with another manifest"
+                         rc == 2 ? "ICCID already imported with another manifest"
                                  : "ICCID already in the inventory without a manifest");
     }
-    /* A savepoint keeps a constraint refusal of this row from undoing the rest of the batch. */
-    struct rsp_audit_head head_before = s->head_cache;
-    char *err = NULL;
-    if (sqlite3_exec(s->db, "SAVEPOINT import_item", NULL, NULL, &err) != SQLITE_OK) {
-        sqlite3_free(err);
-        return RSP_EIO;
-    }
-    rc = insert_profile_row(s, &it->profile, it->pkg, it->pkg_len);
-    if (rc == 0) {
-        sqlite3_stmt *q = Q(s, Q_MANIFEST_ADD);
-        if (!q) {
-            rc = RSP_EIO;
-        } else {
-            bind_text(q, 1, it->profile.iccid);
-            sqlite3_bind_blob64(q, 2, it->manifest, it->manifest_len, SQLITE_TRANSIENT);
-            sqlite3_bind_blob(q, 3, digest, 32, SQLITE_TRANSIENT);
-            sqlite3_bind_int64(q, 4, now_s());
-            rc = run(q);
-        }
-    }
-    if (rc == 0) {
-        char hex[17];
-        rsp_hex_str(hex, digest, 8, 0);
-        snprintf(reason, sizeof reason, "imported (manifest sha256 %s...)", hex);
-        fault(s, "profile_import:after_insert");
-        rc = audit_add(s, "profile", it->profile.iccid, "",
-                       rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, "", reason);
-    }
-    if (rc == RSP_ESTATE) { /* constraint: e.g. a duplicate matchingId */
-        sqlite3_exec(s->db, "ROLLBACK TO import_item; RELEASE import_item", NULL, NULL, NULL);
-        s->head_cache = head_before; /* a record of the undone row is undone too */
+    /* The ICCID is free (checked above, under the write lock); another uniqueness conflict (e.g.
+     * a duplicate matchingId) makes the insert a no-op, and the item is refused. The manifest
+     * row cannot conflict (its key is the new ICCID): a failure there fails the batch. */
+    rc = insert_row(s, Q_IMPORT_INSERT, &it->profile, it->pkg, it->pkg_len);
+    if (rc)
+        return rc;
+    if (sqlite3_changes(s->db) != 1) {
         it->result = RSP_ESTATE;
         return audit_add(s, "import", key, "", "Refused", actor, "", "row refused by the database");
     }
+    sqlite3_stmt *q = Q(s, Q_MANIFEST_ADD);
+    if (!q)
+        return RSP_EIO;
+    bind_text(q, 1, it->profile.iccid);
+    sqlite3_bind_blob64(q, 2, it->manifest, it->manifest_len, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, digest, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, now_s());
+    rc = run(q);
     if (rc)
+        return rc == RSP_ESTATE ? RSP_EIO : rc;
+    if ((rc = import_batch_row(s, it, last_batch)))
         return rc;
-    it->result = 0;
-    return sqlite3_exec(s->db, "RELEASE import_item", NULL, NULL, NULL) == SQLITE_OK ? 0 : RSP_EIO;
+    char hex[17];
+    rsp_hex_str(hex, digest, 8, 0);
+    snprintf(reason, sizeof reason, "imported (manifest sha256 %s...)", hex);
+    fault(s, "profile_import:after_insert");
+    rc = audit_add(s, "profile", it->profile.iccid, "",
+                   rsp_profile_state_name(RSP_PROFILE_AVAILABLE), actor, "", reason);
+    if (rc == 0)
+        it->result = 0;
+    return rc;
 }
 
 static int sq_profile_import(struct rsp_store *st, struct rsp_store_import_item *items, size_t n,
@@ -1189,8 +1220,9 @@ static int sq_profile_import(struct rsp_store *st, struct rsp_store_import_item 
         s->head_cached = true;
         first_seq = s->head_cache.seq;
     }
+    const uint8_t *last_batch = NULL;
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = import_one(s, &items[i], actor);
+        rc = import_one(s, &items[i], actor, &last_batch);
     s->head_cached = false;
     if (rc == 0 && s->head_cache.seq != first_seq) { /* the head, once */
         sqlite3_stmt *q = Q(s, Q_AUDIT_HEAD_SET);

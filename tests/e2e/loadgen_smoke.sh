@@ -49,10 +49,16 @@ for t in jq sqlite3 openssl curl; do command -v "$t" >/dev/null || die "$t is mi
 "$RSPCTL" pki init "$DIR/pki" --curve nist --smdp-host "$HOST" >/dev/null
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
   openssl pkcs8 -topk8 -nocrypt -out "$DIR/op.key.pem"
+# the profiles served below come with batch manifests (so each download re-checks a batch entry
+# record before binding); per-profile manifests are imported into a side store
 "$LOADGEN" inventory --db "$DIR/smdp.db" --operator-key "$DIR/op.key.pem" --operator "$OPERATOR" \
-  --profile-type "$PROFILE_TYPE" --count $((N + M)) --batch 7 >"$DIR/inventory.json" ||
+  --profile-type "$PROFILE_TYPE" --count $((N + M)) --batch 7 --manifests batch >"$DIR/inventory.json" ||
   die "loadgen inventory: $(cat "$DIR/inventory.json")"
 [ "$(jq .imported "$DIR/inventory.json")" = $((N + M)) ] || die "inventory: $(cat "$DIR/inventory.json")"
+[ "$(sqlite3 "$DIR/smdp.db" "SELECT count(*) FROM manifest_batches")" -ge 1 ] || die "no batch manifest stored"
+"$LOADGEN" inventory --db "$DIR/side.db" --operator-key "$DIR/op.key.pem" --operator "$OPERATOR" \
+  --count 9 --batch 4 --manifests profile >"$DIR/side.json" || die "loadgen inventory: $(cat "$DIR/side.json")"
+[ "$(jq .imported "$DIR/side.json")" = 9 ] || die "per-profile inventory: $(cat "$DIR/side.json")"
 
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
   openssl pkcs8 -topk8 -nocrypt -out "$DIR/audit.key.pem"

@@ -81,4 +81,45 @@ check 1 "CSV import with a conflicting manifest" "$RSPCTL" profiles import --db 
 grep -q "1 imported, 0 already present, 1 refused" "$tmp/out" || { echo "FAIL: CSV counts"; cat "$tmp/out"; fail=1; }
 grep -q "another manifest" "$tmp/err" || { echo "FAIL: conflict reported"; fail=1; }
 
+# batch manifest: 20 packages, one signature (docs/MANIFEST.md)
+mkdir "$tmp/bm" "$tmp/bmi"
+for i in $(seq 200 219); do
+  n=$(printf '%07d' "$i")
+  "$RSPCTL" profiles generate --iccid "899900000000$n" --imsi "00101000$n" -o "$tmp/bm/p$i.der" || fail=1
+done
+check 2 "batch sign without packages" "$RSPCTL" manifest sign --batch --key "$tmp/op.key" --operator op1 -o "$tmp/x.bm"
+check 2 "batch sign with --package" "$RSPCTL" manifest sign --batch --key "$tmp/op.key" --operator op1 --package "$tmp/bm/p200.der" -o "$tmp/x.bm"
+check 2 "batch sign naming one package twice" "$RSPCTL" manifest sign --batch --key "$tmp/op.key" --operator op1 -o "$tmp/x.bm" "$tmp/bm/p200.der" "$tmp/bm/p200.der"
+check 0 "batch sign" "$RSPCTL" manifest sign --batch --key "$tmp/op.key" --operator op1 --owner 00101 --class test -o "$tmp/b.bm" --dir "$tmp/bm"
+grep -q '"entries":20' "$tmp/out" || { echo "FAIL: batch sign prints its entries"; fail=1; }
+check 0 "batch verify with packages" "$RSPCTL" manifest verify --batch --pubkey "$tmp/op.pub" --operator op1 "$tmp/b.bm" "$tmp/bm/p200.der" "$tmp/bm/p219.der"
+check 1 "batch verify with another key" "$RSPCTL" manifest verify --batch --pubkey <(openssl ec -in "$tmp/evil.key" -pubout 2>/dev/null) "$tmp/b.bm"
+grep -q "signature" "$tmp/err" || { echo "FAIL: batch wrong key refusal names the signature"; fail=1; }
+check 1 "batch verify: a package it does not name" "$RSPCTL" manifest verify --batch --pubkey "$tmp/op.pub" "$tmp/b.bm" "$tmp/batch/p101.der"
+grep -q "iccid" "$tmp/err" || { echo "FAIL: stray package refusal names the iccid"; fail=1; }
+head -c 100 "$tmp/b.bm" > "$tmp/cut.bm"
+check 1 "batch verify a truncated batch" "$RSPCTL" manifest verify --batch --pubkey "$tmp/op.pub" "$tmp/cut.bm"
+cp "$tmp"/bm/*.der "$tmp/bmi/"
+printf '\x01' | dd of="$tmp/bmi/p205.der" bs=1 seek=100 conv=notrunc 2>/dev/null
+cp "$tmp/batch/p101.der" "$tmp/bmi/p101.der"
+"$RSPCTL" manifest sign --batch --key "$tmp/evil.key" --operator op1 -o "$tmp/evil.bm" --dir "$tmp/bm" >/dev/null || fail=1
+check 1 "import with a batch signed by another key" "$RSPCTL" profiles import --db "$db" --operator-cert "$tmp/op.pub" --batch-manifest "$tmp/evil.bm" --dir "$tmp/bmi"
+grep -q "nothing imported" "$tmp/err" || { echo "FAIL: bad batch signature imports nothing"; fail=1; }
+check 2 "import with a batch and a CSV" "$RSPCTL" profiles import --db "$db" --operator-cert "$tmp/op.pub" --batch-manifest "$tmp/b.bm" --csv "$tmp/list.csv"
+check 1 "import with a batch manifest" "$RSPCTL" profiles import --db "$db" --operator-cert "$tmp/op.pub" --operator op1 --batch-manifest "$tmp/b.bm" --dir "$tmp/bmi"
+grep -q "19 imported, 0 already present, 2 refused" "$tmp/out" || { echo "FAIL: batch import counts"; cat "$tmp/out" "$tmp/err"; fail=1; }
+grep -q "REFUSED p205.der: digest" "$tmp/err" || { echo "FAIL: tampered package in a batch"; cat "$tmp/err"; fail=1; }
+grep -q "REFUSED p101.der: iccid" "$tmp/err" || { echo "FAIL: package outside the batch"; cat "$tmp/err"; fail=1; }
+check 1 "re-import with the batch manifest" "$RSPCTL" profiles import --db "$db" --operator-cert "$tmp/op.pub" --batch-manifest "$tmp/b.bm" --dir "$tmp/bmi"
+grep -q "0 imported, 19 already present, 2 refused" "$tmp/out" || { echo "FAIL: batch re-import"; cat "$tmp/out"; fail=1; }
+"$RSPCTL" manifest sign --batch --key "$tmp/op.key" --operator op1 --name renamed -o "$tmp/b2.bm" --dir "$tmp/bm" >/dev/null || fail=1
+check 1 "import with another batch for the same ICCIDs" "$RSPCTL" profiles import --db "$db" --operator-cert "$tmp/op.pub" --batch-manifest "$tmp/b2.bm" --dir "$tmp/bm"
+# p205 was refused above (its copy was tampered with): this intact one enters with the new batch
+grep -q "1 imported, 0 already present, 19 refused" "$tmp/out" || { echo "FAIL: another batch refused"; cat "$tmp/out"; fail=1; }
+if command -v sqlite3 >/dev/null; then
+  [ "$(sqlite3 "$db" "SELECT count(*) FROM manifest_batches")" -eq 2 ] || { echo "FAIL: two batches stored"; fail=1; }
+  [ "$(sqlite3 "$db" "SELECT count(*) FROM audit WHERE to_state='Available' AND key LIKE '89990000000000002%'")" -eq 20 ] || { echo "FAIL: audit rows of the batch"; fail=1; }
+fi
+check 0 "audit chain after the batch imports" "$RSPCTL" audit verify --db "$db" --chain-only
+
 exit $fail

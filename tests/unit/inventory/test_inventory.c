@@ -361,6 +361,186 @@ static void test_recheck(void **state)
     rsp_store_close(st);
 }
 
+/* branch import: batch manifests. One signature over the entries of 5 packages: strict decode,
+ * signature and operator checks, per-package checks (digest, IMSI, ICCID in the batch), import
+ * (entry records stored), re-check before binding, re-import no-op, another batch for the same
+ * ICCIDs refused, malformed batches and records refused. */
+enum { NBATCH = 5 };
+
+static void batch_entries(struct rsp_buf *pkgs, struct rsp_manifest *e, unsigned first)
+{
+    for (unsigned i = 0; i < NBATCH; i++) {
+        rsp_buf_reset(&pkgs[i]);
+        gen_pkg(first + i, NULL, &pkgs[i]);
+        assert_int_equal(rsp_manifest_from_package(pkgs[i].data, pkgs[i].len, &e[i]), 0);
+        snprintf(e[i].operator_id, sizeof e[i].operator_id, "op1");
+        snprintf(e[i].owner_plmn, sizeof e[i].owner_plmn, "00101");
+        e[i].created_at = 1790000000;
+    }
+}
+
+static void test_batch_manifest(void **state)
+{
+    (void)state;
+    struct rsp_store *st = fresh_store("batch.db");
+    struct rsp_buf pkgs[NBATCH], rec[NBATCH], der = RSP_BUF_INIT, der2 = RSP_BUF_INIT,
+                                              bad = RSP_BUF_INIT, other = RSP_BUF_INIT;
+    for (int i = 0; i < NBATCH; i++) {
+        rsp_buf_init(&pkgs[i]);
+        rsp_buf_init(&rec[i]);
+    }
+    struct rsp_manifest e[NBATCH];
+    batch_entries(pkgs, e, 21);
+    assert_int_equal(rsp_manifest_batch_sign(e, NBATCH, "op1", 1790000001, op_key, &der), 0);
+    struct rsp_manifest_batch b;
+    struct rsp_manifest_refusal why;
+    assert_int_equal(rsp_manifest_batch_decode(der.data, der.len, &b), 0);
+    assert_int_equal(b.n, NBATCH);
+    assert_string_equal(b.operator_id, "op1");
+    assert_int_equal(b.created_at, 1790000001);
+    assert_int_equal(rsp_manifest_batch_find(&b, "8999000000000000023"), 2);
+    assert_int_equal(rsp_manifest_batch_find(&b, "8999000000000000099"), -1);
+    /* not verified yet: no item can be prepared from it */
+    struct rsp_store_import_item it[NBATCH + 2];
+    char reasons[NBATCH + 2][256];
+    assert_int_equal(rsp_inventory_prepare_batch(pkgs[0].data, pkgs[0].len, &b, "x", &it[0],
+                                                 &rec[0], reasons[0], sizeof reasons[0]),
+                     RSP_EINVAL);
+    assert_int_equal(rsp_manifest_batch_verify(&b, other_key, "op1", &why), RSP_EVERIFY);
+    assert_int_equal(why.check, RSP_MANIFEST_SIGNATURE);
+    assert_false(b.verified);
+    assert_int_equal(rsp_manifest_batch_verify(&b, op_key, "op2", &why), RSP_EVERIFY);
+    assert_int_equal(why.check, RSP_MANIFEST_OPERATOR);
+    assert_int_equal(rsp_manifest_batch_verify(&b, op_key, "op1", &why), 0);
+    assert_true(b.verified);
+    for (int i = 0; i < NBATCH; i++) {
+        char label[16];
+        snprintf(label, sizeof label, "p%d", i);
+        assert_int_equal(rsp_inventory_prepare_batch(pkgs[i].data, pkgs[i].len, &b, label, &it[i],
+                                                     &rec[i], reasons[i], sizeof reasons[i]),
+                         0);
+        assert_ptr_equal(it[i].batch, der.data);
+        assert_int_equal(it[i].manifest[0], RSP_MANIFEST_RECORD_TAG);
+    }
+    /* a package the batch does not name; a package whose bytes differ from its entry's digest */
+    struct rsp_buf stray = RSP_BUF_INIT, changed = RSP_BUF_INIT, rs = RSP_BUF_INIT;
+    gen_pkg(40, NULL, &stray);
+    gen_pkg(22, "001010000000777", &changed);
+    assert_int_equal(rsp_inventory_prepare_batch(stray.data, stray.len, &b, "stray", &it[NBATCH],
+                                                 &rs, reasons[NBATCH], sizeof reasons[NBATCH]),
+                     RSP_EVERIFY);
+    assert_non_null(strstr(reasons[NBATCH], "stray: iccid:"));
+    assert_int_equal(rsp_inventory_prepare_batch(changed.data, changed.len, &b, "chg",
+                                                 &it[NBATCH + 1], &rs, reasons[NBATCH + 1],
+                                                 sizeof reasons[NBATCH + 1]),
+                     RSP_EVERIFY);
+    assert_non_null(strstr(reasons[NBATCH + 1], "chg: digest:"));
+    assert_string_equal(it[NBATCH + 1].profile.iccid, "8999000000000000022");
+    assert_int_equal(rsp_store_profile_import(st, it, NBATCH + 2, "t"), 0);
+    for (int i = 0; i < NBATCH; i++)
+        assert_int_equal(it[i].result, 0);
+    assert_int_equal(it[NBATCH].result, RSP_EVERIFY);
+    /* stored: the entry record; re-check before binding works from it */
+    struct rsp_buf stored = RSP_BUF_INIT;
+    assert_int_equal(rsp_store_profile_manifest(st, "8999000000000000023", &stored), 0);
+    uint8_t bd[32];
+    size_t idx = 99;
+    struct rsp_manifest got;
+    assert_int_equal(rsp_manifest_record_decode(stored.data, stored.len, bd, &idx, &got), 0);
+    assert_memory_equal(bd, b.digest, 32);
+    assert_string_equal(got.iccid, "8999000000000000023");
+    assert_string_equal(got.imsi, e[idx].imsi);
+    for (int i = 0; i < NBATCH; i++) {
+        assert_int_equal(
+            rsp_inventory_recheck(st, it[i].profile.iccid, pkgs[i].data, pkgs[i].len, &why), 0);
+        assert_int_equal(rsp_inventory_recheck(st, it[i].profile.iccid, NULL, 0, &why), 0);
+    }
+    assert_int_equal(
+        rsp_inventory_recheck(st, "8999000000000000021", pkgs[1].data, pkgs[1].len, &why),
+        RSP_EVERIFY);
+    assert_int_equal(why.check, RSP_MANIFEST_DIGEST);
+    struct rsp_profile prof;
+    assert_int_equal(rsp_store_profile_get(st, "8999000000000000024", &prof), 0);
+    assert_string_equal(prof.owner, "op1");
+    assert_string_equal(prof.operator_, "00101");
+    /* the same batch again: a no-op */
+    for (int i = 0; i < NBATCH; i++)
+        assert_int_equal(rsp_inventory_prepare_batch(pkgs[i].data, pkgs[i].len, &b, "again", &it[i],
+                                                     &rec[i], reasons[i], sizeof reasons[i]),
+                         0);
+    assert_int_equal(rsp_store_profile_import(st, it, NBATCH, "t"), 0);
+    for (int i = 0; i < NBATCH; i++)
+        assert_int_equal(it[i].result, RSP_STORE_IMPORT_PRESENT);
+    /* another batch naming the same ICCIDs (signed later): refused */
+    assert_int_equal(rsp_manifest_batch_sign(e, NBATCH, "op1", 1790000002, op_key, &der2), 0);
+    struct rsp_manifest_batch b2;
+    assert_int_equal(rsp_manifest_batch_decode(der2.data, der2.len, &b2), 0);
+    assert_int_equal(rsp_manifest_batch_verify(&b2, op_key, NULL, &why), 0);
+    assert_int_equal(rsp_inventory_prepare_batch(pkgs[0].data, pkgs[0].len, &b2, "b2", &it[0],
+                                                 &rec[0], reasons[0], sizeof reasons[0]),
+                     0);
+    assert_int_equal(rsp_store_profile_import(st, it, 1, "t"), 0);
+    assert_int_equal(it[0].result, RSP_ESTATE);
+    rsp_manifest_batch_free(&b2);
+
+    /* malformed batches */
+    struct rsp_manifest_batch x;
+    assert_int_equal(rsp_buf_set(&bad, der.data, der.len), 0);
+    rsp_buf_append_byte(&bad, 0); /* trailing byte */
+    assert_true(rsp_manifest_batch_decode(bad.data, bad.len, &x) < 0);
+    assert_true(rsp_manifest_batch_decode(der.data, der.len - 1, &x) < 0); /* truncated */
+    assert_int_equal(rsp_buf_set(&bad, der.data, der.len), 0);
+    uint8_t *pos = find_bytes(bad.data, bad.len, "8999000000000000022", 19);
+    assert_non_null(pos);
+    pos[18] = 'x'; /* a non-digit ICCID */
+    assert_true(rsp_manifest_batch_decode(bad.data, bad.len, &x) < 0);
+    assert_int_equal(rsp_buf_set(&bad, der.data, der.len), 0);
+    bad.data[bad.len - 1] ^= 0x01; /* signature bit */
+    assert_int_equal(rsp_manifest_batch_decode(bad.data, bad.len, &x), 0);
+    assert_int_equal(rsp_manifest_batch_verify(&x, op_key, "op1", &why), RSP_EVERIFY);
+    assert_int_equal(why.check, RSP_MANIFEST_SIGNATURE);
+    rsp_manifest_batch_free(&x);
+    assert_int_equal(rsp_buf_set(&bad, der.data, der.len), 0);
+    pos = find_bytes(bad.data, bad.len, "8999000000000000022", 19);
+    pos[17] = '1'; /* now 8999000000000000012: a signed field changed */
+    assert_int_equal(rsp_manifest_batch_decode(bad.data, bad.len, &x), 0);
+    assert_int_equal(rsp_manifest_batch_verify(&x, op_key, "op1", &why), RSP_EVERIFY);
+    rsp_manifest_batch_free(&x);
+    /* an ICCID twice; an entry of another operator; no entry */
+    struct rsp_manifest dup[NBATCH];
+    memcpy(dup, e, sizeof dup);
+    dup[3] = dup[1];
+    assert_int_equal(rsp_manifest_batch_sign(dup, NBATCH, "op1", 1, op_key, &other), RSP_ESYNTAX);
+    memcpy(dup, e, sizeof dup);
+    snprintf(dup[2].operator_id, sizeof dup[2].operator_id, "op2");
+    assert_int_equal(rsp_manifest_batch_sign(dup, NBATCH, "op1", 1, op_key, &other), RSP_ESYNTAX);
+    assert_int_equal(rsp_manifest_batch_sign(e, 0, "op1", 1, op_key, &other), RSP_ERANGE);
+    assert_int_equal(other.len, 0);
+    /* records: strict */
+    assert_int_equal(rsp_buf_set(&bad, stored.data, stored.len), 0);
+    rsp_buf_append_byte(&bad, 0);
+    assert_true(rsp_manifest_record_decode(bad.data, bad.len, bd, &idx, &got) < 0);
+    assert_true(rsp_manifest_record_decode(stored.data, stored.len - 1, bd, &idx, &got) < 0);
+    assert_int_equal(rsp_buf_set(&bad, stored.data, stored.len), 0);
+    bad.data[0] = 0x30; /* another outer tag */
+    assert_true(rsp_manifest_record_decode(bad.data, bad.len, bd, &idx, &got) < 0);
+
+    rsp_manifest_batch_free(&b);
+    for (int i = 0; i < NBATCH; i++) {
+        rsp_buf_free(&pkgs[i]);
+        rsp_buf_free(&rec[i]);
+    }
+    rsp_buf_free(&stray);
+    rsp_buf_free(&changed);
+    rsp_buf_free(&rs);
+    rsp_buf_free(&stored);
+    rsp_buf_free(&der);
+    rsp_buf_free(&der2);
+    rsp_buf_free(&bad);
+    rsp_buf_free(&other);
+    rsp_store_close(st);
+}
+
 /* The TS.48 *-UNIQUE packages: sign each with the operator key, import, re-check. */
 static void test_ts48(void **state)
 {
@@ -417,7 +597,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_bulk),      cmocka_unit_test(test_recheck),
-        cmocka_unit_test(test_ts48),
+        cmocka_unit_test(test_ts48),      cmocka_unit_test(test_batch_manifest), /* branch import */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

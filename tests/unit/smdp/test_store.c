@@ -1687,6 +1687,129 @@ static void test_import_batch(void **state)
     rsp_store_close(st);
 }
 
+/* branch import: the same outcomes when no item carries a matchingId (PostgreSQL sends such a
+ * batch with COPY): new, refused, twice in the batch (same manifest, another), already there
+ * without a manifest, a bulk larger than one COPY chunk of rows; package and manifest stored;
+ * the chain verifies; a re-import is a no-op. */
+static void test_import_plain(void **state)
+{
+    (void)state;
+    const char *url = db_url("import_plain.db");
+    struct rsp_store *st = open_store(url);
+    static const uint8_t m1[] = {0x30, 0x03, 0x02, 0x01, 0x01},
+                         m2[] = {0x30, 0x03, 0x02, 0x01, 0x02}, pkg[] = {0xA0, 0x01, 0x00},
+                         batch[] = {0x30, 0x02, 0x05, 0x00};
+    enum { N5 = 5, NPLAIN = 2000 };
+    struct rsp_profile pre;
+    mkprofile(&pre, "8944500000000000906", "imp");
+    assert_int_equal(rsp_store_profile_insert(st, &pre, NULL, 0, "t"), 0);
+    static struct rsp_store_import_item it[N5 + NPLAIN];
+    import_item(&it[0], "8944500000000000901", m1, sizeof m1);
+    it[0].pkg = pkg;
+    it[0].pkg_len = sizeof pkg;
+    import_item(&it[1], "8944500000000000902", m1, sizeof m1);
+    it[1].refused = "item 1: signature: does not verify";
+    import_item(&it[2], "8944500000000000901", m1, sizeof m1);
+    import_item(&it[3], "8944500000000000901", m2, sizeof m2);
+    import_item(&it[4], "8944500000000000906", m1, sizeof m1);
+    static char iccids[NPLAIN][21];
+    for (int i = 0; i < NPLAIN; i++) {
+        snprintf(iccids[i], sizeof iccids[i], "89447000000000%05d", i);
+        import_item(&it[N5 + i], iccids[i], i % 2 ? m1 : m2, sizeof m1);
+        if (i >= 10) { /* these refer to a batch manifest: stored once */
+            it[N5 + i].batch = batch;
+            it[N5 + i].batch_len = sizeof batch;
+        }
+    }
+    it[1].batch = pkg; /* refused: its batch is not stored */
+    it[1].batch_len = sizeof pkg;
+    struct rsp_audit_head h0, h1;
+    assert_int_equal(rsp_store_audit_head(st, &h0), 0);
+    assert_int_equal(rsp_store_profile_import(st, it, N5 + NPLAIN, "t"), 0);
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM manifest_batches"), 1);
+    static const int want[N5] = {0, RSP_EVERIFY, RSP_STORE_IMPORT_PRESENT, RSP_ESTATE, RSP_ESTATE};
+    for (int i = 0; i < N5; i++)
+        assert_int_equal(it[i].result, want[i]);
+    for (int i = 0; i < NPLAIN; i++)
+        assert_int_equal(it[N5 + i].result, 0);
+    struct rsp_profile got;
+    assert_int_equal(rsp_store_profile_get(st, "8944500000000000901", &got), 0);
+    assert_int_equal(got.state, RSP_PROFILE_AVAILABLE);
+    assert_string_equal(got.imsi, "001010123456789");
+    assert_int_equal(got.version, 0);
+    assert_int_equal(rsp_store_profile_get(st, "8944500000000000902", &got), RSP_ENOTFOUND);
+    struct rsp_buf b = RSP_BUF_INIT;
+    assert_int_equal(rsp_store_profile_package(st, "8944500000000000901", &b), 0);
+    assert_int_equal(b.len, sizeof pkg);
+    assert_memory_equal(b.data, pkg, sizeof pkg);
+    assert_int_equal(rsp_store_profile_manifest(st, iccids[NPLAIN - 1], &b), 0);
+    assert_int_equal(b.len, sizeof m1); /* odd index: m1 */
+    assert_memory_equal(b.data, m1, sizeof m1);
+    rsp_buf_free(&b);
+    assert_int_equal(audit_n(st, "8944500000000000901"), 2); /* imported, then refused */
+    assert_int_equal(audit_n(st, "8944500000000000902"), 1);
+    assert_int_equal(audit_n(st, "8944500000000000906"), 2); /* its insert + the refusal */
+    assert_int_equal(audit_n(st, iccids[7]), 1);
+    assert_int_equal(rsp_store_audit_head(st, &h1), 0);
+    assert_int_equal(h1.seq - h0.seq, 4 + NPLAIN);
+    struct rsp_audit_verify_result res;
+    assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.findings, 0);
+    assert_int_equal(rsp_store_profile_import(st, it, N5 + NPLAIN, "t"), 0);
+    for (int i = 0; i < NPLAIN; i++)
+        assert_int_equal(it[N5 + i].result, RSP_STORE_IMPORT_PRESENT);
+    assert_int_equal(it[0].result, RSP_STORE_IMPORT_PRESENT);
+    assert_int_equal(rsp_store_audit_head(st, &h0), 0);
+    assert_int_equal(h0.seq - h1.seq, 3); /* 902, 901 (another manifest), 906 */
+    assert_int_equal(raw_query_ll(url, "SELECT count(*) FROM manifest_batches"), 1);
+    assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.findings, 0);
+    rsp_store_close(st);
+}
+
+/* PostgreSQL: an ICCID inserted by another process after the batch looked it up (the COPY then
+ * meets a uniqueness conflict): that item is refused, the others imported, nothing twice. */
+static struct rsp_store *race_other;
+static void race_hook(const char *point)
+{
+    if (race_other && strcmp(point, "profile_import:looked_up") == 0) {
+        struct rsp_profile p;
+        mkprofile(&p, "8944500000000000912", "imp");
+        assert_int_equal(rsp_store_profile_insert(race_other, &p, NULL, 0, "other"), 0);
+        race_other = NULL;
+    }
+}
+
+static void test_pg_import_race(void **state)
+{
+    (void)state;
+    const char *url = db_url("import_race");
+    struct rsp_store *st = open_store(url), *other = open_store(url);
+    static const uint8_t m1[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    struct rsp_store_import_item it[3];
+    import_item(&it[0], "8944500000000000911", m1, sizeof m1);
+    import_item(&it[1], "8944500000000000912", m1, sizeof m1);
+    import_item(&it[2], "8944500000000000913", m1, sizeof m1);
+    race_other = other;
+    rsp_store_set_fault_hook(st, race_hook);
+    assert_int_equal(rsp_store_profile_import(st, it, 3, "t"), 0);
+    rsp_store_set_fault_hook(st, NULL);
+    assert_null(race_other);
+    assert_int_equal(it[0].result, 0);
+    assert_int_equal(it[1].result, RSP_ESTATE);
+    assert_int_equal(it[2].result, 0);
+    assert_int_equal(audit_n(st, "8944500000000000912"), 2); /* other's insert + the refusal */
+    assert_int_equal(audit_n(st, "8944500000000000911"), 1);
+    struct rsp_buf b = RSP_BUF_INIT;
+    assert_int_equal(rsp_store_profile_manifest(st, "8944500000000000912", &b), RSP_ENOTFOUND);
+    rsp_buf_free(&b);
+    struct rsp_audit_verify_result res;
+    assert_int_equal(rsp_store_audit_verify(st, NULL, 0, NULL, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.findings, 0);
+    rsp_store_close(other);
+    rsp_store_close(st);
+}
+
 /* ---- telemetry (branch tele) ---- */
 
 static void tele_rec(struct rsp_tele_record *r, int64_t at_ms, const char *fn, const char *outcome,
@@ -1992,6 +2115,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_acceptance_store),
         cmocka_unit_test(test_acceptance_gate),
         cmocka_unit_test(test_import_batch), /* branch load */
+        cmocka_unit_test(test_import_plain), /* branch import */
         cmocka_unit_test(test_tele),
         cmocka_unit_test(test_call),
     };
@@ -2001,13 +2125,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_checkpointer),
     };
     const struct CMUnitTest pg_only[] = {
-        cmocka_unit_test(test_pg_blocked_writer_loses),
-        cmocka_unit_test(test_pg_many_writers),
-        cmocka_unit_test(test_pg_killed_connection),
-        cmocka_unit_test(test_pg_schema_parity),
+        cmocka_unit_test(test_pg_blocked_writer_loses), cmocka_unit_test(test_pg_many_writers),
+        cmocka_unit_test(test_pg_killed_connection),    cmocka_unit_test(test_pg_schema_parity),
+        cmocka_unit_test(test_pg_import_race), /* branch import */
     };
     enum { NC = sizeof common / sizeof common[0] };
-    struct CMUnitTest all[NC + 4];
+    struct CMUnitTest all[NC + 5];
     size_t n = 0;
     const struct CMUnitTest *extra = use_pg ? pg_only : sqlite_only;
     size_t n_extra =
