@@ -932,6 +932,10 @@ static int commit(struct pg_store *s)
         if (rc && !s->lost && simple(s, "ROLLBACK TO SAVEPOINT op", false) == 0)
             simple(s, "RELEASE SAVEPOINT op", false);
         s->sp_depth--;
+        if (rc && s->call_head) { /* as rollback(): the undone records' head goes back too */
+            s->call_head = s->sp_head_cached;
+            s->head = s->sp_head;
+        }
         return rc;
     }
     int rc = simple(s, "COMMIT", true);

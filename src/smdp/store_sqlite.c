@@ -812,6 +812,10 @@ static int commit(struct sq_store *s)
         if (rc) {
             run(Q(s, Q_SP_ROLLBACK));
             run(Q(s, Q_SP_RELEASE));
+            if (s->call_head) { /* as rollback(): the undone records' head goes back too */
+                s->call_head = s->head_cached = s->sp_head_cached;
+                s->head_cache = s->sp_head;
+            }
         }
         return rc;
     }
