@@ -221,7 +221,9 @@ int es10b_authenticate_server(struct rsp_euicc *e, const uint8_t *cmd, size_t le
     if (s->st != SESS_CHALLENGED)
         return auth_error(&s1->transaction_id, RSP_SGP22_AUTH_ERR_NO_SESSION_CONTEXT, resp);
     struct rsp_cert *cert = NULL;
-    if (rsp_cert_parse(rq.server_certificate.raw, rq.server_certificate.raw_len, &cert) != 0)
+    /* An SM-DP+ presents the same certificates to every eUICC: parsed once per process (the
+     * chain and the signature are verified every time all the same). */
+    if (rsp_cert_parse_cached(rq.server_certificate.raw, rq.server_certificate.raw_len, &cert) != 0)
         return auth_error(&s1->transaction_id, RSP_SGP22_AUTH_ERR_INVALID_CERTIFICATE, resp);
     int ci = -1, code;
     bool ci_unknown;
@@ -354,7 +356,7 @@ int es10b_prepare_download(struct rsp_euicc *e, const uint8_t *cmd, size_t len,
     if (tid->len != s->tid_len || memcmp(tid->p, s->tid, s->tid_len) != 0)
         return dl_error(tid, RSP_SGP22_DL_ERR_INVALID_TRANSACTION_ID, resp);
     struct rsp_cert *cert = NULL;
-    if (rsp_cert_parse(rq.smdp_certificate.raw, rq.smdp_certificate.raw_len, &cert) != 0)
+    if (rsp_cert_parse_cached(rq.smdp_certificate.raw, rq.smdp_certificate.raw_len, &cert) != 0)
         return dl_error(tid, RSP_SGP22_DL_ERR_INVALID_CERTIFICATE, resp);
     int ci = -1;
     bool ci_unknown;
