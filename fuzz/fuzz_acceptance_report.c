@@ -59,7 +59,12 @@ static char *field(struct rsp_accept_report *r, int k, size_t *cap)
     }
 }
 
-static void check_utf8(const struct rsp_buf *b)
+/* The checks scan every byte of four documents per input: without coverage instrumentation
+ * (libFuzzer's comparison tracing of these loops took about two thirds of the time and says
+ * nothing about the code under test). */
+#define CHECKER __attribute__((no_sanitize("coverage"), noinline))
+
+CHECKER static void check_utf8(const struct rsp_buf *b)
 {
     size_t i = 0;
     while (i < b->len) {
@@ -80,13 +85,16 @@ static void check_utf8(const struct rsp_buf *b)
     }
 }
 
-static void counts(const struct rsp_buf *b, size_t out[3])
+CHECKER static void counts(const struct rsp_buf *b, size_t out[3])
 {
-    out[0] = out[1] = out[2] = 0;
-    for (size_t i = 0; i < b->len; i++) {
-        out[0] += b->data[i] == '<';
-        out[1] += b->data[i] == '>';
-        out[2] += b->data[i] == '"';
+    static const char special[3] = {'<', '>', '"'};
+    for (int k = 0; k < 3; k++) {
+        out[k] = 0;
+        const uint8_t *p = b->data, *end = b->data + b->len;
+        while (p < end && (p = memchr(p, special[k], (size_t)(end - p))) != NULL) {
+            out[k]++;
+            p++;
+        }
     }
 }
 

@@ -10,14 +10,16 @@
  * - raw mode: the rest is the request body;
  * - template mode: the recorded request of that function is decoded, its DER payload (and
  *   transactionId) edited by the ops in the rest of the input (4 bytes each: op, offset lo/hi,
- *   value), re-encoded and sent; the store is put back to the recorded state afterwards, so
- *   every such input meets the sessions and profiles it was recorded against.
+ *   value), re-encoded and sent.
+ * After every input of either mode the store is put back to the recorded state (see restore()),
+ * so every input meets the sessions and profiles the requests were recorded against.
  *
  * Properties: no crash, leak or undefined behaviour; rsp_es9p_handle_json always produces an
  * answer; that answer is 204 with an empty body (handleNotification only) or a 200 JSON body
  * that decodes as a success or failure envelope of the function. */
 #include <stdint.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,10 +47,45 @@ static struct rsp_key *sk_dpauth, *sk_dppb;
 static struct rsp_es9p_creds creds;
 static struct rsp_es9p_config cfg;
 static struct rsp_store *st;
-static sqlite3 *raw; /* second connection, for snapshot / restore only */
 static char db_path[256];
-static struct rsp_buf tmpl[RSP_ES9_NFUNCTIONS][2]; /* recorded requests (JSON) */
-static unsigned since_restore;
+static struct rsp_buf tmpl[RSP_ES9_NFUNCTIONS][2];            /* recorded requests (JSON) */
+static struct rsp_es9_request tmpl_rq[RSP_ES9_NFUNCTIONS][2]; /* the same, decoded */
+static struct rsp_buf *payload(struct rsp_es9_request *rq, struct rsp_tid **tid);
+
+/* ---- the store, put back to the recorded state after every input ----
+ *
+ * The store's own connection is captured when it opens (sqlite3_auto_extension), the recorded
+ * state of every table is copied into temporary tables of that connection (temp.snap_<table>,
+ * rowids included), and an update hook marks the tables an input changes. After each input only
+ * those are put back (DELETE, INSERT ... SELECT from the copy, in one transaction, statements
+ * prepared once), together with sqlite_sequence; tables with foreign keys are emptied first and
+ * filled last. Every RESTORE_CHECK_EVERY restores, and after setting up, all tables are
+ * compared with the copy (a difference aborts: the harness would no longer start every input
+ * from the same state). This replaced copying the sessions and profiles tables through a second
+ * connection per input (about 35% of the time, and the telemetry, audit head and eUICC info
+ * tables were never put back). */
+enum { MAX_TABLES = 64, RESTORE_CHECK_EVERY = 4096 };
+struct snap_table {
+    char name[64];
+    bool child; /* has foreign keys: emptied before, filled after the others */
+    /* Append-only shortcut: a table whose only key is its rowid (no UNIQUE index, so no
+     * REPLACE can delete a row unseen by the update hook) that an input only appended to (rows
+     * after max_rowid) is put back by deleting those rows. */
+    bool appendable;
+    sqlite3_int64 max_rowid;
+    sqlite3_stmt *del, *ins, *cmp, *trim;
+};
+static sqlite3 *db;        /* the store's connection */
+static bool capture_db;    /* set while the store opens */
+static bool tracking;      /* the update hook records changes */
+static uint64_t dirty;     /* bit i: tables[i] changed since the last restore */
+static uint64_t rewritten; /* bit i: ... other than by appending rows */
+static bool dirty_unknown; /* a change to a table not in the list */
+static struct snap_table tables[MAX_TABLES];
+static size_t n_tables;
+static sqlite3_stmt *q_begin, *q_commit, *q_seq_del, *q_seq_ins;
+static unsigned n_restores;
+static unsigned long dirty_count[MAX_TABLES];
 
 static void die(const char *what, int rc)
 {
@@ -58,8 +95,20 @@ static void die(const char *what, int rc)
 
 static void cleanup(void)
 {
+    if (getenv("FUZZ_ES9P_STATS"))
+        for (size_t i = 0; i < n_tables; i++)
+            fprintf(stderr, "%s %lu/%u\n", tables[i].name, dirty_count[i], n_restores);
+    for (size_t i = 0; i < n_tables; i++) {
+        sqlite3_finalize(tables[i].del);
+        sqlite3_finalize(tables[i].ins);
+        sqlite3_finalize(tables[i].cmp);
+        sqlite3_finalize(tables[i].trim);
+    }
+    sqlite3_finalize(q_begin);
+    sqlite3_finalize(q_commit);
+    sqlite3_finalize(q_seq_del);
+    sqlite3_finalize(q_seq_ins);
     rsp_store_close(st);
-    sqlite3_close(raw);
     unlink(db_path);
     char side[300];
     snprintf(side, sizeof side, "%s-wal", db_path);
@@ -68,21 +117,194 @@ static void cleanup(void)
     unlink(side);
 }
 
+static int capture(sqlite3 *conn, char **err, const struct sqlite3_api_routines *api)
+{
+    (void)err;
+    (void)api;
+    if (capture_db)
+        db = conn;
+    return SQLITE_OK;
+}
+
 static void sql(const char *q)
 {
     char *err = NULL;
-    if (sqlite3_exec(raw, q, NULL, NULL, &err) != SQLITE_OK) {
+    if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK) {
         fprintf(stderr, "fuzz_es9p: %s: %s\n", q, err ? err : "?");
         abort();
     }
 }
 
+static sqlite3_stmt *prep(const char *q)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v3(db, q, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        fprintf(stderr, "fuzz_es9p: %s: %s\n", q, sqlite3_errmsg(db));
+        abort();
+    }
+    return s;
+}
+
+static void step(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        fprintf(stderr, "fuzz_es9p: %s: %s\n", sqlite3_sql(s), sqlite3_errmsg(db));
+        abort();
+    }
+    sqlite3_reset(s);
+}
+
+__attribute__((no_sanitize("coverage"))) static void
+on_update(void *arg, int op, const char *dbname, const char *table, sqlite3_int64 r)
+{
+    (void)arg;
+    if (!tracking || strcmp(dbname, "main") != 0)
+        return;
+    for (size_t i = 0; i < n_tables; i++)
+        if (strcmp(tables[i].name, table) == 0) {
+            dirty |= (uint64_t)1 << i;
+            if (op != SQLITE_INSERT || !tables[i].appendable || r <= tables[i].max_rowid)
+                rewritten |= (uint64_t)1 << i;
+            return;
+        }
+    dirty_unknown = true;
+}
+
+/* Compares every table with its copy; aborts on a difference. */
+static void check_restored(void)
+{
+    for (size_t i = 0; i < n_tables; i++) {
+        if (sqlite3_step(tables[i].cmp) != SQLITE_ROW || sqlite3_column_int64(tables[i].cmp, 0)) {
+            fprintf(stderr, "fuzz_es9p: table %s differs from the recorded state\n",
+                    tables[i].name);
+            abort();
+        }
+        sqlite3_reset(tables[i].cmp);
+    }
+}
+
 static void restore(void)
 {
-    sql("BEGIN; DELETE FROM sessions; INSERT INTO sessions SELECT * FROM temp.snap_sessions;"
-        "DELETE FROM profiles; INSERT INTO profiles SELECT * FROM temp.snap_profiles;"
-        "DELETE FROM audit; DELETE FROM outbox; COMMIT;");
-    since_restore = 0;
+    if (dirty_unknown) {
+        fprintf(stderr, "fuzz_es9p: a table outside the snapshot changed\n");
+        abort();
+    }
+    bool any = dirty != 0;
+    if (any) {
+        tracking = false;
+        step(q_begin);
+        for (size_t i = 0; i < n_tables; i++)
+            if ((dirty >> i & 1) && !(rewritten >> i & 1))
+                step(tables[i].trim);
+        for (int pass = 0; pass < 2; pass++) /* children emptied first */
+            for (size_t i = 0; i < n_tables; i++)
+                if ((rewritten >> i & 1) && tables[i].child == (pass == 0))
+                    step(tables[i].del);
+        for (int pass = 0; pass < 2; pass++) /* parents filled first */
+            for (size_t i = 0; i < n_tables; i++)
+                if ((rewritten >> i & 1) && tables[i].child == (pass == 1))
+                    step(tables[i].ins);
+        step(q_seq_del);
+        step(q_seq_ins);
+        step(q_commit);
+        for (size_t i = 0; i < n_tables; i++)
+            dirty_count[i] += dirty >> i & 1;
+        dirty = rewritten = 0;
+        tracking = true;
+    }
+    if (++n_restores % RESTORE_CHECK_EVERY == 0)
+        check_restored();
+}
+
+/* Copies every table of the store (the recorded state) and prepares the statements. */
+static void snapshot(void)
+{
+    sqlite3_stmt *q = prep("SELECT name FROM main.sqlite_master WHERE type='table' AND name NOT "
+                           "LIKE 'sqlite_%' ORDER BY name");
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (n_tables == MAX_TABLES)
+            die("too many tables", MAX_TABLES);
+        snprintf(tables[n_tables++].name, sizeof tables[0].name, "%s",
+                 (const char *)sqlite3_column_text(q, 0));
+    }
+    sqlite3_finalize(q);
+    for (size_t i = 0; i < n_tables; i++) {
+        struct snap_table *t = &tables[i];
+        char stmt[8192], cols[4096] = "", buf[256];
+        bool rowid_alias = false;
+        int n_pk = 0;
+        snprintf(buf, sizeof buf, "PRAGMA main.table_info(\"%s\")", t->name);
+        q = prep(buf);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            const char *c = (const char *)sqlite3_column_text(q, 1);
+            const char *type = (const char *)sqlite3_column_text(q, 2);
+            int pk = sqlite3_column_int(q, 5);
+            n_pk += pk > 0;
+            if (pk == 1 && type && strcasecmp(type, "INTEGER") == 0)
+                rowid_alias = true;
+            size_t l = strlen(cols);
+            snprintf(cols + l, sizeof cols - l, "%s\"%s\"", l ? "," : "", c);
+        }
+        sqlite3_finalize(q);
+        if (n_pk != 1)
+            rowid_alias = false;
+        snprintf(buf, sizeof buf, "PRAGMA main.foreign_key_list(\"%s\")", t->name);
+        q = prep(buf);
+        t->child = sqlite3_step(q) == SQLITE_ROW;
+        sqlite3_finalize(q);
+        const char *rid = rowid_alias ? "" : "rowid,";
+        snprintf(stmt, sizeof stmt, "CREATE TEMP TABLE \"snap_%s\" AS SELECT %s%s FROM main.\"%s\"",
+                 t->name, rid, cols, t->name);
+        sql(stmt);
+        snprintf(stmt, sizeof stmt, "DELETE FROM main.\"%s\"", t->name);
+        t->del = prep(stmt);
+        /* a temporary table made by CREATE ... AS SELECT names the rowid column "rowid" */
+        snprintf(stmt, sizeof stmt, "INSERT INTO main.\"%s\"(%s%s) SELECT * FROM temp.\"snap_%s\"",
+                 t->name, rid, cols, t->name);
+        t->ins = prep(stmt);
+        snprintf(stmt, sizeof stmt,
+                 "SELECT (SELECT count(*) FROM main.\"%s\") != (SELECT count(*) FROM "
+                 "temp.\"snap_%s\") OR EXISTS (SELECT %s%s FROM main.\"%s\" EXCEPT SELECT * FROM "
+                 "temp.\"snap_%s\")",
+                 t->name, t->name, rid, cols, t->name, t->name);
+        t->cmp = prep(stmt);
+        snprintf(buf, sizeof buf, "PRAGMA main.index_list(\"%s\")", t->name);
+        q = prep(buf);
+        t->appendable = true;
+        while (sqlite3_step(q) == SQLITE_ROW)
+            if (sqlite3_column_int(q, 2))
+                t->appendable = false; /* a UNIQUE index or key besides the rowid */
+        sqlite3_finalize(q);
+        snprintf(buf, sizeof buf, "SELECT coalesce(max(rowid), 0) FROM main.\"%s\"", t->name);
+        q = prep(buf);
+        if (sqlite3_step(q) != SQLITE_ROW)
+            die("max rowid", 0);
+        t->max_rowid = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        snprintf(stmt, sizeof stmt, "DELETE FROM main.\"%s\" WHERE rowid > %lld", t->name,
+                 (long long)t->max_rowid);
+        t->trim = prep(stmt);
+    }
+    for (size_t i = 0; i < n_tables; i++) /* a child must not be a parent (two levels) */
+        if (tables[i].child)
+            for (size_t j = 0; j < n_tables; j++) {
+                char buf[256];
+                snprintf(buf, sizeof buf, "PRAGMA main.foreign_key_list(\"%s\")", tables[j].name);
+                q = prep(buf);
+                while (sqlite3_step(q) == SQLITE_ROW)
+                    if (strcmp((const char *)sqlite3_column_text(q, 2), tables[i].name) == 0)
+                        die("foreign keys deeper than one level", 0);
+                sqlite3_finalize(q);
+            }
+    sql("CREATE TEMP TABLE snap_sqlite_sequence AS SELECT * FROM main.sqlite_sequence");
+    q_seq_del = prep("DELETE FROM main.sqlite_sequence");
+    q_seq_ins = prep("INSERT INTO main.sqlite_sequence SELECT * FROM temp.snap_sqlite_sequence");
+    q_begin = prep("BEGIN");
+    q_commit = prep("COMMIT");
+    sqlite3_update_hook(db, on_update, NULL);
+    tracking = true;
+    check_restored();
 }
 
 static void insert_profile(const char *iccid, const char *mid)
@@ -347,7 +569,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(db_path, sizeof db_path, "%s/rspkit-fuzz-es9p-%d.db", dir, (int)getpid());
     unlink(db_path);
-    if ((rc = rsp_store_sqlite_open(db_path, &st)) != 0)
+    if (sqlite3_auto_extension((void (*)(void))capture) != SQLITE_OK)
+        die("auto extension", 0);
+    capture_db = true;
+    rc = rsp_store_sqlite_open(db_path, &st);
+    capture_db = false;
+    sqlite3_cancel_auto_extension((void (*)(void))capture);
+    if (rc != 0 || !db)
         die("store", rc);
     atexit(cleanup);
     insert_profile("8949449999999990023", "FUZZ-1");
@@ -373,13 +601,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     rsp_euicc_free(euicc);
     euicc = NULL;
 
-    if (sqlite3_open(db_path, &raw) != SQLITE_OK)
-        die("raw open", 0);
-    sqlite3_busy_timeout(raw, 5000);
-    sql("PRAGMA synchronous=OFF"); /* this harness only: the file is scratch */
-    sql("CREATE TEMP TABLE snap_sessions AS SELECT * FROM main.sessions;"
-        "CREATE TEMP TABLE snap_profiles AS SELECT * FROM main.profiles;");
-    restore();
+    snapshot();
     /* every recorded request, replayed as is, succeeds against the restored store */
     for (unsigned fn = 0; fn < RSP_ES9_NFUNCTIONS; fn++)
         for (unsigned slot = 0; slot < 2; slot++) {
@@ -400,6 +622,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             }
             rsp_buf_free(&out);
             restore();
+        }
+    for (unsigned fn = 0; fn < RSP_ES9_NFUNCTIONS; fn++)
+        for (unsigned slot = 0; slot < 2; slot++) {
+            const struct rsp_buf *t = &tmpl[fn][slot];
+            struct rsp_status_code why;
+            struct rsp_tid *tid;
+            if (t->len && (rsp_es9_decode_request((enum rsp_es9_function)fn, (const char *)t->data,
+                                                  t->len, &tmpl_rq[fn][slot], &why) != 0 ||
+                           payload(&tmpl_rq[fn][slot], &tid)->len == 0))
+                die("decode of a recorded request", 0);
         }
     const char *dump = getenv("FUZZ_ES9P_DUMP");
     if (dump)
@@ -498,20 +730,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool template = (data[0] & 8) != 0;
     if (!template) {
         run(fn, (const char *)data + 1, size - 1);
-        if (++since_restore >= 256)
-            restore(); /* raw bodies may start sessions; keep the store small */
+        restore(); /* raw bodies may start sessions */
         return 0;
     }
     size_t slot = (data[0] >> 4) & 1;
     const struct rsp_buf *t = &tmpl[fn][slot];
     if (!t->len)
         t = &tmpl[fn][0];
-    struct rsp_es9_request rq;
-    struct rsp_status_code why;
-    if (rsp_es9_decode_request(fn, (const char *)t->data, t->len, &rq, &why) != 0)
-        abort(); /* our own recording */
+    /* the template decoded once (tmpl_rq); its one buffer, the payload, copied */
+    struct rsp_es9_request rq = tmpl_rq[fn][t == &tmpl[fn][slot] ? slot : 0];
     struct rsp_tid *tid;
     struct rsp_buf *p = payload(&rq, &tid);
+    struct rsp_buf own = RSP_BUF_INIT;
+    if (rsp_buf_set(&own, p->data, p->len) != 0)
+        abort();
+    *p = own;
     const uint8_t *ops = data + 1;
     size_t n = size - 1;
     if (tid && n >= 2 && (ops[0] & 0xF0) == 0xF0) {

@@ -6,6 +6,9 @@
 # inputs of the working corpus that reach new coverage are added to fuzz/corpus/<name> with
 # -merge=1 (FUZZ_MERGE=0 keeps the committed corpus as it is). One line per target is appended to FUZZ_CAMPAIGN_OUT (default
 # FUZZ_BUILD/campaign.md): command, result, executions, seconds, edges, corpus size.
+# FUZZ_DEADLINE (a date(1) time, e.g. 07:40 UTC): no target runs past it (-max_total_time); a target
+# cut short says so in the result column ("clean, stopped at the deadline") and its executions
+# are those it reached.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
@@ -30,6 +33,11 @@ fi
   echo "|---|---|---|---|---|---|---|---|"
 } >"$OUT"
 
+deadline=
+if [ -n "${FUZZ_DEADLINE:-}" ]; then
+  deadline=$(date -d "$FUZZ_DEADLINE" +%s) || exit 1
+fi
+
 status=0
 for name in "${targets[@]}"; do
   name=${name#fuzz_}
@@ -38,8 +46,18 @@ for name in "${targets[@]}"; do
   work="$FUZZ_BUILD/campaign/$name"
   mkdir -p "$work" "fuzz/corpus/$name"
   log="$FUZZ_BUILD/campaign-$name.log"
-  cmd=(nice -n 10 "$bin" -runs="$FUZZ_RUNS" -max_len=8192 -timeout=10 -rss_limit_mb=2048
-    -artifact_prefix="$FUZZ_BUILD/" -print_final_stats=1 "$work" "fuzz/corpus/$name")
+  limit=()
+  if [ -n "$deadline" ]; then
+    left=$((deadline - $(date +%s)))
+    if [ "$left" -le 0 ]; then
+      echo "fuzz-campaign: deadline passed, fuzz_$name not run"
+      continue
+    fi
+    limit=(-max_total_time="$left")
+  fi
+  cmd=(nice -n 10 "$bin" -runs="$FUZZ_RUNS" "${limit[@]}" -max_len=8192 -timeout=10
+    -rss_limit_mb=2048 -artifact_prefix="$FUZZ_BUILD/" -print_final_stats=1 "$work"
+    "fuzz/corpus/$name")
   start=$(date +%s)
   if ASAN_OPTIONS=malloc_context_size=0 "${cmd[@]}" >"$log" 2>&1; then verdict=clean; else
     verdict=FAILED
@@ -49,7 +67,10 @@ for name in "${targets[@]}"; do
   secs=$(($(date +%s) - start))
   execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n1)
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n1 | grep -oE '[0-9]+')
-  if [ "$FUZZ_MERGE" = 1 ] && [ "$verdict" = clean ]; then
+  if [ "$verdict" = clean ] && [ "${execs:-0}" -lt "$FUZZ_RUNS" ]; then
+    verdict="clean, stopped at the deadline"
+  fi
+  if [ "$FUZZ_MERGE" = 1 ] && [ "$verdict" != FAILED ]; then
     # adds to the committed corpus only the inputs of the working corpus that reach new coverage
     nice -n 10 "$bin" -merge=1 -max_len=8192 -timeout=10 -rss_limit_mb=2048 "fuzz/corpus/$name" \
       "$work" >"$log.merge" 2>&1 || echo "fuzz-campaign: merge of fuzz_$name failed (see $log.merge)"

@@ -38,330 +38,25 @@
 #include "rsp/http_server.h"
 #include "rsp/pkcs11.h"
 #include "rsp/recon.h"
+#include "rsp/smdp_conf.h"
 #include "rsp/store.h"
 
 #define DEFAULT_CONFIG "/etc/rspkit/rsp-smdp.conf"
 
-/* ---- configuration ---- */
+/* ---- configuration (keys, defaults, parser and checks: src/smdp/smdp_conf.c) ---- */
 
-enum cfg_type { T_STR, T_UINT, T_BOOL };
-
-struct config {
-    char host[256];
-    char listen_address[64];
-    unsigned port;
-    bool plain_http;
-    char tls_chain[PATH_MAX];
-    char tls_key[PATH_MAX];
-    char tls_priorities[512];
-    char dpauth_cert[PATH_MAX];
-    char dpauth_key[PATH_MAX];
-    char dppb_cert[PATH_MAX];
-    char dppb_key[PATH_MAX];
-    char ci_certs[4 * PATH_MAX]; /* comma-separated */
-    char db_path[PATH_MAX];
-    char database[1024]; /* store URL; empty: db_path (SQLite) */
-    unsigned threads;
-    unsigned body_limit;
-    unsigned conn_timeout;
-    unsigned session_lifetime;
-    unsigned download_attempts;
-    unsigned order_lifetime;
-    unsigned sweep_interval;
-    unsigned shutdown_grace;
-    unsigned cc_max_attempts;
-    unsigned notify_max_attempts;
-    unsigned notify_base_delay;
-    unsigned notify_max_delay;
-    unsigned notify_poll_ms;
-    char audit_key[PATH_MAX];
-    unsigned audit_checkpoint_records;
-    unsigned audit_checkpoint_interval;
-    char pseudonym_key[PATH_MAX];
-    /* branch recon: rollback sweeper and retention */
-    bool rollback;
-    unsigned rollback_sla;
-    char rollback_policies[512];
-    unsigned retention_events_days;
-    unsigned retention_sessions_days;
-    unsigned retention_rollbacks_days;
-    /* branch faults: listening socket sharing and connection limits */
-    bool reuse_port;
-    unsigned max_connections;
-    unsigned per_ip_connections;
-    unsigned rate_limit_source;
-    unsigned rate_limit_source_burst;
-    unsigned rate_limit_matching_id;
-    unsigned rate_limit_matching_id_burst;
-    struct rsp_es2p_operator operators[RSP_ES2P_MAX_OPERATORS]; /* `operator` lines */
-    size_t n_operators;
-    /* branch tele: telemetry and the admin listener */
-    bool telemetry;
-    unsigned telemetry_period;
-    unsigned telemetry_retention;
-    unsigned telemetry_series_retention;
-    char admin_listen_address[64];
-    unsigned admin_port;
-    bool admin_plain_http;
-    char admin_auth_file[PATH_MAX];
-    unsigned dashboard_window;
-    /* branch ops: activation integrity (rsp/act.h) */
-    unsigned integrity_window;
-    unsigned integrity_bucket;
-    unsigned integrity_failure_pct;
-    unsigned integrity_min_sample;
-    char integrity_webhook[256];
-};
-
-struct cfg_key {
-    const char *name;
-    enum cfg_type type;
-    size_t offset;
-    size_t size;
-    const char *help;
-};
-
-#define K(name, type, member, help)                                                                \
-    {                                                                                              \
-        name, type, offsetof(struct config, member), sizeof(((struct config *)0)->member), help    \
-    }
-
-static const struct cfg_key cfg_keys[] = {
-    K("host", T_STR, host, "SM-DP+ address (FQDN) compared with smdpAddress"),
-    K("listen_address", T_STR, listen_address, "numeric IPv4/IPv6 address (127.0.0.1)"),
-    K("port", T_UINT, port, "TCP port (443; 0 = any free port)"),
-    K("plain_http", T_BOOL, plain_http, "serve plain HTTP without TLS (false; tests only)"),
-    K("tls_chain", T_STR, tls_chain, "PEM: DPtls certificate then its CA chain"),
-    K("tls_key", T_STR, tls_key, "PEM: DPtls private key"),
-    K("tls_priorities", T_STR, tls_priorities, "GnuTLS priority string (built-in default)"),
-    K("dpauth_cert", T_STR, dpauth_cert, "CERT.DPauth.SIG (PEM or DER)"),
-    K("dpauth_key", T_STR, dpauth_key, "SK.DPauth.SIG (PEM file, or a pkcs11: URI)"),
-    K("dppb_cert", T_STR, dppb_cert, "CERT.DPpb.SIG (PEM or DER)"),
-    K("dppb_key", T_STR, dppb_key, "SK.DPpb.SIG (PEM file, or a pkcs11: URI)"),
-    K("ci_certs", T_STR, ci_certs, "comma-separated CI certificate files"),
-    K("db_path", T_STR, db_path, "SQLite database file (when database is not set)"),
-    K("database", T_STR, database,
-      "store URL: postgresql://USER@HOST/DB (PostgreSQL), sqlite:PATH or a path (SQLite);\n"
-      "                      overrides db_path"),
-    K("threads", T_UINT, threads, "HTTP worker threads (4)"),
-    K("body_limit", T_UINT, body_limit, "largest request body in bytes (1048576)"),
-    K("conn_timeout", T_UINT, conn_timeout, "idle connection timeout in seconds (30)"),
-    K("session_lifetime", T_UINT, session_lifetime, "download session lifetime in seconds (600)"),
-    K("download_attempts", T_UINT, download_attempts,
-      "download attempts per profile before the order ends (10; 0 = no limit)"),
-    K("order_lifetime", T_UINT, order_lifetime,
-      "seconds a released order may wait for its download (0 = no limit)"),
-    K("sweep_interval", T_UINT, sweep_interval, "seconds between expiry sweeps (30)"),
-    K("shutdown_grace", T_UINT, shutdown_grace, "seconds to wait for requests on stop (10)"),
-    K("cc_max_attempts", T_UINT, cc_max_attempts, "confirmation code attempts per order (3)"),
-    K("notify_max_attempts", T_UINT, notify_max_attempts,
-      "HandleDownloadProgressInfo attempts before parking as failed (10)"),
-    K("notify_base_delay", T_UINT, notify_base_delay,
-      "first retry delay in seconds, doubled per attempt, plus jitter (5)"),
-    K("notify_max_delay", T_UINT, notify_max_delay, "largest retry delay in seconds (3600)"),
-    K("notify_poll_ms", T_UINT, notify_poll_ms, "outbox poll interval in milliseconds (1000)"),
-    K("audit_key", T_STR, audit_key,
-      "PEM file or pkcs11: URI: P-256 private key signing audit checkpoints\n"
-      "                      (none: no checkpoints)"),
-    K("audit_checkpoint_records", T_UINT, audit_checkpoint_records,
-      "sign a checkpoint once this many audit records accumulated (1000; 0 = off)"),
-    K("audit_checkpoint_interval", T_UINT, audit_checkpoint_interval,
-      "or once this many seconds passed with new records (300; 0 = off)"),
-    K("pseudonym_key", T_STR, pseudonym_key,
-      "hex key (64-128 digits) of the EID pseudonyms in audit records and logs"),
-    /* branch tele */
-    K("telemetry", T_BOOL, telemetry, "record telemetry per ES9+ call and session (true)"),
-    K("telemetry_period", T_UINT, telemetry_period,
-      "seconds per telemetry aggregation period (60)"),
-    K("telemetry_retention", T_UINT, telemetry_retention,
-      "seconds raw telemetry calls and sessions are kept (604800; 0 = for ever)"),
-    K("telemetry_series_retention", T_UINT, telemetry_series_retention,
-      "seconds per-period aggregates are kept (7776000; 0 = for ever; totals\n"
-      "                      are never dropped)"),
-    K("admin_listen_address", T_STR, admin_listen_address,
-      "admin listener (/metrics, dashboard) address (127.0.0.1)"),
-    K("admin_port", T_UINT, admin_port, "admin listener TCP port (0 = no admin listener)"),
-    K("admin_plain_http", T_BOOL, admin_plain_http,
-      "admin listener without TLS (false: TLS with tls_chain/tls_key)"),
-    K("admin_auth_file", T_STR, admin_auth_file,
-      "admin credentials: 'bearer TOKEN' / 'basic USER:PASSWORD' lines (required\n"
-      "                      with admin_port)"),
-    K("dashboard_window", T_UINT, dashboard_window, "seconds the dashboard shows (86400)"),
-    /* branch ops: activation integrity */
-    K("integrity_window", T_UINT, integrity_window,
-      "activation integrity: sliding window in seconds (3600)"),
-    K("integrity_bucket", T_UINT, integrity_bucket,
-      "width of the window's time buckets in seconds (60)"),
-    K("integrity_failure_pct", T_UINT, integrity_failure_pct,
-      "quarantine a cohort when failures reach this % of completed attempts\n"
-      "                      in the window (50; 0 = never quarantine)"),
-    K("integrity_min_sample", T_UINT, integrity_min_sample,
-      "completed attempts (installs + failures) needed before a verdict (20)"),
-    K("integrity_webhook", T_STR, integrity_webhook,
-      "URL a quarantine alert is POSTed to (JSON; retried through the outbox)"),
-    /* branch recon */
-    K("rollback", T_BOOL, rollback,
-      "roll failed profiles back by policy in every sweep (true; docs/man/rsp-smdp.8)"),
-    K("rollback_sla", T_UINT, rollback_sla,
-      "seconds from a failure to its rollback (300; >= sweep_interval)"),
-    K("rollback_policies", T_STR, rollback_policies,
-      "KIND=POLICY,... (available|quarantine|rerelease) for download-failed,\n"
-      "                      install-failed, pir-error, cancelled, ttl-expired,\n"
-      "                      verification-failed, other (rspctl rollback sweep --help)"),
-    K("retention_events_days", T_UINT, retention_events_days,
-      "delete reconciliation events older than this (0 = keep)"),
-    K("retention_sessions_days", T_UINT, retention_sessions_days,
-      "delete ended download sessions (EID, eUICC certificate) older than this (0 = keep)"),
-    K("retention_rollbacks_days", T_UINT, retention_rollbacks_days,
-      "delete closed rollbacks older than this (0 = keep)"),
-    K("reuse_port", T_BOOL, reuse_port,
-      "SO_REUSEPORT: several processes listen on one port (false)"),
-    K("max_connections", T_UINT, max_connections,
-      "open connections at most (0 = libmicrohttpd's default)"),
-    K("per_ip_connections", T_UINT, per_ip_connections,
-      "open connections per client address at most (0 = no limit)"),
-    K("rate_limit_source", T_UINT, rate_limit_source,
-      "requests a minute per client address, HTTP 429 beyond (0 = off)"),
-    K("rate_limit_source_burst", T_UINT, rate_limit_source_burst,
-      "requests in a burst per client address (rate_limit_source)"),
-    K("rate_limit_matching_id", T_UINT, rate_limit_matching_id,
-      "authenticateClient calls a minute per matchingId, HTTP 429 beyond (0 = off)"),
-    K("rate_limit_matching_id_burst", T_UINT, rate_limit_matching_id_burst,
-      "authenticateClient calls in a burst per matchingId (10)"),
-};
-#define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
-
-static void config_defaults(struct config *c)
-{
-    memset(c, 0, sizeof *c);
-    snprintf(c->listen_address, sizeof c->listen_address, "127.0.0.1");
-    c->port = 443;
-    snprintf(c->db_path, sizeof c->db_path, "/var/lib/rspkit/smdp.db");
-    c->threads = 4;
-    c->body_limit = 1u << 20;
-    c->conn_timeout = 30;
-    c->session_lifetime = 600;
-    c->download_attempts = 10;
-    c->sweep_interval = 30;
-    c->shutdown_grace = 10;
-    c->cc_max_attempts = 3;
-    c->notify_max_attempts = 10;
-    c->notify_base_delay = 5;
-    c->notify_max_delay = 3600;
-    c->notify_poll_ms = 1000;
-    c->audit_checkpoint_records = 1000;
-    c->audit_checkpoint_interval = 300;
-    c->telemetry = true;
-    c->telemetry_period = 60;
-    c->telemetry_retention = 604800;
-    c->telemetry_series_retention = 7776000;
-    snprintf(c->admin_listen_address, sizeof c->admin_listen_address, "127.0.0.1");
-    c->dashboard_window = 86400;
-    c->integrity_window = 3600;
-    c->integrity_bucket = 60;
-    c->integrity_failure_pct = 50;
-    c->integrity_min_sample = 20;
-    c->rollback = true;
-    c->rollback_sla = 300;
-}
+#define N_KEYS   rsp_smdp_conf_n_keys
+#define cfg_keys rsp_smdp_conf_keys
 
 /* rollback_policies and rollback_sla into a rollback configuration; -1 with a message. */
-static int rollback_config(const struct config *c, struct rsp_rollback_config *rb)
+static int rollback_config(const struct rsp_smdp_conf *c, struct rsp_rollback_config *rb)
 {
-    rsp_rollback_config_default(rb);
-    rb->sla = c->rollback_sla;
-    rb->order_ttl = c->order_lifetime;
-    char list[sizeof c->rollback_policies];
-    snprintf(list, sizeof list, "%s", c->rollback_policies);
-    char *save = NULL;
-    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ')
-            t++;
-        char *eq = strchr(t, '=');
-        enum rsp_fail_kind k;
-        enum rsp_rollback_policy pol;
-        if (eq)
-            *eq = 0;
-        if (!eq || rsp_fail_kind_from_name(t, &k) != 0 ||
-            rsp_rollback_policy_from_name(eq + 1, &pol) != 0) {
-            fprintf(stderr, "rsp-smdp: rollback_policies: bad entry '%s' (KIND=POLICY)\n", t);
-            return -1;
-        }
-        rb->policy[k] = pol;
-    }
-    char why[200];
-    if (rsp_rollback_config_check(rb, why, sizeof why) != 0) {
-        fprintf(stderr, "rsp-smdp: rollback_policies: %s\n", why);
+    char why[600];
+    if (rsp_smdp_conf_rollback(c, rb, why, sizeof why) != 0) {
+        fprintf(stderr, "rsp-smdp: %s\n", why);
         return -1;
     }
     return 0;
-}
-
-/* operator = ID token_sha256=HEX [cert_sha256=HEX] [callback_url=URL] [callback_ca=FILE]
- * (repeatable; not overridable from the environment). */
-static int add_operator(struct config *c, const char *v, const char *where)
-{
-    char err[200];
-    if (c->n_operators >= RSP_ES2P_MAX_OPERATORS) {
-        fprintf(stderr, "rsp-smdp: %s: more than %d operators\n", where, RSP_ES2P_MAX_OPERATORS);
-        return -1;
-    }
-    struct rsp_es2p_operator *op = &c->operators[c->n_operators];
-    if (rsp_es2p_operator_parse(v, op, err, sizeof err) != 0) {
-        fprintf(stderr, "rsp-smdp: %s: %s\n", where, err);
-        return -1;
-    }
-    for (size_t i = 0; i < c->n_operators; i++)
-        if (strcmp(c->operators[i].id, op->id) == 0) {
-            fprintf(stderr, "rsp-smdp: %s: operator %s defined twice\n", where, op->id);
-            return -1;
-        }
-    c->n_operators++;
-    return 0;
-}
-
-static int set_value(struct config *c, const struct cfg_key *k, const char *v, const char *where)
-{
-    char *p = (char *)c + k->offset;
-    switch (k->type) {
-    case T_STR:
-        if (strlen(v) >= k->size) {
-            fprintf(stderr, "rsp-smdp: %s: value of %s too long\n", where, k->name);
-            return -1;
-        }
-        memcpy(p, v, strlen(v) + 1);
-        return 0;
-    case T_UINT: {
-        char *end;
-        errno = 0;
-        unsigned long n = strtoul(v, &end, 10);
-        if (!*v || *end || errno || n > UINT_MAX || !isdigit((unsigned char)*v)) {
-            fprintf(stderr, "rsp-smdp: %s: %s must be a non-negative integer\n", where, k->name);
-            return -1;
-        }
-        *(unsigned *)p = (unsigned)n;
-        return 0;
-    }
-    case T_BOOL:
-        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
-            *(bool *)p = true;
-        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
-            *(bool *)p = false;
-        else {
-            fprintf(stderr, "rsp-smdp: %s: %s must be true or false\n", where, k->name);
-            return -1;
-        }
-        return 0;
-    }
-    return -1;
-}
-
-static const struct cfg_key *find_key(const char *name)
-{
-    for (size_t i = 0; i < N_KEYS; i++)
-        if (strcmp(cfg_keys[i].name, name) == 0)
-            return &cfg_keys[i];
-    return NULL;
 }
 
 static char *trim(char *s)
@@ -374,8 +69,8 @@ static char *trim(char *s)
     return s;
 }
 
-/* key = value lines; '#' starts a comment line; unknown keys are errors. */
-static int config_load(struct config *c, const char *path, bool must_exist)
+/* The file (rsp_smdp_conf_parse); a missing default file is no error. */
+static int config_load(struct rsp_smdp_conf *c, const char *path, bool must_exist)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -384,40 +79,29 @@ static int config_load(struct config *c, const char *path, bool must_exist)
         fprintf(stderr, "rsp-smdp: cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
-    char line[8192], where[PATH_MAX + 32];
-    int lineno = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        snprintf(where, sizeof where, "%s:%d", path, lineno);
-        char *s = trim(line);
-        if (!*s || *s == '#')
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            fprintf(stderr, "rsp-smdp: %s: expected key = value\n", where);
-            rc = -1;
-            break;
-        }
-        *eq = 0;
-        const char *key = trim(s), *val = trim(eq + 1);
-        if (strcmp(key, "operator") == 0) {
-            rc = add_operator(c, val, where);
-            continue;
-        }
-        const struct cfg_key *k = find_key(key);
-        if (!k) {
-            fprintf(stderr, "rsp-smdp: %s: unknown key '%s'\n", where, key);
-            rc = -1;
-            break;
-        }
-        rc = set_value(c, k, val, where);
-    }
+    struct rsp_buf text = RSP_BUF_INIT;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && text.len <= RSP_SMDP_CONF_TEXT_MAX)
+        rsp_buf_append(&text, chunk, n);
+    int rc = ferror(f) || text.err ? -1 : 0;
+    if (rc)
+        fprintf(stderr, "rsp-smdp: cannot read %s: %s\n", path, strerror(errno));
     fclose(f);
+    char err[PATH_MAX + 600];
+    if (rc == 0) {
+        int prc = rsp_smdp_conf_parse(c, (const char *)text.data, text.len, path, err, sizeof err);
+        if (prc != 0) {
+            fprintf(stderr, "rsp-smdp: %s\n", prc == RSP_ESYNTAX ? err : "out of memory");
+            rc = -1;
+        }
+    }
+    rsp_buf_free(&text);
     return rc;
 }
 
 /* RSP_SMDP_<KEY> (key upper-cased) overrides the file. */
-static int config_env(struct config *c)
+static int config_env(struct rsp_smdp_conf *c)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
         char name[64];
@@ -426,8 +110,11 @@ static int config_env(struct config *c)
             name[n++] = (char)toupper((unsigned char)*k);
         name[n] = 0;
         const char *v = getenv(name);
-        if (v && set_value(c, &cfg_keys[i], v, name) != 0)
+        char err[600];
+        if (v && rsp_smdp_conf_set(c, &cfg_keys[i], v, name, err, sizeof err) != 0) {
+            fprintf(stderr, "rsp-smdp: %s\n", err);
             return -1;
+        }
     }
     return 0;
 }
@@ -448,86 +135,25 @@ static int check_readable(const char *key, const char *path, bool required)
     return 0;
 }
 
-static int config_check(const struct config *c)
+static void report_problem(void *ctx, const char *message)
 {
-    int bad = 0;
-    if (!c->host[0]) {
-        fprintf(stderr, "rsp-smdp: host is required\n");
-        bad = 1;
-    }
-    if (c->port > 65535) {
-        fprintf(stderr, "rsp-smdp: port out of range\n");
-        bad = 1;
-    }
-    if (c->threads == 0 || c->threads > 256 || c->body_limit < 1024 || c->session_lifetime == 0 ||
-        c->sweep_interval == 0) {
-        fprintf(stderr, "rsp-smdp: threads must be 1..256, body_limit >= 1024, "
-                        "session_lifetime and sweep_interval > 0\n");
-        bad = 1;
-    }
-    bad |= check_readable("tls_chain", c->tls_chain, !c->plain_http) != 0;
-    bad |= check_readable("tls_key", c->tls_key, !c->plain_http) != 0;
-    bad |= check_readable("dpauth_cert", c->dpauth_cert, false) != 0;
-    bad |= check_readable("dpauth_key", c->dpauth_key, false) != 0;
-    bad |= check_readable("dppb_cert", c->dppb_cert, false) != 0;
-    bad |= check_readable("dppb_key", c->dppb_key, false) != 0;
-    char list[sizeof c->ci_certs];
-    snprintf(list, sizeof list, "%s", c->ci_certs);
-    char *save = NULL;
-    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        bad |= check_readable("ci_certs", trim(t), true) != 0;
-    for (size_t i = 0; i < c->n_operators; i++)
-        bad |= check_readable("callback_ca", c->operators[i].callback_ca, false) != 0;
-    bad |= check_readable("audit_key", c->audit_key, false) != 0;
-    bad |= check_readable("pseudonym_key", c->pseudonym_key, false) != 0;
-    if (c->integrity_window == 0 || c->integrity_bucket == 0 || c->integrity_failure_pct > 100) {
-        fprintf(stderr, "rsp-smdp: integrity_window and integrity_bucket must be > 0, "
-                        "integrity_failure_pct 0-100\n");
-        bad = 1;
-    }
-    if (c->notify_poll_ms == 0) {
-        fprintf(stderr, "rsp-smdp: notify_poll_ms must be > 0\n");
-        bad = 1;
-    }
-    struct rsp_rollback_config rbc;
-    if (rollback_config(c, &rbc) != 0)
-        bad = 1;
-    if (c->rollback && c->sweep_interval > c->rollback_sla) {
-        fprintf(stderr, "rsp-smdp: sweep_interval (%u) must not exceed rollback_sla (%u)\n",
-                c->sweep_interval, c->rollback_sla);
-        bad = 1;
-    }
-    if (!c->database[0] && !c->db_path[0]) {
-        fprintf(stderr, "rsp-smdp: db_path or database is required\n");
-        bad = 1;
-    }
-    if (c->telemetry_period == 0 || c->dashboard_window == 0 || c->admin_port > 65535) {
-        fprintf(stderr, "rsp-smdp: telemetry_period and dashboard_window must be > 0, admin_port "
-                        "0..65535\n");
-        bad = 1;
-    }
-    if (c->admin_port) {
-        bad |= check_readable("admin_auth_file", c->admin_auth_file, true) != 0;
-        if (!c->admin_plain_http && !c->plain_http && (!c->tls_chain[0] || !c->tls_key[0])) {
-            fprintf(stderr, "rsp-smdp: the admin listener needs tls_chain/tls_key or "
-                            "admin_plain_http\n");
-            bad = 1;
-        }
-        if (c->admin_port == c->port) {
-            fprintf(stderr, "rsp-smdp: admin_port must differ from port\n");
-            bad = 1;
-        }
-    }
-    if (c->database[0] && !rsp_store_url_backend(c->database)) {
-        fprintf(stderr, "rsp-smdp: database: not a store URL (postgresql://..., postgres://..., "
-                        "sqlite:PATH or a file path)\n");
-        bad = 1;
-    }
-    return bad ? -1 : 0;
+    (void)ctx;
+    fprintf(stderr, "rsp-smdp: %s\n", message);
+}
+
+static int readable(void *ctx, const char *key, const char *path, bool required)
+{
+    (void)ctx;
+    return check_readable(key, path, required);
+}
+
+static int config_check(const struct rsp_smdp_conf *c)
+{
+    return rsp_smdp_conf_check(c, report_problem, readable, NULL) ? -1 : 0;
 }
 
 /* The store to open: `database` when set, else the SQLite file db_path. */
-static const char *store_url(const struct config *c)
+static const char *store_url(const struct rsp_smdp_conf *c)
 {
     return c->database[0] ? c->database : c->db_path;
 }
@@ -608,7 +234,7 @@ static int load_key(const char *key, const char *path, struct rsp_key **out)
 
 /* Loads DPauth/DPpb, their keys and the CIs; 1 when ES9+ is not configured (no DPauth), 0 when
  * loaded, -1 (message printed) when the configuration is incomplete or inconsistent. */
-static int es9p_load(const struct config *cfg, struct es9p_creds *c)
+static int es9p_load(const struct rsp_smdp_conf *cfg, struct es9p_creds *c)
 {
     memset(c, 0, sizeof *c);
     if (!cfg->dpauth_cert[0] && !cfg->dpauth_key[0] && !cfg->dppb_cert[0] && !cfg->dppb_key[0])
@@ -679,7 +305,7 @@ static int es9p_load(const struct config *cfg, struct es9p_creds *c)
 
 static void log_event(const char *event, const char *detail);
 
-static void integrity_config(const struct config *cfg, struct rsp_act_integrity_config *out)
+static void integrity_config(const struct rsp_smdp_conf *cfg, struct rsp_act_integrity_config *out)
 {
     *out = (struct rsp_act_integrity_config){
         .window_s = cfg->integrity_window,
@@ -706,7 +332,7 @@ static void log_event(const char *event, const char *detail);
 /* branch recon: the rollback sweeper and the retention windows, after the expiry sweep (so a
  * session that just expired is rolled back in the same tick). Logged only when it did something;
  * log lines name ICCIDs and counts, never an EID or a customer. */
-static void rollback_tick(struct rsp_store *store, const struct config *cfg)
+static void rollback_tick(struct rsp_store *store, const struct rsp_smdp_conf *cfg)
 {
     char detail[256];
     int64_t now = (int64_t)time(NULL);
@@ -773,7 +399,7 @@ struct audit_state {
 };
 
 /* Loads audit_key (P-256 only) and pseudonym_key. 0 or -1 (message printed). */
-static int audit_load(const struct config *cfg, struct audit_state *a)
+static int audit_load(const struct rsp_smdp_conf *cfg, struct audit_state *a)
 {
     memset(a, 0, sizeof *a);
     if (cfg->audit_key[0]) {
@@ -825,7 +451,8 @@ static int file_sha256(const char *key, const char *path, uint8_t h[32])
 /* The configuration's fingerprint: SHA-256 over every effective key = value line (file values and
  * environment overrides alike), the operator lines, the digests of the certificate files and the
  * ids of the audit and pseudonym keys. Secrets enter only as those ids. */
-static int config_fingerprint(const struct config *c, const struct audit_state *a, uint8_t out[32])
+static int config_fingerprint(const struct rsp_smdp_conf *c, const struct audit_state *a,
+                              uint8_t out[32])
 {
     struct rsp_buf t = RSP_BUF_INIT;
     char line[8192], hex[65];
@@ -834,7 +461,7 @@ static int config_fingerprint(const struct config *c, const struct audit_state *
     for (size_t i = 0; i < N_KEYS; i++) {
         const char *p = (const char *)c + cfg_keys[i].offset;
         switch (cfg_keys[i].type) {
-        case T_STR:
+        case RSP_SMDP_CONF_STR:
             if (p == c->database) { /* a password in the URL must not feed the fingerprint */
                 char shown[sizeof c->database];
                 rsp_store_url_redact(p, shown, sizeof shown);
@@ -847,10 +474,10 @@ static int config_fingerprint(const struct config *c, const struct audit_state *
                 snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name, p);
             }
             break;
-        case T_UINT:
+        case RSP_SMDP_CONF_UINT:
             snprintf(line, sizeof line, "%s=%u\n", cfg_keys[i].name, *(const unsigned *)p);
             break;
-        case T_BOOL:
+        case RSP_SMDP_CONF_BOOL:
             snprintf(line, sizeof line, "%s=%s\n", cfg_keys[i].name,
                      *(const bool *)p ? "true" : "false");
             break;
@@ -910,7 +537,8 @@ static int config_fingerprint(const struct config *c, const struct audit_state *
 
 /* At start: a "process Started" record, and a "config" record saying whether the configuration
  * changed since the last start recorded in the chain. */
-static int audit_start(struct rsp_store *st, const struct config *cfg, const struct audit_state *a)
+static int audit_start(struct rsp_store *st, const struct rsp_smdp_conf *cfg,
+                       const struct audit_state *a)
 {
     uint8_t fp[32];
     char hex[65], reason[RSP_AUDIT_REASON_MAX + 1], prev[24] = "";
@@ -965,7 +593,7 @@ static int max_checkpoint(void *arg, const struct rsp_audit_checkpoint *cp)
 
 /* Signs a checkpoint of the head when `force`, or N records or T seconds (with new records)
  * after the last one; every checkpoint is also a log line, a copy kept outside the store. */
-static void audit_tick(struct rsp_store *st, const struct config *cfg, struct audit_state *a,
+static void audit_tick(struct rsp_store *st, const struct rsp_smdp_conf *cfg, struct audit_state *a,
                        bool force)
 {
     if (!a->key)
@@ -1007,7 +635,7 @@ static void audit_tick(struct rsp_store *st, const struct config *cfg, struct au
 /* What every handler gets: the configuration and the per-thread store connections. Handlers
  * refer to sessions by transactionId through the store, never by pointer. */
 struct smdp_ctx {
-    const struct config *cfg;
+    const struct rsp_smdp_conf *cfg;
     struct rsp_store_pool *stores;
     struct rsp_es9p_http es9p_http; /* cfg NULL: ES9+ not configured */
 };
@@ -1131,8 +759,8 @@ int main(int argc, char **argv)
         }
     }
 
-    struct config cfg;
-    config_defaults(&cfg);
+    struct rsp_smdp_conf cfg;
+    rsp_smdp_conf_defaults(&cfg);
     if (config_load(&cfg, config_path, explicit_config) || config_env(&cfg) || config_check(&cfg))
         return 1;
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "rsp/err.h"
+#include "rsp/inventory_csv.h"
 #include "rsp/manifest.h"
 #include "rsp/saip.h"
 #include "rsp/store.h"
@@ -104,51 +105,29 @@ static int collect_dir(const char *dir, struct pairs *ps)
     return rc;
 }
 
-/* CSV: "package,manifest" per line; an optional header line naming those columns; relative
- * paths are taken from the CSV file's directory. No quoting. */
+static int add_pair_cb(void *ctx, const char *label, const char *pkg, const char *man)
+{
+    return add_pair(ctx, label, pkg, man);
+}
+
+/* CSV: "package,manifest" per line (rsp_inventory_csv_parse, src/ops/inventory_csv.c); relative
+ * paths are taken from the CSV file's directory. */
 static int collect_csv(const char *csv, struct pairs *ps)
 {
-    FILE *f = fopen(csv, "r");
-    if (!f)
+    struct rsp_buf text = RSP_BUF_INIT;
+    if (rspctl_read_file(csv, &text) != 0) {
+        rsp_buf_free(&text);
         return RSP_EIO;
+    }
     char base[MAX_PATH];
     const char *slash = strrchr(csv, '/');
     snprintf(base, sizeof base, "%.*s", slash ? (int)(slash - csv) : 1, slash ? csv : ".");
-    char line[2 * MAX_PATH + 8];
-    int rc = 0;
-    unsigned lineno = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t l = strlen(line);
-        if (l && line[l - 1] != '\n' && !feof(f)) {
-            rc = RSP_ERANGE;
-            break;
-        }
-        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r' || line[l - 1] == ' '))
-            line[--l] = 0;
-        if (l == 0 || line[0] == '#' || (lineno == 1 && strcmp(line, "package,manifest") == 0))
-            continue;
-        char *comma = strchr(line, ',');
-        if (!comma || strchr(comma + 1, ',')) {
-            fprintf(stderr, "rspctl profiles import: %s:%u: expected package,manifest\n", csv,
-                    lineno);
-            rc = RSP_ESYNTAX;
-            break;
-        }
-        *comma = 0;
-        char pkg[MAX_PATH], man[MAX_PATH], label[64];
-        const char *pp = line, *mp = comma + 1;
-        if (snprintf(pkg, sizeof pkg, "%s%s%s", pp[0] == '/' ? "" : base, pp[0] == '/' ? "" : "/",
-                     pp) >= (int)sizeof pkg ||
-            snprintf(man, sizeof man, "%s%s%s", mp[0] == '/' ? "" : base, mp[0] == '/' ? "" : "/",
-                     mp) >= (int)sizeof man) {
-            rc = RSP_ERANGE;
-            break;
-        }
-        snprintf(label, sizeof label, "line %u", lineno);
-        rc = add_pair(ps, label, pkg, man);
-    }
-    fclose(f);
+    size_t line = 0;
+    int rc =
+        rsp_inventory_csv_parse((const char *)text.data, text.len, base, add_pair_cb, ps, &line);
+    if (rc == RSP_ESYNTAX)
+        fprintf(stderr, "rspctl profiles import: %s:%zu: expected package,manifest\n", csv, line);
+    rsp_buf_free(&text);
     return rc;
 }
 
