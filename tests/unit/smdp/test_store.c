@@ -1994,7 +1994,9 @@ static void test_call(void **state)
 {
     (void)state;
     const char *url = db_url("call.db");
+    setenv("RSP_PG_CALL_TRANSACTIONS", "1", 1); /* PostgreSQL: off by default (store_pg.c) */
     struct rsp_store *st = open_store(url), *other = open_store(url);
+    unsetenv("RSP_PG_CALL_TRANSACTIONS");
     const char *iccid = "8999000000000000001";
     struct rsp_profile p, q;
     mkprofile(&p, iccid, "call");
