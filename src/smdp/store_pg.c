@@ -455,6 +455,8 @@ enum stmt_id {
     /* branch import */
     Q_IMPORT_LOOKUP_ANY,
     Q_BATCH_ADD,
+    /* lead s5 */
+    Q_AUDIT_ADD_MANY,
     Q_COUNT
 };
 
@@ -654,6 +656,16 @@ static const struct stmt_def stmts[Q_COUNT] = {
     [Q_BATCH_ADD] = {"INSERT INTO manifest_batches (sha256, manifest, imported_at)"
                      " VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
                      true},
+    /* lead s5: a call's audit records (arrays, one element per record) and the head moved past
+     * them, in one statement (pg_call_end) */
+    [Q_AUDIT_ADD_MANY] = {"WITH ins AS (INSERT INTO audit (seq, at, entity, key, from_state,"
+                          " to_state, actor, subject, reason, prev_hash, hash)"
+                          " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[],"
+                          " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
+                          " $9::text[], $10::bytea[], $11::bytea[]))"
+                          " UPDATE audit_head SET seq = $12, hash = $13 WHERE id = 1 AND"
+                          " seq = $14",
+                          true},
 };
 
 struct pg_store {
@@ -667,14 +679,13 @@ struct pg_store {
     bool call_tx;      /* the call's transaction is open (a change was made); in_tx stays true */
     bool call_broken;  /* the connection dropped inside the call's transaction: all of it is lost */
     int sp_depth;      /* operations' savepoints open inside the call's transaction */
-    bool call_enabled; /* RSP_PG_CALL_TRANSACTIONS=1 at open (pg_call_begin) */
-    /* Inside a call's transaction the audit chain head, once read FOR UPDATE (locked until the
-     * COMMIT: nobody else appends), is kept here and written once before the COMMIT. */
-    bool call_head;
-    int64_t call_head_seq0;
-    struct rsp_audit_head head;
-    bool sp_head_cached; /* call_head when the current savepoint began */
-    struct rsp_audit_head sp_head;
+    bool call_enabled; /* not RSP_PG_CALL_TRANSACTIONS=0 at open (pg_call_begin) */
+    /* Inside a call's transaction its audit records wait here, unsealed; pg_call_end locks the
+     * chain head, seals and inserts them and moves the head just before the COMMIT, so the head
+     * row stays locked for two round trips, not for the whole call. */
+    struct rsp_audit_entry *pend;
+    size_t n_pend, cap_pend;
+    size_t sp_n_pend; /* n_pend when the current operation's savepoint began */
     void (*hook)(const char *point);
     char err[512];
 };
@@ -903,8 +914,7 @@ static int begin(struct pg_store *s)
 {
     if (s->call_broken)
         return RSP_EIO;
-    s->sp_head_cached = s->call_head;
-    s->sp_head = s->head;
+    s->sp_n_pend = s->n_pend;
     if (s->call_tx) {
         int rc = simple(s, "SAVEPOINT op", false);
         s->sp_depth += rc == 0;
@@ -948,10 +958,7 @@ static void rollback(struct pg_store *s)
         if (!s->lost && PQstatus(s->conn) == CONNECTION_OK)
             simple(s, "ROLLBACK TO SAVEPOINT op", false); /* kept, as in commit() */
         s->sp_depth--;
-        if (s->call_head) { /* the undone operation's records are undone: so is their head */
-            s->call_head = s->sp_head_cached;
-            s->head = s->sp_head;
-        }
+        s->n_pend = s->sp_n_pend; /* the undone operation's audit records go with it */
         return;
     }
     if (s->in_tx && !s->lost && PQstatus(s->conn) == CONNECTION_OK)
@@ -959,12 +966,12 @@ static void rollback(struct pg_store *s)
     s->in_tx = false;
 }
 
-/* Off unless the environment has RSP_PG_CALL_TRANSACTIONS=1 when the store is opened (then each
- * operation commits on its own, as before, and these are no-ops). Measured with make bench: the
- * audit chain head row, locked FOR UPDATE by a call's first audit record, stays locked until the
- * call's COMMIT, so the calls of every connection and process queue on it for most of their
- * length (one process 76 -> 63 downloads/s, two unpinned 87 -> 47). The default can change
- * once a call's audit records are appended at its end, just before the COMMIT. */
+/* On unless the environment has RSP_PG_CALL_TRANSACTIONS=0 when the store is opened (then each
+ * operation commits on its own and these are no-ops). A call's audit records are kept in memory
+ * and appended to the chain by pg_call_end just before its COMMIT: the head row, locked FOR
+ * UPDATE from there to the COMMIT, queues the appenders of every connection and process for two
+ * round trips only. (Locked from the call's first record, as in the first version, it queued
+ * them for most of every call: make bench measured 76 -> 63 downloads/s.) */
 static int pg_call_begin(struct rsp_store *st)
 {
     struct pg_store *s = PG(st);
@@ -974,10 +981,125 @@ static int pg_call_begin(struct rsp_store *st)
         return RSP_ESTATE; /* calls do not nest, nor start inside a change */
     s->call = true;
     s->call_broken = false;
+    s->n_pend = s->sp_n_pend = 0;
     return 0;
 }
 
-static int head_write(struct pg_store *s, int64_t expect_seq);
+static int read_head(struct pg_store *s, bool lock, struct rsp_audit_head *h);
+
+/* A PostgreSQL array literal under construction (text format). */
+struct arr {
+    char *p;
+    size_t n, cap;
+    bool oom;
+};
+
+static void arr_put(struct arr *a, const char *t, size_t n)
+{
+    if (a->oom)
+        return;
+    if (a->n + n + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap : 256;
+        while (cap < a->n + n + 1)
+            cap *= 2;
+        char *p = realloc(a->p, cap);
+        if (!p) {
+            a->oom = true;
+            return;
+        }
+        a->p = p;
+        a->cap = cap;
+    }
+    memcpy(a->p + a->n, t, n);
+    a->n += n;
+    a->p[a->n] = '\0';
+}
+
+/* The next element: a number as is, text double-quoted with " and \ escaped. */
+static void arr_elem(struct arr *a, const char *t, bool quote)
+{
+    arr_put(a, a->n ? "," : "{", 1);
+    if (!quote) {
+        arr_put(a, t, strlen(t));
+        return;
+    }
+    arr_put(a, "\"", 1);
+    for (; *t; t++) {
+        if (*t == '"' || *t == '\\')
+            arr_put(a, "\\", 1);
+        arr_put(a, t, 1);
+    }
+    arr_put(a, "\"", 1);
+}
+
+static void arr_i64(struct arr *a, int64_t x)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)x);
+    arr_elem(a, num, false);
+}
+
+/* bytea in its hex input form, \x..., quoted (the backslash escaped) */
+static void arr_bytea(struct arr *a, const uint8_t *d, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char t[2 + 2 * RSP_AUDIT_HASH_LEN + 1] = "\\x";
+    for (size_t i = 0; i < n && i < RSP_AUDIT_HASH_LEN; i++) {
+        t[2 + 2 * i] = hex[d[i] >> 4];
+        t[3 + 2 * i] = hex[d[i] & 15];
+        t[4 + 2 * i] = '\0';
+    }
+    arr_elem(a, t, true);
+}
+
+/* The call's pending audit records: the head read and locked, each record sealed after the one
+ * before, all inserted and the head moved in one statement (inside the call's transaction). */
+static int audit_flush(struct pg_store *s)
+{
+    struct rsp_audit_head h;
+    int rc = read_head(s, true, &h);
+    if (rc)
+        return rc;
+    int64_t seq0 = h.seq;
+    enum { N_ARR = 11 };
+    struct arr a[N_ARR];
+    memset(a, 0, sizeof a);
+    for (size_t i = 0; rc == 0 && i < s->n_pend; i++) {
+        struct rsp_audit_entry *e = &s->pend[i];
+        if ((rc = rsp_audit_seal(e, h.seq, h.hash)) != 0)
+            break;
+        h.seq = e->seq;
+        memcpy(h.hash, e->hash, sizeof h.hash);
+        arr_i64(&a[0], e->seq);
+        arr_i64(&a[1], e->at);
+        const char *t[] = {e->entity, e->key, e->from, e->to, e->actor, e->subject, e->reason};
+        for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+            arr_elem(&a[2 + k], t[k], true);
+        arr_bytea(&a[9], e->prev, sizeof e->prev);
+        arr_bytea(&a[10], e->hash, sizeof e->hash);
+    }
+    struct params p;
+    p_init(&p);
+    for (int k = 0; k < N_ARR; k++) {
+        arr_put(&a[k], "}", 1);
+        if (a[k].oom && rc == 0)
+            rc = RSP_ENOMEM;
+        p_text(&p, k + 1, a[k].p);
+    }
+    p_i64(&p, 12, h.seq);
+    p_blob(&p, 13, h.hash, sizeof h.hash);
+    p_i64(&p, 14, seq0);
+    long n = 0;
+    if (rc == 0)
+        rc = q_run(s, Q_AUDIT_ADD_MANY, &p, &n);
+    if (rc == 0 && n != 1)
+        rc = RSP_ESTATE;
+    for (int k = 0; k < N_ARR; k++)
+        free(a[k].p);
+    if (rc == 0)
+        fault(s, "audit:after_record");
+    return rc;
+}
 
 static int pg_call_end(struct rsp_store *st, bool keep)
 {
@@ -987,15 +1109,14 @@ static int pg_call_end(struct rsp_store *st, bool keep)
         return 0;
     if (s->call_tx) {
         s->lost = s->ambiguous = false;
-        if (keep && !s->call_broken && s->call_head && s->head.seq != s->call_head_seq0 &&
+        if (keep && !s->call_broken && s->n_pend &&
             PQtransactionStatus(s->conn) == PQTRANS_INTRANS) {
-            s->sp_depth = 1; /* a statement of the call's own, not a savepoint's */
-            rc = head_write(s, s->call_head_seq0);
+            s->sp_depth = 1; /* statements of the call's own, not a savepoint's */
+            rc = audit_flush(s);
             s->sp_depth = 0;
             if (rc && s->lost)
                 s->call_broken = true;
         }
-        s->call_head = false;
         s->call_tx = false;
         if (rc && !s->call_broken) {
             if (PQstatus(s->conn) == CONNECTION_OK)
@@ -1025,6 +1146,7 @@ static int pg_call_end(struct rsp_store *st, bool keep)
     s->call = false;
     s->call_broken = false;
     s->sp_depth = 0;
+    s->n_pend = s->sp_n_pend = 0;
     return rc;
 }
 
@@ -1135,36 +1257,25 @@ static int read_head(struct pg_store *s, bool lock, struct rsp_audit_head *h)
 }
 
 /* Appends e to the chain inside the caller's transaction (the only writer of the audit log):
- * head locked, record sealed (rsp_audit_seal), inserted, head moved. */
-/* Moves the stored chain head to s->head, if it is still at expect_seq (inside the transaction
- * that locked it). */
-static int head_write(struct pg_store *s, int64_t expect_seq)
-{
-    struct params p;
-    p_init(&p);
-    p_i64(&p, 1, s->head.seq);
-    p_blob(&p, 2, s->head.hash, sizeof s->head.hash);
-    p_i64(&p, 3, expect_seq);
-    long n = 0;
-    int rc = q_run(s, Q_AUDIT_HEAD_SET, &p, &n);
-    return rc ? rc : n == 1 ? 0 : RSP_ESTATE;
-}
-
+ * head locked, record sealed (rsp_audit_seal), inserted, head moved. Inside a call's transaction
+ * the record waits for pg_call_end (audit_flush). */
 static int audit_add_entry(struct pg_store *s, struct rsp_audit_entry *e)
 {
     struct rsp_audit_head h;
     e->at = now_s();
-    int rc = 0;
-    if (s->call_tx && !s->call_head) { /* the call's first record: lock and read the head once */
-        if ((rc = read_head(s, true, &s->head)) != 0)
-            return rc;
-        s->call_head = true;
-        s->call_head_seq0 = s->head.seq;
+    if (s->call_tx) { /* sealed and appended by pg_call_end, just before the COMMIT */
+        if (s->n_pend == s->cap_pend) {
+            size_t cap = s->cap_pend ? 2 * s->cap_pend : 8;
+            struct rsp_audit_entry *p = realloc(s->pend, cap * sizeof *p);
+            if (!p)
+                return RSP_ENOMEM;
+            s->pend = p;
+            s->cap_pend = cap;
+        }
+        s->pend[s->n_pend++] = *e;
+        return 0;
     }
-    if (s->call_head)
-        h = s->head;
-    else
-        rc = read_head(s, true, &h);
+    int rc = read_head(s, true, &h);
     if (rc == 0)
         rc = rsp_audit_seal(e, h.seq, h.hash);
     if (rc)
@@ -1186,11 +1297,6 @@ static int audit_add_entry(struct pg_store *s, struct rsp_audit_entry *e)
     if (rc)
         return rc;
     fault(s, "audit:after_record");
-    if (s->call_head) {
-        s->head.seq = e->seq;
-        memcpy(s->head.hash, e->hash, sizeof e->hash);
-        return 0;
-    }
     p_init(&p);
     p_i64(&p, 1, e->seq);
     p_blob(&p, 2, e->hash, sizeof e->hash);
@@ -2691,11 +2797,7 @@ static int pg_audit_head(struct rsp_store *st, struct rsp_audit_head *out)
 {
     struct pg_store *s = PG(st);
     int rc;
-    if (s->call_head) { /* inside a call that appended: the head it will store */
-        *out = s->head;
-        return 0;
-    }
-    RUN(s, read_head(s, false, out));
+    RUN(s, read_head(s, false, out)); /* a call's records count once it has committed */
     return rc;
 }
 
@@ -3304,6 +3406,7 @@ static void pg_close(struct rsp_store *st)
     struct pg_store *s = PG(st);
     if (s->conn)
         PQfinish(s->conn);
+    free(s->pend);
     free(s);
 }
 
@@ -4166,7 +4269,7 @@ static const struct rsp_store_ops pg_ops = {
     .rollback_close = pg_rollback_close,
     .privacy_erase = pg_privacy_erase,
     .retention_sweep = pg_retention_sweep,
-    /* lead s4: one transaction per protocol call, only with RSP_PG_CALL_TRANSACTIONS=1 (see
+    /* lead s4/s5: one transaction per protocol call unless RSP_PG_CALL_TRANSACTIONS=0 (see
      * pg_call_begin) */
     .call_begin = pg_call_begin,
     .call_end = pg_call_end,
@@ -4188,7 +4291,7 @@ int rsp_store_pg_open_err(const char *conninfo, struct rsp_store **out, char *er
     struct pg_store *s = calloc(1, sizeof *s);
     if (s) {
         const char *ct = getenv("RSP_PG_CALL_TRANSACTIONS");
-        s->call_enabled = ct && strcmp(ct, "1") == 0;
+        s->call_enabled = !(ct && strcmp(ct, "0") == 0);
     }
     if (!s)
         return RSP_ENOMEM;
