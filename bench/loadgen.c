@@ -16,13 +16,16 @@
  *       one matchingId per line.
  *   loadgen run --smdp HOST:PORT [--smdp HOST:PORT ...] --ca CI.pem --pki DIR --codes CODES
  *               [--mode download|open] [--threads T] [--count N] [--rate R] [--pid PID ...]
- *               [--floor-iters N] [--json FILE] [--hold S]
+ *               [--floor-iters N] [--json FILE] [--hold S] [--warmup on|off]
  *       download: complete downloads (initiateAuthentication, AuthenticateServer,
  *       authenticateClient, PrepareDownload, getBoundProfilePackage, LoadBoundProfilePackage into
  *       an in-process software eUICC, handleNotification with the PIR), T device threads, each with
  *       its own eUICC and its own keep-alive HTTPS connection per server; the servers are used in
  *       turn. --rate R: open-loop arrivals at R downloads/s (latency then includes no queueing in
- *       the generator as long as T threads suffice; late starts are counted).
+ *       the generator as long as T threads suffice; late starts are counted). --warmup on (the
+ *       default): every device thread opens its connections (TCP, TLS handshake) with one refused
+ *       request before the clock, the server CPU and the RSS baseline start, so the run measures
+ *       keep-alive traffic only; off: the first call of each thread includes its handshake.
  *       open: each matchingId gets a session that stops after authenticateClient and is left open
  *       at the SM-DP+ (the device side is not kept: see BENCHMARKS.md).
  *       Reports downloads/s, p50/p95/p99 per ES9+ function (client-side: request sent to answer
@@ -738,6 +741,9 @@ struct run_cfg {
     struct rsp_euicc_pki_files files;
     atomic_long next;
     atomic_long late; /* arrivals started more than 10 ms after their scheduled time */
+    bool warmup;      /* connect every device thread before the timed run (default) */
+    pthread_barrier_t warmed, go;
+    atomic_long warm_failed;
 };
 
 struct worker {
@@ -905,6 +911,20 @@ static int open_session(struct worker *w, struct device *d, struct rsp_es9p_clie
     return 0;
 }
 
+/* Opens c's connection to host (TCP, TLS handshake) with one ES9+ request the server refuses
+ * without touching any profile or session: an initiateAuthentication without its fields. The
+ * answer does not matter, only that one came (the connection is then kept alive). */
+static int warm_up(struct rsp_es9p_client *c, const char *host)
+{
+    struct rsp_buf body;
+    rsp_buf_init(&body);
+    struct rsp_es9p_outcome oc;
+    static const char req[] = "{}";
+    int rc = rsp_es9p_post(c, host, "initiateAuthentication", req, sizeof req - 1, &body, &oc);
+    rsp_buf_free(&body);
+    return rc == 0 || oc.http_status > 0 ? 0 : -1;
+}
+
 static void *worker_thread(void *arg)
 {
     struct worker *w = arg;
@@ -919,6 +939,13 @@ static void *worker_thread(void *arg)
     for (size_t i = 0; i < cfg->n_servers; i++)
         if (rsp_es9p_client_new(&co, &cl[i]))
             die("%s", "ES9+ client");
+    if (cfg->warmup) { /* the keep-alive TLS connection of each client, before the clock starts */
+        for (size_t k = 0; k < cfg->n_servers; k++)
+            if (warm_up(cl[k], cfg->servers[k]) != 0)
+                atomic_fetch_add(&cfg->warm_failed, 1);
+        pthread_barrier_wait(&cfg->warmed);
+        pthread_barrier_wait(&cfg->go);
+    }
     long i;
     while ((i = atomic_fetch_add(&cfg->next, 1)) < (long)cfg->n_codes) {
         if (cfg->rate > 0) {
@@ -1013,6 +1040,7 @@ static char **read_codes(const char *path, size_t *n)
 static int cmd_run(int argc, char **argv)
 {
     static struct run_cfg cfg;
+    cfg.warmup = true;
     const char *codes = NULL, *json = NULL;
     long threads = 8, count = -1, floor_iters = 1000, hold = 0;
     int pids[MAX_PIDS];
@@ -1048,7 +1076,11 @@ static int cmd_run(int argc, char **argv)
             hold = atol(v);
         else if (!strcmp(a, "--json"))
             json = v;
-        else if (!strcmp(a, "--pid")) {
+        else if (!strcmp(a, "--warmup")) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                die("--warmup on|off, not %s", v);
+            cfg.warmup = !strcmp(v, "on");
+        } else if (!strcmp(a, "--pid")) {
             if (n_pids == MAX_PIDS)
                 die("%s", "too many --pid");
             pids[n_pids++] = atoi(v);
@@ -1059,7 +1091,7 @@ static int cmd_run(int argc, char **argv)
         floor_iters < 10)
         die("%s", "usage: loadgen run --smdp HOST:PORT [--smdp ...] --ca CI.pem --pki DIR --codes "
                   "FILE [--mode download|open] [--threads T] [--count N] [--rate R] [--pid PID] "
-                  "[--floor-iters N] [--hold S] [--json FILE]");
+                  "[--floor-iters N] [--hold S] [--warmup on|off] [--json FILE]");
     cfg.codes = read_codes(codes, &cfg.n_codes);
     if (count >= 0 && (size_t)count < cfg.n_codes)
         cfg.n_codes = (size_t)count;
@@ -1078,12 +1110,27 @@ static int cmd_run(int argc, char **argv)
     }
     static struct worker ws[MAX_THREADS];
     pthread_t th[MAX_THREADS];
+    if (cfg.warmup && (pthread_barrier_init(&cfg.warmed, NULL, (unsigned)threads + 1) ||
+                       pthread_barrier_init(&cfg.go, NULL, (unsigned)threads + 1)))
+        die("%s", "pthread_barrier_init failed");
     cfg.start = mono();
     for (long t = 0; t < threads; t++) {
         ws[t].cfg = &cfg;
         ws[t].id = (int)t;
         if (pthread_create(&th[t], NULL, worker_thread, &ws[t]))
             die("%s", "pthread_create failed");
+    }
+    if (cfg.warmup) { /* the measured run starts once every thread is connected */
+        pthread_barrier_wait(&cfg.warmed);
+        if (atomic_load(&cfg.warm_failed))
+            fprintf(stderr, "loadgen: %ld warm-up connection(s) failed (they connect in the run)\n",
+                    (long)atomic_load(&cfg.warm_failed));
+        for (size_t p = 0; p < n_pids; p++) {
+            cpu0[p] = proc_cpu_s(pids[p]);
+            rss0[p] = proc_rss_kib(pids[p]);
+        }
+        cfg.start = mono();
+        pthread_barrier_wait(&cfg.go);
     }
     for (long t = 0; t < threads; t++)
         pthread_join(th[t], NULL);

@@ -338,7 +338,11 @@ tput_row() { # LABEL FILE [pg]: with pg, PostgreSQL's CPU per download and the r
   echo "## Downloads (load generator)"
   echo
   echo "\`bench/loadgen.c\`: each device thread owns a software eUICC (src/euicc, in process, its state"
-  echo "reset to empty before each download) and one keep-alive HTTPS connection per server; a"
+  echo "reset to empty before each download) and one keep-alive HTTPS connection per server, opened"
+  echo "(TCP and TLS handshake, with one request the server refuses) before the clock and the server"
+  echo "CPU count start (\`loadgen run --warmup on\`, the default: the runs measure keep-alive traffic;"
+  echo "before, the first initiateAuthentication of each device thread carried its handshake, which"
+  echo "was most of that function's p99 at 80% of peak); a"
   echo "download is initiateAuthentication, AuthenticateServer, authenticateClient, PrepareDownload,"
   echo "getBoundProfilePackage, LoadBoundProfilePackage (every segment, PIR) and handleNotification."
   echo "All simulated devices share the one test eUICC certificate (one EID); each download uses its"

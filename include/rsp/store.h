@@ -73,7 +73,7 @@ int rsp_session_transition_check(enum rsp_session_state from, enum rsp_session_s
 /* Schema version of this rspkit: the number of migrations of each backend (each asserts it at
  * compile time). Tests compare against this instead of a literal. */
 /* 5 accept, 6 ops, 7 tele, 8 recon, 9 ES9+ indexes, 10 batch manifests */
-#define RSP_STORE_SCHEMA_VERSION 10
+#define RSP_STORE_SCHEMA_VERSION 11
 /* The tables schema 6 added (activation operations; tests that rebuild an older schema drop them).
  */
 #define RSP_STORE_ACT_TABLES_DROP                                                                  \

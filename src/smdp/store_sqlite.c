@@ -328,6 +328,12 @@ static const char *const migrations[] = {
     " sha256 BLOB PRIMARY KEY,"
     " manifest BLOB NOT NULL,"
     " imported_at INTEGER NOT NULL);",
+    /* 11 (lead s5): telemetry without an index that every call updates. Raw calls are swept by
+     * id (ids follow at_ms); sessions through an index on started_at, which updates leave alone,
+     * instead of one on updated_at, which every call moved (2 WAL pages per call on SQLite). */
+    "DROP INDEX IF EXISTS tele_call_at;"
+    "DROP INDEX IF EXISTS tele_session_updated;"
+    "CREATE INDEX IF NOT EXISTS tele_session_started ON tele_session(started_at);",
 };
 #define AUDIT_CHAIN_VERSION 4
 #define SCHEMA_VERSION      ((int)(sizeof migrations / sizeof migrations[0]))
@@ -532,8 +538,14 @@ static const char *const stmt_sql[Q_COUNT] = {
     [Q_TELE_SERIES] = "SELECT period, fn, outcome, tac, eum, profile_type, campaign, country, n,"
                       " sum_us, " TELE_BUCKET_COLS " FROM tele_series WHERE period >= ?1 AND"
                       " period < ?2 ORDER BY period, fn, outcome",
-    [Q_TELE_SWEEP_CALLS] = "DELETE FROM tele_call WHERE at_ms < ?",
-    [Q_TELE_SWEEP_SESSIONS] = "DELETE FROM tele_session WHERE updated_at < ?",
+    /* by id, which follows at_ms: the rows before the first one at or after the cutoff (no index
+     * on at_ms to update on every call; migration 11) */
+    [Q_TELE_SWEEP_CALLS] = "DELETE FROM tele_call WHERE id < COALESCE((SELECT id FROM tele_call"
+                           " WHERE at_ms >= ?1 ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM"
+                           " tele_call), 0)",
+    /* through the index on started_at, which an update does not move (migration 11) */
+    [Q_TELE_SWEEP_SESSIONS] = "DELETE FROM tele_session WHERE started_at < ?1 AND"
+                              " updated_at < ?1",
     [Q_TELE_SWEEP_SERIES] = "DELETE FROM tele_series WHERE period < ?",
     /* branch import: one lookup per item (row exists?, its manifest digest); the row insert of an
      * import, where a uniqueness conflict (e.g. a matchingId) inserts nothing instead of failing
