@@ -566,7 +566,7 @@ static const char *const stmt_sql[Q_COUNT] = {
  *   CHECKPOINT_FRAMES frames or more. SQLite's automatic checkpoint would run inside the
  *   committing request, holding the writer lock through the copy and its fsync (the latency
  *   spikes of a busy server); started on first need, stopped with the last connection. */
-#define CHECKPOINT_FRAMES 1000
+#define CHECKPOINT_FRAMES 4000
 struct sq_shared {
     dev_t dev;
     ino_t ino;
