@@ -1,11 +1,17 @@
 /* Crypto floor benchmark: what one SGP.22 download costs an SM-DP+ in pure crypto, per curve.
  * The floor (issue "Proof at scale") is 3 ECDSA signs + 5 ECDSA verifies + 1 key generation +
  * 1 ECDH on the same curve; BSP throughput (segment protection of a profile package) is measured
- * alongside. Prints Markdown table rows; scripts/bench.sh assembles BENCHMARKS.md. */
+ * alongside, and the cost of parsing one X.509 certificate with OpenSSL (d2i_X509), which the
+ * SM-DP+ pays once per download for the eUICC certificate (each device has its own, so it cannot
+ * be cached). Prints Markdown table rows; scripts/bench.sh assembles BENCHMARKS.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "rsp/crypto.h"
 #include "rsp/err.h"
@@ -102,6 +108,44 @@ static double bench_bsp(int mbytes, int unwrap)
     return (double)total / (1 << 20) / spent;
 }
 
+/* CPU time of d2i_X509 on a self-signed P-256 certificate shaped like an eUICC certificate (a
+ * name, validity, an EC public key, an ECDSA-SHA256 signature), in microseconds; 0 on failure. */
+static double bench_x509_parse(int iters)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *n = X509_NAME_new();
+    unsigned char *der = NULL;
+    int len = 0;
+    double us = 0;
+    if (k && x && n && X509_set_version(x, X509_VERSION_3) &&
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 0x1234) &&
+        X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"RSPTEST", -1, -1,
+                                   0) &&
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                                   (const unsigned char *)"89049032123451234512345678901235", -1,
+                                   -1, 0) &&
+        X509_set_subject_name(x, n) && X509_set_issuer_name(x, n) &&
+        X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
+        X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 365) && X509_set_pubkey(x, k) &&
+        X509_sign(x, k, EVP_sha256()) > 0 && (len = i2d_X509(x, &der)) > 0) {
+        double t = cpu_s();
+        int ok = 1;
+        for (int i = 0; ok && i < iters; i++) {
+            const unsigned char *p = der;
+            X509 *y = d2i_X509(NULL, &p, len);
+            ok = y != NULL;
+            X509_free(y);
+        }
+        us = ok ? (cpu_s() - t) / iters * 1e6 : 0;
+    }
+    OPENSSL_free(der);
+    X509_NAME_free(n);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return us;
+}
+
 int main(int argc, char **argv)
 {
     int iters = argc > 1 ? atoi(argv[1]) : 2000;
@@ -121,6 +165,14 @@ int main(int argc, char **argv)
     printf("\n| BSP segment protection (1007-byte segments) | MiB/s |\n|---|---|\n");
     printf("| wrap (encrypt + MAC) | %.1f |\n", bench_bsp(64, 0));
     printf("| unwrap (verify + decrypt) | %.1f |\n", bench_bsp(64, 1));
+    double x509 = bench_x509_parse(iters);
+    if (x509 <= 0) {
+        fprintf(stderr, "bench: X.509 certificate parse failed\n");
+        return 1;
+    }
+    printf("\n| X.509 certificate parse, P-256 (d2i_X509, %s) | us |\n|---|---|\n",
+           OpenSSL_version(OPENSSL_VERSION));
+    printf("| d2i_X509 | %.1f |\n", x509);
     fprintf(stderr, "bench_crypto: %d iterations per operation, %.1f s wall\n", iters,
             now_s() - wall);
     return 0;
