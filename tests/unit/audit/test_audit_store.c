@@ -304,6 +304,40 @@ static void test_crash_between_record_and_head(void **state)
     assert_int_equal(r.findings, 0);
     assert_int_equal(r.last_seq, 2);
     rsp_store_close(st);
+
+    /* the same inside a protocol call (one transaction per call): the crash comes while the
+     * call's records are written at its end (PostgreSQL appends them just before the COMMIT);
+     * none of the call's changes remains */
+    st = open_store(path);
+    struct rsp_profile p2;
+    mkprofile(&p2, "8944000000000000003");
+    assert_int_equal(rsp_store_profile_insert(st, &p2, NULL, 0, "t"), 0);
+    rsp_store_close(st);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        signal(SIGABRT, SIG_DFL);
+        if (rsp_store_open_url(path, &st, NULL, 0) != 0)
+            _exit(2);
+        rsp_store_set_fault_hook(st, die_hook);
+        if (rsp_store_call_begin(st) != 0)
+            _exit(4);
+        rsp_store_profile_transition(st, p2.iccid, RSP_PROFILE_AVAILABLE, RSP_PROFILE_UNAVAILABLE,
+                                     "child", "crash in a call");
+        rsp_store_call_end(st, true);
+        _exit(3);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    st = open_store(path);
+    assert_int_equal(rsp_store_profile_get(st, p2.iccid, &p2), 0);
+    assert_int_equal(p2.state, RSP_PROFILE_AVAILABLE);
+    r = verify(st, NULL, &fs);
+    assert_int_equal(r.findings, 0);
+    assert_int_equal(r.last_seq, 3);
+    rsp_store_close(st);
 }
 
 /* A schema-3 database (rows without seq or hashes) is chained in row order by the upgrade. */
