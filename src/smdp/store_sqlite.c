@@ -420,6 +420,9 @@ enum stmt_id {
     Q_IMPORT_LOOKUP,
     Q_IMPORT_INSERT,
     Q_BATCH_ADD,
+    /* lead s5 */
+    Q_PROFILE_CAS_SAME_KEYS,
+    Q_SESSION_CAS_SAME_ICCID,
     Q_COUNT
 };
 
@@ -450,6 +453,25 @@ static const char *const stmt_sql[Q_COUNT] = {
         " download_attempts=?18, release_flag=?19, smds_address=?20, error_reason=?21,"
         " version = version + 1"
         " WHERE iccid = ?1 AND state = ?22 AND version = ?23",
+    /* Q_PROFILE_CAS for a change that keeps the indexed profile_type, eid and matching_id (run
+     * first; when it changes nothing, Q_PROFILE_CAS): SQLite rewrites the entries of every index
+     * whose column an UPDATE sets, even to the value it had (a page each) */
+    [Q_PROFILE_CAS_SAME_KEYS] =
+        "UPDATE profiles SET imsi=?2, spn=?4, name=?5, class=?6, owner=?7,"
+        " operator=?8, package_sha256=?9, package_path=?10, state=?11,"
+        " state_since=CASE WHEN state = ?11 THEN state_since ELSE ?12 END,"
+        " cc_hash=?15, cc_attempts=?16, cc_max_attempts=?17,"
+        " download_attempts=?18, release_flag=?19, smds_address=?20, error_reason=?21,"
+        " version = version + 1"
+        " WHERE iccid = ?1 AND state = ?22 AND version = ?23 AND profile_type = ?3 AND eid = ?13"
+        " AND matching_id = ?14",
+    /* likewise Q_SESSION_CAS keeping the iccid (indexed, and a foreign key checked when set) */
+    [Q_SESSION_CAS_SAME_ICCID] =
+        "UPDATE sessions SET eid=?3, state=?4, server_challenge=?5,"
+        " euicc_challenge=?6, curve=?7, ci_pkid=?8, otpk_euicc=?9, bpp=?10,"
+        " expires_at=?11, updated_at=?12, euicc_cert=?15, euicc_sig1=?16,"
+        " smdp_sig2=?17, version = version + 1"
+        " WHERE tid = ?1 AND state = ?13 AND version = ?14 AND iccid IS ?2",
     [Q_PROFILE_BY_MID] = "SELECT " PROFILE_COLS " FROM profiles WHERE matching_id = ?1"
                          " AND matching_id <> ''",
     [Q_PROFILE_DEFAULT_DP] =
@@ -1403,6 +1425,9 @@ static int cas_lost(struct sq_store *s, enum stmt_id exists, const char *key)
     return rc == SQLITE_ROW ? RSP_ESTATE : rc == SQLITE_DONE ? RSP_ENOTFOUND : map_rc(rc);
 }
 
+static int profile_cas_run(sqlite3_stmt *q, const struct rsp_profile *p, const char *from,
+                           const char *to, int64_t expect_version);
+
 static int sq_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
                           enum rsp_profile_state expect_state, int64_t expect_version,
                           const char *actor, const char *reason)
@@ -1429,12 +1454,36 @@ static int sq_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
         }
         eid_subject(s, p->eid[0] ? p->eid : old_eid, subject);
     }
-    sqlite3_stmt *q = Q(s, Q_PROFILE_CAS);
-    if (!q) {
-        rollback(s);
-        return RSP_EIO;
-    }
     const char *from = rsp_profile_state_name(expect_state), *to = rsp_profile_state_name(p->state);
+    /* the variant that leaves the indexed keys alone first, then (nothing changed: other keys,
+     * or a lost compare-and-set) the whole row */
+    for (int v = 0; v < 2; v++) {
+        sqlite3_stmt *q = Q(s, v ? Q_PROFILE_CAS : Q_PROFILE_CAS_SAME_KEYS);
+        if (!q) {
+            rollback(s);
+            return RSP_EIO;
+        }
+        rc = profile_cas_run(q, p, from, to, expect_version);
+        if (rc || sqlite3_changes(s->db) > 0)
+            break;
+    }
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = cas_lost(s, Q_PROFILE_EXISTS, p->iccid);
+    if (rc == 0 && expect_state != p->state) {
+        fault(s, "profile_cas:after_update");
+        rc = audit_add(s, "profile", p->iccid, from, to, actor, subject, reason);
+    }
+    if (rc) {
+        rollback(s);
+        return rc;
+    }
+    return commit(s);
+}
+
+/* Binds and runs Q_PROFILE_CAS or Q_PROFILE_CAS_SAME_KEYS (the same parameters). */
+static int profile_cas_run(sqlite3_stmt *q, const struct rsp_profile *p, const char *from,
+                           const char *to, int64_t expect_version)
+{
     bind_text(q, 1, p->iccid);
     bind_text(q, 2, p->imsi);
     bind_text(q, 3, p->profile_type);
@@ -1458,18 +1507,7 @@ static int sq_profile_cas(struct rsp_store *st, const struct rsp_profile *p,
     bind_text(q, 21, p->error_reason);
     bind_text(q, 22, from);
     sqlite3_bind_int64(q, 23, expect_version);
-    rc = run(q);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = cas_lost(s, Q_PROFILE_EXISTS, p->iccid);
-    if (rc == 0 && expect_state != p->state) {
-        fault(s, "profile_cas:after_update");
-        rc = audit_add(s, "profile", p->iccid, from, to, actor, subject, reason);
-    }
-    if (rc) {
-        rollback(s);
-        return rc;
-    }
-    return commit(s);
+    return run(q);
 }
 
 /* ---- sessions ---- */
@@ -1588,16 +1626,22 @@ static int sq_session_cas(struct rsp_store *st, const struct rsp_session *x,
     int rc = begin(s);
     if (rc)
         return rc;
-    sqlite3_stmt *q = Q(s, Q_SESSION_CAS);
-    if (!q) {
-        rollback(s);
-        return RSP_EIO;
+    /* keeping the iccid first, then (nothing changed) the whole row, as in sq_profile_cas */
+    int64_t now = now_s();
+    for (int v = 0; v < 2; v++) {
+        sqlite3_stmt *q = Q(s, v ? Q_SESSION_CAS : Q_SESSION_CAS_SAME_ICCID);
+        if (!q) {
+            rollback(s);
+            return RSP_EIO;
+        }
+        bind_session(q, x);
+        sqlite3_bind_int64(q, 12, now);
+        bind_text(q, 13, rsp_session_state_name(expect_state));
+        sqlite3_bind_int64(q, 14, expect_version);
+        rc = run(q);
+        if (rc || sqlite3_changes(s->db) > 0)
+            break;
     }
-    bind_session(q, x);
-    sqlite3_bind_int64(q, 12, now_s());
-    bind_text(q, 13, rsp_session_state_name(expect_state));
-    sqlite3_bind_int64(q, 14, expect_version);
-    rc = run(q);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = cas_lost(s, Q_SESSION_EXISTS, x->tid);
     if (rc == 0 && expect_state != x->state) {
