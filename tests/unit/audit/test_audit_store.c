@@ -264,6 +264,19 @@ static void die_hook(const char *point)
         abort();
 }
 
+/* In a forked child: the store at path with die_hook, no core file on the abort. */
+static struct rsp_store *child_store(const char *path)
+{
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(SIGABRT, SIG_DFL);
+    struct rsp_store *st;
+    if (rsp_store_open_url(path, &st, NULL, 0) != 0)
+        _exit(2);
+    rsp_store_set_fault_hook(st, die_hook);
+    return st;
+}
+
 static void test_crash_between_record_and_head(void **state)
 {
     (void)state;
@@ -276,12 +289,7 @@ static void test_crash_between_record_and_head(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        struct rlimit no_core = {0, 0};
-        setrlimit(RLIMIT_CORE, &no_core);
-        signal(SIGABRT, SIG_DFL);
-        if (rsp_store_open_url(path, &st, NULL, 0) != 0)
-            _exit(2);
-        rsp_store_set_fault_hook(st, die_hook);
+        st = child_store(path);
         rsp_store_profile_transition(st, p.iccid, RSP_PROFILE_AVAILABLE, RSP_PROFILE_UNAVAILABLE,
                                      "child", "crash");
         _exit(3);
@@ -316,12 +324,7 @@ static void test_crash_between_record_and_head(void **state)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        struct rlimit no_core = {0, 0};
-        setrlimit(RLIMIT_CORE, &no_core);
-        signal(SIGABRT, SIG_DFL);
-        if (rsp_store_open_url(path, &st, NULL, 0) != 0)
-            _exit(2);
-        rsp_store_set_fault_hook(st, die_hook);
+        st = child_store(path);
         if (rsp_store_call_begin(st) != 0)
             _exit(4);
         rsp_store_profile_transition(st, p2.iccid, RSP_PROFILE_AVAILABLE, RSP_PROFILE_UNAVAILABLE,
