@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rsp/buf.h"
 #include "rsp/crypto.h"
 #include "rsp/err.h"
 #include "rsp/recon.h"
@@ -999,69 +1000,32 @@ static int pg_call_begin(struct rsp_store *st)
 
 static int read_head(struct pg_store *s, bool lock, struct rsp_audit_head *h);
 
-/* A PostgreSQL array literal under construction (text format). */
-struct arr {
-    char *p;
-    size_t n, cap;
-    bool oom;
-};
-
-static void arr_put(struct arr *a, const char *t, size_t n)
+/* Appends the next element of a PostgreSQL array literal (text format) under construction in a:
+ * a number as is, text double-quoted with " and \\ escaped; *err gets the first failure. */
+static void arr_elem(struct rsp_buf *a, const char *t, bool quote, int *err)
 {
-    if (a->oom)
-        return;
-    if (a->n + n + 1 > a->cap) {
-        size_t cap = a->cap ? a->cap : 256;
-        while (cap < a->n + n + 1)
-            cap *= 2;
-        char *p = realloc(a->p, cap);
-        if (!p) {
-            a->oom = true;
-            return;
-        }
-        a->p = p;
-        a->cap = cap;
-    }
-    memcpy(a->p + a->n, t, n);
-    a->n += n;
-    a->p[a->n] = '\0';
-}
-
-/* The next element: a number as is, text double-quoted with " and \ escaped. */
-static void arr_elem(struct arr *a, const char *t, bool quote)
-{
-    arr_put(a, a->n ? "," : "{", 1);
+    int rc = rsp_buf_append(a, a->len ? "," : "{", 1);
     if (!quote) {
-        arr_put(a, t, strlen(t));
-        return;
+        rc = rc ? rc : rsp_buf_append(a, t, strlen(t));
+    } else {
+        rc = rc ? rc : rsp_buf_append_byte(a, '"');
+        for (; rc == 0 && *t; t++) {
+            if (*t == '"' || *t == '\\')
+                rc = rsp_buf_append_byte(a, '\\');
+            rc = rc ? rc : rsp_buf_append_byte(a, (uint8_t)*t);
+        }
+        rc = rc ? rc : rsp_buf_append_byte(a, '"');
     }
-    arr_put(a, "\"", 1);
-    for (; *t; t++) {
-        if (*t == '"' || *t == '\\')
-            arr_put(a, "\\", 1);
-        arr_put(a, t, 1);
-    }
-    arr_put(a, "\"", 1);
+    if (rc && !*err)
+        *err = rc;
 }
 
-static void arr_i64(struct arr *a, int64_t x)
+/* bytea in its hex input form, \x..., as a quoted element */
+static void arr_bytea(struct rsp_buf *a, const uint8_t *d, size_t n, int *err)
 {
-    char num[24];
-    snprintf(num, sizeof num, "%lld", (long long)x);
-    arr_elem(a, num, false);
-}
-
-/* bytea in its hex input form, \x..., quoted (the backslash escaped) */
-static void arr_bytea(struct arr *a, const uint8_t *d, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
     char t[2 + 2 * RSP_AUDIT_HASH_LEN + 1] = "\\x";
-    for (size_t i = 0; i < n && i < RSP_AUDIT_HASH_LEN; i++) {
-        t[2 + 2 * i] = hex[d[i] >> 4];
-        t[3 + 2 * i] = hex[d[i] & 15];
-        t[4 + 2 * i] = '\0';
-    }
-    arr_elem(a, t, true);
+    rsp_hex_str(t + 2, d, n < RSP_AUDIT_HASH_LEN ? n : RSP_AUDIT_HASH_LEN, 0);
+    arr_elem(a, t, true, err);
 }
 
 /* The call's pending audit records: the head read and locked, each record sealed after the one
@@ -1074,29 +1038,32 @@ static int audit_flush(struct pg_store *s)
         return rc;
     int64_t seq0 = h.seq;
     enum { N_ARR = 11 };
-    struct arr a[N_ARR];
-    memset(a, 0, sizeof a);
+    struct rsp_buf a[N_ARR];
+    for (int k = 0; k < N_ARR; k++)
+        rsp_buf_init(&a[k]);
     for (size_t i = 0; rc == 0 && i < s->n_pend; i++) {
         struct rsp_audit_entry *e = &s->pend[i];
         if ((rc = rsp_audit_seal(e, h.seq, h.hash)) != 0)
             break;
         h.seq = e->seq;
         memcpy(h.hash, e->hash, sizeof h.hash);
-        arr_i64(&a[0], e->seq);
-        arr_i64(&a[1], e->at);
+        char num[2][24];
+        snprintf(num[0], sizeof num[0], "%lld", (long long)e->seq);
+        snprintf(num[1], sizeof num[1], "%lld", (long long)e->at);
+        arr_elem(&a[0], num[0], false, &rc);
+        arr_elem(&a[1], num[1], false, &rc);
         const char *t[] = {e->entity, e->key, e->from, e->to, e->actor, e->subject, e->reason};
         for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
-            arr_elem(&a[2 + k], t[k], true);
-        arr_bytea(&a[9], e->prev, sizeof e->prev);
-        arr_bytea(&a[10], e->hash, sizeof e->hash);
+            arr_elem(&a[2 + k], t[k], true, &rc);
+        arr_bytea(&a[9], e->prev, sizeof e->prev, &rc);
+        arr_bytea(&a[10], e->hash, sizeof e->hash, &rc);
     }
     struct params p;
     p_init(&p);
     for (int k = 0; k < N_ARR; k++) {
-        arr_put(&a[k], "}", 1);
-        if (a[k].oom && rc == 0)
-            rc = RSP_ENOMEM;
-        p_text(&p, k + 1, a[k].p);
+        int r = rsp_buf_append(&a[k], "}", 2); /* with its NUL: a C string for libpq */
+        rc = rc ? rc : r;
+        p_text(&p, k + 1, (const char *)a[k].data);
     }
     p_i64(&p, 12, h.seq);
     p_blob(&p, 13, h.hash, sizeof h.hash);
@@ -1107,7 +1074,7 @@ static int audit_flush(struct pg_store *s)
     if (rc == 0 && n != 1)
         rc = RSP_ESTATE;
     for (int k = 0; k < N_ARR; k++)
-        free(a[k].p);
+        rsp_buf_free(&a[k]);
     if (rc == 0)
         fault(s, "audit:after_record");
     return rc;

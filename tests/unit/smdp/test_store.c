@@ -2082,7 +2082,8 @@ static void test_call(void **state)
     assert_int_equal(rsp_store_audit_head(st, &h0), 0);
     assert_int_equal(rsp_store_call_begin(st), 0);
     assert_int_equal(rsp_store_profile_transition(st, iccid, RSP_PROFILE_LINKED,
-                                                  RSP_PROFILE_CONFIRMED, "test", "one"),
+                                                  RSP_PROFILE_CONFIRMED, "test",
+                                                  "one \"q\" \\ {x,y}"),
                      0);
     assert_int_equal(rsp_store_audit_head(st, &h1), 0);
     assert_int_equal(h1.seq, use_pg ? h0.seq : h0.seq + 1);
@@ -2105,6 +2106,7 @@ static void test_call(void **state)
     assert_int_equal(h2.seq, h0.seq + 2 + others);
     assert_int_equal(rsp_store_audit_list(other, iccid, a, 8, &na), 0);
     assert_string_equal(a[na - 1].to, "Confirmed");
+    assert_string_equal(a[na - 1].reason, "one \"q\" \\ {x,y}"); /* array literal escaping */
     assert_int_equal(a[na - 1].seq, h0.seq + 1 + others);
     /* an operation after the call appends after the call's records */
     assert_int_equal(rsp_store_profile_transition(st, iccid, RSP_PROFILE_CONFIRMED,
