@@ -1,6 +1,7 @@
 /* rsp-impair: user-space TCP impairment proxy for tests (include/rsp/impair.h, src/ops/impair.c).
  *
  *   rsp-impair --listen ADDR:PORT --upstream HOST:PORT [options]
+ *   rsp-impair --plan N --seed S [options]      the drop plan of the first N connections
  *
  * Exit status: 0 stopped by SIGTERM/SIGINT, 1 cannot start (address, listen), 2 usage.
  */
@@ -22,6 +23,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
     "usage: rsp-impair --listen ADDR:PORT --upstream HOST:PORT [options]\n"
+    "       rsp-impair --plan N --seed S [options]\n"
     "\n"
     "A TCP proxy for tests that impairs the connections it forwards (TLS passes through\n"
     "untouched): latency, jitter, bandwidth cap, stalls, resets after N bytes, drops of a\n"
@@ -38,6 +40,9 @@ static const char usage_text[] =
     "                         restores the options; a bad file changes nothing\n"
     "  --seed N               seed of every random draw (default: random, logged)\n"
     "  --set KEY=VALUE        any key of the control file (repeatable)\n"
+    "  --plan N               print which of the first N connections the options and --seed\n"
+    "                         drop, in which direction and at which byte (one JSON line each,\n"
+    "                         connections numbered from 1 in accept order), then exit\n"
     "\n"
     "per direction:\n"
     "  --latency MS           one-way delay added (latency)\n"
@@ -141,12 +146,31 @@ static uint64_t random_seed(void)
     return v;
 }
 
+/* --plan: the drop decision of connections 1..n as the proxy would make it at accept
+ * (rsp_impair_plan_conn); connections refused or held first (refuse_first, drop_first) take a
+ * number too, but their plan never applies. */
+static int print_plan(const struct rsp_impair_params *p, uint64_t seed, unsigned long long n)
+{
+    for (unsigned long long id = 1; id <= n; id++) {
+        struct rsp_impair_plan plan;
+        rsp_impair_plan_conn(p, seed, id, &plan);
+        if (plan.drop)
+            printf("{\"conn\":%llu,\"drop\":true,\"dir\":\"%s\",\"at\":%llu}\n", id,
+                   plan.drop_in == RSP_IMPAIR_C2S ? "c2s" : "s2c",
+                   (unsigned long long)plan.drop_at);
+        else
+            printf("{\"conn\":%llu,\"drop\":false}\n", id);
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
     struct rsp_impair_config cfg = {0};
     rsp_impair_params_default(&cfg.params);
     const char *port_file = NULL, *log_path = NULL;
     bool have_seed = false;
+    unsigned long long plan_n = 0;
     char err[256];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -198,6 +222,12 @@ int main(int argc, char **argv)
             }
             cfg.seed = n;
             have_seed = true;
+        } else if (!strcmp(name, "--plan")) {
+            if (num(v, 1000000, &n) != 0 || n < 1) {
+                usage_error("--plan wants 1 to 1000000 connections", v);
+                return EXIT_USAGE;
+            }
+            plan_n = n;
         } else if (!strcmp(name, "--buffer")) {
             if (num(v, 64u << 20, &n) != 0 || n < 16) {
                 usage_error("--buffer wants 16 to 67108864 bytes", v);
@@ -228,7 +258,11 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (!cfg.listen || !cfg.upstream) {
+    if (plan_n && !have_seed) {
+        usage_error("--plan needs --seed (the plan depends on it)", NULL);
+        return EXIT_USAGE;
+    }
+    if (!plan_n && (!cfg.listen || !cfg.upstream)) {
         usage_error("--listen and --upstream are required", NULL);
         return EXIT_USAGE;
     }
@@ -236,6 +270,8 @@ int main(int argc, char **argv)
         usage_error(err, NULL);
         return EXIT_USAGE;
     }
+    if (plan_n)
+        return print_plan(&cfg.params, cfg.seed, plan_n);
     if (!have_seed)
         cfg.seed = random_seed();
     FILE *log = NULL;

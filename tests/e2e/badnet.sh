@@ -4,7 +4,10 @@
 # (8 attempts, back-off 1 s doubling to 60 s, 900 s), through rsp-impair in front of rsp-smdp:
 # BADNET_LATENCY ms added each way (default 800, jitter 10%) and 30% of the connections reset
 # mid-transfer at a random byte offset of either direction (TLS handshake included).
-# Passes when at least 99% of the downloads end Installed at the SM-DP+ and on their eUICC.
+# Passes when at least 99% of the downloads end Installed at the SM-DP+ and on their eUICC, and
+# at least one connection was dropped. Without BADNET_SEED the seed is drawn at random among those
+# whose drop plan (rsp-impair --plan) cuts one of the first connections inside its TLS handshake,
+# which every connection carries: so a drop is certain, even with a handful of downloads.
 # Writes the distribution of attempts and of the time to service (histograms, p50/p95/max) to
 # BADNET_REPORT (Markdown, appended; emptied first with BADNET_REPORT_FRESH=1) and prints it.
 #
@@ -19,7 +22,7 @@ N=${BADNET_DOWNLOADS:-24}
 PAR=${BADNET_PARALLEL:-8}
 LAT=${BADNET_LATENCY:-800}
 DROP=${BADNET_DROP:-0.3}
-SEED=${BADNET_SEED:-$RANDOM}
+SEED=${BADNET_SEED:-}
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/rsp-badnet.XXXXXX")
 HOST=localhost
 OPERATOR=badnet-operator
@@ -43,9 +46,27 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+# a command that fails outside a test of its status ends the script (set -e): say which
+trap 'echo "badnet: FAIL: line $LINENO: a command exited with status $?" >&2' ERR
 
 . "$(dirname "$(readlink -f "$0")")/smdp_env.sh"
 e2e_inventory "$N" 894900000000008 001010000008 3
+
+# a seed whose plan drops one of the first min(N, 8) connections at a byte every TLS handshake
+# reaches (its first flights: about 600 bytes client -> server, 2000 back; see impair_lpa.sh)
+if [ -z "$SEED" ]; then
+  first=$((N < 8 ? N : 8))
+  s=$RANDOM
+  for _ in $(seq 2000); do
+    if "$IMPAIR" --plan "$first" --seed "$s" --drop-fraction "$DROP" --drop-range 1-6000 \
+      --drop-dir both | grep -qE '"dir":"s2c","at":([1-9][0-9]{0,2}|1000)\}|"dir":"c2s","at":([1-9][0-9]?|1[0-9]{2}|200)\}'; then
+      SEED=$s
+      break
+    fi
+    s=$((s + 1))
+  done
+  [ -n "$SEED" ] || die "no seed in 2000 drops one of the first $first connections early (drop fraction $DROP)"
+fi
 
 smdp_port=$(e2e_free_port)
 "$IMPAIR" --listen 127.0.0.1:0 --upstream "127.0.0.1:$smdp_port" --port-file "$DIR/impair.port" \

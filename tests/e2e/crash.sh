@@ -67,6 +67,8 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+# a command that fails outside a test of its status ends the script (set -e): say which
+trap 'echo "crash[$BACKEND]: FAIL: line $LINENO: a command exited with status $?" >&2' ERR
 
 . "$(dirname "$(readlink -f "$0")")/smdp_env.sh"
 log "seed $SEED: $NPROF profiles, $DEVICES devices, $NPROC server process(es), >= $KILLS kills"
@@ -234,8 +236,10 @@ while read -r iccid n; do
 done < <(q "SELECT iccid, count(DISTINCT eid) FROM sessions WHERE bpp IS NOT NULL GROUP BY iccid HAVING count(DISTINCT eid) > 1")
 : >"$DIR/on_euicc"
 for dev in $(devs); do
-  "$LPA" --euicc "soft:$DIR/$dev" --json profile list |
-    grep -o '"iccid":"[0-9F]*"' | sed 's/.*:"\([0-9]*\)F*"/\1/' | sed "s/\$/ $(cat "$DIR/$dev.eid")/" >>"$DIR/on_euicc"
+  # a device whose every download was refused or rolled back holds no profile: no match is fine
+  list=$("$LPA" --euicc "soft:$DIR/$dev" --json profile list) || die "$dev: profile list failed"
+  printf '%s\n' "$list" | { grep -o '"iccid":"[0-9F]*"' || true; } | sed 's/.*:"\([0-9]*\)F*"/\1/' |
+    sed "s/\$/ $(cat "$DIR/$dev.eid")/" >>"$DIR/on_euicc"
 done
 while read -r iccid; do
   bad "profile $iccid is on two eUICCs"

@@ -400,6 +400,10 @@ static void test_usage(void **state)
         {2, {"--listen", "nothing", "--upstream", "127.0.0.1:9"}},
         {2, {"--listen", "127.0.0.1:0", "--upstream", "localhost"}},
         {2, {"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--max-conns", "0"}},
+        {2, {"--plan", "5"}},
+        {2, {"--plan", "0", "--seed", "1"}},
+        {2, {"--plan", "x", "--seed", "1"}},
+        {0, {"--plan", "3", "--seed", "1"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *argv[10] = {g_bin};
@@ -655,6 +659,32 @@ static void test_drop_fraction(void **state)
         proxy_stop(&px);
     }
     assert_memory_equal(got[0], got[1], sizeof got[0]);
+
+    /* --plan prints the same decisions, without a proxy: what the connections above met */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "'%s' --plan %d --seed 42 --drop-fraction 0.3 --drop-range 100-1000 --drop-dir s2c",
+             g_bin, N);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char line[128];
+    unsigned n = 0;
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        struct rsp_impair_plan pl;
+        rsp_impair_plan_conn(&p, 42, n, &pl);
+        char want[128];
+        if (pl.drop)
+            snprintf(want, sizeof want, "{\"conn\":%u,\"drop\":true,\"dir\":\"s2c\",\"at\":%llu}\n",
+                     n, (unsigned long long)pl.drop_at);
+        else
+            snprintf(want, sizeof want, "{\"conn\":%u,\"drop\":false}\n", n);
+        assert_string_equal(line, want);
+        if (pl.drop) /* the byte count the client of connection n really got */
+            assert_int_equal(got[0][n - 1], pl.drop_at);
+    }
+    assert_int_equal(pclose(f), 0);
+    assert_int_equal(n, N);
 }
 
 /* drop_mode close: exactly N bytes then a clean EOF; hang: N bytes then silence until the
