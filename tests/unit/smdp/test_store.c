@@ -1335,6 +1335,85 @@ static void test_checkpointer(void **state)
     rsp_store_close(st);
 }
 
+/* The WAL's salt-1 (header bytes 16-19), which SQLite changes each time the WAL rewinds to its
+ * beginning; 0 while there is no header. */
+static unsigned wal_salt(const char *wal)
+{
+    unsigned char h[20];
+    FILE *f = fopen(wal, "rb");
+    size_t n = f ? fread(h, 1, sizeof h, f) : 0;
+    if (f)
+        fclose(f);
+    return n == sizeof h ? (unsigned)h[16] << 24 | (unsigned)h[17] << 16 | h[18] << 8 | h[19] : 0;
+}
+
+struct wal_reader {
+    const char *path;
+    atomic_bool stop;
+    unsigned reads;
+};
+
+static void *wal_reader_main(void *arg)
+{
+    struct wal_reader *r = arg;
+    struct rsp_store *st = open_store(r->path);
+    while (!atomic_load(&r->stop)) {
+        struct rsp_profile q;
+        if (rsp_store_profile_get(st, "8978000000000000000", &q) == 0)
+            r->reads++;
+        usleep(200);
+    }
+    rsp_store_close(st);
+    return NULL;
+}
+
+/* Under a steady writer and a reader that keeps reading (as a busy server's request threads do),
+ * the WAL still rewinds to its beginning (its salt changes) and its file stays near
+ * RESTART_FRAMES (16000, store_sqlite.c) frames, instead of growing with every commit. */
+static void test_checkpointer_rewinds(void **state)
+{
+    (void)state;
+    const char *path = db_url("rewind.db");
+    struct rsp_store *st = open_store(path);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct rsp_profile p;
+    mkprofile(&p, "8978000000000000000", "rewind");
+    assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "test"), 0);
+    struct wal_reader r = {.path = path};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, wal_reader_main, &r), 0);
+    unsigned salt = wal_salt(wal), rewinds = 0;
+    long long max_size = 0;
+    int i = 1;
+    /* about 10 frames per insert: 60000 inserts would be 600000 frames, 2.4 GB of WAL */
+    for (; i < 60000 && rewinds < 3; i++) {
+        char iccid[21];
+        snprintf(iccid, sizeof iccid, "8978%015d", i);
+        mkprofile(&p, iccid, "rewind");
+        assert_int_equal(rsp_store_profile_insert(st, &p, NULL, 0, "test"), 0);
+        if (i % 50 == 0) {
+            unsigned s2 = wal_salt(wal);
+            if (s2 != salt) {
+                rewinds++;
+                salt = s2;
+            }
+            long long sz = file_size(wal);
+            if (sz > max_size)
+                max_size = sz;
+        }
+    }
+    atomic_store(&r.stop, true);
+    pthread_join(t, NULL);
+    print_message("# %d inserts, %u WAL rewinds, %u reads, WAL file at most %lld KiB\n", i, rewinds,
+                  r.reads, max_size / 1024);
+    assert_true(r.reads > 0);
+    assert_int_equal(rewinds, 3);
+    /* RESTART_FRAMES plus two checkpoint intervals of 4 KiB pages (and their frame headers) */
+    assert_true(max_size <= (16000LL + 2 * 4000) * (4096 + 24));
+    rsp_store_close(st);
+}
+
 /* ---- store URLs ---- */
 
 static void test_store_urls(void **state)
@@ -2163,6 +2242,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_profile_table),
         cmocka_unit_test(test_store_urls),
         cmocka_unit_test(test_checkpointer),
+        cmocka_unit_test(test_checkpointer_rewinds),
     };
     const struct CMUnitTest pg_only[] = {
         cmocka_unit_test(test_pg_blocked_writer_loses), cmocka_unit_test(test_pg_many_writers),
