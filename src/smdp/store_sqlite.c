@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -618,6 +619,7 @@ struct sq_shared {
 static void *checkpointer(void *arg)
 {
     struct sq_shared *x = arg;
+    prctl(PR_SET_NAME, "rsp-checkpoint"); /* its name in top -H, ps -L, /proc/PID/task */
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(x->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
         SQLITE_OK) {
