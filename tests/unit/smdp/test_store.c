@@ -1350,7 +1350,7 @@ static unsigned wal_salt(const char *wal)
 struct wal_reader {
     const char *path;
     atomic_bool stop;
-    unsigned reads;
+    atomic_uint reads;
 };
 
 static void *wal_reader_main(void *arg)
@@ -1360,7 +1360,7 @@ static void *wal_reader_main(void *arg)
     while (!atomic_load(&r->stop)) {
         struct rsp_profile q;
         if (rsp_store_profile_get(st, "8978000000000000000", &q) == 0)
-            r->reads++;
+            atomic_fetch_add(&r->reads, 1);
         usleep(200);
     }
     rsp_store_close(st);
@@ -1369,7 +1369,8 @@ static void *wal_reader_main(void *arg)
 
 /* Under a steady writer and a reader that keeps reading (as a busy server's request threads do),
  * the WAL still rewinds to its beginning (its salt changes) and its file stays near
- * RESTART_FRAMES (16000, store_sqlite.c) frames, instead of growing with every commit. */
+ * RESTART_FRAMES (16000, store_sqlite.c) frames, instead of growing with every commit. The
+ * reader reads before the writer starts and all along. */
 static void test_checkpointer_rewinds(void **state)
 {
     (void)state;
@@ -1383,6 +1384,9 @@ static void test_checkpointer_rewinds(void **state)
     struct wal_reader r = {.path = path};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, wal_reader_main, &r), 0);
+    for (int k = 0; k < 10000 && atomic_load(&r.reads) == 0; k++) /* the reader reads first */
+        usleep(1000);
+    assert_true(atomic_load(&r.reads) > 0);
     unsigned salt = wal_salt(wal), rewinds = 0;
     long long max_size = 0;
     int i = 1;
@@ -1406,11 +1410,12 @@ static void test_checkpointer_rewinds(void **state)
     atomic_store(&r.stop, true);
     pthread_join(t, NULL);
     print_message("# %d inserts, %u WAL rewinds, %u reads, WAL file at most %lld KiB\n", i, rewinds,
-                  r.reads, max_size / 1024);
-    assert_true(r.reads > 0);
+                  atomic_load(&r.reads), max_size / 1024);
     assert_int_equal(rewinds, 3);
-    /* RESTART_FRAMES plus two checkpoint intervals of 4 KiB pages (and their frame headers) */
-    assert_true(max_size <= (16000LL + 2 * 4000) * (4096 + 24));
+    /* at most twice RESTART_FRAMES frames of 4 KiB pages (and their frame headers): 20,000-21,000
+     * measured, the margin is for a checkpointer slowed by a loaded machine; 750 MB (180,000
+     * frames) with a trigger on the WAL's size and no RESTART */
+    assert_true(max_size <= 2 * 16000LL * (4096 + 24));
     rsp_store_close(st);
 }
 
