@@ -612,7 +612,10 @@ struct sq_shared {
     pthread_cond_t cp_cond;
     pthread_t cp_thread;
     bool cp_started, cp_wanted, cp_stop;
-    int cp_done; /* frames of the WAL copied back by the last checkpoint; 0 once it rewound */
+    /* the WAL's size in frames at the last checkpoint, 0 once it rewound: the next one starts
+     * CHECKPOINT_FRAMES later, even when a reader kept the last from copying everything (else a
+     * long read would have every commit wake the checkpointer again) */
+    int cp_done;
     struct sq_shared *next;
 };
 
@@ -648,7 +651,7 @@ static void *checkpointer(void *arg)
             }
         }
         pthread_mutex_lock(&x->cp_lock);
-        x->cp_done = done > 0 ? done : 0;
+        x->cp_done = log > 0 ? log : 0;
     }
     pthread_mutex_unlock(&x->cp_lock);
     sqlite3_close(db);
@@ -672,7 +675,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     }
     if (!x->cp_started && !x->cp_stop)
         x->cp_started = pthread_create(&x->cp_thread, NULL, checkpointer, x) == 0;
-    x->cp_done = frames; /* counted as done while the checkpoint runs: one request is enough */
+    x->cp_done = frames; /* while the checkpoint runs: one wake-up is enough */
     x->cp_wanted = true;
     pthread_cond_signal(&x->cp_cond);
     pthread_mutex_unlock(&x->cp_lock);
